@@ -1,0 +1,65 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent, Unit, User
+from .roles import Role
+
+
+class OfficeOnlyAdmin(admin.ModelAdmin):
+    """Findings are never deleted (history is not rewritten) and only the office edits them here."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_role(Role.OFFICE)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_role(Role.OFFICE)
+
+    def has_add_permission(self, request):
+        return request.user.has_role(Role.OFFICE)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Unit)
+class UnitAdmin(OfficeOnlyAdmin):
+    list_display = ["name", "short_name", "level", "kind", "parent", "is_active"]
+    list_filter = ["level", "kind", "is_active"]
+    search_fields = ["name", "short_name"]
+    readonly_fields = ["group"]
+
+    def has_add_permission(self, request):
+        # A unit needs its permission group, which only the service creates.
+        return False
+
+
+@admin.register(User)
+class UserAdmin(OfficeOnlyAdmin, BaseUserAdmin):
+    list_display = ["username", "full_name", "unit", "title", "is_active"]
+    list_filter = ["is_active", "unit__level", "groups"]
+    search_fields = ["username", "full_name", "phone"]
+    ordering = ["username"]
+    # Unit membership moves access rights, so it is changed through the service, not here.
+    readonly_fields = ["unit", "last_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("个人信息"), {"fields": ["full_name", "unit", "title", "phone", "email"]}),
+        (_("状态"), {"fields": ["is_active", "last_login", "date_joined"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OfficeOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "target_type", "target_repr"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["target_repr", "actor__full_name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,13 @@
+from .roles import Role
+
+
+def roles(request):
+    """Expose the signed-in person's roles to templates, e.g. ``{% if is_office %}``."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    held = user.role_set
+    return {
+        "user_roles": [Role(r).label for r in Role if r in held],
+        "is_office": Role.OFFICE in held,
+    }

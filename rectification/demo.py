@@ -1,0 +1,339 @@
+"""Builds the demo district: units, people, one inspection round with a few weeks of history.
+
+Everything is written through the same services the pages use, so the demo also exercises
+the permission grants. Only the "history" (percent reached, milestones done, items already
+closed) is set directly, because it stands for weeks of work that happened before today.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.services import unit_create, user_create
+
+from . import demo_data, services
+from .models import CloseOutState, DeadlineCategory, InspectionRound, Measure, Milestone, Problem, ProgressState, Track
+from .workdays import milestones_backwards, previous_workday
+
+DEMO_ROUND_TITLE = "省委第三巡视组对示范区巡视反馈问题整改"
+DEMO_PREVIOUS_ROUND_TITLE = "省委第五巡视组对示范区巡视反馈问题整改（上轮）"
+DEMO_PASSWORD = "Zhenggai@2026"
+OFFICE_UNIT = "区委巡视整改工作领导小组办公室"
+TRACK_OFFICE_UNITS = {
+    Track.Kind.GENERAL: OFFICE_UNIT,
+    Track.Kind.INSPECTION: "区委巡察工作领导小组办公室",
+    Track.Kind.CADRE: "区委组织部",
+    Track.Kind.IDEOLOGY: "区委宣传部",
+}
+# Two units whose staff appear in the printed logins; every other unit gets numbered accounts.
+FEATURED_UNITS = {"区财政局": "czj", "城关街道": "cgjd"}
+MILESTONE_TITLES = ["制定整改工作方案", "取得阶段性成果", "收集整理佐证材料", "申请销号"]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    description: str
+
+
+def demo_is_loaded():
+    return InspectionRound.objects.filter(title=DEMO_ROUND_TITLE).exists()
+
+
+def demo_logins():
+    """The accounts a newcomer should try first, with what each one shows."""
+    logins = [
+        DemoLogin("zgb", "整改办（看全部、维护台账）"),
+        DemoLogin("ld01", "区委书记（牵头领导，书记领办事项）"),
+        DemoLogin("ld07", "常务副区长（牵头领导）"),
+        DemoLogin("czj_lly", "区财政局 联络员"),
+        DemoLogin("czj_fzr", "区财政局 单位负责人"),
+        DemoLogin("cgjd_lly", "城关街道 联络员"),
+        DemoLogin("cgjd_fzr", "城关街道 单位负责人"),
+        DemoLogin("zzb_zx", "区委组织部（选人用人专项办）"),
+        DemoLogin("jw_jd", "区纪委监委（监督，只读）"),
+        DemoLogin("sxsz", "省巡视组（只读）"),
+        DemoLogin("xtgly", "系统管理员（三员之一，不看整改事项）"),
+    ]
+    existing = set(User.objects.filter(username__in=[l.username for l in logins]).values_list("username", flat=True))
+    return [login for login in logins if login.username in existing]
+
+
+@transaction.atomic
+def demo_load(*, today=None, seed=20261126):
+    """Build the demo district once. Returns False when it is already there (nothing is changed)."""
+    if demo_is_loaded():
+        return False
+    today = today or timezone.localdate()
+    rng = random.Random(seed)
+    builder = _DemoBuilder(today=today, rng=rng)
+    builder.build()
+    return True
+
+
+class _DemoBuilder:
+    def __init__(self, *, today, rng):
+        self.today = today
+        self.rng = rng
+        self.units = {}
+        self.leaders = []
+        self.office = None
+        # Hashing is deliberately slow; the ~100 demo accounts share one password, so hash it once.
+        self.password_hash = make_password(DEMO_PASSWORD)
+
+    def build(self):
+        self._units()
+        self._people()
+        previous = self._previous_round()
+        self._current_round(previous)
+
+    def _units(self):
+        for order, (name, short, level, kind, parent) in enumerate(demo_data.UNITS, start=1):
+            self.units[name] = unit_create(
+                actor=None,
+                name=name,
+                short_name=short,
+                level=level,
+                kind=kind,
+                parent=self.units[parent] if parent else None,
+                sort_order=order,
+            )
+
+    def _user(self, username, full_name, unit=None, title="", roles=()):
+        phone = f"138{self.rng.randrange(10**7, 10**8)}"
+        return user_create(
+            actor=self.office,
+            username=username,
+            full_name=full_name,
+            password_hash=self.password_hash,
+            unit=unit,
+            title=title,
+            phone=phone,
+            roles=roles,
+        )
+
+    def _people(self):
+        office_unit = self.units[OFFICE_UNIT]
+        self.office = self._user("zgb", "周立新", office_unit, "区整改办副主任", [Role.OFFICE, Role.LIAISON])
+        self.office.is_staff = True
+        self.office.save(update_fields=["is_staff"])
+        for index, (name, title) in enumerate(demo_data.LEADERS, start=1):
+            self.leaders.append(self._user(f"ld{index:02d}", name, None, title, [Role.LEADER]))
+        surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
+        given = "明华建国志强秀英丽娟海燕晓东文静国庆红梅玉兰小军春生德胜桂芳永康佳怡子涵宇轩雨欣"
+        for index, (name, unit) in enumerate(self.units.items(), start=1):
+            if name == OFFICE_UNIT:
+                continue
+            prefix = FEATURED_UNITS.get(name, f"dw{index:02d}")
+            roles_extra = [Role.TRACK_OFFICE] if name in TRACK_OFFICE_UNITS.values() else []
+            self._user(
+                f"{prefix}_lly",
+                self.rng.choice(surnames) + "".join(self.rng.sample(given, 2)),
+                unit,
+                "整改联络员",
+                [Role.LIAISON, *roles_extra],
+            )
+            self._user(
+                f"{prefix}_fzr",
+                self.rng.choice(surnames) + "".join(self.rng.sample(given, 2)),
+                unit,
+                "主要负责人",
+                [Role.UNIT_HEAD],
+            )
+        self._user("zzb_zx", "吕文博", self.units["区委组织部"], "选人用人专项整改办干部", [Role.TRACK_OFFICE])
+        self._user("jw_jd", "韩清源", self.units["区纪委监委"], "监督检查室主任", [Role.SUPERVISION])
+        self._user("sxsz", "省委第三巡视组", None, "巡视组联络人", [Role.PROVINCIAL])
+        self._user("xtgly", "系统管理员", None, "", [Role.SYSTEM_ADMIN])
+        self._user("aqgly", "安全管理员", None, "", [Role.SECURITY_ADMIN])
+        self._user("sjgly", "审计管理员", None, "", [Role.AUDIT_ADMIN])
+
+    def _tracks(self):
+        return {kind: self.units[name] for kind, name in TRACK_OFFICE_UNITS.items()}
+
+    def _previous_round(self):
+        previous = services.round_create(
+            actor=self.office,
+            title=DEMO_PREVIOUS_ROUND_TITLE,
+            inspection_team="省委第五巡视组",
+            feedback_date=self.today - datetime.timedelta(days=3 * 365),
+            report_deadline=self.today - datetime.timedelta(days=3 * 365 - 60),
+            track_offices={Track.Kind.GENERAL: self.units[OFFICE_UNIT]},
+        )
+        aspect = services.aspect_create(actor=self.office, inspection_round=previous, seq=1, title="上轮巡视反馈问题")
+        track = previous.tracks.get()
+        self.previous_problems = {}
+        for seq, (code, title, lead_unit) in enumerate(demo_data.PREVIOUS_ROUND_PROBLEMS, start=1):
+            self.previous_problems[code] = services.problem_create(
+                actor=self.office,
+                inspection_round=previous,
+                aspect=aspect,
+                track=track,
+                code=code,
+                seq=seq,
+                title=title,
+                text=title,
+                problem_type=Problem.ProblemType.SPECIFIC,
+                deadline_category=DeadlineCategory.BY_DATE,
+                due_date=previous.report_deadline,
+                lead_official=self.leaders[0],
+                lead_unit=self.units[lead_unit],
+            )
+        return previous
+
+    def _current_round(self, previous):
+        today = self.today
+        feedback = previous_workday(today - datetime.timedelta(days=56))
+        deadline = today + datetime.timedelta(days=40)
+        current = services.round_create(
+            actor=self.office,
+            title=DEMO_ROUND_TITLE,
+            inspection_team="省委第三巡视组",
+            period_start=feedback - datetime.timedelta(days=90),
+            period_end=feedback - datetime.timedelta(days=30),
+            feedback_date=feedback,
+            report_deadline=deadline,
+            rectification_end=deadline - datetime.timedelta(days=10),
+            previous_round=previous,
+            track_offices=self._tracks(),
+        )
+        aspects = [
+            services.aspect_create(actor=self.office, inspection_round=current, seq=i, title=title)
+            for i, title in enumerate(demo_data.ASPECTS, start=1)
+        ]
+        campaigns = [
+            services.campaign_create(
+                actor=self.office, inspection_round=current, name=name, lead_unit=self.units[unit], description=desc
+            )
+            for name, unit, desc in demo_data.CAMPAIGNS
+        ]
+        tracks = {t.kind: t for t in current.tracks.all()}
+        per_aspect = {}
+        for seq, item in enumerate(demo_data.PROBLEMS, start=1):
+            aspect_index = item["aspect"]
+            per_aspect[aspect_index] = per_aspect.get(aspect_index, 0) + 1
+            code = f"{aspect_index + 1}.{per_aspect[aspect_index]}"
+            problem = self._problem(current, aspects, campaigns, tracks, item, code, seq, feedback, deadline)
+            for m_seq, m_item in enumerate(item["measures"], start=1):
+                self._measure(problem, m_item, m_seq, feedback, deadline)
+        self._history(current)
+
+    def _problem(self, current, aspects, campaigns, tracks, item, code, seq, feedback, deadline):
+        category = item["deadline_category"]
+        if category == DeadlineCategory.IMMEDIATE:
+            due = previous_workday(feedback + datetime.timedelta(days=30))
+        elif category == DeadlineCategory.BY_DATE:
+            due = previous_workday(deadline - datetime.timedelta(days=self.rng.randrange(3, 25)))
+        else:
+            due = previous_workday(deadline)
+        return services.problem_create(
+            actor=self.office,
+            inspection_round=current,
+            aspect=aspects[item["aspect"]],
+            track=tracks[item["track"]],
+            code=code,
+            seq=seq,
+            title=item["title"],
+            text=item["text"],
+            problem_type=item["problem_type"],
+            deadline_category=category,
+            due_date=due,
+            goal=item["goal"],
+            lead_official=self.leaders[item["lead_official"]],
+            responsible_leaders=[self.leaders[i] for i in item["responsible_leaders"]],
+            lead_unit=self.units[item["lead_unit"]],
+            responsible_units=[self.units[name] for name in item["responsible_units"]],
+            manifestations=item["manifestations"],
+            criteria=item["criteria"],
+            previous_problem=self.previous_problems.get(item["previous"]) if item["previous"] else None,
+            is_secretary_led=item["secretary_led"],
+            campaign=campaigns[item["campaign"]] if item["campaign"] is not None else None,
+        )
+
+    def _measure(self, problem, item, seq, feedback, deadline):
+        start = previous_workday(feedback + datetime.timedelta(days=self.rng.randrange(1, 8)))
+        span = (problem.due_date - start).days
+        offset = self.rng.randrange(min(20, span), span + 1) if span > 0 else 0
+        due = max(start, previous_workday(start + datetime.timedelta(days=offset)))
+        return services.measure_create(
+            actor=self.office,
+            problem=problem,
+            code=f"{problem.code}.{seq}",
+            seq=seq,
+            text=item["text"],
+            kind=item["kind"],
+            owner_unit=self.units[item["owner_unit"]],
+            handler_name=item["handler"],
+            handler_phone=f"139{self.rng.randrange(10**7, 10**8)}",
+            start_date=start,
+            due_date=due,
+            expected_deliverable=item["deliverable"],
+            milestones=milestones_backwards(start=start, due=due, titles=MILESTONE_TITLES),
+        )
+
+    def _history(self, current):
+        """Weeks of work before today: progress, milestones reached, some items already closed."""
+        today = self.today
+        now = timezone.now()
+        measures = list(Measure.objects.filter(problem__round=current).select_related("problem"))
+        milestones_done = []
+        for measure in measures:
+            span = max(1, (measure.due_date - measure.start_date).days)
+            expected = min(100, max(0, round(100 * (today - measure.start_date).days / span)))
+            # Most units keep up; some lag behind, and a few stopped updating (grey light).
+            lag = self.rng.choice([0, 0, 0, 5, 10, 15, 30, 50])
+            percent = max(0, min(100, expected - lag))
+            measure.percent = percent
+            days_since_update = self.rng.choice([1, 2, 3, 4, 6, 9, 15])
+            measure.last_reported_at = now - datetime.timedelta(days=days_since_update)
+            if percent >= 100:
+                measure.progress_state = ProgressState.COMPLETED
+                measure.closeout_state = self.rng.choice(
+                    [CloseOutState.CLOSED, CloseOutState.CLOSED, CloseOutState.PENDING_OFFICE, CloseOutState.PENDING_LEAD_UNIT]
+                )
+                measure.latest_progress = "各项整改任务已全部完成，佐证材料已收集整理，已按程序申请销号。"
+            elif percent > 0:
+                measure.progress_state = (
+                    ProgressState.ONGOING
+                    if measure.problem.deadline_category == DeadlineCategory.LONG_TERM
+                    else ProgressState.IN_PROGRESS
+                )
+                measure.latest_progress = self.rng.choice(
+                    [
+                        "已制定整改工作方案并召开专题部署会，正在逐项推进。",
+                        "已完成前期摸排，建立问题台账，正在督促相关单位落实。",
+                        "已起草相关制度文件，正在征求意见，预计按期出台。",
+                        "已完成阶段性任务，正在组织“回头看”，巩固整改成果。",
+                    ]
+                )
+            else:
+                measure.progress_state = ProgressState.NOT_STARTED
+                measure.last_reported_at = None
+            for milestone in measure.milestones.all():
+                reached = (milestone.due_date - measure.start_date).days <= percent / 100 * span
+                if reached and milestone.due_date <= today:
+                    milestone.done_on = milestone.due_date - datetime.timedelta(days=self.rng.randrange(0, 3))
+                    milestones_done.append(milestone)
+        Measure.objects.bulk_update(
+            measures, ["percent", "progress_state", "closeout_state", "latest_progress", "last_reported_at"]
+        )
+        Milestone.objects.bulk_update(milestones_done, ["done_on"])
+        for problem in Problem.objects.filter(round=current).prefetch_related("measures"):
+            states = {m.closeout_state for m in problem.measures.all()}
+            progress = {m.progress_state for m in problem.measures.all()}
+            if states == {CloseOutState.CLOSED}:
+                problem.closeout_state = CloseOutState.CLOSED
+                problem.progress_state = ProgressState.COMPLETED
+            elif progress - {ProgressState.NOT_STARTED}:
+                problem.progress_state = (
+                    ProgressState.ONGOING
+                    if problem.deadline_category == DeadlineCategory.LONG_TERM
+                    else ProgressState.IN_PROGRESS
+                )
+            problem.save(update_fields=["closeout_state", "progress_state"])
+

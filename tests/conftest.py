@@ -1,0 +1,181 @@
+"""A small district for the tests: three units around one problem, plus every role.
+
+- unit "牵头局" leads the problem, "责任局" is a responsible unit owning one measure,
+  "协办镇" owns a second measure without being a responsible unit, "无关局" has nothing to do
+  with it (the outsider).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.models import Unit, User
+from accounts.roles import Role
+from accounts.services import unit_create, user_create
+from rectification import services
+from rectification.models import DeadlineCategory, Measure, Problem, Track
+
+PASSWORD = "Ceshi@2026pass"
+FEEDBACK = datetime.date(2026, 9, 1)
+DEADLINE = datetime.date(2026, 12, 31)
+
+
+@dataclass
+class World:
+    office: User
+    lead_staff: User
+    resp_staff: User
+    coop_staff: User
+    outsider: User
+    leader: User
+    other_leader: User
+    provincial: User
+    supervision: User
+    track_office: User
+    sysadmin: User
+    secadmin: User
+    auditadmin: User
+    lead_unit: Unit
+    resp_unit: Unit
+    coop_unit: Unit
+    other_unit: Unit
+    cadre_office_unit: Unit
+    round: object
+    problem: Problem
+    resp_measure: Measure
+    coop_measure: Measure
+
+    def make_problem(self, code, *, track_kind=Track.Kind.GENERAL, lead_unit=None, responsible_units=(), measures=()):
+        """Another problem in the same round; ``measures`` is a list of owner units."""
+        problem = services.problem_create(
+            actor=self.office,
+            inspection_round=self.round,
+            aspect=self.round.aspects.first(),
+            track=self.round.tracks.get(kind=track_kind),
+            code=code,
+            title=f"问题{code}",
+            text=f"反馈原文{code}",
+            problem_type=Problem.ProblemType.SPECIFIC,
+            deadline_category=DeadlineCategory.BY_DATE,
+            due_date=DEADLINE,
+            lead_official=self.leader,
+            lead_unit=lead_unit or self.lead_unit,
+            responsible_units=responsible_units,
+        )
+        for index, unit in enumerate(measures, start=1):
+            services.measure_create(
+                actor=self.office,
+                problem=problem,
+                code=f"{code}.{index}",
+                text=f"措施{code}.{index}",
+                kind=Measure.Kind.RULES,
+                owner_unit=unit,
+                start_date=FEEDBACK,
+                due_date=DEADLINE,
+            )
+        return problem
+
+
+def _unit(name, level=Unit.Level.DEPARTMENT, kind=Unit.Kind.GOVERNMENT):
+    return unit_create(actor=None, name=name, level=level, kind=kind)
+
+
+def _user(username, roles, unit=None, full_name=None):
+    return user_create(
+        actor=None, username=username, full_name=full_name or username, password=PASSWORD, unit=unit, roles=roles
+    )
+
+
+@pytest.fixture
+def world(db):
+    office_unit = _unit("整改办", Unit.Level.ORGAN, Unit.Kind.PARTY)
+    cadre_office_unit = _unit("组织部", Unit.Level.ORGAN, Unit.Kind.PARTY)
+    lead_unit = _unit("牵头局")
+    resp_unit = _unit("责任局")
+    coop_unit = _unit("协办镇", Unit.Level.TOWNSHIP, Unit.Kind.TOWNSHIP)
+    other_unit = _unit("无关局")
+    supervision_unit = _unit("纪委监委", Unit.Level.ORGAN, Unit.Kind.PARTY)
+
+    office = _user("office", [Role.OFFICE], office_unit)
+    office.is_staff = True
+    office.save()
+    leader = _user("leader", [Role.LEADER], full_name="王牵头")
+    other_leader = _user("leader2", [Role.LEADER], full_name="李其他")
+
+    inspection_round = services.round_create(
+        actor=office,
+        title="测试轮次",
+        inspection_team="省委第一巡视组",
+        feedback_date=FEEDBACK,
+        report_deadline=DEADLINE,
+        track_offices={Track.Kind.GENERAL: office_unit, Track.Kind.CADRE: cadre_office_unit},
+    )
+    aspect = services.aspect_create(actor=office, inspection_round=inspection_round, seq=1, title="方面一")
+    problem = services.problem_create(
+        actor=office,
+        inspection_round=inspection_round,
+        aspect=aspect,
+        track=inspection_round.tracks.get(kind=Track.Kind.GENERAL),
+        code="1.1",
+        title="违规发放津补贴",
+        text="一些单位违规发放津贴补贴。",
+        problem_type=Problem.ProblemType.SPECIFIC,
+        deadline_category=DeadlineCategory.BY_DATE,
+        due_date=DEADLINE,
+        lead_official=leader,
+        lead_unit=lead_unit,
+        responsible_units=[resp_unit],
+        manifestations=["某局2025年违规发放加班补贴。"],
+        criteria=["违规资金全部清退。"],
+    )
+    resp_measure = services.measure_create(
+        actor=office,
+        problem=problem,
+        code="1.1.1",
+        text="全面清理违规发放的津贴补贴",
+        kind=Measure.Kind.RECOVERY,
+        owner_unit=resp_unit,
+        start_date=FEEDBACK,
+        due_date=datetime.date(2026, 11, 30),
+    )
+    coop_measure = services.measure_create(
+        actor=office,
+        problem=problem,
+        code="1.1.2",
+        text="镇街自查自纠",
+        kind=Measure.Kind.IMMEDIATE,
+        owner_unit=coop_unit,
+        start_date=FEEDBACK,
+        due_date=datetime.date(2026, 10, 31),
+    )
+    return World(
+        office=office,
+        lead_staff=_user("lead_lly", [Role.LIAISON], lead_unit),
+        resp_staff=_user("resp_lly", [Role.LIAISON], resp_unit),
+        coop_staff=_user("coop_lly", [Role.LIAISON], coop_unit),
+        outsider=_user("other_lly", [Role.LIAISON, Role.UNIT_HEAD], other_unit),
+        leader=leader,
+        other_leader=other_leader,
+        provincial=_user("provincial", [Role.PROVINCIAL]),
+        supervision=_user("supervision", [Role.SUPERVISION], supervision_unit),
+        track_office=_user("cadre_office", [Role.TRACK_OFFICE], cadre_office_unit),
+        sysadmin=_user("sysadmin", [Role.SYSTEM_ADMIN]),
+        secadmin=_user("secadmin", [Role.SECURITY_ADMIN]),
+        auditadmin=_user("auditadmin", [Role.AUDIT_ADMIN]),
+        lead_unit=lead_unit,
+        resp_unit=resp_unit,
+        coop_unit=coop_unit,
+        other_unit=other_unit,
+        cadre_office_unit=cadre_office_unit,
+        round=inspection_round,
+        problem=problem,
+        resp_measure=resp_measure,
+        coop_measure=coop_measure,
+    )
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # The production hasher is slow on purpose; tests create many accounts.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,175 @@
+"""The permission matrix: who sees and may act on which problem and measure."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import reverse
+
+from rectification import services
+from rectification.access import (
+    can_act_on_measure,
+    can_act_on_problem,
+    measure_for_user,
+    measures_visible_to,
+    problem_for_user,
+    problems_visible_to,
+)
+from rectification.models import Track
+
+# actor attribute on World -> (sees problem, sees resp_measure, sees coop_measure)
+VISIBILITY = {
+    "office": (True, True, True),
+    "supervision": (True, True, True),
+    "provincial": (True, True, True),
+    "lead_staff": (True, True, True),
+    "resp_staff": (True, True, True),
+    "coop_staff": (True, True, True),
+    "leader": (True, True, True),
+    "other_leader": (False, False, False),
+    "outsider": (False, False, False),
+    "track_office": (False, False, False),
+    "sysadmin": (False, False, False),
+    "secadmin": (False, False, False),
+    "auditadmin": (False, False, False),
+}
+
+
+@pytest.mark.django_db
+class TestVisibility:
+    @pytest.mark.parametrize("actor", sorted(VISIBILITY))
+    def test_it_lists_only_what_the_actor_may_see(self, world, actor):
+        user = getattr(world, actor)
+        sees_problem, sees_resp, sees_coop = VISIBILITY[actor]
+        assert (world.problem in problems_visible_to(user)) is sees_problem
+        measures = set(measures_visible_to(user))
+        assert (world.resp_measure in measures) is sees_resp
+        assert (world.coop_measure in measures) is sees_coop
+
+    @pytest.mark.parametrize("actor", sorted(VISIBILITY))
+    def test_it_serves_detail_pages_or_404(self, world, client, actor):
+        sees_problem, sees_resp, _ = VISIBILITY[actor]
+        client.force_login(getattr(world, actor))
+        problem_page = client.get(reverse("rectification:problem_detail", args=[world.problem.pk]))
+        measure_page = client.get(reverse("rectification:measure_detail", args=[world.resp_measure.pk]))
+        assert problem_page.status_code == (200 if sees_problem else 404)
+        assert measure_page.status_code == (200 if sees_resp else 404)
+        if sees_problem:
+            assert "违规发放津补贴" in problem_page.content.decode()
+
+    @pytest.mark.parametrize("actor", sorted(VISIBILITY))
+    def test_it_shows_the_problem_in_the_list_only_to_those_who_may_see_it(self, world, client, actor):
+        client.force_login(getattr(world, actor))
+        page = client.get(reverse("rectification:problem_list")).content.decode()
+        assert ("违规发放津补贴" in page) is VISIBILITY[actor][0]
+
+    def test_it_gives_the_same_answer_for_missing_and_not_yours(self, world, client):
+        client.force_login(world.outsider)
+        not_yours = client.get(reverse("rectification:problem_detail", args=[world.problem.pk]))
+        missing = client.get(reverse("rectification:problem_detail", args=[world.problem.pk + 999]))
+        assert not_yours.status_code == missing.status_code == 404
+
+    def test_it_lets_a_track_office_see_its_own_track_only(self, world):
+        cadre_problem = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.other_unit])
+        visible = set(problems_visible_to(world.track_office))
+        assert visible == {cadre_problem}
+        assert set(measures_visible_to(world.track_office)) == set(cadre_problem.measures.all())
+
+    def test_it_ignores_global_permissions_for_unit_staff(self, world):
+        world.outsider.user_permissions.add(
+            Permission.objects.get(codename="view_problem"), Permission.objects.get(codename="view_measure")
+        )
+        outsider = type(world.outsider).objects.get(pk=world.outsider.pk)
+        assert not problems_visible_to(outsider).exists()
+        assert not measures_visible_to(outsider).exists()
+
+    def test_it_shows_nothing_to_an_inactive_user(self, world):
+        world.resp_staff.is_active = False
+        world.resp_staff.save()
+        assert not problems_visible_to(world.resp_staff).exists()
+
+
+@pytest.mark.django_db
+class TestActions:
+    def test_it_lets_only_the_owner_unit_report_on_a_measure(self, world):
+        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
+        assert not can_act_on_measure(world.coop_staff, world.resp_measure, "report")
+        assert not can_act_on_measure(world.lead_staff, world.resp_measure, "report")
+        assert not can_act_on_measure(world.office, world.resp_measure, "report")
+
+    def test_it_lets_the_lead_unit_review_and_decompose(self, world):
+        assert can_act_on_measure(world.lead_staff, world.resp_measure, "review")
+        assert can_act_on_problem(world.lead_staff, world.problem, "decompose")
+        assert not can_act_on_measure(world.resp_staff, world.resp_measure, "review")
+        assert not can_act_on_problem(world.resp_staff, world.problem, "decompose")
+
+    def test_it_lets_only_the_problems_leaders_sign_off(self, world):
+        assert can_act_on_problem(world.leader, world.problem, "sign_off")
+        assert can_act_on_measure(world.leader, world.coop_measure, "sign_off")
+        assert not can_act_on_problem(world.other_leader, world.problem, "sign_off")
+        assert not can_act_on_problem(world.office, world.problem, "sign_off")
+
+    def test_it_never_lets_read_only_roles_act(self, world):
+        for user in (world.provincial, world.supervision):
+            for action in ("manage", "decompose", "sign_off"):
+                assert not can_act_on_problem(user, world.problem, action)
+            for action in ("report", "review", "sign_off"):
+                assert not can_act_on_measure(user, world.resp_measure, action)
+
+    def test_it_raises_403_for_a_visible_item_the_user_may_not_change(self, world):
+        with pytest.raises(PermissionDenied):
+            measure_for_user(world.lead_staff, world.resp_measure.pk, "report")
+        with pytest.raises(Http404):
+            problem_for_user(world.outsider, world.problem.pk, "decompose")
+
+
+@pytest.mark.django_db
+class TestReassignment:
+    def test_it_moves_a_measures_access_to_the_new_unit(self, world):
+        services.measure_reassign(actor=world.office, measure=world.coop_measure, owner_unit=world.other_unit)
+
+        assert not problems_visible_to(world.coop_staff).exists()
+        assert not measures_visible_to(world.coop_staff).exists()
+        assert world.problem in problems_visible_to(world.outsider)
+        assert can_act_on_measure(world.outsider, world.coop_measure, "report")
+        # The responsible unit keeps its own measure untouched.
+        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
+
+    def test_it_moves_lead_rights_when_the_lead_unit_changes(self, world):
+        services.problem_assign(
+            actor=world.office,
+            problem=world.problem,
+            lead_official=world.other_leader,
+            lead_unit=world.other_unit,
+            responsible_leaders=[],
+            responsible_units=[world.resp_unit],
+        )
+        assert not problems_visible_to(world.lead_staff).exists()
+        assert can_act_on_problem(world.outsider, world.problem, "decompose")
+        assert can_act_on_measure(world.outsider, world.resp_measure, "review")
+        assert not problems_visible_to(world.leader).exists()
+        assert can_act_on_problem(world.other_leader, world.problem, "sign_off")
+
+    def test_it_moves_access_when_a_person_changes_unit(self, world):
+        from accounts.services import user_move_to_unit
+
+        user_move_to_unit(actor=world.office, user=world.outsider, unit=world.resp_unit)
+        moved = type(world.outsider).objects.get(pk=world.outsider.pk)
+        assert can_act_on_measure(moved, world.resp_measure, "report")
+
+        user_move_to_unit(actor=world.office, user=moved, unit=world.other_unit)
+        moved = type(world.outsider).objects.get(pk=world.outsider.pk)
+        assert not problems_visible_to(moved).exists()
+
+    def test_it_refuses_reassignment_by_anyone_but_the_office(self, world):
+        with pytest.raises(PermissionDenied):
+            services.measure_reassign(actor=world.lead_staff, measure=world.resp_measure, owner_unit=world.other_unit)
+        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
+
+    def test_it_writes_an_audit_row_for_each_reassignment(self, world):
+        from accounts.models import AuditEvent
+
+        services.measure_reassign(actor=world.office, measure=world.coop_measure, owner_unit=world.other_unit)
+        event = AuditEvent.objects.filter(action="measure.reassign").get()
+        assert event.actor == world.office
+        assert event.changes == {"owner_unit": ["协办镇", "无关局"]}
