@@ -14,12 +14,10 @@ PAGE_SIZE = 20
 
 
 def _current_round(user, round_id=None):
-    rounds = selectors.rounds_visible_to(user)
-    if round_id:
-        chosen = rounds.filter(pk=round_id).first()
-        if chosen is not None:
-            return chosen, rounds
-    return rounds.first(), rounds
+    """The round the user asked for (if visible), else the newest; plus all rounds for the picker."""
+    rounds = list(selectors.rounds_visible_to(user))
+    chosen = next((r for r in rounds if str(r.pk) == str(round_id)), None) if round_id else None
+    return chosen or (rounds[0] if rounds else None), rounds
 
 
 @login_required

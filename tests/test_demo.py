@@ -1,0 +1,80 @@
+"""The demo district: realistic in size, consistent, and loaded only once."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Unit, User
+from rectification.access import measures_visible_to, problems_visible_to
+from rectification.demo import DEMO_ROUND_TITLE
+from rectification.models import InspectionRound, Measure, Milestone, Problem, Track
+
+TODAY = datetime.date(2026, 11, 26)
+
+
+@pytest.fixture
+def demo(db):
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+class TestLoadDemo:
+    def test_it_prints_the_demo_logins(self, demo):
+        for username in ("zgb", "ld01", "czj_lly", "czj_fzr", "cgjd_lly", "cgjd_fzr", "sxsz"):
+            assert username in demo
+        assert "密码" in demo
+
+    def test_it_builds_a_district_of_realistic_size(self, demo):
+        current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
+        assert 40 <= Unit.objects.count() <= 50
+        assert set(Unit.objects.values_list("level", flat=True)) == {"organ", "department", "township", "village"}
+        assert User.objects.filter(groups__name="role:leader").count() == 16
+        assert current.aspects.count() == 5
+        assert current.problems.count() == 30
+        assert 140 <= Measure.objects.filter(problem__round=current).count() <= 160
+        assert {t.kind for t in current.tracks.all()} == set(Track.Kind.values)
+        assert current.problems.filter(previous_problem__isnull=False).count() == 4
+        assert current.problems.exclude(campaign=None).count() >= 3
+
+    def test_it_puts_every_due_date_before_the_report_deadline(self, demo):
+        current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
+        assert 35 <= (current.report_deadline - datetime.date.today()).days <= 45
+        assert not Measure.objects.filter(problem__round=current, due_date__gt=current.report_deadline).exists()
+        for measure in Measure.objects.filter(problem__round=current).prefetch_related("milestones"):
+            dates = [m.due_date for m in measure.milestones.all()]
+            assert dates == sorted(dates)
+            assert measure.start_date <= dates[0] and dates[-1] <= measure.due_date
+
+    def test_it_has_history_to_show(self, demo):
+        current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
+        measures = Measure.objects.filter(problem__round=current)
+        assert measures.filter(percent__gt=0).exists()
+        assert measures.filter(closeout_state="closed").exists()
+        assert Milestone.objects.filter(measure__in=measures, done_on__isnull=False).exists()
+
+    def test_it_does_not_duplicate_when_run_twice(self, demo):
+        counts = (Unit.objects.count(), User.objects.count(), Problem.objects.count(), Measure.objects.count())
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        assert "此前已载入" in out.getvalue()
+        assert (Unit.objects.count(), User.objects.count(), Problem.objects.count(), Measure.objects.count()) == counts
+
+    def test_it_gives_the_featured_units_their_own_work(self, demo):
+        liaison = User.objects.get(username="czj_lly")
+        other = User.objects.get(username="cgjd_lly")
+        own = set(measures_visible_to(liaison).filter(owner_unit=liaison.unit))
+        assert len(own) >= 6
+        # Everything the township sees is on a problem its unit takes part in, and it does not
+        # see all of the finance bureau's work.
+        for measure in measures_visible_to(other).select_related("problem"):
+            problem = measure.problem
+            involved = {problem.lead_unit_id, *problem.responsible_units.values_list("id", flat=True)}
+            involved |= set(problem.measures.values_list("owner_unit_id", flat=True))
+            assert other.unit_id in involved
+        assert not own <= set(measures_visible_to(other))
+        assert problems_visible_to(User.objects.get(username="xtgly")).count() == 0
+        assert problems_visible_to(User.objects.get(username="sxsz")).count() == Problem.objects.count()

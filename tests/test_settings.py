@@ -1,0 +1,68 @@
+"""Settings come from the environment, with an embedded default that needs no server."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRINT_SETTINGS = (
+    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
+    "from django.conf import settings as s;"
+    "print(s.DATABASES['default']['ENGINE']); print(s.CELERY_BROKER_URL); print(s.DEBUG); print(s.TIME_ZONE)"
+)
+
+
+def _run(code_or_args, env_overrides, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
+    env["DJANGO_VAR_DIR"] = str(tmp_path)
+    env.update(env_overrides)
+    args = [sys.executable, "-c", code_or_args] if isinstance(code_or_args, str) else [sys.executable, *code_or_args]
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+class TestSettings:
+    def test_it_falls_back_to_sqlite_and_a_serverless_broker(self, tmp_path):
+        result = _run(PRINT_SETTINGS, {}, tmp_path)
+        assert result.returncode == 0, result.stderr
+        engine, broker, debug, tz = result.stdout.split()
+        assert engine == "django.db.backends.sqlite3"
+        assert broker == "filesystem://"
+        assert (tmp_path / "celery-broker" / "queue").is_dir()
+        assert tz == "Asia/Shanghai"
+
+    def test_it_uses_postgresql_and_redis_when_configured(self, tmp_path):
+        result = _run(
+            PRINT_SETTINGS,
+            {"DATABASE_URL": "postgres://u@127.0.0.1:5432/zg", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"},
+            tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        engine, broker, *_ = result.stdout.split()
+        assert engine == "django.db.backends.postgresql"
+        assert broker == "redis://127.0.0.1:6379/0"
+
+    def test_it_refuses_production_without_a_secret_key(self, tmp_path):
+        result = _run(PRINT_SETTINGS, {"DJANGO_PRODUCTION": "1", "DJANGO_ALLOWED_HOSTS": "zg.example"}, tmp_path)
+        assert result.returncode != 0
+        assert "DJANGO_SECRET_KEY" in result.stderr
+
+    def test_it_refuses_a_malformed_boolean(self, tmp_path):
+        result = _run(PRINT_SETTINGS, {"DJANGO_DEBUG": "maybe"}, tmp_path)
+        assert result.returncode != 0
+        assert "DJANGO_DEBUG" in result.stderr
+
+    def test_it_passes_the_deployment_checklist_in_production(self, tmp_path):
+        result = _run(
+            ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            {
+                "DJANGO_PRODUCTION": "1",
+                "DJANGO_SECRET_KEY": "k" * 20 + "x7Qp2Lm9Zr4Tv8Wn1Bc6Hd3Jf5Gs0Ya_" * 2,
+                "DJANGO_ALLOWED_HOSTS": "zhenggai.example.gov.cn",
+            },
+            tmp_path,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
