@@ -324,6 +324,9 @@ class Milestone(models.Model):
     title = models.CharField(_("节点"), max_length=120)
     due_date = models.DateField(_("计划完成日期"))
     done_on = models.DateField(_("实际完成日期"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("标记人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("时间节点")
@@ -352,3 +355,350 @@ class MeasureUserObjectPermission(UserObjectPermissionBase):
 
 class MeasureGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Measure, on_delete=models.CASCADE)
+
+
+class ProgressReport(models.Model):
+    """周报: one measure's weekly report. One row per (measure, ISO week, version).
+
+    A confirmed report is never edited; a correction is a new version carrying its reason.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已提交待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        RETURNED = "returned", _("已退回")
+
+    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="reports")
+    iso_year = models.PositiveSmallIntegerField(_("年度"))
+    iso_week = models.PositiveSmallIntegerField(_("周次"))
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.DRAFT)
+    progress_this_week = models.TextField(_("本周进展"), blank=True)
+    cumulative_state = models.CharField(
+        _("累计进展状态"), max_length=20, choices=ProgressState.choices, default=ProgressState.IN_PROGRESS
+    )
+    percent = models.PositiveSmallIntegerField(_("完成百分比"), default=0)
+    next_week_plan = models.TextField(_("下周计划"), blank=True)
+    difficulties = models.TextField(_("需协调解决的困难"), blank=True)
+    correction_reason = models.CharField(_("更正原因"), max_length=300, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=300, blank=True)
+    is_late = models.BooleanField(_("逾期报送"), default=False)
+    # Optimistic locking: every save bumps it; a save carrying an older number is refused.
+    lock_version = models.PositiveIntegerField(default=0)
+    filled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("周进展报告")
+        verbose_name_plural = _("周进展报告")
+        ordering = ["measure", "-iso_year", "-iso_week", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "iso_year", "iso_week", "version"], name="report_unique_per_measure_week_version"
+            ),
+            models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(iso_week__gte=1) & Q(iso_week__lte=53), name="report_iso_week_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(version=1) | ~Q(correction_reason=""),
+                name="report_correction_needs_reason",
+                violation_error_message=_("更正已确认的周报必须说明原因。"),
+            ),
+        ]
+        indexes = [models.Index(fields=["iso_year", "iso_week", "state"])]
+
+    def __str__(self):
+        return f"{self.measure.code} {self.iso_year}年第{self.iso_week}周"
+
+
+class Evidence(models.Model):
+    """佐证材料: an uploaded file, stored outside the web root and served only through access checks."""
+
+    class Kind(models.TextChoices):
+        RULE_DOCUMENT = "rule_document", _("制度文件")
+        MINUTES = "minutes", _("会议纪要")
+        DISCIPLINARY = "disciplinary", _("处分决定")
+        RECEIPT = "receipt", _("退款凭证")
+        PHOTO = "photo", _("整改前后照片")
+        REPORT = "report", _("报告")
+        WORK_PLAN = "work_plan", _("工作方案")
+        CIRCULAR = "circular", _("通报")
+        SIGN_IN = "sign_in", _("培训签到表")
+        SURVEY = "survey", _("满意度调查")
+        ACCEPTANCE = "acceptance", _("第三方验收报告")
+        SCREENSHOT = "screenshot", _("截图")
+        OTHER = "other", _("其他")
+
+    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="evidence")
+    report = models.ForeignKey(
+        ProgressReport, verbose_name=_("周报"), null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
+    )
+    milestone = models.ForeignKey(
+        Milestone, verbose_name=_("时间节点"), null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
+    )
+    kind = models.CharField(_("材料类别"), max_length=20, choices=Kind.choices)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    stored_name = models.CharField(max_length=80, unique=True, editable=False)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(size__gt=0), name="evidence_not_empty")]
+
+    def __str__(self):
+        return self.original_name
+
+    def get_absolute_url(self):
+        return reverse("rectification:evidence_download", args=[self.pk])
+
+
+class CoordinationItem(models.Model):
+    """需协调解决的困难: raised in a weekly report, answered at the lead official's dispatch meeting."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待协调")
+        RESOLVED = "resolved", _("已协调")
+
+    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="coordination")
+    report = models.OneToOneField(
+        ProgressReport, verbose_name=_("周报"), on_delete=models.PROTECT, related_name="coordination"
+    )
+    text = models.TextField(_("困难和问题"))
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.OPEN)
+    resolution = models.TextField(_("协调结果"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("协调人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("协调时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("协调事项")
+        verbose_name_plural = _("协调事项")
+        ordering = ["state", "-created_at"]
+
+    def __str__(self):
+        return self.text[:40]
+
+
+class Notification(models.Model):
+    """An in-app message (the bell). ``dedup_key`` makes sending the same notice twice impossible."""
+
+    class Kind(models.TextChoices):
+        REPORT_RETURNED = "report_returned", _("周报被退回")
+        REPORT_CONFIRMED = "report_confirmed", _("周报已确认")
+        REPORT_SUBMITTED = "report_submitted", _("周报待确认")
+        NEW_ASSIGNMENT = "new_assignment", _("新分配的任务")
+        COORDINATION = "coordination", _("协调事项")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("类别"), max_length=30, choices=Kind.choices)
+    text = models.CharField(_("内容"), max_length=300)
+    link = models.CharField(_("链接"), max_length=200, blank=True)
+    dedup_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["recipient", "dedup_key"], name="notification_unique_key")]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.text
+
+
+class AccountabilityRecord(models.Model):
+    """人要处理: one person or unit held to account for a problem."""
+
+    class Kind(models.TextChoices):
+        PARTY_WARNING = "party_warning", _("党纪处分：警告")
+        PARTY_SERIOUS_WARNING = "party_serious_warning", _("党纪处分：严重警告")
+        PARTY_REMOVAL = "party_removal", _("党纪处分：撤销党内职务")
+        PARTY_PROBATION = "party_probation", _("党纪处分：留党察看")
+        PARTY_EXPULSION = "party_expulsion", _("党纪处分：开除党籍")
+        GOV_WARNING = "gov_warning", _("政务处分：警告")
+        GOV_DEMERIT = "gov_demerit", _("政务处分：记过")
+        GOV_MAJOR_DEMERIT = "gov_major_demerit", _("政务处分：记大过")
+        GOV_DEMOTION = "gov_demotion", _("政务处分：降级")
+        GOV_DISMISSAL = "gov_dismissal", _("政务处分：撤职")
+        GOV_EXPULSION = "gov_expulsion", _("政务处分：开除")
+        ORGANISATIONAL = "organisational", _("组织处理")
+        ADMONITION = "admonition", _("诫勉")
+        FIRST_FORM_TALK = "first_form_talk", _("第一种形态：谈话提醒")
+        FIRST_FORM_CRITICISM = "first_form_criticism", _("第一种形态：批评教育")
+        FIRST_FORM_SELF_CHECK = "first_form_self_check", _("第一种形态：责令检查")
+
+    class Target(models.TextChoices):
+        PERSON = "person", _("个人")
+        UNIT = "unit", _("单位")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="accountability"
+    )
+    target = models.CharField(_("问责对象"), max_length=10, choices=Target.choices, default=Target.PERSON)
+    person_name = models.CharField(_("姓名或单位名称"), max_length=100)
+    person_unit = models.CharField(_("所在单位"), max_length=100, blank=True)
+    post = models.CharField(_("职务"), max_length=100, blank=True)
+    kind = models.CharField(_("处理方式"), max_length=30, choices=Kind.choices)
+    case_filed = models.BooleanField(_("已立案"), default=False)
+    is_accountability = models.BooleanField(_("属于问责"), default=False)
+    decision_document = models.CharField(_("处理决定文号"), max_length=100, blank=True)
+    decided_on = models.DateField(_("决定日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("追责问责记录")
+        verbose_name_plural = _("追责问责记录")
+        ordering = ["-decided_on", "-id"]
+        indexes = [models.Index(fields=["round", "kind"])]
+
+    def __str__(self):
+        return f"{self.person_name} {self.get_kind_display()}"
+
+
+class RuleRecord(models.Model):
+    """长效机制要建立: a rule or institution issued, revised or abolished."""
+
+    class Change(models.TextChoices):
+        NEW = "new", _("新建")
+        REVISED = "revised", _("修订")
+        ABOLISHED = "abolished", _("废止")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problems = models.ManyToManyField(Problem, verbose_name=_("相关问题"), blank=True, related_name="rules")
+    title = models.CharField(_("制度名称"), max_length=200)
+    doc_number = models.CharField(_("文号"), max_length=100)
+    issued_on = models.DateField(_("印发日期"))
+    change = models.CharField(_("类型"), max_length=20, choices=Change.choices, default=Change.NEW)
+    issuing_unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("制发单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    evidence = models.ForeignKey(
+        Evidence, verbose_name=_("制度文件"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("建章立制记录")
+        verbose_name_plural = _("建章立制记录")
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self):
+        return f"{self.title}（{self.doc_number}）"
+
+
+class Recovery(models.Model):
+    """挽回经济损失、追缴/清退资金, in 万元."""
+
+    class Kind(models.TextChoices):
+        LOSS_RECOVERED = "loss_recovered", _("挽回经济损失")
+        FUNDS_RECOVERED = "funds_recovered", _("追缴资金")
+        FUNDS_RETURNED = "funds_returned", _("清退资金")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries"
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    amount_wan = models.DecimalField(_("金额（万元）"), max_digits=12, decimal_places=2)
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+    recorded_on = models.DateField(_("日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("资金追缴记录")
+        verbose_name_plural = _("资金追缴记录")
+        ordering = ["-recorded_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_wan__gt=0), name="recovery_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount_wan}万元"
+
+
+class PetitionClue(models.Model):
+    """信访件 or 问题线索 handed over by the inspection team, received and closed."""
+
+    class Kind(models.TextChoices):
+        PETITION = "petition", _("信访件")
+        CLUE = "clue", _("问题线索")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    code = models.CharField(_("编号"), max_length=50)
+    summary = models.CharField(_("摘要"), max_length=300)
+    handling_unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("承办单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    received_on = models.DateField(_("接收日期"))
+    closed_on = models.DateField(_("办结日期"), null=True, blank=True)
+    case_filed = models.BooleanField(_("已立案"), default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("信访件和问题线索")
+        verbose_name_plural = _("信访件和问题线索")
+        ordering = ["received_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["round", "kind", "code"], name="petition_unique_code")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.code}"
+
+
+class WorkActivity(models.Model):
+    """Meetings, dispatch meetings, supervision rounds and special campaigns held, for the final report."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", _("专题会议")
+        DISPATCH_MEETING = "dispatch_meeting", _("调度会")
+        SUPERVISION = "supervision", _("督导检查")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("名称"), max_length=200)
+    held_on = models.DateField(_("日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("工作开展记录")
+        verbose_name_plural = _("工作开展记录")
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self):
+        return self.title
