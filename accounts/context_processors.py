@@ -10,4 +10,5 @@ def roles(request):
     return {
         "user_roles": [Role(r).label for r in Role if r in held],
         "is_office": Role.OFFICE in held,
+        "is_unit_staff": bool(held & {Role.LIAISON, Role.UNIT_HEAD}) and user.unit_id is not None,
     }

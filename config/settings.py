@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "rectification.context_processors.bell",
             ],
         },
     },
@@ -159,6 +160,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 # Uploaded evidence lives outside the web root and is only ever served through a view that checks access.
 PRIVATE_MEDIA_ROOT = Path(env_str("DJANGO_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media")))
+
+# The weekly report is due on this ISO weekday (4 = Thursday) at this local time; a cut-off that
+# lands on a public holiday moves to the previous working day.
+REPORT_CUTOFF_WEEKDAY = env_int("REPORT_CUTOFF_WEEKDAY", 4)
+REPORT_CUTOFF_TIME = env_str("REPORT_CUTOFF_TIME", "17:00")
+# Evidence uploads: largest accepted file. Types are checked by content, see rectification/evidence.py.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "zhenggai@localhost")

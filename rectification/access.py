@@ -33,6 +33,8 @@ PROBLEM_ACTIONS = {
 }
 MEASURE_ACTIONS = {
     "report": ("report_measure", {Role.LIAISON, Role.UNIT_HEAD}),
+    # The unit head confirms (or returns) what the liaison reported.
+    "confirm": ("report_measure", {Role.UNIT_HEAD}),
     "review": ("review_measure", {Role.LIAISON, Role.UNIT_HEAD}),
     "sign_off": ("sign_off_measure", {Role.LEADER}),
 }

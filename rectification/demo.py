@@ -18,8 +18,18 @@ from accounts.roles import Role
 from accounts.services import unit_create, user_create
 
 from . import demo_data, services
-from .models import CloseOutState, DeadlineCategory, InspectionRound, Measure, Milestone, Problem, ProgressState, Track
-from .workdays import milestones_backwards, previous_workday
+from .models import (
+    CloseOutState,
+    DeadlineCategory,
+    InspectionRound,
+    Measure,
+    Milestone,
+    Problem,
+    ProgressReport,
+    ProgressState,
+    Track,
+)
+from .workdays import iso_week_of, milestones_backwards, previous_workday, report_cutoff
 
 DEMO_ROUND_TITLE = "省委第三巡视组对示范区巡视反馈问题整改"
 DEMO_PREVIOUS_ROUND_TITLE = "省委第五巡视组对示范区巡视反馈问题整改（上轮）"
@@ -120,7 +130,7 @@ class _DemoBuilder:
 
     def _people(self):
         office_unit = self.units[OFFICE_UNIT]
-        self.office = self._user("zgb", "周立新", office_unit, "区整改办副主任", [Role.OFFICE, Role.LIAISON])
+        self.office = self._user("zgb", "周立新", office_unit, "区整改办副主任", [Role.OFFICE])
         self.office.is_staff = True
         self.office.save(update_fields=["is_staff"])
         for index, (name, title) in enumerate(demo_data.LEADERS, start=1):
@@ -276,6 +286,36 @@ class _DemoBuilder:
             milestones=milestones_backwards(start=start, due=due, titles=MILESTONE_TITLES),
         )
 
+    def _past_reports(self, measures):
+        """Three past weeks of confirmed reports, so the trend and history pages have content."""
+        reports = []
+        for weeks_ago in (3, 2, 1):
+            day = self.today - datetime.timedelta(days=7 * weeks_ago)
+            iso_year, iso_week = iso_week_of(day)
+            submitted = timezone.make_aware(
+                datetime.datetime.combine(report_cutoff(iso_year, iso_week).date(), datetime.time(10, 30))
+            )
+            for measure in measures:
+                if measure.percent == 0 or measure.start_date > day:
+                    continue
+                percent = max(0, measure.percent - 10 * weeks_ago)
+                reports.append(
+                    ProgressReport(
+                        measure=measure,
+                        iso_year=iso_year,
+                        iso_week=iso_week,
+                        state=ProgressReport.State.CONFIRMED,
+                        progress_this_week=measure.latest_progress,
+                        cumulative_state=measure.progress_state,
+                        percent=percent,
+                        next_week_plan="继续按整改方案推进，做好佐证材料收集。",
+                        is_late=self.rng.random() < 0.1,
+                        submitted_at=submitted,
+                        confirmed_at=submitted + datetime.timedelta(hours=3),
+                    )
+                )
+        ProgressReport.objects.bulk_create(reports)
+
     def _history(self, current):
         """Weeks of work before today: progress, milestones reached, some items already closed."""
         today = self.today
@@ -323,6 +363,7 @@ class _DemoBuilder:
             measures, ["percent", "progress_state", "closeout_state", "latest_progress", "last_reported_at"]
         )
         Milestone.objects.bulk_update(milestones_done, ["done_on"])
+        self._past_reports(measures)
         for problem in Problem.objects.filter(round=current).prefetch_related("measures"):
             states = {m.closeout_state for m in problem.measures.all()}
             progress = {m.progress_state for m in problem.measures.all()}

@@ -1,9 +1,20 @@
 """Every read that depends on who is asking. Each starts from an ``access`` chokepoint."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from .access import measures_visible_to, problems_visible_to
-from .models import CloseOutState, InspectionRound, Measure, Problem, Track
+from .lights import expected_percent, is_behind, measure_light
+from .models import (
+    CloseOutState,
+    CoordinationItem,
+    InspectionRound,
+    Measure,
+    Milestone,
+    Notification,
+    Problem,
+    ProgressReport,
+    Track,
+)
 
 
 def rounds_visible_to(user):
@@ -58,7 +69,7 @@ def problem_detail(*, problem):
 def measure_detail(*, measure):
     return (
         Measure.objects.select_related("problem__round", "problem__lead_unit", "problem__lead_official", "owner_unit")
-        .prefetch_related("milestones", "criteria")
+        .prefetch_related("milestones__evidence", "criteria")
         .get(pk=measure.pk)
     )
 
@@ -108,3 +119,105 @@ def round_overview(*, user, inspection_round):
             {"kind": row["track__kind"], "label": labels[row["track__kind"]], **row} for row in by_track
         ],
     }
+
+
+# --- the unit's weekly work -------------------------------------------------------------------
+
+
+def _latest_week_report(iso_year, iso_week):
+    return ProgressReport.objects.filter(measure=OuterRef("pk"), iso_year=iso_year, iso_week=iso_week).order_by(
+        "-version"
+    )
+
+
+def _latest_report(**filters):
+    return ProgressReport.objects.filter(measure=OuterRef("pk"), **filters).order_by("-iso_year", "-iso_week", "-version")
+
+
+def unit_worklist(*, user, unit, today, iso_year, iso_week):
+    """The unit's open measures with everything the worklist shows, most urgent first.
+
+    The number of queries does not grow with the number of measures: the next milestone,
+    this week's report and the last returned report come from subqueries in the one SELECT.
+    """
+    open_milestones = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date", "seq")
+    week_report = _latest_week_report(iso_year, iso_week)
+    measures = list(
+        unit_measures(user=user, unit=unit)
+        .select_related("problem__lead_official")
+        .annotate(
+            next_milestone_title=Subquery(open_milestones.values("title")[:1]),
+            next_milestone_due=Subquery(open_milestones.values("due_date")[:1]),
+            week_report_state=Subquery(week_report.values("state")[:1]),
+            week_return_reason=Subquery(week_report.values("return_reason")[:1]),
+        )
+    )
+    for measure in measures:
+        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.next_milestone_due)
+        measure.expected = expected_percent(measure, today)
+        measure.behind = is_behind(measure, today)
+        measure.days_left = (measure.due_date - today).days
+        measure.days_overdue = -measure.days_left
+        measure.week_report_state_label = (
+            ProgressReport.State(measure.week_report_state).label if measure.week_report_state else ""
+        )
+        measure.is_returned = measure.week_report_state == ProgressReport.State.RETURNED
+    measures.sort(key=lambda m: (not m.is_returned, m.light.rank, m.due_date, m.pk))
+    return measures
+
+
+def unit_week_rows(*, user, unit, iso_year, iso_week):
+    """The report page: each open measure with its latest report of the week and that report's evidence."""
+    measures = list(unit_measures(user=user, unit=unit).order_by("problem__seq", "seq"))
+    reports = {}
+    for report in (
+        ProgressReport.objects.filter(measure__in=[m.pk for m in measures], iso_year=iso_year, iso_week=iso_week)
+        .select_related("filled_by", "confirmed_by")
+        .prefetch_related("evidence")
+        .order_by("measure_id", "-version")
+    ):
+        reports.setdefault(report.measure_id, report)
+    return [(measure, reports.get(measure.pk)) for measure in measures]
+
+
+def led_problem_reports(*, user, unit, iso_year, iso_week):
+    """For a lead unit: this week's reports of every measure under the problems it leads."""
+    measures = (
+        measures_visible_to(user)
+        .filter(problem__lead_unit=unit)
+        .exclude(closeout_state=CloseOutState.CLOSED)
+        .select_related("problem", "owner_unit")
+        .annotate(
+            week_report_state=Subquery(_latest_week_report(iso_year, iso_week).values("state")[:1]),
+            week_progress=Subquery(_latest_week_report(iso_year, iso_week).values("progress_this_week")[:1]),
+            week_percent=Subquery(_latest_week_report(iso_year, iso_week).values("percent")[:1]),
+            week_late=Subquery(_latest_week_report(iso_year, iso_week).values("is_late")[:1]),
+        )
+        .order_by("problem__seq", "seq")
+    )
+    return measures
+
+
+def measure_reports(*, measure):
+    """Every report of a measure, newest first (access to the measure checked by the caller)."""
+    return measure.reports.select_related("filled_by", "confirmed_by").prefetch_related("evidence")
+
+
+def coordination_for(*, user, state=None):
+    """Coordination items on measures the user can see; leaders see those of their problems."""
+    from accounts.roles import Role
+
+    items = CoordinationItem.objects.filter(measure__in=measures_visible_to(user))
+    if not user.has_role(Role.OFFICE, Role.SUPERVISION, Role.PROVINCIAL) and user.has_role(Role.LEADER):
+        items = items.filter(Q(measure__problem__lead_official=user) | Q(measure__problem__responsible_leaders=user))
+    if state:
+        items = items.filter(state=state)
+    return items.select_related("measure__problem", "measure__owner_unit", "resolved_by").distinct()
+
+
+def notifications_for(*, user, limit=50):
+    return Notification.objects.filter(recipient=user)[:limit]
+
+
+def unread_notification_count(*, user):
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -53,3 +53,28 @@ def milestones_backwards(*, start, due, titles):
             day = dates[-1]
         dates.append(day)
     return list(zip(titles, dates))
+
+
+def iso_week_of(day):
+    """(ISO year, ISO week) of a date."""
+    year, week, _weekday = day.isocalendar()
+    return year, week
+
+
+def week_monday(iso_year, iso_week):
+    return datetime.date.fromisocalendar(iso_year, iso_week, 1)
+
+
+def report_cutoff(iso_year, iso_week, *, weekday=None, at=None):
+    """The moment a week's reports are due: by default Thursday 17:00 (Asia/Shanghai).
+
+    A cut-off that falls on a public holiday moves to the previous working day, so in the
+    National Day week it lands before the holiday begins.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
+    weekday = weekday or settings.REPORT_CUTOFF_WEEKDAY
+    at = at or datetime.time.fromisoformat(settings.REPORT_CUTOFF_TIME)
+    day = previous_workday(datetime.date.fromisocalendar(iso_year, iso_week, weekday))
+    return timezone.make_aware(datetime.datetime.combine(day, at))

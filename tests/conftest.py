@@ -26,6 +26,7 @@ class World:
     office: User
     lead_staff: User
     resp_staff: User
+    resp_head: User
     coop_staff: User
     outsider: User
     leader: User
@@ -102,6 +103,14 @@ def world(db):
     office.save()
     leader = _user("leader", [Role.LEADER], full_name="王牵头")
     other_leader = _user("leader2", [Role.LEADER], full_name="李其他")
+    # Unit staff exist before the measures are assigned, so they receive the assignment notices.
+    staff = dict(
+        lead_staff=_user("lead_lly", [Role.LIAISON], lead_unit),
+        resp_staff=_user("resp_lly", [Role.LIAISON], resp_unit, full_name="张联络"),
+        resp_head=_user("resp_fzr", [Role.UNIT_HEAD], resp_unit, full_name="赵局长"),
+        coop_staff=_user("coop_lly", [Role.LIAISON], coop_unit),
+        outsider=_user("other_lly", [Role.LIAISON, Role.UNIT_HEAD], other_unit),
+    )
 
     inspection_round = services.round_create(
         actor=office,
@@ -151,10 +160,7 @@ def world(db):
     )
     return World(
         office=office,
-        lead_staff=_user("lead_lly", [Role.LIAISON], lead_unit),
-        resp_staff=_user("resp_lly", [Role.LIAISON], resp_unit),
-        coop_staff=_user("coop_lly", [Role.LIAISON], coop_unit),
-        outsider=_user("other_lly", [Role.LIAISON, Role.UNIT_HEAD], other_unit),
+        **staff,
         leader=leader,
         other_leader=other_leader,
         provincial=_user("provincial", [Role.PROVINCIAL]),

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_it_shows_a_liaison_their_units_measures_and_not_others(world, live_server, page):  # noqa: F811
     login(page, live_server, "resp_lly", PASSWORD)
-    assert page.locator("h1").inner_text() == "您好，resp_lly"
+    assert page.locator("h1").inner_text() == "责任局 · 工作台"
     assert page.get_by_text("全面清理违规发放的津贴补贴").is_visible()
     assert page.get_by_text("镇街自查自纠").count() == 0
     screenshot(page, "foundation-liaison-home")

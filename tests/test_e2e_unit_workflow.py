@@ -1,0 +1,69 @@
+"""A liaison fills the week's report in a real browser, the unit head confirms it."""
+
+import datetime
+
+import pytest
+
+from rectification import services
+from rectification.models import Evidence, Measure, ProgressReport
+
+from .conftest import PASSWORD
+from .e2e import browser, login, page, screenshot  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_it_reports_two_measures_with_evidence_and_the_head_confirms(
+    world, live_server, page, settings, tmp_path  # noqa: F811
+):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    second = services.measure_create(
+        actor=world.office,
+        problem=world.problem,
+        code="1.1.3",
+        text="建立津补贴发放审核制度",
+        kind=Measure.Kind.RULES,
+        owner_unit=world.resp_unit,
+        start_date=datetime.date(2026, 9, 1),
+        due_date=datetime.date(2026, 12, 20),
+    )
+    evidence_file = tmp_path / "清退凭证.pdf"
+    evidence_file.write_bytes(PDF)
+
+    login(page, live_server, "resp_lly", PASSWORD)
+    assert page.locator("h1").inner_text() == "责任局 · 工作台"
+    screenshot(page, "unit-worklist")
+    page.get_by_role("link", name="填报").first.click()
+
+    first = f"#m{world.resp_measure.pk}"
+    page.fill(f"{first} textarea[name$=progress_this_week]", "已清退违规津补贴12万元，涉及3个单位。")
+    page.fill(f"{first} input[name$=percent]", "60")
+    page.set_input_files(f"{first} input[name$=evidence_file]", str(evidence_file))
+    page.select_option(f"{first} select[name$=evidence_kind]", "receipt")
+    row = f"#m{second.pk}"
+    page.fill(f"{row} textarea[name$=progress_this_week]", "已起草《津补贴发放审核办法》初稿。")
+    page.fill(f"{row} input[name$=percent]", "30")
+    page.fill(f"{row} textarea[name$=difficulties]", "需区财政局明确发放标准")
+    screenshot(page, "unit-report-filled")
+    page.get_by_role("button", name="提交本周周报").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("周报已提交，等待单位负责人确认").is_visible()
+    assert page.get_by_text("清退凭证.pdf").is_visible()
+
+    page.get_by_role("button", name="退出").click()
+    login(page, live_server, "resp_fzr", PASSWORD)
+    page.get_by_role("link", name="周报填报").click()
+    assert page.get_by_role("heading", name="单位负责人确认").is_visible()
+    screenshot(page, "unit-report-head-review")
+    page.get_by_role("button", name="确认本周周报").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("已确认 2 项措施的周报").is_visible()
+    screenshot(page, "unit-report-confirmed")
+
+    states = set(ProgressReport.objects.values_list("state", flat=True))
+    assert states == {ProgressReport.State.CONFIRMED}
+    assert Evidence.objects.get().kind == "receipt"
+    world.resp_measure.refresh_from_db()
+    assert world.resp_measure.percent == 60
