@@ -487,3 +487,20 @@ class TestNotifications:
         page = client.get(reverse("rectification:notifications")).content.decode()
         assert "全面清理违规发放的津贴补贴" not in page
         assert client.get(reverse("rectification:notifications_read")).status_code == 405
+
+
+@pytest.mark.django_db
+class TestCorrectionAccess:
+    def test_it_hides_the_correction_page_from_other_units(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        _post_report(client, "submit", _row(world.resp_measure, "已清退", 40))
+        client.force_login(world.resp_head)
+        client.post(reverse("rectification:report_confirm"), {"week": WEEK})
+        url = reverse("rectification:report_correct", args=[_report(world.resp_measure).pk])
+        client.force_login(world.outsider)
+        assert client.get(url).status_code == 404
+        client.force_login(world.lead_staff)
+        assert client.get(url).status_code == 403
+        client.force_login(world.resp_staff)
+        assert client.get(url).status_code == 200
+        assert client.put(url).status_code == 405
