@@ -1,16 +1,28 @@
-from .selectors import unread_notification_count
+from accounts.roles import Role
+
+from .selectors import pending_closeout_count, unread_notification_count
+
+
+def _once(compute):
+    """A callable for templates that runs its query only if, and the first time, a page uses it."""
+    cache = {}
+
+    def value():
+        if "v" not in cache:
+            cache["v"] = compute()
+        return cache["v"]
+
+    return value
 
 
 def bell(request):
-    """The unread count for the bell in the page header, computed only if a page shows it."""
+    """The unread count for the bell and the count of close-outs waiting for this person."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    cache = {}
-
-    def count():
-        if "n" not in cache:
-            cache["n"] = unread_notification_count(user=user)
-        return cache["n"]
-
-    return {"unread_count": count}
+    reviews = user.has_role(Role.LIAISON, Role.UNIT_HEAD, Role.LEADER, Role.OFFICE, Role.TRACK_OFFICE)
+    return {
+        "unread_count": _once(lambda: unread_notification_count(user=user)),
+        "shows_pending": reviews,
+        "pending_count": _once(lambda: pending_closeout_count(user=user)),
+    }

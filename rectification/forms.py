@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Evidence, ProgressReport, ProgressState
+from .models import AccountabilityRecord, CloseOutRequest, Evidence, ProgressReport, ProgressState, Recovery, RuleRecord
 from .services import REPORT_FIELDS
 
 _AREA = {"rows": 2}
@@ -66,3 +66,72 @@ class ResolveForm(forms.Form):
 
 
 REPORT_STATE_EDITABLE = {None, ProgressReport.State.DRAFT, ProgressReport.State.RETURNED}
+
+
+class CloseOutApplyForm(forms.Form):
+    """An application: statement, pledge, and for each criterion the evidence that proves it."""
+
+    statement = forms.CharField(
+        label=_("完成情况说明"), widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("写明整改了什么、怎么整改的、达到了什么效果")})
+    )
+    kind = forms.ChoiceField(label=_("申请类型"), choices=CloseOutRequest.Kind.choices, initial=CloseOutRequest.Kind.FULL)
+    pledged = forms.BooleanField(
+        label=_("本人作为单位负责人承诺：以上情况和佐证材料真实、准确、完整，如有不实愿承担相应责任。"), required=False
+    )
+
+    def __init__(self, *args, criteria, evidence, allow_staged, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = criteria
+        choices = [(e.pk, f"{e.original_name}（{e.get_kind_display()}）") for e in evidence]
+        for criterion in criteria:
+            self.fields[f"criterion_{criterion.pk}"] = forms.TypedMultipleChoiceField(
+                label=criterion.text, choices=choices, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+            )
+        if not allow_staged:
+            self.fields["kind"].choices = [(CloseOutRequest.Kind.FULL, CloseOutRequest.Kind.FULL.label)]
+
+    def criterion_fields(self):
+        return [self[f"criterion_{c.pk}"] for c in self.criteria]
+
+    def checks(self):
+        return {c.pk: self.cleaned_data.get(f"criterion_{c.pk}", []) for c in self.criteria}
+
+
+class CloseOutDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("通过")), ("return", _("退回"))], widget=forms.HiddenInput)
+    comment = forms.CharField(label=_("审核意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    no_accountability_reason = forms.CharField(
+        label=_("无需追责问责的理由（无问责记录时必填）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    no_rules_reason = forms.CharField(
+        label=_("无需建章立制的理由（无制度记录时必填）"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    password = forms.CharField(label=_("请再次输入您的登录密码以签批"), required=False, widget=forms.PasswordInput)
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(label=_("重启理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AccountabilityForm(forms.ModelForm):
+    class Meta:
+        model = AccountabilityRecord
+        fields = [
+            "target", "person_name", "person_unit", "post", "kind", "case_filed", "is_accountability",
+            "decision_document", "decided_on",
+        ]
+        widgets = {"decided_on": forms.DateInput(attrs={"type": "date"})}
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = RuleRecord
+        fields = ["title", "doc_number", "issued_on", "change", "issuing_unit"]
+        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"})}
+
+
+class RecoveryForm(forms.ModelForm):
+    class Meta:
+        model = Recovery
+        fields = ["kind", "amount_wan", "description", "recorded_on"]
+        widgets = {"recorded_on": forms.DateInput(attrs={"type": "date"})}

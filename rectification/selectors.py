@@ -5,6 +5,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
+    CloseOutRequest,
     CloseOutState,
     CoordinationItem,
     InspectionRound,
@@ -221,3 +222,67 @@ def notifications_for(*, user, limit=50):
 
 def unread_notification_count(*, user):
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- close-out ----------------------------------------------------------------------------------
+
+
+def closeouts_visible_to(user):
+    """Close-out requests on problems the user may see (and, for a measure's request, that measure)."""
+    return CloseOutRequest.objects.filter(problem__in=problems_visible_to(user)).filter(
+        Q(measure__isnull=True) | Q(measure__in=measures_visible_to(user))
+    )
+
+
+def closeouts_pending_for(user):
+    """The requests waiting for this user's decision: the "pending my signature" list.
+
+    This is the queryset form of ``services.may_decide``; a test checks that the two agree.
+    """
+    from accounts.roles import Role
+
+    State = CloseOutRequest.State
+    waiting = Q(pk__in=[])
+    if user.has_role(Role.LIAISON, Role.UNIT_HEAD) and user.unit_id:
+        waiting |= Q(state=State.PENDING_LEAD_UNIT, problem__lead_unit_id=user.unit_id) & ~Q(
+            applicant_unit_id=user.unit_id
+        )
+    if user.has_role(Role.LEADER):
+        waiting |= Q(state=State.PENDING_LEADER) & (
+            Q(problem__lead_official=user) | Q(problem__responsible_leaders=user)
+        )
+    special_track = Q(problem__round__track_offices_review=True) & ~Q(problem__track__kind=Track.Kind.GENERAL)
+    if user.has_role(Role.OFFICE):
+        waiting |= Q(state=State.PENDING_OFFICE) & ~special_track & ~Q(applicant_unit_id=user.unit_id)
+    if user.has_role(Role.TRACK_OFFICE) and user.unit_id:
+        waiting |= (
+            Q(state=State.PENDING_OFFICE, problem__track__office_unit_id=user.unit_id)
+            & special_track
+            & ~Q(applicant_unit_id=user.unit_id)
+        )
+    return (
+        closeouts_visible_to(user)
+        .filter(waiting)
+        .exclude(applied_by=user)
+        .select_related("problem", "measure", "applicant_unit")
+        .distinct()
+        .order_by("created_at", "id")
+    )
+
+
+def pending_closeout_count(*, user):
+    return closeouts_pending_for(user).count()
+
+
+def closeout_detail(*, request):
+    return (
+        CloseOutRequest.objects.select_related(
+            "problem__round", "problem__track", "problem__lead_unit", "problem__lead_official", "measure", "applicant_unit", "applied_by"
+        )
+        .prefetch_related("steps__actor", "checks__criterion", "checks__evidence")
+        .get(pk=request.pk)
+    )
+
+
+def closeout_history(*, problem, measure=None):
+    return CloseOutRequest.objects.filter(problem=problem, measure=measure).prefetch_related("steps__actor")

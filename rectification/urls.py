@@ -20,6 +20,13 @@ urlpatterns = [
     path("lead/reports/", views.led_reports, name="led_reports"),
     path("coordination/", views.coordination_list, name="coordination_list"),
     path("coordination/<int:pk>/resolve/", views.coordination_resolve, name="coordination_resolve"),
+    path("measures/<int:pk>/closeout/", views.measure_closeout_apply, name="measure_closeout_apply"),
+    path("problems/<int:pk>/closeout/", views.problem_closeout_apply, name="problem_closeout_apply"),
+    path("problems/<int:pk>/records/", views.problem_records, name="problem_records"),
+    path("closeout/pending/", views.closeout_pending, name="closeout_pending"),
+    path("closeout/<int:pk>/", views.closeout_detail, name="closeout_detail"),
+    path("closeout/<int:pk>/decide/", views.closeout_decide, name="closeout_decide"),
+    path("closeout/<int:pk>/reopen/", views.closeout_reopen, name="closeout_reopen"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

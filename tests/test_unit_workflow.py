@@ -106,11 +106,12 @@ class TestWorklist:
     ):
         client.force_login(world.resp_staff)
         client.get(WORKLIST)
-        # session, user, roles, unit, measures (with milestones and report in subqueries), bell
-        with django_assert_num_queries(6):
+        # session, user, roles, unit, measures (with milestones and report in subqueries), bell,
+        # pending close-outs
+        with django_assert_num_queries(7):
             client.get(WORKLIST)
         world.make_problem("2.2", responsible_units=[world.resp_unit], measures=[world.resp_unit] * 19)
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(7):
             response = client.get(WORKLIST)
         assert len(response.context["measures"]) == 20
 

@@ -1,0 +1,403 @@
+"""The close-out (销号) chain: apply, lead unit review, leader confirmation, office check, reopen.
+
+The applicant never approves its own item: a step whose reviewer would be the applicant's
+own unit or person is refused. Each step locks the request row (``select_for_update``) and
+checks that the request is still at that step, so two reviewers acting at once produce
+exactly one decision. Every step appends a ``SignOffStep`` row in the same transaction.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from accounts.services import audit_record
+
+from ..access import can_act_on_measure, can_act_on_problem
+from ..models import (
+    AccountabilityRecord,
+    CloseOutRequest,
+    CloseOutState,
+    CriterionCheck,
+    DeadlineCategory,
+    Evidence,
+    Measure,
+    Notification,
+    PetitionClue,
+    ProgressState,
+    Recovery,
+    RuleRecord,
+    SignOffStep,
+    Track,
+)
+from .notifications import notify, unit_staff
+
+State = CloseOutRequest.State
+Step = SignOffStep.Step
+Decision = SignOffStep.Decision
+
+
+def closeout_criteria(*, problem, measure=None):
+    """The criteria an application must tick: the measure's own, else the problem's."""
+    if measure is not None:
+        own = list(measure.criteria.all())
+        if own:
+            return own
+    return list(problem.criteria.filter(measure__isnull=True))
+
+
+def _set_item_state(request, state, progress=None):
+    item = request.target
+    item.closeout_state = state
+    fields = ["closeout_state", "updated_at"]
+    if progress is not None:
+        item.progress_state = progress
+        fields.append("progress_state")
+    item.save(update_fields=fields)
+
+
+def _step(request, *, step, decision, actor, comment=""):
+    return SignOffStep.objects.create(request=request, step=step, decision=decision, actor=actor, comment=comment)
+
+
+def _may_apply(actor, problem, measure):
+    """The unit head of the measure's owner unit, or of the problem's lead unit for a whole problem."""
+    if measure is not None:
+        return can_act_on_measure(actor, measure, "confirm")
+    return actor.has_role(Role.UNIT_HEAD) and can_act_on_problem(actor, problem, "decompose")
+
+
+def _check_problem_ready(problem, kind):
+    measures = list(problem.measures.all())
+    if not measures:
+        raise ValidationError(_("该问题还没有整改措施，不能申请销号。"))
+    allowed = {CloseOutState.CLOSED}
+    open_codes = [m.code for m in measures if m.closeout_state not in allowed]
+    if kind == CloseOutRequest.Kind.STAGED:
+        open_codes = [
+            m.code for m in measures if m.closeout_state not in allowed and m.progress_state != ProgressState.STAGED
+        ]
+    if open_codes:
+        raise ValidationError(
+            _("以下措施尚未销号，问题不能整体销号：%(codes)s") % {"codes": "、".join(open_codes)}
+        )
+
+
+@transaction.atomic
+def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, kind=CloseOutRequest.Kind.FULL):
+    """Apply to close a measure (or a problem once all its measures are closed).
+
+    ``checks`` maps each required AcceptanceCriterion id to the Evidence ids that prove it.
+    """
+    if not _may_apply(actor, problem, measure):
+        raise PermissionDenied(_("只有责任单位负责人可以申请销号。"))
+    if not pledged:
+        raise ValidationError(_("单位负责人须承诺所报情况真实准确，方可提交销号申请。"))
+    if not (statement or "").strip():
+        raise ValidationError(_("请填写完成情况说明。"))
+    target = measure or problem
+    if kind == CloseOutRequest.Kind.STAGED and problem.deadline_category != DeadlineCategory.LONG_TERM:
+        raise ValidationError(_("只有长期坚持类问题可以申请阶段性完成。"))
+    if measure is None:
+        _check_problem_ready(problem, kind)
+    if target.closeout_state in (CloseOutState.PENDING_LEAD_UNIT, CloseOutState.PENDING_LEADER, CloseOutState.PENDING_OFFICE):
+        raise ValidationError(_("该事项已在销号审核中。"))
+    if target.closeout_state == CloseOutState.CLOSED:
+        raise ValidationError(_("该事项已销号。如需重新整改，请由整改办或监督部门重启。"))
+
+    criteria = closeout_criteria(problem=problem, measure=measure)
+    allowed_evidence = Evidence.objects.filter(measure__in=[measure] if measure else problem.measures.all())
+    evidence_by_id = {e.pk: e for e in allowed_evidence.filter(pk__in={i for ids in checks.values() for i in ids})}
+    missing = [c.text for c in criteria if not [i for i in checks.get(c.pk, []) if i in evidence_by_id]]
+    if missing:
+        raise ValidationError(
+            _("每一条验收标准都要勾选并附上佐证材料，以下标准尚未提供：%(items)s") % {"items": "；".join(missing)}
+        )
+
+    open_request = (
+        CloseOutRequest.objects.select_for_update()
+        .filter(problem=problem, measure=measure, state=State.RETURNED)
+        .first()
+    )
+    previous = CloseOutRequest.objects.filter(problem=problem, measure=measure).order_by("-cycle").first()
+    cycle = previous.cycle + (1 if target.closeout_state == CloseOutState.REOPENED else 0) if previous else 1
+    applicant_unit = measure.owner_unit if measure else problem.lead_unit
+    now = timezone.now()
+    if open_request is not None:
+        request = open_request
+        request.statement = statement.strip()
+        request.kind = kind
+        request.applied_by = actor
+        request.pledged_at = now
+        request.checks.all().delete()
+    else:
+        request = CloseOutRequest(
+            problem=problem,
+            measure=measure,
+            cycle=cycle,
+            kind=kind,
+            statement=statement.strip(),
+            applicant_unit=applicant_unit,
+            applied_by=actor,
+            pledged_at=now,
+        )
+    # The lead unit does not review its own application: it goes straight to the leader.
+    skip_lead_unit = applicant_unit.pk == problem.lead_unit_id
+    request.state = State.PENDING_LEADER if skip_lead_unit else State.PENDING_LEAD_UNIT
+    request.save()
+    for criterion in criteria:
+        check = CriterionCheck.objects.create(request=request, criterion=criterion)
+        check.evidence.set([evidence_by_id[i] for i in checks[criterion.pk] if i in evidence_by_id])
+    _step(request, step=Step.APPLY, decision=Decision.SUBMITTED, actor=actor, comment=request.statement)
+    if skip_lead_unit:
+        _step(request, step=Step.LEAD_UNIT, decision=Decision.SKIPPED, actor=None)
+    _set_item_state(request, request.state)
+    audit_record(
+        actor=actor,
+        action="closeout.apply",
+        target=request,
+        changes={"target": str(target), "kind": kind, "cycle": request.cycle, "state": request.state},
+    )
+    _notify_next_reviewers(request)
+    return request
+
+
+def _office_reviewers_track(request):
+    """The track whose office checks this request, or None for the general office."""
+    track = request.problem.track
+    if request.problem.round.track_offices_review and track.kind != Track.Kind.GENERAL:
+        return track
+    return None
+
+
+def may_decide(actor, request):
+    """Whether ``actor`` may approve or return ``request`` at its current step."""
+    if actor.pk == request.applied_by_id:
+        return False
+    problem, measure = request.problem, request.measure
+    if request.state == State.PENDING_LEAD_UNIT:
+        if actor.unit_id == request.applicant_unit_id:
+            return False
+        if measure is not None:
+            return can_act_on_measure(actor, measure, "review")
+        return can_act_on_problem(actor, problem, "decompose")
+    if request.state == State.PENDING_LEADER:
+        if measure is not None:
+            return can_act_on_measure(actor, measure, "sign_off")
+        return can_act_on_problem(actor, problem, "sign_off")
+    if request.state == State.PENDING_OFFICE:
+        if actor.unit_id == request.applicant_unit_id:
+            return False
+        track = _office_reviewers_track(request)
+        if track is not None:
+            return actor.has_role(Role.TRACK_OFFICE) and actor.unit_id == track.office_unit_id
+        return actor.has_role(Role.OFFICE)
+    return False
+
+
+def three_tests(request):
+    """事要解决、人要处理、长效机制要建立: each test with its proof, for the office's check."""
+    problem = request.problem
+    checks = list(request.checks.select_related("criterion").prefetch_related("evidence"))
+    accountability = list(AccountabilityRecord.objects.filter(problem=problem))
+    rules = list(RuleRecord.objects.filter(problems=problem))
+    return {
+        "solved": {"ok": bool(checks) and all(c.evidence.all() for c in checks), "checks": checks},
+        "people": {
+            "ok": bool(accountability) or bool(request.no_accountability_reason.strip()),
+            "records": accountability,
+            "reason": request.no_accountability_reason,
+        },
+        "mechanism": {
+            "ok": bool(rules) or bool(request.no_rules_reason.strip()),
+            "records": rules,
+            "reason": request.no_rules_reason,
+        },
+    }
+
+
+@transaction.atomic
+def closeout_decide(*, actor, request, approve, comment="", no_accountability_reason="", no_rules_reason=""):
+    """Approve or return the request at its current step."""
+    request = CloseOutRequest.objects.select_for_update().select_related("problem__round", "problem__track").get(
+        pk=request.pk
+    )
+    expected_state = request.state
+    if expected_state not in (State.PENDING_LEAD_UNIT, State.PENDING_LEADER, State.PENDING_OFFICE):
+        raise ValidationError(_("该申请当前不在审核环节，可能已由他人处理，请刷新页面。"))
+    if not may_decide(actor, request):
+        raise PermissionDenied(_("您不能审核这一环节（申请人不能审核自己的申请）。"))
+    step = {
+        State.PENDING_LEAD_UNIT: Step.LEAD_UNIT,
+        State.PENDING_LEADER: Step.LEADER,
+        State.PENDING_OFFICE: Step.OFFICE,
+    }[expected_state]
+    comment = (comment or "").strip()
+    if not approve:
+        if not comment:
+            raise ValidationError(_("退回时必须填写退回原因。"))
+        request.state = State.RETURNED
+        request.save(update_fields=["state"])
+        _step(request, step=step, decision=Decision.RETURNED, actor=actor, comment=comment)
+        _set_item_state(request, CloseOutState.RETURNED)
+        _audit_decision(actor, request, step, "returned", comment)
+        _notify_applicant(request, _("销号申请被退回：%(reason)s") % {"reason": comment[:100]})
+        return request
+
+    if step == Step.OFFICE:
+        request.no_accountability_reason = (no_accountability_reason or request.no_accountability_reason).strip()
+        request.no_rules_reason = (no_rules_reason or request.no_rules_reason).strip()
+        tests = three_tests(request)
+        failing = [
+            label
+            for key, label in (
+                ("solved", _("事要解决：验收标准须逐条附佐证材料")),
+                ("people", _("人要处理：须有追责问责记录，或说明无需问责的理由")),
+                ("mechanism", _("长效机制要建立：须有建章立制记录（文号），或说明无需建制的理由")),
+            )
+            if not tests[key]["ok"]
+        ]
+        if failing:
+            raise ValidationError(_("未通过“三个标准”检查：%(items)s") % {"items": "；".join(failing)})
+        request.state = State.CLOSED
+        request.decided_at = timezone.now()
+        request.save(update_fields=["state", "decided_at", "no_accountability_reason", "no_rules_reason"])
+        _step(request, step=step, decision=Decision.APPROVED, actor=actor, comment=comment)
+        if request.kind == CloseOutRequest.Kind.STAGED:
+            # 阶段性完成 counts for the report, while the item stays open for its later milestones.
+            _set_item_state(request, CloseOutState.NOT_APPLIED, ProgressState.STAGED)
+        else:
+            _set_item_state(request, CloseOutState.CLOSED, ProgressState.COMPLETED)
+        _audit_decision(actor, request, step, "approved", comment)
+        _notify_applicant(request, _("销号申请已通过，事项已%(what)s。") % {"what": request.get_kind_display()})
+        return request
+
+    request.state = State.PENDING_LEADER if step == Step.LEAD_UNIT else State.PENDING_OFFICE
+    request.save(update_fields=["state"])
+    _step(request, step=step, decision=Decision.APPROVED, actor=actor, comment=comment)
+    _set_item_state(request, request.state)
+    _audit_decision(actor, request, step, "approved", comment)
+    _notify_next_reviewers(request)
+    return request
+
+
+@transaction.atomic
+def closeout_reopen(*, actor, request, reason):
+    """回头看: reopen a closed item. Its history stays; the next application is a new cycle."""
+    if not actor.has_role(Role.OFFICE, Role.SUPERVISION):
+        raise PermissionDenied(_("只有整改办或监督部门可以重启已销号事项。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("重启时必须说明理由。"))
+    request = CloseOutRequest.objects.select_for_update().get(pk=request.pk)
+    target = request.target
+    if request.state != State.CLOSED or target.closeout_state != CloseOutState.CLOSED:
+        raise ValidationError(_("只有已销号的事项可以重启。"))
+    _step(request, step=Step.REOPEN, decision=Decision.REOPENED, actor=actor, comment=reason)
+    _set_item_state(request, CloseOutState.REOPENED, ProgressState.IN_PROGRESS)
+    if request.measure_id and request.problem.closeout_state == CloseOutState.CLOSED:
+        # A problem cannot stay closed while one of its measures is open again.
+        problem = request.problem
+        problem.closeout_state = CloseOutState.REOPENED
+        problem.progress_state = ProgressState.IN_PROGRESS
+        problem.save(update_fields=["closeout_state", "progress_state", "updated_at"])
+    audit_record(actor=actor, action="closeout.reopen", target=request, changes={"reason": reason})
+    _notify_applicant(request, _("已销号事项在“回头看”中被重启：%(reason)s") % {"reason": reason[:100]})
+    return request
+
+
+def _audit_decision(actor, request, step, decision, comment):
+    audit_record(
+        actor=actor,
+        action=f"closeout.{step}.{decision}",
+        target=request,
+        changes={"state": request.state, "comment": comment},
+    )
+
+
+def _notify_applicant(request, text):
+    for person in unit_staff(request.applicant_unit, Role.LIAISON, Role.UNIT_HEAD):
+        notify(
+            recipient=person,
+            kind=Notification.Kind.CLOSEOUT,
+            text=f"{request}：{text}",
+            link=request.get_absolute_url(),
+            dedup_key=f"closeout:{request.pk}:{request.steps.count()}",
+        )
+
+
+def _notify_next_reviewers(request):
+    from accounts.models import User
+
+    problem = request.problem
+    if request.state == State.PENDING_LEAD_UNIT:
+        people = unit_staff(problem.lead_unit, Role.UNIT_HEAD, Role.LIAISON)
+    elif request.state == State.PENDING_LEADER:
+        people = [problem.lead_official, *problem.responsible_leaders.all()]
+    else:
+        track = _office_reviewers_track(request)
+        if track is not None:
+            people = unit_staff(track.office_unit, Role.TRACK_OFFICE)
+        else:
+            people = User.objects.filter(is_active=True, groups__name=Role.OFFICE.value)
+    for person in people:
+        notify(
+            recipient=person,
+            kind=Notification.Kind.CLOSEOUT,
+            text=_("%(item)s待您审核（%(state)s）") % {"item": request, "state": request.get_state_display()},
+            link=request.get_absolute_url(),
+            dedup_key=f"closeout:{request.pk}:{request.steps.count()}",
+        )
+
+
+# --- accountability and rule-building records -----------------------------------------------------
+
+
+def _may_record(actor, problem):
+    """Units taking part in the problem and the supervision role enter its records."""
+    if actor.has_role(Role.SUPERVISION, Role.OFFICE):
+        return True
+    if not actor.has_role(Role.LIAISON, Role.UNIT_HEAD) or not actor.unit_id:
+        return False
+    involved = {problem.lead_unit_id, *problem.responsible_units.values_list("id", flat=True)}
+    involved |= set(Measure.objects.filter(problem=problem).values_list("owner_unit_id", flat=True))
+    return actor.unit_id in involved
+
+
+def _record_create(actor, problem, instance, action, changes):
+    if problem is not None and not _may_record(actor, problem):
+        raise PermissionDenied(_("只有承担该问题整改的单位或监督部门可以录入。"))
+    if problem is None and not actor.has_role(Role.SUPERVISION, Role.OFFICE):
+        raise PermissionDenied(_("只有整改办或监督部门可以录入。"))
+    instance.entered_by = actor
+    instance.full_clean()
+    instance.save()
+    audit_record(actor=actor, action=action, target=instance, changes=changes)
+    return instance
+
+
+@transaction.atomic
+def accountability_record_create(*, actor, problem, **fields):
+    record = AccountabilityRecord(round=problem.round, problem=problem, **fields)
+    return _record_create(actor, problem, record, "record.accountability", {"kind": fields.get("kind")})
+
+
+@transaction.atomic
+def rule_record_create(*, actor, problem, **fields):
+    record = RuleRecord(round=problem.round, **fields)
+    record = _record_create(actor, problem, record, "record.rule", {"doc_number": fields.get("doc_number")})
+    record.problems.add(problem)
+    return record
+
+
+@transaction.atomic
+def recovery_create(*, actor, problem, **fields):
+    record = Recovery(round=problem.round, problem=problem, **fields)
+    return _record_create(actor, problem, record, "record.recovery", {"amount_wan": str(fields.get("amount_wan"))})
+
+
+@transaction.atomic
+def petition_clue_create(*, actor, inspection_round, **fields):
+    record = PetitionClue(round=inspection_round, **fields)
+    return _record_create(actor, None, record, "record.petition_clue", {"code": fields.get("code")})

@@ -1,0 +1,440 @@
+"""The close-out (销号) chain: who may act at each step, returns, reopening, the three tests."""
+
+import datetime
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.urls import reverse
+
+from accounts.roles import Role
+from accounts.services import user_create
+from rectification import selectors, services
+from rectification.models import (
+    AcceptanceCriterion,
+    AccountabilityRecord,
+    CloseOutRequest,
+    CloseOutState,
+    DeadlineCategory,
+    Measure,
+    Problem,
+    ProgressState,
+    SignOffStep,
+)
+
+from .conftest import PASSWORD
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+State = CloseOutRequest.State
+
+
+@pytest.fixture
+def evidence(world, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    return services.evidence_upload(
+        actor=world.resp_staff,
+        measure=world.resp_measure,
+        uploaded=SimpleUploadedFile("清退凭证.pdf", PDF),
+        kind="receipt",
+    )
+
+
+def _criterion(world):
+    return world.problem.criteria.get()
+
+
+def _apply(world, evidence, actor=None, measure=None, **kwargs):
+    measure = measure or world.resp_measure
+    arguments = dict(statement="违规发放资金已全部清退。", pledged=True, checks={_criterion(world).pk: [evidence.pk]})
+    arguments.update(kwargs)
+    return services.closeout_apply(actor=actor or world.resp_head, problem=measure.problem, measure=measure, **arguments)
+
+
+def _records(world):
+    services.accountability_record_create(
+        actor=world.supervision,
+        problem=world.problem,
+        person_name="钱某",
+        person_unit="责任局",
+        post="财务科科长",
+        kind=AccountabilityRecord.Kind.PARTY_WARNING,
+        decided_on=datetime.date(2026, 11, 10),
+    )
+    services.rule_record_create(
+        actor=world.resp_staff,
+        problem=world.problem,
+        title="津贴补贴发放管理办法",
+        doc_number="示财发〔2026〕12号",
+        issued_on=datetime.date(2026, 11, 15),
+        issuing_unit=world.resp_unit,
+    )
+
+
+def _walk_to_office(world, evidence):
+    request = _apply(world, evidence)
+    services.closeout_decide(actor=world.lead_staff, request=request, approve=True, comment="材料齐全")
+    services.closeout_decide(actor=world.leader, request=request, approve=True, comment="同意")
+    request.refresh_from_db()
+    return request
+
+
+@pytest.mark.django_db
+class TestApplication:
+    def test_it_walks_a_measure_to_closed(self, world, evidence):
+        _records(world)
+        request = _apply(world, evidence)
+        assert request.state == State.PENDING_LEAD_UNIT
+        world.resp_measure.refresh_from_db()
+        assert world.resp_measure.closeout_state == CloseOutState.PENDING_LEAD_UNIT
+
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.office, request=request, approve=True)
+
+        request.refresh_from_db()
+        world.resp_measure.refresh_from_db()
+        assert request.state == State.CLOSED
+        assert (world.resp_measure.closeout_state, world.resp_measure.progress_state) == ("closed", "completed")
+        chain = [(s.step, s.decision, s.actor) for s in request.steps.all()]
+        assert chain == [
+            ("apply", "submitted", world.resp_head),
+            ("lead_unit", "approved", world.lead_staff),
+            ("leader", "approved", world.leader),
+            ("office", "approved", world.office),
+        ]
+
+    def test_it_needs_the_unit_heads_pledge_and_every_criterion_proven(self, world, evidence):
+        with pytest.raises(ValidationError, match="承诺"):
+            _apply(world, evidence, pledged=False)
+        with pytest.raises(ValidationError, match="违规资金全部清退"):
+            services.closeout_apply(
+                actor=world.resp_head,
+                problem=world.problem,
+                measure=world.resp_measure,
+                statement="完成",
+                pledged=True,
+                checks={},
+            )
+        assert not CloseOutRequest.objects.exists()
+
+    def test_it_refuses_evidence_of_another_measure(self, world, evidence, settings):
+        other = services.evidence_upload(
+            actor=world.coop_staff,
+            measure=world.coop_measure,
+            uploaded=SimpleUploadedFile("别人的.pdf", PDF),
+            kind="report",
+        )
+        with pytest.raises(ValidationError):
+            services.closeout_apply(
+                actor=world.resp_head,
+                problem=world.problem,
+                measure=world.resp_measure,
+                statement="完成",
+                pledged=True,
+                checks={_criterion(world).pk: [other.pk]},
+            )
+
+    @pytest.mark.parametrize("actor", ["resp_staff", "lead_staff", "outsider", "office", "leader"])
+    def test_it_lets_only_the_owner_units_head_apply(self, world, evidence, actor):
+        with pytest.raises(PermissionDenied):
+            _apply(world, evidence, actor=getattr(world, actor))
+
+    def test_it_refuses_a_second_application_while_one_is_in_review(self, world, evidence):
+        _apply(world, evidence)
+        with pytest.raises(ValidationError, match="已在销号审核中"):
+            _apply(world, evidence)
+
+
+@pytest.mark.django_db
+class TestSteps:
+    @pytest.mark.parametrize("actor", ["resp_head", "resp_staff", "leader", "office", "outsider", "provincial"])
+    def test_it_refuses_the_lead_unit_step_to_others(self, world, evidence, actor):
+        request = _apply(world, evidence)
+        with pytest.raises(PermissionDenied):
+            services.closeout_decide(actor=getattr(world, actor), request=request, approve=True)
+        request.refresh_from_db()
+        assert request.state == State.PENDING_LEAD_UNIT
+
+    @pytest.mark.parametrize("actor", ["other_leader", "lead_staff", "office", "resp_head"])
+    def test_it_refuses_the_leader_step_to_others(self, world, evidence, actor):
+        request = _apply(world, evidence)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        with pytest.raises(PermissionDenied):
+            services.closeout_decide(actor=getattr(world, actor), request=request, approve=True)
+
+    @pytest.mark.parametrize("actor", ["supervision", "provincial", "leader", "lead_staff", "track_office"])
+    def test_it_refuses_the_office_step_to_others(self, world, evidence, actor):
+        request = _walk_to_office(world, evidence)
+        with pytest.raises(PermissionDenied):
+            services.closeout_decide(actor=getattr(world, actor), request=request, approve=True)
+
+    def test_it_never_lets_the_applicant_approve_its_own_item(self, world, evidence, settings):
+        # A measure owned by the lead unit itself: the lead-unit step is skipped, not self-approved.
+        lead_head = user_create(
+            actor=None, username="lead_fzr", full_name="牵头局长", password=PASSWORD, unit=world.lead_unit, roles=[Role.UNIT_HEAD]
+        )
+        own = services.measure_create(
+            actor=world.office,
+            problem=world.problem,
+            code="1.1.9",
+            text="牵头单位自己的措施",
+            kind=Measure.Kind.RULES,
+            owner_unit=world.lead_unit,
+            start_date=datetime.date(2026, 9, 1),
+            due_date=datetime.date(2026, 12, 1),
+        )
+        proof = services.evidence_upload(
+            actor=lead_head, measure=own, uploaded=SimpleUploadedFile("制度.pdf", PDF), kind="rule_document"
+        )
+        request = _apply(world, proof, actor=lead_head, measure=own)
+        assert request.state == State.PENDING_LEADER
+        assert request.steps.filter(step="lead_unit", decision="skipped").exists()
+        assert not services.may_decide(lead_head, request)
+        with pytest.raises(PermissionDenied):
+            services.closeout_decide(actor=lead_head, request=request, approve=True)
+
+    def test_it_returns_with_a_reason_and_takes_a_resubmission(self, world, evidence):
+        request = _apply(world, evidence)
+        with pytest.raises(ValidationError, match="退回原因"):
+            services.closeout_decide(actor=world.lead_staff, request=request, approve=False)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=False, comment="缺少银行回单")
+        world.resp_measure.refresh_from_db()
+        assert world.resp_measure.closeout_state == CloseOutState.RETURNED
+
+        again = _apply(world, evidence)
+        assert again.pk == request.pk
+        assert again.state == State.PENDING_LEAD_UNIT
+        assert [s.decision for s in again.steps.all()] == ["submitted", "returned", "submitted"]
+
+    def test_it_blocks_closing_without_the_three_tests(self, world, evidence):
+        request = _walk_to_office(world, evidence)
+        with pytest.raises(ValidationError) as error:
+            services.closeout_decide(actor=world.office, request=request, approve=True)
+        assert "人要处理" in str(error.value) and "长效机制要建立" in str(error.value)
+        request.refresh_from_db()
+        assert request.state == State.PENDING_OFFICE
+
+        services.closeout_decide(
+            actor=world.office,
+            request=request,
+            approve=True,
+            no_accountability_reason="系政策理解偏差，经集体研究不予追责",
+            no_rules_reason="已有《津补贴管理办法》，无需新建",
+        )
+        request.refresh_from_db()
+        assert request.state == State.CLOSED
+
+    def test_it_lets_a_track_office_check_its_track_when_the_round_says_so(self, world, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        world.round.track_offices_review = True
+        world.round.save()
+        from rectification.models import Track
+
+        problem = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.resp_unit])
+        AcceptanceCriterion.objects.create(problem=problem, seq=1, text="干部档案全部核查")
+        measure = problem.measures.get()
+        proof = services.evidence_upload(actor=world.resp_staff, measure=measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report")
+        request = services.closeout_apply(
+            actor=world.resp_head, problem=problem, measure=measure, statement="完成", pledged=True,
+            checks={problem.criteria.get().pk: [proof.pk]},
+        )
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        with pytest.raises(PermissionDenied):
+            services.closeout_decide(actor=world.office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无")
+        services.closeout_decide(
+            actor=world.track_office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无"
+        )
+        request.refresh_from_db()
+        assert request.state == State.CLOSED
+
+
+@pytest.mark.django_db
+class TestProblemAndReopen:
+    def _close_measure(self, world, measure, proof):
+        request = _apply(world, proof, measure=measure)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.office, request=request, approve=True)
+        return request
+
+    def test_it_keeps_a_problem_open_while_a_measure_is_open(self, world, evidence):
+        _records(world)
+        self._close_measure(world, world.resp_measure, evidence)
+        lead_head = user_create(
+            actor=None, username="lead_fzr", full_name="牵头局长", password=PASSWORD, unit=world.lead_unit, roles=[Role.UNIT_HEAD]
+        )
+        with pytest.raises(ValidationError, match="1.1.2"):
+            services.closeout_apply(
+                actor=lead_head, problem=world.problem, statement="整体完成", pledged=True,
+                checks={_criterion(world).pk: [evidence.pk]},
+            )
+
+    def test_it_reopens_a_closed_item_as_a_new_cycle_keeping_history(self, world, evidence):
+        _records(world)
+        first = self._close_measure(world, world.resp_measure, evidence)
+        with pytest.raises(PermissionDenied):
+            services.closeout_reopen(actor=world.lead_staff, request=first, reason="回头看")
+        services.closeout_reopen(actor=world.supervision, request=first, reason="回头看发现仍有2人未清退")
+        world.resp_measure.refresh_from_db()
+        assert world.resp_measure.closeout_state == CloseOutState.REOPENED
+
+        second = _apply(world, evidence)
+        assert (second.cycle, first.cycle) == (2, 1)
+        first.refresh_from_db()
+        assert first.state == State.CLOSED
+        assert [s.step for s in first.steps.all()] == ["apply", "lead_unit", "leader", "office", "reopen"]
+        assert SignOffStep.objects.filter(request=first).count() == 5
+
+    def test_it_closes_a_long_term_item_as_staged_and_keeps_it_open(self, world, evidence):
+        Problem.objects.filter(pk=world.problem.pk).update(deadline_category=DeadlineCategory.LONG_TERM)
+        world.problem.refresh_from_db()
+        _records(world)
+        request = _apply(world, evidence, kind=CloseOutRequest.Kind.STAGED)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.office, request=request, approve=True)
+        world.resp_measure.refresh_from_db()
+        assert world.resp_measure.progress_state == ProgressState.STAGED
+        assert world.resp_measure.closeout_state == CloseOutState.NOT_APPLIED
+
+    def test_it_refuses_staged_closure_for_a_by_date_item(self, world, evidence):
+        with pytest.raises(ValidationError, match="长期坚持"):
+            _apply(world, evidence, kind=CloseOutRequest.Kind.STAGED)
+
+
+@pytest.mark.django_db
+class TestPendingList:
+    def test_it_agrees_with_the_rule_for_every_actor_and_step(self, world, evidence):
+        _records(world)
+        request = _apply(world, evidence)
+        actors = [
+            "office", "lead_staff", "resp_staff", "resp_head", "coop_staff", "outsider", "leader",
+            "other_leader", "provincial", "supervision", "track_office",
+        ]
+        for approver in (world.lead_staff, world.leader, world.office):
+            for name in actors:
+                user = getattr(world, name)
+                listed = request in selectors.closeouts_pending_for(user)
+                assert listed == services.may_decide(user, request), (name, request.state)
+            services.closeout_decide(actor=approver, request=request, approve=True)
+            request.refresh_from_db()
+
+
+@pytest.mark.django_db
+class TestViews:
+    def test_it_shows_the_signed_chain_and_three_tests(self, world, evidence, client):
+        request = _walk_to_office(world, evidence)
+        client.force_login(world.office)
+        page = client.get(request.get_absolute_url()).content.decode()
+        for text in ("事要解决", "人要处理", "长效机制要建立", "清退凭证.pdf", "材料齐全", "审核通过"):
+            assert text in page
+
+    def test_it_hides_requests_from_outsiders(self, world, evidence, client):
+        request = _apply(world, evidence)
+        client.force_login(world.outsider)
+        assert client.get(request.get_absolute_url()).status_code == 404
+        decide = reverse("rectification:closeout_decide", args=[request.pk])
+        assert client.post(decide, {"decision": "approve"}).status_code == 404
+        assert client.post(reverse("rectification:closeout_reopen", args=[request.pk]), {"reason": "x"}).status_code == 404
+        request.refresh_from_db()
+        assert request.state == State.PENDING_LEAD_UNIT
+
+    def test_it_asks_the_leader_for_the_password_before_signing(self, world, evidence, client):
+        request = _apply(world, evidence)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        client.force_login(world.leader)
+        url = reverse("rectification:closeout_decide", args=[request.pk])
+        page = client.post(url, {"decision": "approve", "password": "wrong"}, follow=True).content.decode()
+        assert "密码不正确，未签批" in page
+        request.refresh_from_db()
+        assert request.state == State.PENDING_LEADER
+        client.post(url, {"decision": "approve", "password": PASSWORD})
+        request.refresh_from_db()
+        assert request.state == State.PENDING_OFFICE
+
+    def test_it_applies_through_the_form(self, world, evidence, client):
+        client.force_login(world.resp_head)
+        url = reverse("rectification:measure_closeout_apply", args=[world.resp_measure.pk])
+        assert "违规资金全部清退" in client.get(url).content.decode()
+        response = client.post(
+            url,
+            {"statement": "已全部清退", "kind": "full", "pledged": "on", f"criterion_{_criterion(world).pk}": [evidence.pk]},
+        )
+        assert response.status_code == 302
+        assert CloseOutRequest.objects.get().state == State.PENDING_LEAD_UNIT
+
+    def test_it_hides_the_application_form_from_others(self, world, evidence, client):
+        url = reverse("rectification:measure_closeout_apply", args=[world.resp_measure.pk])
+        client.force_login(world.outsider)
+        assert client.get(url).status_code == 404
+        client.force_login(world.resp_staff)
+        assert client.get(url).status_code == 403
+        client.force_login(world.resp_head)
+        assert client.put(url).status_code == 405
+
+    def test_it_lists_pending_items_with_a_count_in_the_navigation(self, world, evidence, client):
+        _apply(world, evidence)
+        client.force_login(world.lead_staff)
+        response = client.get(reverse("rectification:closeout_pending"))
+        assert response.context["pending_count"]() == 1
+        assert "1.1.1" in response.content.decode()
+        client.force_login(world.outsider)
+        assert "1.1.1" not in client.get(reverse("rectification:closeout_pending")).content.decode()
+
+
+@pytest.mark.django_db
+class TestRecords:
+    def test_it_lets_involved_units_and_supervision_record(self, world, client):
+        url = reverse("rectification:problem_records", args=[world.problem.pk])
+        data = {
+            "record": "rule",
+            "rule-title": "津贴补贴发放管理办法",
+            "rule-doc_number": "示财发〔2026〕12号",
+            "rule-issued_on": "2026-11-15",
+            "rule-change": "new",
+            "rule-issuing_unit": world.resp_unit.pk,
+        }
+        client.force_login(world.resp_staff)
+        assert client.post(url, data).status_code == 302
+        assert world.problem.rules.count() == 1
+        client.force_login(world.outsider)
+        assert client.post(url, data).status_code == 404
+        client.force_login(world.provincial)
+        assert client.post(url, data).status_code == 403
+        assert world.problem.rules.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConcurrency:
+    def test_it_records_exactly_one_decision_for_two_simultaneous_approvals(self, world, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        proof = services.evidence_upload(
+            actor=world.resp_staff, measure=world.resp_measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report"
+        )
+        _records(world)
+        request = _walk_to_office(world, proof)
+        second_office = user_create(actor=None, username="office2", full_name="整改办二", password=PASSWORD, roles=[Role.OFFICE])
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def approve(user):
+            try:
+                barrier.wait()
+                services.closeout_decide(actor=user, request=request, approve=True)
+                outcomes.append("ok")
+            except Exception as error:  # the loser learns the step was already taken
+                outcomes.append(type(error).__name__)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=approve, args=(u,)) for u in (world.office, second_office)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1, outcomes
+        assert SignOffStep.objects.filter(request=request, step="office").count() == 1
