@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,8 +20,10 @@ from accounts.services import unit_create, user_create
 
 from . import demo_data, services
 from .models import (
+    CloseOutRequest,
     CloseOutState,
     DeadlineCategory,
+    Evidence,
     InspectionRound,
     Measure,
     Milestone,
@@ -94,6 +97,7 @@ class _DemoBuilder:
         self.units = {}
         self.leaders = []
         self.office = None
+        self.closeout_targets = {}
         # Hashing is deliberately slow; the ~100 demo accounts share one password, so hash it once.
         self.password_hash = make_password(DEMO_PASSWORD)
 
@@ -316,6 +320,59 @@ class _DemoBuilder:
                 )
         ProgressReport.objects.bulk_create(reports)
 
+    def _closeouts(self, measures):
+        """Walk finished measures through the real close-out chain, as far as each one got."""
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        recorded = set()
+        for measure in measures:
+            target = self.closeout_targets.get(measure.pk)
+            if target is None:
+                continue
+            problem = measure.problem
+            owner_head = services.unit_staff(measure.owner_unit, Role.UNIT_HEAD).first()
+            owner_liaison = services.unit_staff(measure.owner_unit, Role.LIAISON).first()
+            proof = services.evidence_upload(
+                actor=owner_liaison,
+                measure=measure,
+                uploaded=SimpleUploadedFile(f"{measure.code}整改完成报告.pdf", pdf),
+                kind=Evidence.Kind.REPORT,
+            )
+            criteria = services.closeout_criteria(problem=problem, measure=measure)
+            request = services.closeout_apply(
+                actor=owner_head,
+                problem=problem,
+                measure=measure,
+                statement="各项整改任务已按方案全部完成，相关佐证材料已整理归档，经单位自查达到验收标准。",
+                pledged=True,
+                checks={criterion.pk: [proof.pk] for criterion in criteria},
+            )
+            if target == CloseOutState.PENDING_LEAD_UNIT:
+                continue
+            if request.state == CloseOutRequest.State.PENDING_LEAD_UNIT:
+                reviewer = services.unit_staff(problem.lead_unit, Role.LIAISON).first()
+                services.closeout_decide(actor=reviewer, request=request, approve=True, comment="材料齐全，同意报领导审核。")
+            services.closeout_decide(actor=problem.lead_official, request=request, approve=True, comment="同意。")
+            if target == CloseOutState.PENDING_OFFICE:
+                continue
+            if problem.pk not in recorded and self.rng.random() < 0.5:
+                recorded.add(problem.pk)
+                services.rule_record_create(
+                    actor=owner_liaison,
+                    problem=problem,
+                    title=f"关于{problem.title[:12]}的长效管理办法",
+                    doc_number=f"示{measure.owner_unit.short_name or '区'}发〔{self.today.year}〕{len(recorded) + 10}号",
+                    issued_on=self.today - datetime.timedelta(days=self.rng.randrange(5, 20)),
+                    issuing_unit=measure.owner_unit,
+                )
+            services.closeout_decide(
+                actor=self.office,
+                request=request,
+                approve=True,
+                comment="经核查，符合销号条件。",
+                no_accountability_reason="经核查，该措施不涉及违纪违规责任人。",
+                no_rules_reason="已有相关制度覆盖，本措施无需另行建制。",
+            )
+
     def _history(self, current):
         """Weeks of work before today: progress, milestones reached, some items already closed."""
         today = self.today
@@ -333,7 +390,8 @@ class _DemoBuilder:
             measure.last_reported_at = now - datetime.timedelta(days=days_since_update)
             if percent >= 100:
                 measure.progress_state = ProgressState.COMPLETED
-                measure.closeout_state = self.rng.choice(
+                # How far its close-out got; the chain itself is walked through the services below.
+                self.closeout_targets[measure.pk] = self.rng.choice(
                     [CloseOutState.CLOSED, CloseOutState.CLOSED, CloseOutState.PENDING_OFFICE, CloseOutState.PENDING_LEAD_UNIT]
                 )
                 measure.latest_progress = "各项整改任务已全部完成，佐证材料已收集整理，已按程序申请销号。"
@@ -364,17 +422,14 @@ class _DemoBuilder:
         )
         Milestone.objects.bulk_update(milestones_done, ["done_on"])
         self._past_reports(measures)
+        self._closeouts(measures)
         for problem in Problem.objects.filter(round=current).prefetch_related("measures"):
-            states = {m.closeout_state for m in problem.measures.all()}
             progress = {m.progress_state for m in problem.measures.all()}
-            if states == {CloseOutState.CLOSED}:
-                problem.closeout_state = CloseOutState.CLOSED
-                problem.progress_state = ProgressState.COMPLETED
-            elif progress - {ProgressState.NOT_STARTED}:
+            if progress - {ProgressState.NOT_STARTED}:
                 problem.progress_state = (
                     ProgressState.ONGOING
                     if problem.deadline_category == DeadlineCategory.LONG_TERM
                     else ProgressState.IN_PROGRESS
                 )
-            problem.save(update_fields=["closeout_state", "progress_state"])
+            problem.save(update_fields=["progress_state"])
 

@@ -15,7 +15,9 @@ TODAY = datetime.date(2026, 11, 26)
 
 
 @pytest.fixture
-def demo(db):
+def demo(db, settings, tmp_path):
+    # The demo walks close-outs through the real services, which store evidence files.
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     return out.getvalue()
@@ -23,12 +25,20 @@ def demo(db):
 
 @pytest.mark.django_db
 class TestLoadDemo:
-    def test_it_prints_the_demo_logins(self, demo):
+    # Building the district takes seconds, so one test checks everything about one build.
+    def test_it_builds_a_realistic_consistent_district(self, demo):
+        self._prints_the_demo_logins(demo)
+        self._has_a_realistic_size()
+        self._puts_every_due_date_before_the_report_deadline()
+        self._has_history_to_show()
+        self._gives_the_featured_units_their_own_work()
+
+    def _prints_the_demo_logins(self, demo):
         for username in ("zgb", "ld01", "czj_lly", "czj_fzr", "cgjd_lly", "cgjd_fzr", "sxsz"):
             assert username in demo
         assert "密码" in demo
 
-    def test_it_builds_a_district_of_realistic_size(self, demo):
+    def _has_a_realistic_size(self):
         current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
         assert 40 <= Unit.objects.count() <= 50
         assert set(Unit.objects.values_list("level", flat=True)) == {"organ", "department", "township", "village"}
@@ -40,7 +50,7 @@ class TestLoadDemo:
         assert current.problems.filter(previous_problem__isnull=False).count() == 4
         assert current.problems.exclude(campaign=None).count() >= 3
 
-    def test_it_puts_every_due_date_before_the_report_deadline(self, demo):
+    def _puts_every_due_date_before_the_report_deadline(self):
         current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
         assert 35 <= (current.report_deadline - datetime.date.today()).days <= 45
         assert not Measure.objects.filter(problem__round=current, due_date__gt=current.report_deadline).exists()
@@ -49,11 +59,15 @@ class TestLoadDemo:
             assert dates == sorted(dates)
             assert measure.start_date <= dates[0] and dates[-1] <= measure.due_date
 
-    def test_it_has_history_to_show(self, demo):
+    def _has_history_to_show(self):
         current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
         measures = Measure.objects.filter(problem__round=current)
         assert measures.filter(percent__gt=0).exists()
         assert measures.filter(closeout_state="closed").exists()
+        # Every closed measure carries its whole signed chain.
+        for measure in measures.filter(closeout_state="closed"):
+            steps = [s.step for s in measure.closeouts.get().steps.all()]
+            assert steps[0] == "apply" and steps[-1] == "office"
         assert Milestone.objects.filter(measure__in=measures, done_on__isnull=False).exists()
 
     def test_it_does_not_duplicate_when_run_twice(self, demo):
@@ -63,7 +77,7 @@ class TestLoadDemo:
         assert "此前已载入" in out.getvalue()
         assert (Unit.objects.count(), User.objects.count(), Problem.objects.count(), Measure.objects.count()) == counts
 
-    def test_it_gives_the_featured_units_their_own_work(self, demo):
+    def _gives_the_featured_units_their_own_work(self):
         liaison = User.objects.get(username="czj_lly")
         other = User.objects.get(username="cgjd_lly")
         own = set(measures_visible_to(liaison).filter(owner_unit=liaison.unit))
