@@ -127,6 +127,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, for the test database: the Celery integration test starts a real
+    # worker process that must see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -195,6 +199,16 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat only ticks; the tick decides which steps of which week are due (holiday-aware) and is
+# idempotent. A tick not picked up within its period expires instead of piling up.
+CELERY_BEAT_SCHEDULE = {
+    "weekly-cycle-tick": {
+        "task": "rectification.tasks.weekly_cycle_tick",
+        "schedule": 15 * 60,
+        "options": {"expires": 14 * 60},
+    },
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
@@ -222,3 +236,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+

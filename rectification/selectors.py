@@ -5,6 +5,10 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
+    DispatchSheet,
+    Penalty,
+    SupervisionNotice,
+    WeeklyCycle,
     CloseOutRequest,
     CloseOutState,
     CoordinationItem,
@@ -286,3 +290,41 @@ def closeout_detail(*, request):
 
 def closeout_history(*, problem, measure=None):
     return CloseOutRequest.objects.filter(problem=problem, measure=measure).prefetch_related("steps__actor")
+
+
+# --- the weekly cycle ------------------------------------------------------------------------------
+
+
+def cycles_visible_to(user):
+    """The cycle log is the office's tool (supervision may read it)."""
+    from accounts.roles import Role
+
+    if not user.has_role(Role.OFFICE, Role.SUPERVISION):
+        return WeeklyCycle.objects.none()
+    return WeeklyCycle.objects.select_related("round", "snapshot")
+
+
+def unit_dispatch_sheets(*, user, unit, limit=8):
+    return DispatchSheet.objects.filter(unit=unit).select_related("cycle__round").order_by("-cycle__iso_year", "-cycle__iso_week", "-id")[:limit]
+
+
+def notices_for(*, user):
+    """督办单: a unit's staff see their unit's; the office and supervision see all they can see."""
+    from accounts.roles import Role
+
+    notices = SupervisionNotice.objects.filter(measure__in=measures_visible_to(user))
+    if not user.has_role(Role.OFFICE, Role.SUPERVISION, Role.PROVINCIAL):
+        notices = notices.filter(unit_id=user.unit_id)
+    return notices.select_related("unit", "measure", "replied_by")
+
+
+def penalties_for(*, user):
+    """The office sees and decides drafts; a unit sees what was confirmed against it."""
+    from accounts.roles import Role
+
+    penalties = Penalty.objects.select_related("unit", "cycle", "decided_by")
+    if user.has_role(Role.OFFICE, Role.SUPERVISION):
+        return penalties
+    if user.has_role(Role.LIAISON, Role.UNIT_HEAD) and user.unit_id:
+        return penalties.filter(unit_id=user.unit_id, state=Penalty.State.CONFIRMED)
+    return penalties.none()

@@ -65,6 +65,27 @@ def week_monday(iso_year, iso_week):
     return datetime.date.fromisocalendar(iso_year, iso_week, 1)
 
 
+def add_workdays(day, count):
+    """The working day ``count`` working days after ``day``."""
+    while count > 0:
+        day += datetime.timedelta(days=1)
+        if is_workday(day):
+            count -= 1
+    return day
+
+
+def next_workday(day):
+    """``day`` itself if it is a working day, else the closest working day after it."""
+    while not is_workday(day):
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def round_cutoff(inspection_round, iso_year, iso_week):
+    """The report cut-off of a week under the round's own settings."""
+    return report_cutoff(iso_year, iso_week, weekday=inspection_round.report_weekday, at=inspection_round.report_time)
+
+
 def report_cutoff(iso_year, iso_week, *, weekday=None, at=None):
     """The moment a week's reports are due: by default Thursday 17:00 (Asia/Shanghai).
 

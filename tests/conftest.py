@@ -185,3 +185,8 @@ def world(db):
 def fast_password_hasher(settings):
     # The production hasher is slow on purpose; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The browser fixtures are registered once here: a session-scoped Playwright started twice
+# (once per importing module) would clash over the event loop.
+from .e2e import browser, page  # noqa: E402,F401

@@ -10,7 +10,7 @@ from rectification import services
 from rectification.models import AccountabilityRecord, CloseOutRequest
 
 from .conftest import PASSWORD
-from .e2e import browser, login, page, screenshot  # noqa: F401 (fixtures)
+from .e2e import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def _switch(page, live_server, username):
     login(page, live_server, username, PASSWORD)
 
 
-def test_it_closes_a_measure_through_four_people(world, live_server, page, settings, tmp_path):  # noqa: F811
+def test_it_closes_a_measure_through_four_people(world, live_server, page, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     services.evidence_upload(
         actor=world.resp_staff, measure=world.resp_measure, uploaded=SimpleUploadedFile("清退凭证.pdf", PDF), kind="receipt"

@@ -3,12 +3,12 @@
 import pytest
 
 from .conftest import PASSWORD
-from .e2e import browser, login, page, screenshot  # noqa: F401 (fixtures)
+from .e2e import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_shows_a_liaison_their_units_measures_and_not_others(world, live_server, page):  # noqa: F811
+def test_it_shows_a_liaison_their_units_measures_and_not_others(world, live_server, page):
     login(page, live_server, "resp_lly", PASSWORD)
     assert page.locator("h1").inner_text() == "责任局 · 工作台"
     assert page.get_by_text("全面清理违规发放的津贴补贴").is_visible()
@@ -23,7 +23,7 @@ def test_it_shows_a_liaison_their_units_measures_and_not_others(world, live_serv
     assert page.get_by_text("页面不存在，或您无权查看").is_visible()
 
 
-def test_it_shows_the_office_the_countdown_and_filters_the_list(world, live_server, page):  # noqa: F811
+def test_it_shows_the_office_the_countdown_and_filters_the_list(world, live_server, page):
     login(page, live_server, "office", PASSWORD)
     assert page.locator(".countdown").is_visible()
     page.get_by_role("link", name="问题清单").first.click()
@@ -33,6 +33,6 @@ def test_it_shows_the_office_the_countdown_and_filters_the_list(world, live_serv
     screenshot(page, "foundation-office-problem-list")
 
 
-def test_it_tells_a_wrong_password_in_chinese(world, live_server, page):  # noqa: F811
+def test_it_tells_a_wrong_password_in_chinese(world, live_server, page):
     login(page, live_server, "resp_lly", "not-the-password")
     assert page.locator(".error").inner_text().startswith("请输入一个正确的")

@@ -8,7 +8,7 @@ from rectification import services
 from rectification.models import Evidence, Measure, ProgressReport
 
 from .conftest import PASSWORD
-from .e2e import browser, login, page, screenshot  # noqa: F401 (fixtures)
+from .e2e import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +16,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def test_it_reports_two_measures_with_evidence_and_the_head_confirms(
-    world, live_server, page, settings, tmp_path  # noqa: F811
+    world, live_server, page, settings, tmp_path
 ):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     second = services.measure_create(

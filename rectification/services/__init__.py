@@ -12,6 +12,7 @@ from .closeout import (
     rule_record_create,
     three_tests,
 )
+from .cycle import STEPS, cycle_for, cycle_tick, notice_reply, penalty_decide, step_due_at, step_rerun_request, step_run
 from .ledger import (
     aspect_create,
     campaign_create,
@@ -37,6 +38,14 @@ from .reporting import (
 )
 
 __all__ = [
+    "STEPS",
+    "cycle_for",
+    "cycle_tick",
+    "notice_reply",
+    "penalty_decide",
+    "step_due_at",
+    "step_rerun_request",
+    "step_run",
     "REPORT_FIELDS",
     "ReportConflict",
     "accountability_record_create",

@@ -220,7 +220,7 @@ def three_tests(request):
 @transaction.atomic
 def closeout_decide(*, actor, request, approve, comment="", no_accountability_reason="", no_rules_reason=""):
     """Approve or return the request at its current step."""
-    request = CloseOutRequest.objects.select_for_update().select_related("problem__round", "problem__track").get(
+    request = CloseOutRequest.objects.select_for_update(of=("self",)).select_related("problem__round", "problem__track").get(
         pk=request.pk
     )
     expected_state = request.state

@@ -12,7 +12,7 @@ from accounts.services import audit_record
 from ..access import can_act_on_measure, can_act_on_problem
 from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import CloseOutState, CoordinationItem, Evidence, Measure, Notification, ProgressReport
-from ..workdays import report_cutoff
+from ..workdays import round_cutoff
 from .notifications import notify, unit_staff
 
 
@@ -89,9 +89,9 @@ def _unit_open_measures(unit):
 def _week_reports_for_update(unit, iso_year, iso_week):
     """The latest version of each of the unit's reports for the week, locked."""
     reports = (
-        ProgressReport.objects.select_for_update()
+        ProgressReport.objects.select_for_update(of=("self",))
         .filter(measure__in=_unit_open_measures(unit), iso_year=iso_year, iso_week=iso_week)
-        .select_related("measure__problem__lead_official")
+        .select_related("measure__problem__lead_official", "measure__problem__round")
         .order_by("measure_id", "-version")
     )
     latest = {}
@@ -111,14 +111,14 @@ def report_submit(*, actor, unit, iso_year, iso_week):
     if missing:
         raise ValidationError(_("以下措施还没有填写本周进展，不能提交：%(codes)s") % {"codes": "、".join(missing)})
     now = timezone.now()
-    late = now > report_cutoff(iso_year, iso_week)
     submitted = []
     for report in latest.values():
         if report.state not in (ProgressReport.State.DRAFT, ProgressReport.State.RETURNED):
             continue
         report.state = ProgressReport.State.SUBMITTED
         report.submitted_at = now
-        report.is_late = late
+        # Each round sets its own cut-off, so lateness is judged per report.
+        report.is_late = now > round_cutoff(report.measure.problem.round, iso_year, iso_week)
         report.return_reason = ""
         report.lock_version += 1
         report.save(update_fields=["state", "submitted_at", "is_late", "return_reason", "lock_version", "updated_at"])
@@ -131,7 +131,11 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         actor=actor,
         action="report.submit",
         target=unit,
-        changes={"week": f"{iso_year}-W{iso_week:02d}", "reports": len(submitted), "late": late},
+        changes={
+            "week": f"{iso_year}-W{iso_week:02d}",
+            "reports": len(submitted),
+            "late": any(r.is_late for r in submitted),
+        },
     )
     for head in unit_staff(unit, Role.UNIT_HEAD):
         notify(

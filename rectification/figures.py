@@ -1,0 +1,139 @@
+"""The week's figures of a round: what the summary freezes and the dashboards show.
+
+Computed from the raw tables with a fixed number of queries (aggregates and one pass over
+the open measures), never from other snapshots, so a snapshot can always be checked
+against a recomputation.
+"""
+
+import datetime
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from .lights import GREY, RED, YELLOW, measure_light
+from .models import (
+    CloseOutState,
+    CoordinationItem,
+    Measure,
+    Milestone,
+    MissedReport,
+    Problem,
+    ProgressState,
+    SignOffStep,
+)
+from .workdays import week_monday, workdays_between
+
+
+def _by_state(queryset, field):
+    return {row[field]: row["n"] for row in queryset.values(field).annotate(n=Count("id")).order_by(field)}
+
+
+def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
+    """Everything the weekly summary reports, as plain JSON-ready data."""
+    today = today or timezone.localdate()
+    monday = week_monday(iso_year, iso_week)
+    sunday = monday + datetime.timedelta(days=6)
+    problems = Problem.objects.filter(round=inspection_round)
+    measures = Measure.objects.filter(problem__round=inspection_round)
+    closed = Q(closeout_state=CloseOutState.CLOSED)
+
+    open_measures = list(
+        measures.exclude(closed)
+        .select_related("owner_unit", "problem__lead_official")
+        .order_by("owner_unit__sort_order", "code")
+    )
+    oldest = {
+        row["measure_id"]: row["due"]
+        for row in Milestone.objects.filter(measure__in=[m.pk for m in open_measures], done_on__isnull=True)
+        .values("measure_id")
+        .annotate(due=Min("due_date"))
+    }
+    by_unit, by_leader, red, yellow, stalled, overdue = {}, {}, [], [], [], []
+    for measure in open_measures:
+        light = measure_light(measure, today, oldest_open_milestone_due=oldest.get(measure.pk))
+        item = {"code": measure.code, "unit": measure.owner_unit.name, "leader": str(measure.problem.lead_official)}
+        unit_row = by_unit.setdefault(
+            measure.owner_unit.name, {"unit": measure.owner_unit.name, "open": 0, "red": 0, "yellow": 0, "overdue": 0}
+        )
+        leader_row = by_leader.setdefault(item["leader"], {"leader": item["leader"], "open": 0, "red": 0, "yellow": 0})
+        unit_row["open"] += 1
+        leader_row["open"] += 1
+        if light is RED:
+            red.append(item)
+            unit_row["red"] += 1
+            leader_row["red"] += 1
+        elif light is YELLOW:
+            yellow.append(item)
+            unit_row["yellow"] += 1
+            leader_row["yellow"] += 1
+        elif light is GREY:
+            stalled.append(item)
+        if measure.due_date < today and measure.progress_state != ProgressState.COMPLETED:
+            overdue.append(item)
+            unit_row["overdue"] += 1
+
+    missed = {
+        row["unit__name"]: row["n"]
+        for row in MissedReport.objects.filter(
+            cycle__round=inspection_round, cycle__iso_year=iso_year, cycle__iso_week=iso_week
+        )
+        .values("unit__name")
+        .annotate(n=Count("id"))
+        .order_by("unit__name")
+    }
+    for name, count in missed.items():
+        by_unit.setdefault(name, {"unit": name, "open": 0, "red": 0, "yellow": 0, "overdue": 0})["missed"] = count
+    closed_this_week = (
+        SignOffStep.objects.filter(
+            request__problem__round=inspection_round,
+            step=SignOffStep.Step.OFFICE,
+            decision=SignOffStep.Decision.APPROVED,
+            created_at__date__gte=monday,
+            created_at__date__lte=sunday,
+        )
+        .values("request_id")
+        .distinct()
+        .count()
+    )
+    coordination = list(
+        CoordinationItem.objects.filter(measure__problem__round=inspection_round, state=CoordinationItem.State.OPEN)
+        .select_related("measure__problem__lead_official")
+        .order_by("created_at")
+        .values_list("measure__code", "measure__problem__lead_official__full_name", "text")
+    )
+    measure_counts = measures.aggregate(total=Count("id"), closed=Count("id", filter=closed))
+    ranking = sorted(
+        by_unit.values(),
+        key=lambda row: (-(row["red"] * 3 + row["yellow"] + row.get("missed", 0) * 2), row["unit"]),
+    )
+    return {
+        "round": inspection_round.title,
+        "week": f"{iso_year}-W{iso_week:02d}",
+        "as_of": today.isoformat(),
+        "countdown": {
+            "deadline": inspection_round.report_deadline.isoformat(),
+            "days": (inspection_round.report_deadline - today).days,
+            "workdays": workdays_between(today, inspection_round.report_deadline),
+        },
+        "problems": {
+            "total": problems.count(),
+            "by_progress": _by_state(problems, "progress_state"),
+            "by_closeout": _by_state(problems, "closeout_state"),
+        },
+        "measures": {
+            "total": measure_counts["total"],
+            "closed": measure_counts["closed"],
+            "by_progress": _by_state(measures, "progress_state"),
+            "by_closeout": _by_state(measures, "closeout_state"),
+        },
+        "closed_this_week": closed_this_week,
+        "overdue": overdue,
+        "stalled": stalled,
+        "red": red,
+        "yellow": yellow,
+        "missed_units": missed,
+        "unit_ranking": ranking,
+        "by_leader": sorted(by_leader.values(), key=lambda row: (-row["red"], -row["yellow"], row["leader"])),
+        "coordination": [{"code": c, "leader": l, "text": t} for c, l, t in coordination],
+    }
+

@@ -1,0 +1,62 @@
+"""The rectification domain's models, one module per concept; import them from here."""
+
+from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
+from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
+from .ledger import (
+    AcceptanceCriterion,
+    Aspect,
+    Campaign,
+    CloseOutState,
+    DeadlineCategory,
+    InspectionRound,
+    Manifestation,
+    Measure,
+    MeasureGroupObjectPermission,
+    MeasureUserObjectPermission,
+    Milestone,
+    Problem,
+    ProblemGroupObjectPermission,
+    ProblemUserObjectPermission,
+    ProgressState,
+    Track,
+)
+from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
+from .work import CoordinationItem, Evidence, Notification, ProgressReport
+
+__all__ = [
+    "AcceptanceCriterion",
+    "AccountabilityRecord",
+    "Aspect",
+    "Campaign",
+    "CloseOutRequest",
+    "CloseOutState",
+    "CoordinationItem",
+    "CriterionCheck",
+    "DeadlineCategory",
+    "DispatchSheet",
+    "Evidence",
+    "InspectionRound",
+    "Manifestation",
+    "Measure",
+    "MeasureGroupObjectPermission",
+    "MeasureUserObjectPermission",
+    "Milestone",
+    "MissedReport",
+    "Notification",
+    "Penalty",
+    "PetitionClue",
+    "Problem",
+    "ProblemGroupObjectPermission",
+    "ProblemUserObjectPermission",
+    "ProgressReport",
+    "ProgressState",
+    "Recovery",
+    "RuleRecord",
+    "SignOffStep",
+    "StepState",
+    "SupervisionNotice",
+    "Track",
+    "WeeklyCycle",
+    "WeeklySnapshot",
+    "WorkActivity",
+]

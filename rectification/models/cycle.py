@@ -1,0 +1,179 @@
+"""The weekly cycle: one row per round and ISO week, and what each step produced.
+
+Every step is idempotent: a step is claimed with a compare-and-set update on its state
+field, and everything it sends or records has its own unique key, so a beat that fires
+twice, two workers, or a re-run after a crash sends nothing twice and loses nothing.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .ledger import InspectionRound, Measure
+
+
+class StepState(models.TextChoices):
+    PENDING = "pending", _("未运行")
+    RUNNING = "running", _("运行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class WeeklyCycle(models.Model):
+    class Step(models.TextChoices):
+        DISPATCH = "dispatch", _("调度（周一）")
+        REMIND_EVE = "remind_eve", _("截止前一天催报")
+        REMIND_DAY = "remind_day", _("截止当天催报")
+        COLLECT = "collect", _("截止时登记未报")
+        SUMMARY = "summary", _("周小结")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="cycles")
+    iso_year = models.PositiveSmallIntegerField(_("年度"))
+    iso_week = models.PositiveSmallIntegerField(_("周次"))
+    dispatch_state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    remind_eve_state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    remind_day_state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    collect_state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    summary_state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    # Per step: when it was claimed and finished, how many it reached, and the last error.
+    log = models.JSONField(_("运行记录"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("周工作循环")
+        verbose_name_plural = _("周工作循环")
+        ordering = ["-iso_year", "-iso_week", "round"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "iso_year", "iso_week"], name="cycle_unique_round_week")
+        ]
+
+    def __str__(self):
+        return f"{self.round} {self.iso_year}年第{self.iso_week}周"
+
+    def state_of(self, step):
+        return getattr(self, f"{step}_state")
+
+
+class DispatchSheet(models.Model):
+    """调度单: what one unit must do this week, frozen when dispatched."""
+
+    cycle = models.ForeignKey(WeeklyCycle, on_delete=models.PROTECT, related_name="dispatch_sheets")
+    unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    content = models.JSONField(_("调度内容"))
+    created_at = models.DateTimeField(_("调度时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("调度单")
+        verbose_name_plural = _("调度单")
+        ordering = ["-created_at", "unit"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "unit"], name="dispatch_once_per_unit_week")]
+
+    def __str__(self):
+        return f"{self.unit} {self.cycle}"
+
+
+class MissedReport(models.Model):
+    """未报: a measure whose weekly report was not submitted by the cut-off."""
+
+    cycle = models.ForeignKey(WeeklyCycle, on_delete=models.PROTECT, related_name="missed_reports")
+    unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="missed_reports")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("未报记录")
+        verbose_name_plural = _("未报记录")
+        constraints = [models.UniqueConstraint(fields=["cycle", "measure"], name="missed_once_per_measure_week")]
+        indexes = [models.Index(fields=["unit", "cycle"])]
+
+    def __str__(self):
+        return f"{self.measure.code} 未报"
+
+
+class SupervisionNotice(models.Model):
+    """督办单: issued for an overdue measure; the unit must answer by ``reply_due``."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待答复")
+        ANSWERED = "answered", _("已答复")
+
+    cycle = models.ForeignKey(WeeklyCycle, on_delete=models.PROTECT, related_name="notices")
+    unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="notices")
+    text = models.TextField(_("督办内容"))
+    reply_due = models.DateField(_("答复期限"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    reply = models.TextField(_("答复"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("答复人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("督办单")
+        verbose_name_plural = _("督办单")
+        ordering = ["state", "reply_due", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["measure"], condition=Q(state="open"), name="notice_one_open_per_measure")
+        ]
+
+    def __str__(self):
+        return f"督办单 {self.measure.code}"
+
+
+class WeeklySnapshot(models.Model):
+    """The week's figures, frozen at the summary. Never updated afterwards."""
+
+    cycle = models.OneToOneField(WeeklyCycle, on_delete=models.PROTECT, related_name="snapshot")
+    figures = models.JSONField(_("统计数据"))
+    package_name = models.CharField(_("周报表文件"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("周小结快照")
+        verbose_name_plural = _("周小结快照")
+        ordering = ["-cycle__iso_year", "-cycle__iso_week"]
+
+    def __str__(self):
+        return f"{self.cycle} 小结"
+
+
+class Penalty(models.Model):
+    """A draft or confirmed sanction on a unit: circular, point deduction, award ineligibility."""
+
+    class Kind(models.TextChoices):
+        CIRCULAR = "circular", _("通报批评")
+        DEDUCTION = "deduction", _("年末实绩考评扣分")
+        INELIGIBLE = "ineligible", _("取消评优评先资格")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        DISMISSED = "dismissed", _("已撤销")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="penalties")
+    cycle = models.ForeignKey(WeeklyCycle, verbose_name=_("生成周次"), on_delete=models.PROTECT, related_name="penalties")
+    unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    rule = models.CharField(_("触发规则"), max_length=40)
+    reason = models.TextField(_("事由"))
+    points = models.DecimalField(_("扣分"), max_digits=4, decimal_places=1, default=0)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("通报与扣分")
+        verbose_name_plural = _("通报与扣分")
+        ordering = ["state", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "unit", "kind", "rule"], name="penalty_once_per_rule_week")
+        ]
+
+    def __str__(self):
+        return f"{self.unit} {self.get_kind_display()}"

@@ -1,0 +1,183 @@
+"""The records behind the final report: accountability, rules, money recovered, petitions, activities."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .ledger import InspectionRound, Problem
+from .work import Evidence
+
+
+class AccountabilityRecord(models.Model):
+    """人要处理: one person or unit held to account for a problem."""
+
+    class Kind(models.TextChoices):
+        PARTY_WARNING = "party_warning", _("党纪处分：警告")
+        PARTY_SERIOUS_WARNING = "party_serious_warning", _("党纪处分：严重警告")
+        PARTY_REMOVAL = "party_removal", _("党纪处分：撤销党内职务")
+        PARTY_PROBATION = "party_probation", _("党纪处分：留党察看")
+        PARTY_EXPULSION = "party_expulsion", _("党纪处分：开除党籍")
+        GOV_WARNING = "gov_warning", _("政务处分：警告")
+        GOV_DEMERIT = "gov_demerit", _("政务处分：记过")
+        GOV_MAJOR_DEMERIT = "gov_major_demerit", _("政务处分：记大过")
+        GOV_DEMOTION = "gov_demotion", _("政务处分：降级")
+        GOV_DISMISSAL = "gov_dismissal", _("政务处分：撤职")
+        GOV_EXPULSION = "gov_expulsion", _("政务处分：开除")
+        ORGANISATIONAL = "organisational", _("组织处理")
+        ADMONITION = "admonition", _("诫勉")
+        FIRST_FORM_TALK = "first_form_talk", _("第一种形态：谈话提醒")
+        FIRST_FORM_CRITICISM = "first_form_criticism", _("第一种形态：批评教育")
+        FIRST_FORM_SELF_CHECK = "first_form_self_check", _("第一种形态：责令检查")
+
+    class Target(models.TextChoices):
+        PERSON = "person", _("个人")
+        UNIT = "unit", _("单位")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="accountability"
+    )
+    target = models.CharField(_("问责对象"), max_length=10, choices=Target.choices, default=Target.PERSON)
+    person_name = models.CharField(_("姓名或单位名称"), max_length=100)
+    person_unit = models.CharField(_("所在单位"), max_length=100, blank=True)
+    post = models.CharField(_("职务"), max_length=100, blank=True)
+    kind = models.CharField(_("处理方式"), max_length=30, choices=Kind.choices)
+    case_filed = models.BooleanField(_("已立案"), default=False)
+    is_accountability = models.BooleanField(_("属于问责"), default=False)
+    decision_document = models.CharField(_("处理决定文号"), max_length=100, blank=True)
+    decided_on = models.DateField(_("决定日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("追责问责记录")
+        verbose_name_plural = _("追责问责记录")
+        ordering = ["-decided_on", "-id"]
+        indexes = [models.Index(fields=["round", "kind"])]
+
+    def __str__(self):
+        return f"{self.person_name} {self.get_kind_display()}"
+
+
+class RuleRecord(models.Model):
+    """长效机制要建立: a rule or institution issued, revised or abolished."""
+
+    class Change(models.TextChoices):
+        NEW = "new", _("新建")
+        REVISED = "revised", _("修订")
+        ABOLISHED = "abolished", _("废止")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problems = models.ManyToManyField(Problem, verbose_name=_("相关问题"), blank=True, related_name="rules")
+    title = models.CharField(_("制度名称"), max_length=200)
+    doc_number = models.CharField(_("文号"), max_length=100)
+    issued_on = models.DateField(_("印发日期"))
+    change = models.CharField(_("类型"), max_length=20, choices=Change.choices, default=Change.NEW)
+    issuing_unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("制发单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    evidence = models.ForeignKey(
+        Evidence, verbose_name=_("制度文件"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("建章立制记录")
+        verbose_name_plural = _("建章立制记录")
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self):
+        return f"{self.title}（{self.doc_number}）"
+
+
+class Recovery(models.Model):
+    """挽回经济损失、追缴/清退资金, in 万元."""
+
+    class Kind(models.TextChoices):
+        LOSS_RECOVERED = "loss_recovered", _("挽回经济损失")
+        FUNDS_RECOVERED = "funds_recovered", _("追缴资金")
+        FUNDS_RETURNED = "funds_returned", _("清退资金")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries"
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    amount_wan = models.DecimalField(_("金额（万元）"), max_digits=12, decimal_places=2)
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+    recorded_on = models.DateField(_("日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("资金追缴记录")
+        verbose_name_plural = _("资金追缴记录")
+        ordering = ["-recorded_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_wan__gt=0), name="recovery_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount_wan}万元"
+
+
+class PetitionClue(models.Model):
+    """信访件 or 问题线索 handed over by the inspection team, received and closed."""
+
+    class Kind(models.TextChoices):
+        PETITION = "petition", _("信访件")
+        CLUE = "clue", _("问题线索")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    code = models.CharField(_("编号"), max_length=50)
+    summary = models.CharField(_("摘要"), max_length=300)
+    handling_unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("承办单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    received_on = models.DateField(_("接收日期"))
+    closed_on = models.DateField(_("办结日期"), null=True, blank=True)
+    case_filed = models.BooleanField(_("已立案"), default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("信访件和问题线索")
+        verbose_name_plural = _("信访件和问题线索")
+        ordering = ["received_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["round", "kind", "code"], name="petition_unique_code")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.code}"
+
+
+class WorkActivity(models.Model):
+    """Meetings, dispatch meetings, supervision rounds and special campaigns held, for the final report."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", _("专题会议")
+        DISPATCH_MEETING = "dispatch_meeting", _("调度会")
+        SUPERVISION = "supervision", _("督导检查")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("名称"), max_length=200)
+    held_on = models.DateField(_("日期"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("工作开展记录")
+        verbose_name_plural = _("工作开展记录")
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,517 @@
+"""The weekly cycle: 一周一调度、一周一汇报、一周一小结, run by Celery beat and by hand.
+
+``cycle_tick`` is what beat calls every quarter hour: it makes sure each active round has a
+cycle for the current week and runs every step whose time has come and which has not run.
+A step is claimed by a compare-and-set update of its state, so two workers or a beat firing
+twice never run it together; within a step each unit's output has a unique key, so a
+re-run after a crash finishes the units that were missed and repeats none.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Unit, User
+from accounts.roles import Role
+from accounts.services import audit_record
+
+from ..figures import round_week_figures
+from ..models import (
+    CloseOutState,
+    DispatchSheet,
+    InspectionRound,
+    Measure,
+    Milestone,
+    MissedReport,
+    Notification,
+    Penalty,
+    ProgressReport,
+    StepState,
+    SupervisionNotice,
+    WeeklyCycle,
+    WeeklySnapshot,
+)
+from ..workdays import add_workdays, iso_week_of, next_workday, previous_workday, round_cutoff, week_monday, workdays_between
+from .notifications import notify, unit_staff
+
+logger = logging.getLogger(__name__)
+Step = WeeklyCycle.Step
+STEPS = [Step.DISPATCH, Step.REMIND_EVE, Step.REMIND_DAY, Step.COLLECT, Step.SUMMARY]
+# A step left "running" this long ago is taken to have crashed and may be claimed again.
+STALE_AFTER = datetime.timedelta(minutes=30)
+MAX_ATTEMPTS = 5
+
+
+def _at(day, hour, minute=0):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+def step_due_at(inspection_round, iso_year, iso_week, step):
+    """When a step of a week becomes due, holiday-aware."""
+    cutoff = round_cutoff(inspection_round, iso_year, iso_week)
+    if step == Step.DISPATCH:
+        first_workday = next_workday(week_monday(iso_year, iso_week))
+        day = first_workday if iso_week_of(first_workday) == (iso_year, iso_week) else week_monday(iso_year, iso_week)
+        return min(_at(day, 8, 30), cutoff)
+    if step == Step.REMIND_EVE:
+        return _at(previous_workday(cutoff.date() - datetime.timedelta(days=1)), 9)
+    if step == Step.REMIND_DAY:
+        return min(_at(cutoff.date(), 9), cutoff)
+    if step == Step.COLLECT:
+        return cutoff
+    summary_day = previous_workday(datetime.date.fromisocalendar(iso_year, iso_week, inspection_round.summary_weekday))
+    return max(timezone.make_aware(datetime.datetime.combine(summary_day, inspection_round.summary_time)), cutoff)
+
+
+def cycle_for(inspection_round, iso_year, iso_week):
+    cycle, _created = WeeklyCycle.objects.get_or_create(round=inspection_round, iso_year=iso_year, iso_week=iso_week)
+    return cycle
+
+
+def _log(cycle, step, **entry):
+    """Merge ``entry`` into the step's log with one UPDATE of the JSON (re-read to keep others' keys)."""
+    with transaction.atomic():
+        fresh = WeeklyCycle.objects.select_for_update().get(pk=cycle.pk)
+        log = fresh.log
+        log.setdefault(step, {}).update(entry)
+        WeeklyCycle.objects.filter(pk=cycle.pk).update(log=log)
+
+
+def _claim(cycle, step, *, force):
+    field = f"{step}_state"
+    claimable = Q(**{f"{field}__in": [StepState.PENDING, StepState.FAILED]})
+    if force:
+        claimable |= Q(**{field: StepState.DONE})
+    started = cycle.log.get(step, {}).get("started_at")
+    if started and timezone.now() - datetime.datetime.fromisoformat(started) > STALE_AFTER:
+        claimable |= Q(**{field: StepState.RUNNING})
+    claimed = WeeklyCycle.objects.filter(claimable, pk=cycle.pk).update(**{field: StepState.RUNNING})
+    return claimed == 1
+
+
+def step_run(cycle, step, *, force=False):
+    """Run one step of a cycle if nobody else is running or has run it. Returns a summary dict."""
+    cycle.refresh_from_db()
+    if not _claim(cycle, step, force=force):
+        return {"skipped": True}
+    attempts = cycle.log.get(step, {}).get("attempts", 0) + 1
+    _log(cycle, step, started_at=timezone.now().isoformat(), attempts=attempts, error="")
+    try:
+        result = STEP_FUNCTIONS[step](cycle)
+    except Exception as error:
+        WeeklyCycle.objects.filter(pk=cycle.pk).update(**{f"{step}_state": StepState.FAILED})
+        _log(cycle, step, failed_at=timezone.now().isoformat(), error=f"{type(error).__name__}: {error}"[:500])
+        logger.exception("weekly cycle step %s of %s failed", step, cycle)
+        raise
+    WeeklyCycle.objects.filter(pk=cycle.pk).update(**{f"{step}_state": StepState.DONE})
+    _log(cycle, step, finished_at=timezone.now().isoformat(), **result)
+    return result
+
+
+def active_rounds(today):
+    """Rounds whose rectification is under way: from feedback to two weeks after the deadline."""
+    return InspectionRound.objects.filter(
+        feedback_date__lte=today, report_deadline__gte=today - datetime.timedelta(days=14)
+    )
+
+
+def cycle_tick(*, now=None):
+    """Run everything that is due. Safe to call any number of times, from any number of workers."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    iso_year, iso_week = iso_week_of(today)
+    ran = []
+    for inspection_round in active_rounds(today):
+        cycle_for(inspection_round, iso_year, iso_week)
+    # Also sweep earlier weeks whose steps are still pending or failed (a broker outage, a crash).
+    unfinished = Q()
+    for step in STEPS:
+        unfinished |= Q(**{f"{step}_state__in": [StepState.PENDING, StepState.FAILED, StepState.RUNNING]})
+    for cycle in WeeklyCycle.objects.filter(unfinished).select_related("round").order_by("iso_year", "iso_week", "id"):
+        for step in STEPS:
+            state = cycle.state_of(step)
+            if state == StepState.DONE or now < step_due_at(cycle.round, cycle.iso_year, cycle.iso_week, step):
+                continue
+            if state == StepState.FAILED and cycle.log.get(step, {}).get("attempts", 0) >= MAX_ATTEMPTS:
+                continue
+            try:
+                result = step_run(cycle, step)
+            except Exception:
+                # Logged and marked failed by step_run; later steps of this week wait for a retry.
+                break
+            if not result.get("skipped"):
+                ran.append((cycle.pk, step))
+            cycle.refresh_from_db()
+    return ran
+
+
+def step_rerun_request(*, actor, cycle, step):
+    """The office asks for a step to run again; the run itself happens in the background."""
+    if not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("只有整改办可以重新运行周工作循环。"))
+    if step not in Step.values:
+        raise ValidationError(_("没有这个环节。"))
+    WeeklyCycle.objects.filter(pk=cycle.pk).update(**{f"{step}_state": StepState.PENDING})
+    _log(cycle, step, attempts=0, rerun_by=actor.username, rerun_at=timezone.now().isoformat())
+    audit_record(actor=actor, action="cycle.rerun", target=cycle, changes={"step": step})
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _open_measures(inspection_round):
+    return Measure.objects.filter(problem__round=inspection_round).exclude(closeout_state=CloseOutState.CLOSED)
+
+
+def _units_with_open_work(inspection_round):
+    return Unit.objects.filter(pk__in=_open_measures(inspection_round).values("owner_unit_id")).order_by("sort_order", "id")
+
+
+def _countdown(inspection_round, today):
+    return {
+        "deadline": inspection_round.report_deadline.isoformat(),
+        "days": (inspection_round.report_deadline - today).days,
+        "workdays": workdays_between(today, inspection_round.report_deadline),
+    }
+
+
+def _item(measure, today):
+    return {
+        "id": measure.pk,
+        "code": measure.code,
+        "text": measure.text[:80],
+        "due": measure.due_date.isoformat(),
+        "days_left": (measure.due_date - today).days,
+        "percent": measure.percent,
+        "lead_official": str(measure.problem.lead_official),
+    }
+
+
+def dispatch_sheet_content(cycle, unit, today):
+    """What one unit must do this week (调度单), as frozen JSON."""
+    inspection_round = cycle.round
+    monday = week_monday(cycle.iso_year, cycle.iso_week)
+    sunday = monday + datetime.timedelta(days=6)
+    measures = list(
+        _open_measures(inspection_round).filter(owner_unit=unit).select_related("problem__lead_official").order_by("due_date", "code")
+    )
+    milestones = list(
+        Milestone.objects.filter(measure__in=measures, done_on__isnull=True, due_date__lte=sunday)
+        .select_related("measure")
+        .order_by("due_date")
+    )
+    returned = list(
+        ProgressReport.objects.filter(measure__in=measures, state=ProgressReport.State.RETURNED).values_list(
+            "measure__code", "return_reason"
+        )
+    )
+    previous_year, previous_week = iso_week_of(monday - datetime.timedelta(days=7))
+    missed_last_week = list(
+        MissedReport.objects.filter(
+            cycle__round=inspection_round, cycle__iso_year=previous_year, cycle__iso_week=previous_week, unit=unit
+        ).values_list("measure__code", flat=True)
+    )
+    return {
+        "week": f"{cycle.iso_year}-W{cycle.iso_week:02d}",
+        "cutoff": round_cutoff(inspection_round, cycle.iso_year, cycle.iso_week).isoformat(),
+        "countdown": _countdown(inspection_round, today),
+        "open": [_item(m, today) for m in measures],
+        "due_this_week": [_item(m, today) for m in measures if monday <= m.due_date <= sunday],
+        "overdue": [_item(m, today) for m in measures if m.due_date < today],
+        "milestones_due": [
+            {"code": ms.measure.code, "title": ms.title, "due": ms.due_date.isoformat(), "late": ms.due_date < today}
+            for ms in milestones
+        ],
+        "returned": [{"code": code, "reason": reason} for code, reason in returned],
+        "missed_last_week": missed_last_week,
+    }
+
+
+def _digest(recipients, *, cycle, unit, kind, text, link):
+    """One notice per person per week and kind for this unit, however many items it covers."""
+    for person in recipients:
+        notify(
+            recipient=person,
+            kind=Notification.Kind.DISPATCH,
+            text=text,
+            link=link,
+            dedup_key=f"cycle:{cycle.pk}:{kind}:{unit.pk}",
+        )
+
+
+def _dispatch_unit(cycle, unit, today):
+    inspection_round = cycle.round
+    content = dispatch_sheet_content(cycle, unit, today)
+    sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
+    if not created:
+        return False
+    staff = list(unit_staff(unit, Role.LIAISON, Role.UNIT_HEAD))
+    countdown = content["countdown"]
+    _digest(
+        staff,
+        cycle=cycle,
+        unit=unit,
+        kind="dispatch",
+        text=_("第%(week)s周调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。")
+        % {
+            "week": cycle.iso_week,
+            "open": len(content["open"]),
+            "due": len(content["due_this_week"]),
+            "overdue": len(content["overdue"]),
+            "days": countdown["days"],
+            "workdays": countdown["workdays"],
+        },
+        link="/unit/dispatch/",
+    )
+    # Escalation by days left: the handler first, then the lead official, then the unit's head
+    # and a supervision notice once the measure is overdue.
+    near = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.notice_days]
+    close = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.leader_days]
+    if near:
+        _digest(
+            unit_staff(unit, Role.LIAISON),
+            cycle=cycle,
+            unit=unit,
+            kind="notice",
+            text=_("以下措施距完成时限不足%(n)s天，请抓紧推进：%(codes)s")
+            % {"n": inspection_round.notice_days, "codes": "、".join(i["code"] for i in near)},
+            link="/unit/",
+        )
+    if close:
+        leaders = User.objects.filter(
+            pk__in=Measure.objects.filter(pk__in=[i["id"] for i in close]).values("problem__lead_official")
+        )
+        _digest(
+            leaders,
+            cycle=cycle,
+            unit=unit,
+            kind="leader",
+            text=_("%(unit)s有%(n)s项措施距完成时限不足%(days)s天：%(codes)s")
+            % {"unit": unit.display_name, "n": len(close), "days": inspection_round.leader_days, "codes": "、".join(i["code"] for i in close)},
+            link="/coordination/",
+        )
+    if content["overdue"]:
+        reply_due = add_workdays(today, inspection_round.notice_reply_workdays)
+        for item in content["overdue"]:
+            if not SupervisionNotice.objects.filter(measure_id=item["id"], state=SupervisionNotice.State.OPEN).exists():
+                SupervisionNotice.objects.create(
+                    cycle=cycle,
+                    unit=unit,
+                    measure_id=item["id"],
+                    text=_("措施 %(code)s 已超过完成时限%(days)s天，请于%(due)s前书面答复整改进展、逾期原因和完成时间。")
+                    % {"code": item["code"], "days": -item["days_left"], "due": reply_due.isoformat()},
+                    reply_due=reply_due,
+                )
+        _digest(
+            unit_staff(unit, Role.UNIT_HEAD, Role.LIAISON),
+            cycle=cycle,
+            unit=unit,
+            kind="overdue",
+            text=_("督办：%(unit)s有%(n)s项措施已逾期，已下发督办单，请按期答复：%(codes)s")
+            % {"unit": unit.display_name, "n": len(content["overdue"]), "codes": "、".join(i["code"] for i in content["overdue"])},
+            link="/notices/",
+        )
+    return True
+
+
+def step_dispatch(cycle):
+    today = timezone.localdate()
+    sent = 0
+    for unit in _units_with_open_work(cycle.round):
+        # One transaction per unit: a crash loses at most the unit in progress, which the
+        # re-run then completes (its sheet's unique key makes the finished ones no-ops).
+        with transaction.atomic():
+            sent += _dispatch_unit(cycle, unit, today)
+    return {"units": sent}
+
+
+def _units_not_submitted(cycle):
+    """Units with at least one open measure this week that has no submitted or confirmed report."""
+    measures = _open_measures(cycle.round).filter(start_date__lte=round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week).date())
+    done = ProgressReport.objects.filter(
+        iso_year=cycle.iso_year,
+        iso_week=cycle.iso_week,
+        state__in=[ProgressReport.State.SUBMITTED, ProgressReport.State.CONFIRMED],
+    ).values("measure_id")
+    missing = measures.exclude(pk__in=done).select_related("owner_unit")
+    by_unit = {}
+    for measure in missing:
+        by_unit.setdefault(measure.owner_unit, []).append(measure)
+    return by_unit
+
+
+def _remind(cycle, kind):
+    cutoff = round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week)
+    reminded = 0
+    for unit, measures in _units_not_submitted(cycle).items():
+        with transaction.atomic():
+            _digest(
+                unit_staff(unit, Role.LIAISON, Role.UNIT_HEAD),
+                cycle=cycle,
+                unit=unit,
+                kind=kind,
+                text=_("催报：本周周报将于%(cutoff)s截止，%(unit)s尚有%(n)s项措施未提交。")
+                % {"cutoff": timezone.localtime(cutoff).strftime("%m月%d日 %H:%M"), "unit": unit.display_name, "n": len(measures)},
+                link="/unit/report/",
+            )
+        reminded += 1
+    return {"units": reminded}
+
+
+def step_remind_eve(cycle):
+    return _remind(cycle, "remind_eve")
+
+
+def step_remind_day(cycle):
+    return _remind(cycle, "remind_day")
+
+
+def step_collect(cycle):
+    """At the cut-off: every open measure without a submitted report is recorded as 未报."""
+    recorded = 0
+    for unit, measures in _units_not_submitted(cycle).items():
+        with transaction.atomic():
+            for measure in measures:
+                _, created = MissedReport.objects.get_or_create(cycle=cycle, measure=measure, defaults={"unit": unit})
+                recorded += created
+    return {"missed": recorded}
+
+
+def _penalty(cycle, unit, rule, reason):
+    inspection_round = cycle.round
+    created = 0
+    for kind, points in ((Penalty.Kind.CIRCULAR, 0), (Penalty.Kind.DEDUCTION, inspection_round.penalty_points)):
+        _, new = Penalty.objects.get_or_create(
+            cycle=cycle,
+            unit=unit,
+            kind=kind,
+            rule=rule,
+            defaults={"round": inspection_round, "reason": reason, "points": points},
+        )
+        created += new
+    return created
+
+
+def _apply_penalty_rules(cycle):
+    """Draft circulars and point deductions from the round's rules; the office confirms or dismisses."""
+    inspection_round = cycle.round
+    drafted = 0
+    streak = inspection_round.penalty_missed_streak
+    if streak:
+        recent = list(
+            WeeklyCycle.objects.filter(round=inspection_round)
+            .filter(Q(iso_year__lt=cycle.iso_year) | Q(iso_year=cycle.iso_year, iso_week__lte=cycle.iso_week))
+            .order_by("-iso_year", "-iso_week")[:streak]
+        )
+        if len(recent) == streak:
+            unit_sets = [set(MissedReport.objects.filter(cycle=c).values_list("unit_id", flat=True)) for c in recent]
+            for unit in Unit.objects.filter(pk__in=set.intersection(*unit_sets)):
+                drafted += _penalty(
+                    cycle, unit, "missed_streak", _("连续%(n)s周未按时报送整改进展。") % {"n": streak}
+                )
+    if inspection_round.penalty_unanswered_notice:
+        today = timezone.localdate()
+        late = SupervisionNotice.objects.filter(
+            measure__problem__round=inspection_round, state=SupervisionNotice.State.OPEN, reply_due__lt=today
+        ).select_related("unit", "measure")
+        for notice in late:
+            drafted += _penalty(
+                cycle,
+                notice.unit,
+                f"notice_unanswered:{notice.pk}",
+                _("督办单（措施 %(code)s）逾期未答复。") % {"code": notice.measure.code},
+            )
+    return drafted
+
+
+def step_summary(cycle):
+    today = timezone.localdate()
+    figures = round_week_figures(inspection_round=cycle.round, iso_year=cycle.iso_year, iso_week=cycle.iso_week, today=today)
+    snapshot, created = WeeklySnapshot.objects.get_or_create(cycle=cycle, defaults={"figures": figures})
+    if created:
+        snapshot.package_name = weekly_package_store(cycle)
+        snapshot.save(update_fields=["package_name"])
+    drafted = _apply_penalty_rules(cycle)
+    for person in User.objects.filter(is_active=True, groups__name=Role.OFFICE.value):
+        notify(
+            recipient=person,
+            kind=Notification.Kind.DISPATCH,
+            text=_("第%(week)s周小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
+            % {
+                "week": cycle.iso_week,
+                "overdue": len(snapshot.figures["overdue"]),
+                "stalled": len(snapshot.figures["stalled"]),
+                "missed": len(snapshot.figures["missed_units"]),
+                "drafts": drafted,
+            },
+            link=f"/cycles/{cycle.pk}/",
+            dedup_key=f"cycle:{cycle.pk}:summary",
+        )
+    return {"snapshot": snapshot.pk, "penalties_drafted": drafted}
+
+
+def weekly_package_store(cycle):
+    """Write the week's Excel package for the provincial team; returns its file name ('' if unavailable)."""
+    try:
+        from ..excel.package import weekly_package_write
+    except ImportError:
+        return ""
+    name = f"{cycle.round_id}-{cycle.iso_year}-W{cycle.iso_week:02d}.xlsx"
+    path = settings.PRIVATE_MEDIA_ROOT / "packages" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weekly_package_write(cycle=cycle, path=path)
+    return name
+
+
+STEP_FUNCTIONS = {
+    Step.DISPATCH: step_dispatch,
+    Step.REMIND_EVE: step_remind_eve,
+    Step.REMIND_DAY: step_remind_day,
+    Step.COLLECT: step_collect,
+    Step.SUMMARY: step_summary,
+}
+
+
+# --- supervision notices and penalties ----------------------------------------------------------
+
+
+@transaction.atomic
+def notice_reply(*, actor, notice, reply):
+    from ..access import can_act_on_measure
+
+    if not can_act_on_measure(actor, notice.measure, "report"):
+        raise PermissionDenied(_("只有责任单位可以答复督办单。"))
+    reply = (reply or "").strip()
+    if not reply:
+        raise ValidationError(_("请填写答复内容。"))
+    notice = SupervisionNotice.objects.select_for_update().get(pk=notice.pk)
+    if notice.state != SupervisionNotice.State.OPEN:
+        raise ValidationError(_("该督办单已答复。"))
+    notice.state = SupervisionNotice.State.ANSWERED
+    notice.reply = reply
+    notice.replied_by = actor
+    notice.replied_at = timezone.now()
+    notice.save(update_fields=["state", "reply", "replied_by", "replied_at"])
+    audit_record(actor=actor, action="notice.reply", target=notice, changes={"reply": reply})
+    return notice
+
+
+@transaction.atomic
+def penalty_decide(*, actor, penalty, confirm):
+    if not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("只有整改办可以确认或撤销通报和扣分。"))
+    penalty = Penalty.objects.select_for_update().get(pk=penalty.pk)
+    if penalty.state != Penalty.State.DRAFT:
+        raise ValidationError(_("该条已处理。"))
+    penalty.state = Penalty.State.CONFIRMED if confirm else Penalty.State.DISMISSED
+    penalty.decided_by = actor
+    penalty.decided_at = timezone.now()
+    penalty.save(update_fields=["state", "decided_by", "decided_at"])
+    audit_record(actor=actor, action=f"penalty.{penalty.state}", target=penalty, changes={"kind": penalty.kind})
+    return penalty

@@ -1,0 +1,21 @@
+"""Celery tasks: thin wrappers that load by id and call a service.
+
+Both are safe to run twice (the services claim their work atomically), so ``acks_late`` is
+on: a worker that dies mid-task has the message redelivered. Time limits stay well below
+the Redis visibility timeout so a long step is never handed to a second worker.
+"""
+
+from celery import shared_task
+
+from .models import WeeklyCycle
+from .services import cycle_tick, step_run
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def weekly_cycle_tick():
+    return [list(item) for item in cycle_tick()]
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def run_cycle_step(cycle_id, step, force=False):
+    return step_run(WeeklyCycle.objects.select_related("round").get(pk=cycle_id), step, force=force)

@@ -1,0 +1,67 @@
+"""A real Celery worker, a real broker (Redis) and the real database: a dispatch is delivered."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from config.celery import app
+from rectification import services
+from rectification.models import DispatchSheet, Notification
+from rectification.tasks import run_cycle_step
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+
+def _database_url():
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
+    queue = f"zg-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": BROKER,
+        "DJANGO_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
+         "--without-mingle", "--without-gossip", "--loglevel=INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    previous_broker = app.conf.broker_url
+    app.conf.broker_url = BROKER
+    try:
+        cycle = services.cycle_for(world.round, 2026, 48)
+        run_cycle_step.apply_async(args=[cycle.pk, "dispatch"], queue=queue)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and DispatchSheet.objects.filter(cycle=cycle).count() < 2:
+            assert worker.poll() is None, worker.stdout.read()
+            time.sleep(0.5)
+        assert DispatchSheet.objects.filter(cycle=cycle).count() == 2
+        cycle.refresh_from_db()
+        assert cycle.dispatch_state == "done"
+        assert Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":dispatch:").count() == 1
+    finally:
+        app.conf.broker_url = previous_broker
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

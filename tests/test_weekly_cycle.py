@@ -1,0 +1,265 @@
+"""The weekly cycle stepped through with time frozen: dispatch, reminders, cut-off, summary."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from rectification import services
+from rectification.figures import round_week_figures
+from rectification.models import (
+    DispatchSheet,
+    Measure,
+    MissedReport,
+    Notification,
+    Penalty,
+    SupervisionNotice,
+    WeeklyCycle,
+    WeeklySnapshot,
+)
+from rectification.services import cycle as cycle_services
+from rectification.tasks import run_cycle_step, weekly_cycle_tick
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(month, day, hour=12, minute=0):
+    return datetime.datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def _submit(world, iso_year, iso_week, percent=50):
+    data = {"progress_this_week": "本周推进", "cumulative_state": "in_progress", "percent": percent, "next_week_plan": "", "difficulties": ""}
+    services.report_save(
+        actor=world.resp_staff, measure=world.resp_measure, iso_year=iso_year, iso_week=iso_week, data=data, lock_version=None
+    )
+    services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=iso_year, iso_week=iso_week)
+
+
+def _tick_through_week(monday_day, month=9):
+    """Call the beat task at the moments a week's steps fall due (and once more, harmlessly)."""
+    start = datetime.datetime(2026, month, monday_day, 7, 0, tzinfo=SHANGHAI)
+    for hours in range(0, 24 * 6, 2):
+        with time_machine.travel(start + datetime.timedelta(hours=hours), tick=False):
+            weekly_cycle_tick()
+
+
+class TestSchedule:
+    def test_it_moves_the_national_day_cut_off_before_the_holiday(self, db):
+        from rectification.models import InspectionRound
+
+        inspection_round = InspectionRound(report_weekday=4, report_time=datetime.time(17), summary_weekday=5, summary_time=datetime.time(18))
+        due = lambda week, step: services.step_due_at(inspection_round, 2026, week, step)  # noqa: E731
+        assert due(40, "collect") == at(9, 30, 17)  # Thursday 1 October is National Day
+        assert due(40, "remind_eve") == at(9, 29, 9)
+        assert due(40, "dispatch") == at(9, 28, 8, 30)
+        assert due(40, "summary") == at(9, 30, 18)  # Friday 2 October too
+        assert due(41, "dispatch") == at(10, 8, 8, 30)  # the holiday runs to Wednesday 7 October
+        assert due(41, "collect") == at(10, 8, 17)
+        assert due(48, "collect") == datetime.datetime(2026, 11, 26, 17, tzinfo=SHANGHAI)
+
+
+@pytest.mark.django_db
+class TestFourWeeks:
+    def test_it_runs_a_whole_round_with_a_holiday_week_in_the_middle(self, world):
+        # W39 (21 Sep): the responsible unit reports, the township does not.
+        with time_machine.travel(at(9, 22), tick=False):
+            _submit(world, 2026, 39)
+        _tick_through_week(21)
+        w39 = WeeklyCycle.objects.get(iso_week=39)
+        assert {w39.dispatch_state, w39.collect_state, w39.summary_state} == {"done"}
+        assert DispatchSheet.objects.filter(cycle=w39).count() == 2
+        assert list(MissedReport.objects.filter(cycle=w39).values_list("measure__code", flat=True)) == ["1.1.2"]
+
+        # W40 (National Day week): nobody reports; the cut-off is Wednesday 30 September.
+        _tick_through_week(28)
+        w40 = WeeklyCycle.objects.get(iso_week=40)
+        assert w40.log["collect"]["missed"] == 2
+        assert w40.collect_state == "done"
+        # The township has now missed two weeks running: a draft circular and deduction.
+        drafts = Penalty.objects.filter(cycle=w40, unit=world.coop_unit, rule="missed_streak")
+        assert sorted(drafts.values_list("kind", flat=True)) == ["circular", "deduction"]
+        assert not Penalty.objects.filter(unit=world.resp_unit).exists()
+
+        # W41 and W42: the township's measure (due 31 October) is within 20 days: its handler hears;
+        # the lead official only from 10 days out.
+        _tick_through_week(5, month=10)
+        _tick_through_week(12, month=10)
+        assert WeeklyCycle.objects.filter(summary_state="done").count() == 4
+        assert WeeklySnapshot.objects.count() == 4
+        assert Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":notice:").count() == 1
+        assert not Notification.objects.filter(recipient=world.leader, dedup_key__contains=":leader:").exists()
+
+        # Every unit got exactly one dispatch sheet and one dispatch notice per week.
+        assert DispatchSheet.objects.count() == 8
+        dispatch_notices = Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":dispatch:")
+        assert dispatch_notices.count() == 4
+
+    def test_it_escalates_to_the_leader_then_issues_one_supervision_notice(self, world):
+        _tick_through_week(26, month=10)  # five days before the township's measure is due
+        assert Notification.objects.filter(recipient=world.leader, dedup_key__contains=":leader:").count() == 1
+        assert not SupervisionNotice.objects.exists()
+        _tick_through_week(2, month=11)  # the township's measure was due 31 October
+        _tick_through_week(9, month=11)
+        notice = SupervisionNotice.objects.get()
+        assert notice.measure == world.coop_measure
+        assert notice.reply_due > notice.created_at.date()
+        assert Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":overdue:").count() == 2
+
+
+@pytest.mark.django_db
+class TestIdempotency:
+    def test_it_sends_nothing_twice_when_a_step_runs_twice(self, world):
+        with time_machine.travel(at(11, 23, 10), tick=False):
+            weekly_cycle_tick()
+            counts = (DispatchSheet.objects.count(), Notification.objects.count())
+            weekly_cycle_tick()
+            cycle = WeeklyCycle.objects.get()
+            assert services.step_run(cycle, "dispatch") == {"skipped": True}
+            services.step_run(cycle, "dispatch", force=True)
+            assert (DispatchSheet.objects.count(), Notification.objects.count()) == counts
+
+    def test_it_completes_a_crashed_dispatch_exactly_once_per_unit(self, world, monkeypatch):
+        real = cycle_services._dispatch_unit
+        calls = []
+
+        def crash_on_second_unit(cycle, unit, today):
+            calls.append(unit.pk)
+            if len(calls) == 2:
+                raise RuntimeError("worker killed")
+            return real(cycle, unit, today)
+
+        monkeypatch.setattr(cycle_services, "_dispatch_unit", crash_on_second_unit)
+        with time_machine.travel(at(11, 23, 10), tick=False):
+            weekly_cycle_tick()
+            cycle = WeeklyCycle.objects.get()
+            assert cycle.dispatch_state == "failed"
+            assert "worker killed" in cycle.log["dispatch"]["error"]
+            assert DispatchSheet.objects.count() == 1
+            weekly_cycle_tick()  # the sweep retries the failed step
+        cycle.refresh_from_db()
+        assert cycle.dispatch_state == "done"
+        assert sorted(DispatchSheet.objects.values_list("unit_id", flat=True)) == sorted([world.resp_unit.pk, world.coop_unit.pk])
+        for person in (world.resp_staff, world.coop_staff):
+            assert Notification.objects.filter(recipient=person, dedup_key__contains=":dispatch:").count() == 1
+
+
+@pytest.mark.django_db
+class TestSnapshot:
+    def test_it_freezes_figures_that_equal_a_recomputation(self, world):
+        with time_machine.travel(at(11, 27, 19), tick=False):
+            cycle = services.cycle_for(world.round, 2026, 48)
+            services.step_run(cycle, "collect")
+            services.step_run(cycle, "summary")
+            snapshot = WeeklySnapshot.objects.get()
+            recomputed = round_week_figures(inspection_round=world.round, iso_year=2026, iso_week=48)
+            assert snapshot.figures == recomputed
+        assert snapshot.figures["measures"]["total"] == 2
+        assert snapshot.figures["missed_units"] == {"协办镇": 1, "责任局": 1}
+        assert [row["code"] for row in snapshot.figures["overdue"]] == ["1.1.2"]
+
+        Measure.objects.filter(pk=world.coop_measure.pk).update(due_date=datetime.date(2026, 12, 31), percent=90)
+        services.step_run(cycle, "summary", force=True)
+        snapshot.refresh_from_db()
+        assert snapshot.figures == recomputed
+
+
+@pytest.mark.django_db
+class TestPages:
+    def _cycle(self, world):
+        with time_machine.travel(at(11, 2, 10), tick=False):
+            weekly_cycle_tick()
+        return WeeklyCycle.objects.get()
+
+    def test_it_shows_the_office_each_weeks_cycle(self, world, client):
+        cycle = self._cycle(world)
+        client.force_login(world.office)
+        assert "2026年第45周" in client.get(reverse("rectification:cycle_list")).content.decode()
+        page = client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).content.decode()
+        assert "调度（周一）" in page and "已完成" in page
+
+    @pytest.mark.parametrize("actor", ["resp_staff", "outsider", "leader", "provincial", "sysadmin"])
+    def test_it_hides_the_cycle_pages_from_others(self, world, client, actor):
+        cycle = self._cycle(world)
+        client.force_login(getattr(world, actor))
+        assert client.get(reverse("rectification:cycle_list")).status_code == 404
+        assert client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).status_code == 404
+        assert client.post(reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}).status_code == 404
+
+    def test_it_reruns_a_step_for_the_office_even_with_the_broker_down(self, world, client, settings):
+        cycle = self._cycle(world)
+        client.force_login(world.office)
+        url = reverse("rectification:cycle_rerun", args=[cycle.pk])
+        assert client.get(url).status_code == 405
+        from config.celery import app
+
+        app.conf.broker_url = "redis://127.0.0.1:6390/0"  # nothing listens there
+        try:
+            page = client.post(url, {"step": "summary"}, follow=True).content.decode()
+        finally:
+            app.conf.broker_url = settings.CELERY_BROKER_URL
+        cycle.refresh_from_db()
+        assert cycle.summary_state in ("pending", "done")
+        assert "已登记" in page or "已安排重新运行" in page
+
+    def test_it_shows_a_unit_its_dispatch_sheet_and_lets_it_answer_notices(self, world, client):
+        self._cycle(world)
+        client.force_login(world.coop_staff)
+        page = client.get(reverse("rectification:unit_dispatch")).content.decode()
+        assert "已逾期" in page and "1.1.2" in page
+        notice = SupervisionNotice.objects.get()
+        url = reverse("rectification:notice_reply", args=[notice.pk])
+        client.force_login(world.outsider)
+        assert client.post(url, {"resolution": "冒名答复"}).status_code == 404
+        assert "1.1.2" not in client.get(reverse("rectification:notice_list")).content.decode()
+        client.force_login(world.coop_staff)
+        assert client.get(url).status_code == 405
+        client.post(url, {"resolution": "已完成自查，正在整理材料，11月10日前完成。"})
+        notice.refresh_from_db()
+        assert (notice.state, notice.replied_by) == ("answered", world.coop_staff)
+
+    def test_it_lets_only_the_office_confirm_a_draft_penalty(self, world, client):
+        for week_monday in (19, 26):
+            _tick_through_week(week_monday, month=10)
+        draft = Penalty.objects.filter(unit=world.coop_unit, kind="circular").first()
+        assert draft is not None and draft.state == "draft"
+        url = reverse("rectification:penalty_decide", args=[draft.pk])
+        client.force_login(world.coop_staff)
+        assert client.post(url, {"decision": "dismiss"}).status_code == 404
+        client.force_login(world.office)
+        client.post(url, {"decision": "confirm"})
+        draft.refresh_from_db()
+        assert draft.state == "confirmed"
+        client.force_login(world.coop_staff)
+        assert "连续2周未按时报送" in client.get(reverse("rectification:penalty_list")).content.decode()
+        client.force_login(world.resp_staff)
+        assert "连续2周未按时报送" not in client.get(reverse("rectification:penalty_list")).content.decode()
+
+
+@pytest.mark.django_db
+class TestManagementCommand:
+    def test_it_runs_a_given_round_and_week_by_hand(self, world):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        out = StringIO()
+        with time_machine.travel(at(11, 27, 19), tick=False):
+            call_command("run_weekly_cycle", "--round", str(world.round.pk), "--week", "2026-W48", stdout=out)
+            call_command("run_weekly_cycle", "--round", str(world.round.pk), "--week", "2026-W48", stdout=out)
+        assert "跳过" in out.getvalue()
+        assert DispatchSheet.objects.count() == 2
+        assert WeeklySnapshot.objects.count() == 1
+
+    def test_it_explains_a_bad_week_in_chinese(self, world):
+        from django.core.management import CommandError, call_command
+
+        with pytest.raises(CommandError, match="格式不对"):
+            call_command("run_weekly_cycle", "--round", str(world.round.pk), "--week", "48")
+
+    def test_the_task_wrapper_runs_a_step_by_id(self, world):
+        with time_machine.travel(at(11, 23, 10), tick=False):
+            cycle = services.cycle_for(world.round, 2026, 48)
+            result = run_cycle_step(cycle.pk, "dispatch")
+        assert result == {"units": 2}
