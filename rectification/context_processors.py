@@ -25,4 +25,6 @@ def bell(request):
         "unread_count": _once(lambda: unread_notification_count(user=user)),
         "shows_pending": reviews,
         "pending_count": _once(lambda: pending_closeout_count(user=user)),
+        "shows_dashboard": user.has_role(Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVINCIAL),
+        "is_leader": user.has_role(Role.LEADER),
     }

@@ -87,6 +87,8 @@ def demo_load(*, today=None, seed=20261126):
     rng = random.Random(seed)
     builder = _DemoBuilder(today=today, rng=rng)
     builder.build()
+    # Run this week's due steps of the weekly cycle at once, so dispatch sheets are there to see.
+    services.cycle_tick()
     return True
 
 
@@ -385,6 +387,9 @@ class _DemoBuilder:
             # Most units keep up; some lag behind, and a few stopped updating (grey light).
             lag = self.rng.choice([0, 0, 0, 5, 10, 15, 30, 50])
             percent = max(0, min(100, expected - lag))
+            # Most items already past their due date were in fact finished; some are not (red).
+            if measure.due_date < today and self.rng.random() < 0.7:
+                percent = 100
             measure.percent = percent
             days_since_update = self.rng.choice([1, 2, 3, 4, 6, 9, 15])
             measure.last_reported_at = now - datetime.timedelta(days=days_since_update)

@@ -64,3 +64,44 @@ def measure_light(measure, today, *, oldest_open_milestone_due=None, now=None):
         if last is None or (today - timezone.localtime(last).date()).days >= STALLED_DAYS:
             return GREY
     return GREEN
+
+
+def light_q(light_code, today):
+    """The same rule as ``measure_light``, as a database filter over open measures.
+
+    Lets a list page filter by light in SQL instead of collecting ids in Python; a test checks
+    that both forms agree on every measure.
+    """
+    from django.db.models import Exists, OuterRef, Q
+
+    from .models import Milestone
+
+    week = datetime.timedelta(days=DUE_SOON_DAYS)
+    finished = Q(closeout_state=CloseOutState.CLOSED) | Q(progress_state=ProgressState.COMPLETED)
+    late_milestone = Exists(
+        Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today)
+    )
+    very_late_milestone = Exists(
+        Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today - week)
+    )
+    red = ~finished & (Q(due_date__lt=today) | very_late_milestone)
+    yellow = ~finished & ~red & (late_milestone | Q(due_date__lte=today + week))
+    stale_since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=STALLED_DAYS - 1), datetime.time()))
+    grey = (
+        ~finished
+        & ~red
+        & ~yellow
+        & Q(start_date__lte=today - datetime.timedelta(days=STALLED_DAYS))
+        & (Q(last_reported_at__isnull=True) | Q(last_reported_at__lt=stale_since))
+    )
+    return {"red": red, "yellow": yellow, "grey": grey, "green": ~red & ~yellow & ~grey}[light_code]
+
+
+def with_oldest_open_milestone(measures):
+    """Annotate ``oldest_open_milestone``: the earliest undone milestone's date, for ``measure_light``."""
+    from django.db.models import OuterRef, Subquery
+
+    from .models import Milestone
+
+    oldest = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date")
+    return measures.annotate(oldest_open_milestone=Subquery(oldest.values("due_date")[:1]))

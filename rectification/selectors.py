@@ -328,3 +328,24 @@ def penalties_for(*, user):
     if user.has_role(Role.LIAISON, Role.UNIT_HEAD) and user.unit_id:
         return penalties.filter(unit_id=user.unit_id, state=Penalty.State.CONFIRMED)
     return penalties.none()
+
+
+def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None):
+    """The measures behind a dashboard number: same access, same filters, lights in SQL."""
+    from .dashboard import dashboard_filters
+    from .lights import light_q
+
+    filters = filters or {}
+    measures = measures_visible_to(user)
+    problems = problems_visible_to(user)
+    if inspection_round is not None:
+        measures = measures.filter(problem__round=inspection_round)
+        problems = problems.filter(round=inspection_round)
+    _problems, measures = dashboard_filters(problems=problems, measures=measures, filters=filters)
+    if light:
+        measures = measures.filter(light_q(light, today)).exclude(closeout_state=CloseOutState.CLOSED)
+    if filters.get("overdue"):
+        measures = measures.filter(due_date__lt=today).exclude(closeout_state=CloseOutState.CLOSED).exclude(
+            progress_state="completed"
+        )
+    return measures.select_related("problem__lead_official", "owner_unit").order_by("due_date", "code")

@@ -6,6 +6,9 @@ app_name = "rectification"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("leader/", views.leader_dashboard, name="leader"),
+    path("measures/", views.measure_list, name="measure_list"),
     path("problems/", views.problem_list, name="problem_list"),
     path("problems/<int:pk>/", views.problem_detail, name="problem_detail"),
     path("measures/<int:pk>/", views.measure_detail, name="measure_detail"),

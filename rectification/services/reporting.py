@@ -119,9 +119,9 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         report.submitted_at = now
         # Each round sets its own cut-off, so lateness is judged per report.
         report.is_late = now > round_cutoff(report.measure.problem.round, iso_year, iso_week)
-        report.return_reason = ""
+        # The last return reason stays on the row: the count of returns is a formalism signal.
         report.lock_version += 1
-        report.save(update_fields=["state", "submitted_at", "is_late", "return_reason", "lock_version", "updated_at"])
+        report.save(update_fields=["state", "submitted_at", "is_late", "lock_version", "updated_at"])
         submitted.append(report)
         if report.difficulties.strip():
             _coordination_raise(report)

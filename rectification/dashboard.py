@@ -1,0 +1,307 @@
+"""Reads for the office dashboard and the leaders' pages, built on the access chokepoints.
+
+Every figure comes from a fixed number of queries whatever the data size: conditional
+counts grouped in the database, plus one pass in Python over the round's open measures
+(for the lights and medians, which need per-row dates). The weekly trend reads the frozen
+snapshots, never a recomputation, so past weeks stay as they were reported.
+"""
+
+import datetime
+import statistics
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from accounts.models import Unit
+
+from .access import measures_visible_to, problems_visible_to
+from .formalism import formalism_signals, units_with_many_returns
+from .lights import GREY, RED, YELLOW, measure_light, with_oldest_open_milestone
+from .models import (
+    CloseOutState,
+    CoordinationItem,
+    Milestone,
+    ProgressReport,
+    ProgressState,
+    SignOffStep,
+    Track,
+    WeeklySnapshot,
+)
+from .workdays import iso_week_of, week_monday, workdays_between
+
+CLOSED = Q(closeout_state=CloseOutState.CLOSED)
+
+
+def _rate(part, whole):
+    return round(100 * part / whole) if whole else 0
+
+
+def dashboard_filters(*, problems, measures, filters):
+    """Narrow both querysets by the dashboard's filters (track, unit, leader, state)."""
+    if filters.get("track"):
+        problems = problems.filter(track__kind=filters["track"])
+        measures = measures.filter(problem__track__kind=filters["track"])
+    if filters.get("unit"):
+        problems = problems.filter(Q(lead_unit_id=filters["unit"]) | Q(measures__owner_unit_id=filters["unit"])).distinct()
+        measures = measures.filter(owner_unit_id=filters["unit"])
+    if filters.get("leader"):
+        problems = problems.filter(lead_official_id=filters["leader"])
+        measures = measures.filter(problem__lead_official_id=filters["leader"])
+    if filters.get("state"):
+        problems = problems.filter(closeout_state=filters["state"])
+        measures = measures.filter(closeout_state=filters["state"])
+    return problems, measures
+
+
+def _counts(queryset, field):
+    return {row[field]: row["n"] for row in queryset.order_by().values(field).annotate(n=Count("id"))}
+
+
+def office_dashboard(*, user, inspection_round, today, filters):
+    problems = problems_visible_to(user).filter(round=inspection_round)
+    measures = measures_visible_to(user).filter(problem__round=inspection_round)
+    problems, measures = dashboard_filters(problems=problems, measures=measures, filters=filters)
+
+    problem_totals = problems.aggregate(total=Count("id", distinct=True), closed=Count("id", filter=CLOSED, distinct=True))
+    measure_totals = measures.aggregate(total=Count("id"), closed=Count("id", filter=CLOSED))
+
+    by_track = list(
+        measures.order_by()
+        .values("problem__track__kind")
+        .annotate(total=Count("id"), closed=Count("id", filter=CLOSED))
+    )
+    track_labels = dict(Track.Kind.choices)
+    for row in by_track:
+        row["label"] = track_labels[row["problem__track__kind"]]
+        row["rate"] = _rate(row["closed"], row["total"])
+
+    open_measures = list(
+        measures.exclude(CLOSED).select_related("owner_unit", "problem__lead_official", "problem__lead_unit")
+    )
+    oldest_milestone = {
+        row["measure_id"]: row["due"]
+        for row in Milestone.objects.filter(measure__in=[m.pk for m in open_measures], done_on__isnull=True)
+        .order_by()
+        .values("measure_id")
+        .annotate(due=Min("due_date"))
+    }
+    iso_year, iso_week = iso_week_of(today)
+    monday = week_monday(iso_year, iso_week)
+    lists = {"red": [], "yellow": [], "grey": [], "overdue": []}
+    by_leader, by_lead_unit, by_owner, by_level = {}, {}, {}, {}
+    for measure in open_measures:
+        measure.light = measure_light(measure, today, oldest_open_milestone_due=oldest_milestone.get(measure.pk))
+        overdue = measure.due_date < today and measure.progress_state != ProgressState.COMPLETED
+        if measure.light in (RED, YELLOW, GREY):
+            lists[measure.light.code].append(measure)
+        if overdue:
+            lists["overdue"].append(measure)
+        leader = measure.problem.lead_official
+        for table, key, label in (
+            (by_leader, leader.pk, str(leader)),
+            (by_lead_unit, measure.problem.lead_unit_id, measure.problem.lead_unit.display_name),
+            (by_owner, measure.owner_unit_id, measure.owner_unit.display_name),
+        ):
+            row = table.setdefault(key, {"id": key, "label": label, "open": 0, "red": 0, "yellow": 0, "overdue": 0})
+            row["open"] += 1
+            row["red"] += measure.light is RED
+            row["yellow"] += measure.light is YELLOW
+            row["overdue"] += overdue
+        level = by_level.setdefault(measure.owner_unit.level, {"open": 0, "overdue": 0, "updated": 0, "ages": []})
+        level["open"] += 1
+        level["overdue"] += overdue
+        if measure.last_reported_at is not None:
+            reported = timezone.localtime(measure.last_reported_at).date()
+            level["ages"].append((today - reported).days)
+            level["updated"] += reported >= monday
+        else:
+            level["ages"].append((today - measure.start_date).days)
+
+    closed_by_owner = dict(
+        measures.filter(CLOSED).order_by().values_list("owner_unit_id").annotate(n=Count("id"))
+    )
+    for row in by_owner.values():
+        closed = closed_by_owner.get(row["id"], 0)
+        row["closed"] = closed
+        row["rate"] = _rate(closed, closed + row["open"])
+    ranking = sorted(by_owner.values(), key=lambda r: (-(r["red"] * 3 + r["yellow"] + r["overdue"]), -r["rate"], r["label"]))
+
+    return {
+        "countdown": {
+            "days": (inspection_round.report_deadline - today).days,
+            "workdays": workdays_between(today, inspection_round.report_deadline),
+        },
+        "problems": {
+            **problem_totals,
+            "rate": _rate(problem_totals["closed"], problem_totals["total"]),
+            "by_progress": _counts(problems, "progress_state"),
+            "by_closeout": _counts(problems, "closeout_state"),
+        },
+        "measures": {
+            **measure_totals,
+            "rate": _rate(measure_totals["closed"], measure_totals["total"]),
+            "by_progress": _counts(measures, "progress_state"),
+            "by_closeout": _counts(measures, "closeout_state"),
+        },
+        "by_track": sorted(by_track, key=lambda r: r["problem__track__kind"]),
+        "by_leader": sorted(by_leader.values(), key=lambda r: (-r["red"], -r["overdue"], r["label"])),
+        "by_lead_unit": sorted(by_lead_unit.values(), key=lambda r: (-r["red"], -r["overdue"], r["label"])),
+        "ranking": ranking,
+        "levels": level_engagement(measures=measures, open_stats=by_level, today=today),
+        "lists": lists,
+        "returned": list(
+            measures.filter(closeout_state=CloseOutState.RETURNED).select_related("owner_unit").order_by("code")[:50]
+        ),
+        "coordination": list(
+            CoordinationItem.objects.filter(measure__in=measures, state=CoordinationItem.State.OPEN)
+            .select_related("measure__problem__lead_official", "measure__owner_unit")
+            .order_by("created_at")[:50]
+        ),
+        "previous_round": list(
+            problems.filter(previous_problem__isnull=False).select_related("previous_problem", "lead_unit").order_by("seq")
+        ),
+        "trend": weekly_trend(inspection_round=inspection_round),
+        "signals": _signals_summary(formalism_signals(measures=measures.exclude(CLOSED), today=today)),
+        "many_returns": units_with_many_returns(measures=measures),
+    }
+
+
+SIGNALS_SHOWN = 20
+
+
+def _signals_summary(signals):
+    """Copy-paste and unproven jumps first (the clearest signs), then lagging; capped for the page."""
+    order = {"copy": 0, "jump": 1, "behind": 2}
+    ranked = sorted(signals, key=lambda s: (order[s.kind], s.measure_code))
+    counts = {}
+    for signal in signals:
+        counts[signal.label] = counts.get(signal.label, 0) + 1
+    return {"shown": ranked[:SIGNALS_SHOWN], "hidden": max(0, len(ranked) - SIGNALS_SHOWN), "counts": counts}
+
+
+def level_engagement(*, measures, open_stats, today):
+    """上热中温下冷: per unit level, how engaged the units are."""
+    iso_year, iso_week = iso_week_of(today - datetime.timedelta(days=7))
+    expected = dict(
+        measures.exclude(CLOSED).order_by().values_list("owner_unit__level").annotate(n=Count("id"))
+    )
+    on_time = dict(
+        ProgressReport.objects.filter(
+            measure__in=measures.exclude(CLOSED),
+            iso_year=iso_year,
+            iso_week=iso_week,
+            state__in=[ProgressReport.State.SUBMITTED, ProgressReport.State.CONFIRMED],
+            is_late=False,
+        )
+        .order_by()
+        .values_list("measure__owner_unit__level")
+        .annotate(n=Count("measure", distinct=True))
+    )
+    decisions = {
+        (row["request__applicant_unit__level"], row["decision"]): row["n"]
+        for row in SignOffStep.objects.filter(
+            request__measure__in=measures,
+            decision__in=[SignOffStep.Decision.APPROVED, SignOffStep.Decision.RETURNED],
+        )
+        .order_by()
+        .values("request__applicant_unit__level", "decision")
+        .annotate(n=Count("id"))
+    }
+    rows = []
+    for level, label in Unit.Level.choices:
+        stats = open_stats.get(level, {"open": 0, "overdue": 0, "updated": 0, "ages": []})
+        returned = decisions.get((level, SignOffStep.Decision.RETURNED), 0)
+        approved = decisions.get((level, SignOffStep.Decision.APPROVED), 0)
+        rows.append(
+            {
+                "level": level,
+                "label": label,
+                "open": stats["open"],
+                "punctuality": _rate(on_time.get(level, 0), expected.get(level, 0)),
+                "updated_share": _rate(stats["updated"], stats["open"]),
+                "median_days": round(statistics.median(stats["ages"])) if stats["ages"] else None,
+                "overdue_share": _rate(stats["overdue"], stats["open"]),
+                "rejection_rate": _rate(returned, returned + approved),
+            }
+        )
+    return rows
+
+
+def weekly_trend(*, inspection_round):
+    """Open and cumulative closed measures per week, read from the frozen snapshots."""
+    points = []
+    for snapshot in WeeklySnapshot.objects.filter(cycle__round=inspection_round).select_related("cycle").order_by(
+        "cycle__iso_year", "cycle__iso_week"
+    ):
+        figures = snapshot.figures["measures"]
+        points.append(
+            {
+                "week": f"第{snapshot.cycle.iso_week}周",
+                "open": figures["total"] - figures["closed"],
+                "closed": figures["closed"],
+            }
+        )
+    return points
+
+
+def trend_chart(points, *, width=560, height=180, pad=28):
+    """SVG polyline coordinates for the trend, drawn server-side: no script, no CDN."""
+    if not points:
+        return None
+    top = max(max(p["open"], p["closed"]) for p in points) or 1
+    step = (width - 2 * pad) / max(1, len(points) - 1)
+
+    def line(key):
+        return " ".join(
+            f"{pad + i * step:.1f},{height - pad - (height - 2 * pad) * p[key] / top:.1f}" for i, p in enumerate(points)
+        )
+
+    labels = [{"x": round(pad + i * step, 1), "text": p["week"]} for i, p in enumerate(points)]
+    return {"width": width, "height": height, "open": line("open"), "closed": line("closed"), "labels": labels,
+            "top": top, "baseline": height - pad, "pad": pad}
+
+
+def leader_page(*, user, today):
+    """A lead official's items: problems, their open measures, what waits for them, coordination."""
+    from .selectors import closeouts_pending_for, coordination_for
+
+    problems = (
+        problems_visible_to(user)
+        .filter(Q(lead_official=user) | Q(responsible_leaders=user))
+        .distinct()
+        .select_related("track", "lead_unit")
+        .annotate(
+            measure_count=Count("measures", distinct=True),
+            closed_count=Count("measures", filter=Q(measures__closeout_state=CloseOutState.CLOSED), distinct=True),
+        )
+        .order_by("round_id", "seq")
+    )
+    measures = list(
+        with_oldest_open_milestone(
+            measures_visible_to(user)
+            .filter(Q(problem__lead_official=user) | Q(problem__responsible_leaders=user))
+            .exclude(CLOSED)
+            .distinct()
+        )
+        .select_related("owner_unit", "problem")
+        .order_by("due_date")
+    )
+    for measure in measures:
+        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
+    return {
+        "problems": problems,
+        "secretary_items": [p for p in problems if p.is_secretary_led],
+        "measures": [m for m in measures if m.light in (RED, YELLOW, GREY)],
+        "pending": closeouts_pending_for(user),
+        "coordination": coordination_for(user=user, state=CoordinationItem.State.OPEN),
+    }
+
+
+def provincial_summary(*, inspection_round):
+    """What the provincial team reads: the frozen weekly figures and packages, newest first."""
+    return (
+        WeeklySnapshot.objects.filter(cycle__round=inspection_round)
+        .select_related("cycle")
+        .order_by("-cycle__iso_year", "-cycle__iso_week")
+    )
+

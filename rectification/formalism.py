@@ -1,0 +1,117 @@
+"""Formalism signals (形式主义): what papering over looks like in the data.
+
+- the same progress text week after week (copy-paste);
+- a percent jump without any new evidence that week;
+- reported percent far behind the expected line;
+- units whose reports and applications keep being returned.
+Each signal names the measure and the reports behind it, so the office can look.
+"""
+
+import difflib
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+
+from .lights import BEHIND_MARGIN, expected_percent
+from .models import Evidence, ProgressReport, SignOffStep
+from .workdays import iso_week_of, week_monday
+
+SIMILAR_RATIO = 0.9
+JUMP_WITHOUT_EVIDENCE = 10
+MANY_RETURNS = 3
+
+
+@dataclass
+class Signal:
+    kind: str
+    label: str
+    measure_id: int | None = None
+    measure_code: str = ""
+    unit: str = ""
+    detail: str = ""
+    report_ids: list = field(default_factory=list)
+
+
+def text_similarity(a, b):
+    a, b = (a or "").strip(), (b or "").strip()
+    if not a or not b:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def formalism_signals(*, measures, today):
+    """Signals over ``measures`` (an access-filtered queryset) for the last full week and this one."""
+    iso_year, iso_week = iso_week_of(today)
+    previous = iso_week_of(today - datetime.timedelta(days=7))
+    weeks = {(iso_year, iso_week), previous}
+    measure_list = list(measures.select_related("owner_unit"))
+    by_id = {m.pk: m for m in measure_list}
+    reports = (
+        ProgressReport.objects.filter(measure_id__in=by_id)
+        .filter(Q(iso_year=iso_year, iso_week=iso_week) | Q(iso_year=previous[0], iso_week=previous[1]))
+        .exclude(state=ProgressReport.State.DRAFT)
+        .order_by("measure_id", "iso_year", "iso_week", "version")
+    )
+    latest = {}
+    for report in reports:
+        if (report.iso_year, report.iso_week) in weeks:
+            latest[(report.measure_id, report.iso_year, report.iso_week)] = report
+    evidence_weeks = {
+        (row["measure_id"], *iso_week_of(row["uploaded_at"].date()))
+        for row in Evidence.objects.filter(
+            measure_id__in=by_id, uploaded_at__date__gte=week_monday(*previous)
+        ).values("measure_id", "uploaded_at")
+    }
+
+    signals = []
+    for measure in measure_list:
+        last = latest.get((measure.pk, *previous))
+        this = latest.get((measure.pk, iso_year, iso_week))
+        if last and this:
+            ratio = text_similarity(last.progress_this_week, this.progress_this_week)
+            if ratio >= SIMILAR_RATIO:
+                signals.append(
+                    Signal("copy", "进展文字与上周雷同", measure.pk, measure.code, measure.owner_unit.name,
+                           f"相似度 {ratio:.0%}", [last.pk, this.pk])
+                )
+            jump = this.percent - last.percent
+            if jump >= JUMP_WITHOUT_EVIDENCE and (measure.pk, iso_year, iso_week) not in evidence_weeks:
+                signals.append(
+                    Signal("jump", "进度大幅提高但无新佐证", measure.pk, measure.code, measure.owner_unit.name,
+                           f"{last.percent}% → {this.percent}%", [last.pk, this.pk])
+                )
+        expected = expected_percent(measure, today)
+        if measure.percent + BEHIND_MARGIN < expected:
+            signals.append(
+                Signal("behind", "进度明显滞后", measure.pk, measure.code, measure.owner_unit.name,
+                       f"实际 {measure.percent}% / 应达 {expected}%")
+            )
+    return signals
+
+
+def units_with_many_returns(*, measures, threshold=MANY_RETURNS):
+    """Units whose weekly reports or close-out applications were returned ``threshold`` times or more."""
+    report_returns = {
+        (row[0], row[1]): row[2]
+        for row in ProgressReport.objects.filter(measure__in=measures)
+        .exclude(return_reason="")
+        .order_by()
+        .values_list("measure__owner_unit_id", "measure__owner_unit__name")
+        .annotate(n=Count("id"))
+    }
+    closeout_returns = {
+        (row[0], row[1]): row[2]
+        for row in SignOffStep.objects.filter(request__measure__in=measures, decision=SignOffStep.Decision.RETURNED)
+        .order_by()
+        .values_list("request__applicant_unit_id", "request__applicant_unit__name")
+        .annotate(n=Count("id"))
+    }
+    rows = [
+        {"unit_id": key[0], "unit": key[1], "reports": report_returns.get(key, 0), "closeouts": closeout_returns.get(key, 0)}
+        for key in set(report_returns) | set(closeout_returns)
+    ]
+    return sorted(
+        [row for row in rows if row["reports"] + row["closeouts"] >= threshold],
+        key=lambda row: -(row["reports"] + row["closeouts"]),
+    )

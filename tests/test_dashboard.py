@@ -1,0 +1,219 @@
+"""The office dashboard, the leader's page and the formalism signals, against independent counts."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from rectification import services
+from rectification.dashboard import office_dashboard
+from rectification.formalism import formalism_signals, units_with_many_returns
+from rectification.lights import light_q, measure_light, with_oldest_open_milestone
+from rectification.models import Measure, Milestone, ProgressReport, Track
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = datetime.date(2026, 11, 24)
+DASHBOARD = reverse("rectification:dashboard")
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(datetime.datetime(2026, 11, 24, 10, tzinfo=SHANGHAI), tick=False):
+        yield
+
+
+def _bulk_measures(world, problem, count, **fields):
+    """Measures written straight to the table: fast enough for thousands, visible to the office."""
+    Measure.objects.bulk_create(
+        Measure(
+            problem=problem,
+            code=f"{problem.code}.B{i}",
+            seq=i,
+            text=f"批量措施{i}",
+            kind=Measure.Kind.RULES,
+            owner_unit=world.coop_unit if i % 2 else world.resp_unit,
+            start_date=datetime.date(2026, 9, 1),
+            due_date=datetime.date(2026, 10, 1) + datetime.timedelta(days=i % 120),
+            percent=i % 100,
+            **fields,
+        )
+        for i in range(1, count + 1)
+    )
+
+
+@pytest.mark.django_db
+class TestFigures:
+    def test_it_counts_what_an_independent_count_finds(self, world, frozen):
+        cadre = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.resp_unit, world.coop_unit])
+        Measure.objects.filter(problem=cadre, owner_unit=world.resp_unit).update(closeout_state="closed", progress_state="completed")
+        data = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={})
+
+        measures = Measure.objects.filter(problem__round=world.round)
+        assert data["measures"]["total"] == measures.count() == 4
+        assert data["measures"]["closed"] == measures.filter(closeout_state="closed").count() == 1
+        assert data["measures"]["rate"] == 25
+        assert data["problems"]["total"] == 2
+        assert data["measures"]["by_closeout"] == {"closed": 1, "not_applied": 3}
+        tracks = {row["problem__track__kind"]: (row["total"], row["closed"]) for row in data["by_track"]}
+        assert tracks == {"general": (2, 0), "cadre": (2, 1)}
+
+        open_measures = with_oldest_open_milestone(measures.exclude(closeout_state="closed"))
+        expected_red = [m for m in open_measures if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == "red"]
+        assert len(data["lists"]["red"]) == len(expected_red) == 1  # 1.1.2, due 31 October
+        ranking = {row["label"]: row for row in data["ranking"]}
+        assert ranking["协办镇"]["open"] == 2 and ranking["责任局"]["closed"] == 1
+        assert [row["label"] for row in data["by_leader"]] == ["王牵头"]
+
+    def test_it_filters_by_track_unit_and_leader(self, world, frozen):
+        world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.outsider.unit])
+        by_track = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"track": "cadre"})
+        assert by_track["measures"]["total"] == 1
+        by_unit = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk})
+        assert by_unit["measures"]["total"] == 1
+        by_leader = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"leader": world.other_leader.pk})
+        assert by_leader["measures"]["total"] == 0
+
+    def test_it_shows_engagement_by_unit_level(self, world, frozen):
+        # Last week (W47) the department reported on time, the township did not report.
+        ProgressReport.objects.create(
+            measure=world.resp_measure, iso_year=2026, iso_week=47, state="confirmed", progress_this_week="推进", percent=40
+        )
+        levels = {row["level"]: row for row in office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={})["levels"]}
+        assert levels["department"]["punctuality"] == 100
+        assert levels["township"]["punctuality"] == 0
+        assert levels["township"]["overdue_share"] == 100
+        assert levels["department"]["overdue_share"] == 0
+
+    def test_lights_in_sql_agree_with_lights_in_python(self, world, frozen):
+        _bulk_measures(world, world.problem, 60, last_reported_at=datetime.datetime(2026, 11, 20, tzinfo=SHANGHAI))
+        for measure in Measure.objects.filter(problem=world.problem)[:20]:
+            Milestone.objects.create(measure=measure, seq=1, title="节点", due_date=TODAY - datetime.timedelta(days=measure.pk % 15))
+        Measure.objects.filter(code__endswith="7").update(last_reported_at=None)
+        measures = with_oldest_open_milestone(Measure.objects.filter(problem=world.problem))
+        for code in ("red", "yellow", "grey", "green"):
+            in_sql = set(Measure.objects.filter(problem=world.problem).filter(light_q(code, TODAY)).values_list("pk", flat=True))
+            in_python = {m.pk for m in measures if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == code}
+            assert in_sql == in_python, code
+
+
+@pytest.mark.django_db
+class TestFormalism:
+    def _report(self, measure, week, text, percent, state="confirmed"):
+        return ProgressReport.objects.create(
+            measure=measure, iso_year=2026, iso_week=week, state=state, progress_this_week=text, percent=percent
+        )
+
+    def test_it_flags_copied_text_and_unproven_jumps(self, world, frozen, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        self._report(world.resp_measure, 47, "已召开专题会议，正在逐项推进整改工作。", 40)
+        self._report(world.resp_measure, 48, "已召开专题会议，正在逐项推进整改工作！", 70)
+        self._report(world.coop_measure, 47, "完成摸底排查。", 20)
+        self._report(world.coop_measure, 48, "已对12个村开展自查，发现问题3个并已整改。", 40)
+        services.evidence_upload(
+            actor=world.coop_staff, measure=world.coop_measure, uploaded=SimpleUploadedFile("自查表.pdf", b"%PDF-1.4\n%%EOF"), kind="report"
+        )
+        Measure.objects.filter(pk=world.coop_measure.pk).update(percent=90)  # keep it off the "behind" list
+        signals = formalism_signals(measures=Measure.objects.filter(problem__round=world.round), today=TODAY)
+        found = {(s.kind, s.measure_code) for s in signals}
+        assert ("copy", "1.1.1") in found
+        assert ("jump", "1.1.1") in found
+        assert ("copy", "1.1.2") not in found
+        assert ("jump", "1.1.2") not in found  # it jumped, but with new evidence
+        copy = next(s for s in signals if s.kind == "copy")
+        assert len(copy.report_ids) == 2
+
+    def test_it_ignores_drafts(self, world, frozen):
+        self._report(world.resp_measure, 47, "同一段文字。", 40)
+        self._report(world.resp_measure, 48, "同一段文字。", 40, state="draft")
+        signals = formalism_signals(measures=Measure.objects.all(), today=TODAY)
+        assert not [s for s in signals if s.kind == "copy"]
+
+    def test_it_flags_progress_far_behind_the_expected_line(self, world, frozen):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(percent=10)
+        signals = formalism_signals(measures=Measure.objects.all(), today=TODAY)
+        assert ("behind", "1.1.1") in {(s.kind, s.measure_code) for s in signals}
+
+    def test_it_lists_units_with_many_returns(self, world):
+        for week in (44, 45, 46):
+            self._report(world.resp_measure, week, "x", 10, state="returned").__class__.objects.filter(
+                measure=world.resp_measure, iso_week=week
+            ).update(return_reason="内容空泛")
+        rows = units_with_many_returns(measures=Measure.objects.all())
+        assert rows == [{"unit_id": world.resp_unit.pk, "unit": "责任局", "reports": 3, "closeouts": 0}]
+
+
+@pytest.mark.django_db
+class TestAccess:
+    @pytest.mark.parametrize("actor", ["resp_staff", "lead_staff", "outsider", "leader", "sysadmin"])
+    def test_it_keeps_the_dashboard_from_units_leaders_and_administrators(self, world, client, actor):
+        client.force_login(getattr(world, actor))
+        assert client.get(DASHBOARD).status_code == 404
+
+    def test_it_limits_a_track_office_to_its_track(self, world, client, frozen):
+        world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.coop_unit])
+        client.force_login(world.track_office)
+        data = client.get(DASHBOARD).context["d"]
+        assert data["measures"]["total"] == 1
+        assert {row["problem__track__kind"] for row in data["by_track"]} == {"cadre"}
+
+    def test_it_shows_the_provincial_team_read_only_figures(self, world, client, frozen):
+        client.force_login(world.provincial)
+        response = client.get(DASHBOARD)
+        assert response.status_code == 200
+        assert response.context["d"]["measures"]["total"] == 2
+        assert "<form method=\"post\"" not in response.content.decode().split("<main")[1]
+        assert client.post(DASHBOARD).status_code == 405
+
+    def test_it_links_every_number_to_the_list_behind_it(self, world, client, frozen):
+        client.force_login(world.office)
+        page = client.get(DASHBOARD).content.decode()
+        assert f"/measures/?round={world.round.pk}&light=red" in page
+        red = client.get(reverse("rectification:measure_list"), {"round": world.round.pk, "light": "red"})
+        assert [m.code for m in red.context["page"]] == ["1.1.2"]
+        client.force_login(world.outsider)
+        assert not list(client.get(reverse("rectification:measure_list"), {"light": "red"}).context["page"])
+
+    def test_it_shows_a_leader_their_items_and_nobody_elses(self, world, client, frozen):
+        client.force_login(world.leader)
+        page = client.get(reverse("rectification:leader")).content.decode()
+        assert "违规发放津补贴" in page
+        client.force_login(world.other_leader)
+        assert "违规发放津补贴" not in client.get(reverse("rectification:leader")).content.decode()
+        client.force_login(world.resp_staff)
+        assert client.get(reverse("rectification:leader")).status_code == 404
+
+
+@pytest.mark.django_db
+class TestQueryCounts:
+    @pytest.mark.parametrize("actor", ["office", "track_office"])
+    def test_it_runs_the_same_number_of_queries_for_10_and_1000_measures(
+        self, world, client, frozen, django_assert_num_queries, actor
+    ):
+        cadre = world.make_problem("3.1", track_kind=Track.Kind.CADRE)
+        _bulk_measures(world, cadre, 8)
+        client.force_login(getattr(world, actor))
+        client.get(DASHBOARD)
+        with django_assert_num_queries(BUDGET[actor]) as small:
+            client.get(DASHBOARD)
+        _bulk_measures(world, world.make_problem("3.2", track_kind=Track.Kind.CADRE), 990)
+        with django_assert_num_queries(BUDGET[actor]):
+            response = client.get(DASHBOARD)
+        assert response.context["d"]["measures"]["total"] >= 998
+        assert len(small) == BUDGET[actor]
+
+    def test_it_pins_the_measure_list(self, world, client, frozen, django_assert_num_queries):
+        _bulk_measures(world, world.problem, 40)
+        client.force_login(world.office)
+        url = reverse("rectification:measure_list")
+        client.get(url, {"light": "red"})
+        # session, user, roles, unit, bell, pending, rounds, count, page
+        with django_assert_num_queries(9):
+            client.get(url, {"light": "red"})
+
+
+# session, user, roles, unit, rounds, then the dashboard's own aggregates (a fixed set), the
+# filter pickers, the snapshots list, bell and pending counts.
+BUDGET = {"office": 32, "track_office": 32}
