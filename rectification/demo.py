@@ -426,6 +426,19 @@ class _DemoBuilder:
             measures, ["percent", "progress_state", "closeout_state", "latest_progress", "last_reported_at"]
         )
         Milestone.objects.bulk_update(milestones_done, ["done_on"])
+        # Everything was claimed weeks ago except the last problem's measures, which its lead unit
+        # decomposed only this week: those still wait for their units (and one was objected to).
+        last_problem = max(m.problem.seq for m in measures)
+        for measure in measures:
+            if measure.problem.seq == last_problem:
+                continue
+            measure.claim_state = Measure.ClaimState.CLAIMED
+            measure.claimed_at = now - datetime.timedelta(days=50)
+        pending = [m for m in measures if m.problem.seq == last_problem]
+        if pending:
+            pending[0].claim_state = Measure.ClaimState.OBJECTED
+            pending[0].objection_reason = "该项工作由区财政局统筹，本单位仅配合，建议改由区财政局牵头落实。"
+        Measure.objects.bulk_update(measures, ["claim_state", "claimed_at", "objection_reason"])
         self._past_reports(measures)
         self._closeouts(measures)
         for problem in Problem.objects.filter(round=current).prefetch_related("measures"):

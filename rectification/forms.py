@@ -1,10 +1,26 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AccountabilityRecord, CloseOutRequest, Evidence, ProgressReport, ProgressState, Recovery, RuleRecord
+from .models import (
+    AccountabilityRecord,
+    CloseOutRequest,
+    DeadlineCategory,
+    Evidence,
+    InspectionRound,
+    Measure,
+    Problem,
+    ProgressReport,
+    ProgressState,
+    Recovery,
+    RoundMember,
+    RuleRecord,
+    Track,
+)
 from .services import REPORT_FIELDS
 
 _AREA = {"rows": 2}
+# type="date" inputs need the ISO format whatever the language.
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ReportRowForm(forms.Form):
@@ -56,7 +72,7 @@ class EvidenceForm(forms.Form):
 
 
 class MilestoneDoneForm(forms.Form):
-    done_on = forms.DateField(label=_("完成日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    done_on = forms.DateField(label=_("完成日期"), widget=_DATE)
     file = forms.FileField(label=_("佐证材料"), required=False, allow_empty_file=True)
     kind = forms.ChoiceField(label=_("材料类别"), choices=Evidence.Kind.choices, initial=Evidence.Kind.OTHER)
 
@@ -120,18 +136,205 @@ class AccountabilityForm(forms.ModelForm):
             "target", "person_name", "person_unit", "post", "kind", "case_filed", "is_accountability",
             "decision_document", "decided_on",
         ]
-        widgets = {"decided_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"decided_on": _DATE}
 
 
 class RuleForm(forms.ModelForm):
     class Meta:
         model = RuleRecord
         fields = ["title", "doc_number", "issued_on", "change", "issuing_unit"]
-        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"issued_on": _DATE}
 
 
 class RecoveryForm(forms.ModelForm):
     class Meta:
         model = Recovery
         fields = ["kind", "amount_wan", "description", "recorded_on"]
-        widgets = {"recorded_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"recorded_on": _DATE}
+
+
+# --- setting up a round ----------------------------------------------------------------------------
+
+
+def _units():
+    from accounts.models import Unit
+
+    return Unit.objects.filter(is_active=True).order_by("sort_order", "id")
+
+
+def _leaders():
+    from accounts.models import User
+    from accounts.roles import Role
+
+    return User.objects.filter(is_active=True, groups__name=Role.LEADER.value).order_by("username")
+
+
+class _UnitChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class _UnitChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class _LeaderChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.full_name}（{obj.title}）" if obj.title else obj.full_name
+
+
+class _LeaderChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.full_name}（{obj.title}）" if obj.title else obj.full_name
+
+
+_SEARCH = {"data-search": "1"}
+
+
+def split_lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class RoundForm(forms.Form):
+    title = forms.CharField(label=_("轮次名称"), max_length=120)
+    kind = forms.ChoiceField(label=_("类别"), choices=InspectionRound.Kind.choices)
+    inspection_team = forms.CharField(label=_("巡视组"), max_length=120)
+    period_start = forms.DateField(label=_("巡视开始日期"), required=False, widget=_DATE)
+    period_end = forms.DateField(label=_("巡视结束日期"), required=False, widget=_DATE)
+    feedback_date = forms.DateField(label=_("反馈日期"), widget=_DATE)
+    report_deadline = forms.DateField(label=_("整改报告报送期限"), widget=_DATE)
+    rectification_end = forms.DateField(label=_("集中整改结束日期"), required=False, widget=_DATE)
+    previous_round = forms.ModelChoiceField(label=_("上一轮"), queryset=InspectionRound.objects.all(), required=False)
+    general_office = _UnitChoice(label=_("综合：整改办所在单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    inspection_office = _UnitChoice(label=_("巡察工作专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
+    cadre_office = _UnitChoice(label=_("选人用人专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
+    ideology_office = _UnitChoice(label=_("意识形态专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
+    track_offices_review = forms.BooleanField(label=_("各专项办审核本专项的销号"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("general_office", "inspection_office", "cadre_office", "ideology_office"):
+            self.fields[name].queryset = _units()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("feedback_date") and data.get("report_deadline") and data["report_deadline"] < data["feedback_date"]:
+            self.add_error("report_deadline", _("整改报告报送期限不能早于反馈日期。"))
+        return data
+
+    def track_offices(self):
+        data = self.cleaned_data
+        offices = {Track.Kind.GENERAL: data["general_office"]}
+        for kind, name in ((Track.Kind.INSPECTION, "inspection_office"), (Track.Kind.CADRE, "cadre_office"), (Track.Kind.IDEOLOGY, "ideology_office")):
+            if data.get(name):
+                offices[kind] = data[name]
+        return offices
+
+
+class AspectForm(forms.Form):
+    title = forms.CharField(label=_("新增问题方面"), max_length=200)
+
+
+class ProblemForm(forms.Form):
+    code = forms.CharField(label=_("问题编号"), max_length=30, help_text=_("如 1.3"))
+    aspect = forms.ModelChoiceField(label=_("所属方面"), queryset=None)
+    track = forms.ModelChoiceField(label=_("专项"), queryset=None)
+    title = forms.CharField(label=_("问题概述"), max_length=200)
+    text = forms.CharField(label=_("反馈原文"), widget=forms.Textarea(attrs={"rows": 3}))
+    manifestations = forms.CharField(label=_("具体表现（每行一条）"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    problem_type = forms.ChoiceField(label=_("问题类型"), choices=Problem.ProblemType.choices)
+    deadline_category = forms.ChoiceField(label=_("整改时限类别"), choices=DeadlineCategory.choices)
+    due_date = forms.DateField(label=_("整改时限"), required=False, widget=_DATE)
+    goal = forms.CharField(label=_("整改目标"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    criteria = forms.CharField(label=_("验收标准（每行一条）"), widget=forms.Textarea(attrs={"rows": 3}))
+    lead_official = _LeaderChoice(label=_("牵头领导"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    responsible_leaders = _LeaderChoices(label=_("责任领导"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 6}))
+    lead_unit = _UnitChoice(label=_("牵头单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    responsible_units = _UnitChoices(label=_("责任单位"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 8}))
+    is_secretary_led = forms.BooleanField(label=_("书记领办"), required=False)
+
+    def __init__(self, *args, inspection_round, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["aspect"].queryset = inspection_round.aspects.all()
+        self.fields["track"].queryset = inspection_round.tracks.all()
+        self.fields["lead_official"].queryset = _leaders()
+        self.fields["responsible_leaders"].queryset = _leaders()
+        self.fields["lead_unit"].queryset = _units()
+        self.fields["responsible_units"].queryset = _units()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("deadline_category") == DeadlineCategory.BY_DATE and not data.get("due_date"):
+            self.add_error("due_date", _("限期整改的问题必须填写整改时限。"))
+        return data
+
+    def service_kwargs(self):
+        data = dict(self.cleaned_data)
+        data["manifestations"] = split_lines(data["manifestations"])
+        data["criteria"] = split_lines(data["criteria"])
+        return data
+
+
+class MeasureForm(forms.Form):
+    text = forms.CharField(label=_("整改措施"), widget=forms.Textarea(attrs={"rows": 2}))
+    kind = forms.ChoiceField(label=_("措施类别"), choices=Measure.Kind.choices)
+    owner_unit = _UnitChoice(label=_("责任单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    handler_name = forms.CharField(label=_("经办人"), max_length=50, required=False)
+    handler_phone = forms.CharField(label=_("经办人电话"), max_length=30, required=False)
+    start_date = forms.DateField(label=_("开始日期"), widget=_DATE)
+    due_date = forms.DateField(label=_("完成时限"), widget=_DATE)
+    expected_deliverable = forms.CharField(label=_("预期成果"), max_length=200, required=False)
+    criteria = forms.CharField(label=_("验收标准（每行一条，可不填，默认沿用问题的验收标准）"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    generate_milestones = forms.BooleanField(label=_("按完成时限倒排时间节点"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_unit"].queryset = _units()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_date") and data.get("due_date") and data["due_date"] < data["start_date"]:
+            self.add_error("due_date", _("完成时限不能早于开始日期。"))
+        return data
+
+
+class ClaimForm(forms.Form):
+    handler_name = forms.CharField(label=_("经办人"), max_length=50)
+    handler_phone = forms.CharField(label=_("联系电话"), max_length=30)
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(label=_("异议理由"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ChangeRequestForm(forms.Form):
+    text = forms.CharField(label=_("整改措施"), widget=forms.Textarea(attrs={"rows": 2}))
+    due_date = forms.DateField(label=_("完成时限"), widget=_DATE)
+    expected_deliverable = forms.CharField(label=_("预期成果"), max_length=200, required=False)
+    reason = forms.CharField(label=_("变更理由"), max_length=300)
+
+
+class MilestoneEditForm(forms.Form):
+    title = forms.CharField(label=_("节点"), max_length=120)
+    due_date = forms.DateField(label=_("计划完成日期"), widget=_DATE)
+
+
+class MemberForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("人员"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    role = forms.ChoiceField(label=_("职责"), choices=RoundMember.Role.choices)
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(is_active=True).order_by("username")
+        self.fields["user"].label_from_instance = lambda u: f"{u.full_name}（{u.title or u.username}）"
+
+
+class ReassignForm(forms.Form):
+    owner_unit = _UnitChoice(label=_("改派给"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_unit"].queryset = _units()

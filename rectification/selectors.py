@@ -349,3 +349,74 @@ def measure_list(*, user, inspection_round=None, filters=None, light=None, today
             progress_state="completed"
         )
     return measures.select_related("problem__lead_official", "owner_unit").order_by("due_date", "code")
+
+
+# --- setting up a round ------------------------------------------------------------------------------
+
+
+def claim_rates(*, user, inspection_round):
+    """百分之百全面认领: claimed / assigned, per owner unit and per problem, plus what is unclaimed."""
+    measures = measures_visible_to(user).filter(problem__round=inspection_round)
+    claimed = Q(claim_state=Measure.ClaimState.CLAIMED)
+    objected = Q(claim_state=Measure.ClaimState.OBJECTED)
+    totals = measures.aggregate(total=Count("id"), claimed=Count("id", filter=claimed))
+    by_unit = list(
+        measures.order_by()
+        .values("owner_unit_id", "owner_unit__name")
+        .annotate(total=Count("id"), claimed=Count("id", filter=claimed), objected=Count("id", filter=objected))
+        .order_by("owner_unit__sort_order", "owner_unit_id")
+    )
+    by_problem = list(
+        measures.order_by()
+        .values("problem_id", "problem__code", "problem__title")
+        .annotate(total=Count("id"), claimed=Count("id", filter=claimed))
+        .order_by("problem__seq", "problem_id")
+    )
+    for row in [*by_unit, *by_problem]:
+        row["rate"] = round(100 * row["claimed"] / row["total"]) if row["total"] else 0
+    return {
+        **totals,
+        "rate": round(100 * totals["claimed"] / totals["total"]) if totals["total"] else 0,
+        "by_unit": by_unit,
+        "by_problem": by_problem,
+        "unclaimed": measures.exclude(claimed).select_related("owner_unit", "problem").order_by("claim_state", "code"),
+    }
+
+
+def unit_claims(*, user, unit):
+    """Measures assigned to the unit that it has not claimed yet."""
+    return (
+        measures_visible_to(user)
+        .filter(owner_unit=unit)
+        .exclude(claim_state=Measure.ClaimState.CLAIMED)
+        .select_related("problem__lead_unit", "problem__lead_official")
+        .order_by("problem__seq", "seq")
+    )
+
+
+def battle_map(*, problem, today):
+    """挂图作战: the problem's measures with their milestones placed on a shared time axis."""
+    measures = list(problem.measures.select_related("owner_unit").prefetch_related("milestones").order_by("seq", "id"))
+    starts = [m.start_date for m in measures] + [problem.round.feedback_date]
+    ends = [m.due_date for m in measures] + [problem.round.report_deadline, today]
+    first, last = min(starts), max(ends)
+    span = max(1, (last - first).days)
+
+    def position(day):
+        return round(100 * (day - first).days / span, 2)
+
+    for measure in measures:
+        measure.bar_left = position(measure.start_date)
+        measure.bar_width = max(0.5, position(measure.due_date) - measure.bar_left)
+        measure.marks = [
+            {"left": position(ms.due_date), "title": ms.title, "due": ms.due_date, "done": ms.done_on is not None,
+             "late": ms.done_on is None and ms.due_date < today}
+            for ms in measure.milestones.all()
+        ]
+    return {
+        "measures": measures,
+        "first": first,
+        "last": last,
+        "today_left": position(today),
+        "deadline_left": position(problem.round.report_deadline),
+    }

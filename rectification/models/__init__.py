@@ -20,6 +20,7 @@ from .ledger import (
     ProgressState,
     Track,
 )
+from .setup import MeasureChangeRequest, RoundMember
 from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
 
@@ -38,6 +39,7 @@ __all__ = [
     "InspectionRound",
     "Manifestation",
     "Measure",
+    "MeasureChangeRequest",
     "MeasureGroupObjectPermission",
     "MeasureUserObjectPermission",
     "Milestone",
@@ -51,6 +53,7 @@ __all__ = [
     "ProgressReport",
     "ProgressState",
     "Recovery",
+    "RoundMember",
     "RuleRecord",
     "SignOffStep",
     "StepState",

@@ -255,6 +255,11 @@ class Manifestation(models.Model):
 class Measure(models.Model):
     """整改措施: one task of a problem, owned by one responsible unit."""
 
+    class ClaimState(models.TextChoices):
+        PENDING = "pending", _("待认领")
+        CLAIMED = "claimed", _("已认领")
+        OBJECTED = "objected", _("有异议")
+
     class Kind(models.TextChoices):
         IMMEDIATE = "immediate", _("立行立改")
         CAMPAIGN = "campaign", _("专项整治")
@@ -285,6 +290,13 @@ class Measure(models.Model):
     closeout_state = models.CharField(
         _("销号状态"), max_length=20, choices=CloseOutState.choices, default=CloseOutState.NOT_APPLIED
     )
+    # 百分之百全面认领: the owner unit claims its task (or objects, for the office to re-assign).
+    claim_state = models.CharField(_("认领状态"), max_length=10, choices=ClaimState.choices, default=ClaimState.PENDING)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("认领人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
+    objection_reason = models.CharField(_("异议理由"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -23,6 +23,20 @@ from .ledger import (
     round_create,
 )
 from .notifications import notifications_mark_read, notify, notify_new_assignment, unit_staff
+from .setup import (
+    EDITABLE_FIELDS,
+    change_request_create,
+    change_request_decide,
+    criteria_set,
+    measure_claim,
+    measure_object,
+    measure_update,
+    measure_withdraw,
+    measures_reorder,
+    milestone_update,
+    milestones_generate,
+    round_member_add,
+)
 from .reporting import (
     REPORT_FIELDS,
     ReportConflict,
@@ -38,6 +52,18 @@ from .reporting import (
 )
 
 __all__ = [
+    "EDITABLE_FIELDS",
+    "change_request_create",
+    "change_request_decide",
+    "criteria_set",
+    "measure_claim",
+    "measure_object",
+    "measure_update",
+    "measure_withdraw",
+    "measures_reorder",
+    "milestone_update",
+    "milestones_generate",
+    "round_member_add",
     "STEPS",
     "cycle_for",
     "cycle_tick",

@@ -165,6 +165,11 @@ def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, 
     """
     if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")):
         raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
+    if problem.due_date and due_date > problem.due_date:
+        raise ValidationError(
+            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
+            % {"due": due_date.isoformat(), "limit": problem.due_date.isoformat()}
+        )
     measure = _validated(
         Measure(
             problem=problem,
@@ -204,7 +209,17 @@ def measure_reassign(*, actor, measure, owner_unit, handler_name="", handler_pho
     measure.owner_unit = owner_unit
     measure.handler_name = handler_name
     measure.handler_phone = handler_phone
-    measure.save(update_fields=["owner_unit", "handler_name", "handler_phone", "updated_at"])
+    # The new unit has to claim it afresh (百分之百全面认领).
+    measure.claim_state = Measure.ClaimState.PENDING
+    measure.claimed_by = None
+    measure.claimed_at = None
+    measure.objection_reason = ""
+    measure.save(
+        update_fields=[
+            "owner_unit", "handler_name", "handler_phone", "claim_state", "claimed_by", "claimed_at",
+            "objection_reason", "updated_at",
+        ]
+    )
     permissions_sync_for_problem(measure.problem)
     audit_record(
         actor=actor,

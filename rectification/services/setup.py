@@ -1,0 +1,274 @@
+"""Setting up a round in the browser: decomposition by the lead unit, claiming by the owner units,
+changes after claiming (approved by the office), and the round's leading group.
+
+Before its owner claims a measure, the lead unit may edit, reorder and withdraw it freely;
+afterwards every change is a request that the office approves, and both are logged.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.services import audit_record
+
+from ..access import can_act_on_measure, can_act_on_problem, permissions_sync_for_problem
+from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember
+from ..workdays import milestones_backwards
+from .notifications import notify, unit_staff
+
+ClaimState = Measure.ClaimState
+# The fields a lead unit may change on a measure (and request to change after it is claimed).
+EDITABLE_FIELDS = ("text", "kind", "start_date", "due_date", "expected_deliverable", "handler_name", "handler_phone")
+DEFAULT_MILESTONES = ("制定整改工作方案", "取得阶段性成果", "收集整理佐证材料", "申请销号")
+
+
+def _may_decompose(actor, problem):
+    return actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")
+
+
+def _require_decompose(actor, problem):
+    if not _may_decompose(actor, problem):
+        raise PermissionDenied(_("只有该问题的牵头单位或整改办可以分解和调整整改措施。"))
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _check_dates(measure):
+    problem = measure.problem
+    if problem.due_date and measure.due_date > problem.due_date:
+        raise ValidationError(
+            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
+            % {"due": measure.due_date.isoformat(), "limit": problem.due_date.isoformat()}
+        )
+    measure.full_clean()
+
+
+@transaction.atomic
+def measure_update(*, actor, measure, **fields):
+    """Edit an unclaimed measure (lead unit or office), or any measure (office, logged)."""
+    measure = Measure.objects.select_for_update().select_related("problem").get(pk=measure.pk)
+    _require_decompose(actor, measure.problem)
+    if measure.claim_state == ClaimState.CLAIMED and not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("责任单位已认领该措施，调整需报整改办审批。请提交变更申请。"))
+    before = {name: _jsonable(getattr(measure, name)) for name in fields}
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValidationError(_("不能修改“%(field)s”。") % {"field": name})
+        setattr(measure, name, value)
+    _check_dates(measure)
+    measure.save()
+    after = {name: _jsonable(getattr(measure, name)) for name in fields}
+    audit_record(
+        actor=actor,
+        action="measure.update",
+        target=measure,
+        changes={k: [before[k], after[k]] for k in fields if before[k] != after[k]},
+    )
+    return measure
+
+
+@transaction.atomic
+def measure_withdraw(*, actor, measure):
+    """Withdraw a measure its owner has not claimed yet. Nothing of it remains but the audit row."""
+    measure = Measure.objects.select_for_update().select_related("problem").get(pk=measure.pk)
+    _require_decompose(actor, measure.problem)
+    if measure.claim_state == ClaimState.CLAIMED:
+        raise ValidationError(_("责任单位已认领的措施不能撤回。"))
+    if measure.reports.exists() or measure.evidence.exists():
+        raise ValidationError(_("该措施已有进展报告或佐证材料，不能撤回。"))
+    problem = measure.problem
+    audit_record(
+        actor=actor,
+        action="measure.withdraw",
+        target=measure,
+        changes={"code": measure.code, "text": measure.text, "owner_unit": measure.owner_unit.name},
+    )
+    measure.delete()
+    permissions_sync_for_problem(problem)
+
+
+@transaction.atomic
+def measures_reorder(*, actor, problem, ordered_ids):
+    _require_decompose(actor, problem)
+    measures = {m.pk: m for m in problem.measures.select_for_update()}
+    if set(ordered_ids) != set(measures):
+        raise ValidationError(_("排序必须包含该问题的全部措施。"))
+    for seq, pk in enumerate(ordered_ids, start=1):
+        measures[pk].seq = seq
+    Measure.objects.bulk_update(measures.values(), ["seq"])
+    audit_record(actor=actor, action="measure.reorder", target=problem, changes={"order": [measures[pk].code for pk in ordered_ids]})
+
+
+@transaction.atomic
+def criteria_set(*, actor, measure, texts):
+    """Replace a measure's own acceptance criteria (before it is claimed)."""
+    _require_decompose(actor, measure.problem)
+    if measure.claim_state == ClaimState.CLAIMED and not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("责任单位已认领该措施，调整需报整改办审批。"))
+    texts = [t.strip() for t in texts if t.strip()]
+    AcceptanceCriterion.objects.filter(measure=measure).delete()
+    AcceptanceCriterion.objects.bulk_create(
+        AcceptanceCriterion(problem=measure.problem, measure=measure, seq=i, text=t[:300]) for i, t in enumerate(texts, start=1)
+    )
+    audit_record(actor=actor, action="measure.criteria", target=measure, changes={"criteria": texts})
+
+
+@transaction.atomic
+def milestones_generate(*, actor, measure, titles=DEFAULT_MILESTONES):
+    """倒排时间节点: replace the measure's undone milestones by ones worked back from its due date."""
+    _require_decompose(actor, measure.problem)
+    done = list(measure.milestones.filter(done_on__isnull=False).order_by("seq"))
+    measure.milestones.filter(done_on__isnull=True).delete()
+    plan = milestones_backwards(start=measure.start_date, due=measure.due_date, titles=list(titles))
+    Milestone.objects.bulk_create(
+        Milestone(measure=measure, seq=len(done) + i, title=title, due_date=day)
+        for i, (title, day) in enumerate(plan, start=1)
+    )
+    audit_record(
+        actor=actor,
+        action="milestone.generate",
+        target=measure,
+        changes={"plan": [[title, day.isoformat()] for title, day in plan]},
+    )
+    return list(measure.milestones.order_by("seq"))
+
+
+@transaction.atomic
+def milestone_update(*, actor, milestone, title, due_date):
+    measure = milestone.measure
+    _require_decompose(actor, measure.problem)
+    if milestone.done_on is not None:
+        raise ValidationError(_("已完成的时间节点不能修改。"))
+    if not measure.start_date <= due_date <= measure.due_date:
+        raise ValidationError(
+            _("时间节点须在措施的起止日期（%(start)s 至 %(due)s）之内。")
+            % {"start": measure.start_date.isoformat(), "due": measure.due_date.isoformat()}
+        )
+    before = [milestone.title, milestone.due_date.isoformat()]
+    milestone.title = title
+    milestone.due_date = due_date
+    milestone.save(update_fields=["title", "due_date"])
+    audit_record(actor=actor, action="milestone.update", target=milestone, changes={"from": before, "to": [title, due_date.isoformat()]})
+    return milestone
+
+
+# --- claiming --------------------------------------------------------------------------------------
+
+
+def _require_owner(actor, measure):
+    if not can_act_on_measure(actor, measure, "report"):
+        raise PermissionDenied(_("只有该措施的责任单位可以认领或提出异议。"))
+
+
+@transaction.atomic
+def measure_claim(*, actor, measure, handler_name, handler_phone):
+    measure = Measure.objects.select_for_update().select_related("problem__lead_unit").get(pk=measure.pk)
+    _require_owner(actor, measure)
+    if measure.claim_state == ClaimState.CLAIMED:
+        raise ValidationError(_("该措施已经认领。"))
+    handler_name, handler_phone = (handler_name or "").strip(), (handler_phone or "").strip()
+    if not handler_name or not handler_phone:
+        raise ValidationError(_("认领时须填写经办人姓名和联系电话。"))
+    measure.claim_state = ClaimState.CLAIMED
+    measure.claimed_by = actor
+    measure.claimed_at = timezone.now()
+    measure.handler_name = handler_name[:50]
+    measure.handler_phone = handler_phone[:30]
+    measure.objection_reason = ""
+    measure.save(update_fields=["claim_state", "claimed_by", "claimed_at", "handler_name", "handler_phone", "objection_reason", "updated_at"])
+    audit_record(actor=actor, action="measure.claim", target=measure, changes={"handler": handler_name})
+    for person in unit_staff(measure.problem.lead_unit, Role.LIAISON, Role.UNIT_HEAD):
+        notify(
+            recipient=person,
+            kind="new_assignment",
+            text=_("%(unit)s已认领措施 %(code)s。") % {"unit": measure.owner_unit.display_name, "code": measure.code},
+            link=measure.get_absolute_url(),
+            dedup_key=f"claimed:{measure.pk}:{measure.claimed_at.timestamp()}",
+        )
+    return measure
+
+
+@transaction.atomic
+def measure_object(*, actor, measure, reason):
+    """The owner unit says the task is not theirs; the office decides who gets it."""
+    measure = Measure.objects.select_for_update().get(pk=measure.pk)
+    _require_owner(actor, measure)
+    if measure.claim_state == ClaimState.CLAIMED:
+        raise ValidationError(_("已认领的措施不能再提出异议，请联系整改办。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("提出异议须说明理由。"))
+    measure.claim_state = ClaimState.OBJECTED
+    measure.objection_reason = reason[:300]
+    measure.save(update_fields=["claim_state", "objection_reason", "updated_at"])
+    audit_record(actor=actor, action="measure.object", target=measure, changes={"reason": reason})
+    for person in User.objects.filter(is_active=True, groups__name=Role.OFFICE.value):
+        notify(
+            recipient=person,
+            kind="new_assignment",
+            text=_("%(unit)s对措施 %(code)s 提出异议：%(reason)s") % {"unit": measure.owner_unit.display_name, "code": measure.code, "reason": reason[:80]},
+            link=f"/setup/rounds/{measure.problem.round_id}/",
+            dedup_key=f"objected:{measure.pk}:{timezone.now().timestamp()}",
+        )
+    return measure
+
+
+# --- changes after claiming ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def change_request_create(*, actor, measure, changes, reason):
+    _require_decompose(actor, measure.problem)
+    if measure.claim_state != ClaimState.CLAIMED:
+        raise ValidationError(_("未认领的措施可直接修改，无需申请。"))
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown or not changes:
+        raise ValidationError(_("请填写要变更的内容。"))
+    if not (reason or "").strip():
+        raise ValidationError(_("请说明变更理由。"))
+    request = MeasureChangeRequest.objects.create(
+        measure=measure, changes={k: _jsonable(v) for k, v in changes.items()}, reason=reason.strip()[:300], requested_by=actor
+    )
+    audit_record(actor=actor, action="measure.change_request", target=request, changes=request.changes)
+    return request
+
+
+@transaction.atomic
+def change_request_decide(*, actor, request, approve):
+    import datetime
+
+    if not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("只有整改办可以审批措施变更。"))
+    request = MeasureChangeRequest.objects.select_for_update().get(pk=request.pk)
+    if request.state != MeasureChangeRequest.State.PENDING:
+        raise ValidationError(_("该申请已处理。"))
+    request.state = MeasureChangeRequest.State.APPROVED if approve else MeasureChangeRequest.State.REJECTED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.save(update_fields=["state", "decided_by", "decided_at"])
+    if approve:
+        values = {
+            k: datetime.date.fromisoformat(v) if k in ("start_date", "due_date") else v for k, v in request.changes.items()
+        }
+        measure_update(actor=actor, measure=request.measure, **values)
+    audit_record(actor=actor, action=f"measure.change_{request.state}", target=request, changes=request.changes)
+    return request
+
+
+# --- the round's leading group ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def round_member_add(*, actor, inspection_round, user, role):
+    if not actor.has_role(Role.OFFICE):
+        raise PermissionDenied(_("只有整改办可以设置领导小组和整改办成员。"))
+    member, created = RoundMember.objects.get_or_create(round=inspection_round, user=user, role=role)
+    if not created:
+        raise ValidationError(_("%(user)s 已是%(role)s。") % {"user": user, "role": member.get_role_display()})
+    audit_record(actor=actor, action="round.member_add", target=inspection_round, changes={"user": str(user), "role": role})
+    return member

@@ -1,0 +1,209 @@
+"""Close-out (销号): application, review chain, reopen, pending list and the problem's records."""
+
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.roles import Role
+from accounts.services import audit_record
+
+from .. import selectors, services
+from ..access import can_act_on_problem, measure_for_user, problem_for_user
+from ..forms import (
+    AccountabilityForm,
+    CloseOutApplyForm,
+    CloseOutDecisionForm,
+    RecoveryForm,
+    ReopenForm,
+    RuleForm,
+)
+from ..models import (
+    CloseOutRequest,
+    CloseOutState,
+    DeadlineCategory,
+    Evidence,
+)
+
+
+
+def _closeout_apply(request, problem, measure):
+    evidence = Evidence.objects.filter(measure=measure) if measure else Evidence.objects.filter(measure__problem=problem)
+    criteria = services.closeout_criteria(problem=problem, measure=measure)
+    form_kwargs = {
+        "criteria": criteria,
+        "evidence": list(evidence.order_by("-uploaded_at")),
+        "allow_staged": problem.deadline_category == DeadlineCategory.LONG_TERM,
+    }
+    target = measure or problem
+    if request.method == "POST":
+        form = CloseOutApplyForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                closeout = services.closeout_apply(
+                    actor=request.user,
+                    problem=problem,
+                    measure=measure,
+                    statement=form.cleaned_data["statement"],
+                    pledged=form.cleaned_data["pledged"],
+                    checks=form.checks(),
+                    kind=form.cleaned_data["kind"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("销号申请已提交，进入%(state)s环节。") % {"state": closeout.get_state_display()})
+                return redirect(closeout.get_absolute_url())
+    else:
+        form = CloseOutApplyForm(**form_kwargs)
+    return render(
+        request,
+        "rectification/closeout_apply.html",
+        {"form": form, "target": target, "problem": problem, "measure": measure},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def measure_closeout_apply(request, pk):
+    measure = measure_for_user(request.user, pk, "confirm")
+    return _closeout_apply(request, measure.problem, measure)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def problem_closeout_apply(request, pk):
+    problem = problem_for_user(request.user, pk)
+    if not (request.user.has_role(Role.UNIT_HEAD) and can_act_on_problem(request.user, problem, "decompose")):
+        raise PermissionDenied
+    return _closeout_apply(request, problem, None)
+
+
+def _closeout_for_user(user, pk):
+    closeout = selectors.closeouts_visible_to(user).filter(pk=pk).first()
+    if closeout is None:
+        raise Http404
+    return closeout
+
+
+@login_required
+@require_GET
+def closeout_detail(request, pk):
+    closeout = selectors.closeout_detail(request=_closeout_for_user(request.user, pk))
+    can_decide = services.may_decide(request.user, closeout)
+    return render(
+        request,
+        "rectification/closeout_detail.html",
+        {
+            "closeout": closeout,
+            "tests": services.three_tests(closeout),
+            "can_decide": can_decide,
+            "needs_password": can_decide and closeout.state == CloseOutRequest.State.PENDING_LEADER,
+            "is_office_step": closeout.state == CloseOutRequest.State.PENDING_OFFICE,
+            "decision_form": CloseOutDecisionForm(),
+            "can_reopen": request.user.has_role(Role.OFFICE, Role.SUPERVISION)
+            and closeout.state == CloseOutRequest.State.CLOSED
+            and closeout.target.closeout_state == CloseOutState.CLOSED,
+            "reopen_form": ReopenForm(),
+            "history": selectors.closeout_history(problem=closeout.problem, measure=closeout.measure),
+        },
+    )
+
+
+@login_required
+@require_POST
+def closeout_decide(request, pk):
+    closeout = _closeout_for_user(request.user, pk)
+    form = CloseOutDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择通过或退回。"))
+        return redirect(closeout.get_absolute_url())
+    data = form.cleaned_data
+    if closeout.state == CloseOutRequest.State.PENDING_LEADER and not request.user.check_password(data["password"]):
+        # Signing is a sensitive action: the leader proves it is really them at the keyboard.
+        audit_record(actor=request.user, action="closeout.leader.password_failed", target=closeout)
+        messages.error(request, _("密码不正确，未签批。"))
+        return redirect(closeout.get_absolute_url())
+    try:
+        services.closeout_decide(
+            actor=request.user,
+            request=closeout,
+            approve=data["decision"] == "approve",
+            comment=data["comment"],
+            no_accountability_reason=data["no_accountability_reason"],
+            no_rules_reason=data["no_rules_reason"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已办理。"))
+    return redirect(closeout.get_absolute_url())
+
+
+@login_required
+@require_POST
+def closeout_reopen(request, pk):
+    closeout = _closeout_for_user(request.user, pk)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("重启时必须说明理由。"))
+    else:
+        try:
+            services.closeout_reopen(actor=request.user, request=closeout, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("事项已重启，原签批记录保留。"))
+    return redirect(closeout.get_absolute_url())
+
+
+@login_required
+@require_GET
+def closeout_pending(request):
+    return render(
+        request, "rectification/closeout_pending.html", {"requests": selectors.closeouts_pending_for(request.user)}
+    )
+
+
+RECORD_FORMS = {
+    "accountability": (AccountabilityForm, "accountability_record_create", _("追责问责记录已录入。")),
+    "rule": (RuleForm, "rule_record_create", _("建章立制记录已录入。")),
+    "recovery": (RecoveryForm, "recovery_create", _("资金追缴记录已录入。")),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def problem_records(request, pk):
+    problem = problem_for_user(request.user, pk)
+    forms_by_kind = {kind: form_class(prefix=kind) for kind, (form_class, _s, _m) in RECORD_FORMS.items()}
+    if request.method == "POST":
+        kind = request.POST.get("record")
+        if kind not in RECORD_FORMS:
+            raise Http404
+        form_class, service_name, done = RECORD_FORMS[kind]
+        form = form_class(request.POST, prefix=kind)
+        forms_by_kind[kind] = form
+        if form.is_valid():
+            try:
+                getattr(services, service_name)(actor=request.user, problem=problem, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, done)
+                return redirect("rectification:problem_records", pk=problem.pk)
+    return render(
+        request,
+        "rectification/problem_records.html",
+        {
+            "problem": problem,
+            "forms": forms_by_kind,
+            "accountability": problem.accountability.all(),
+            "rules": problem.rules.select_related("issuing_unit"),
+            "recoveries": problem.recoveries.all(),
+        },
+    )

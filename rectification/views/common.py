@@ -1,0 +1,68 @@
+"""Helpers shared by the views: the chosen round, the ISO week asked for, the unit of a staff member."""
+
+import datetime
+
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.roles import UNIT_STAFF_ROLES
+
+from .. import selectors
+from ..models import (
+    CloseOutState,
+)
+from ..workdays import iso_week_of, report_cutoff, week_monday
+
+
+PAGE_SIZE = 20
+# An item in review or already closed offers no new application.
+ACTIVE_CLOSEOUT_STATES = {
+    CloseOutState.PENDING_LEAD_UNIT,
+    CloseOutState.PENDING_LEADER,
+    CloseOutState.PENDING_OFFICE,
+    CloseOutState.CLOSED,
+}
+
+
+def current_round(user, round_id=None):
+    """The round the user asked for (if visible), else the newest; plus all rounds for the picker."""
+    rounds = list(selectors.rounds_visible_to(user))
+    chosen = next((r for r in rounds if str(r.pk) == str(round_id)), None) if round_id else None
+    return chosen or (rounds[0] if rounds else None), rounds
+
+
+def week_from_request(request):
+    """The ISO week asked for as ``?week=2026-W48``, else the current week (Asia/Shanghai)."""
+    raw = request.GET.get("week") or request.POST.get("week") or ""
+    try:
+        year, week = raw.split("-W")
+        year, week = int(year), int(week)
+        datetime.date.fromisocalendar(year, week, 1)
+        return year, week
+    except ValueError:
+        return iso_week_of(timezone.localdate())
+
+
+def week_context(iso_year, iso_week):
+    monday = week_monday(iso_year, iso_week)
+    previous_year, previous_week = iso_week_of(monday - datetime.timedelta(days=7))
+    next_year, next_week = iso_week_of(monday + datetime.timedelta(days=7))
+    return {
+        "iso_year": iso_year,
+        "iso_week": iso_week,
+        "week_param": f"{iso_year}-W{iso_week:02d}",
+        "week_start": monday,
+        "week_end": monday + datetime.timedelta(days=6),
+        "cutoff": report_cutoff(iso_year, iso_week),
+        "previous_week_param": f"{previous_year}-W{previous_week:02d}",
+        "next_week_param": f"{next_year}-W{next_week:02d}",
+    }
+
+
+def staff_unit(user):
+    """The unit whose work this person does; 404 for anyone who is not a unit's staff."""
+    if not (user.has_role(*UNIT_STAFF_ROLES) and user.unit_id):
+        raise Http404
+    return user.unit
+
+

@@ -1,0 +1,141 @@
+"""The weekly cycle pages: the office's log, dispatch sheets, supervision notices, penalties."""
+
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.roles import Role
+
+from .. import selectors, services
+from ..forms import (
+    ResolveForm,
+)
+from ..models import (
+    StepState,
+    WeeklyCycle,
+)
+
+from .common import staff_unit
+
+
+@login_required
+@require_GET
+def cycle_list(request):
+    cycles = selectors.cycles_visible_to(request.user)
+    if not request.user.has_role(Role.OFFICE, Role.SUPERVISION):
+        raise Http404
+    return render(
+        request,
+        "rectification/cycle_list.html",
+        {"cycles": cycles[:60], "steps": WeeklyCycle.Step.choices},
+    )
+
+
+@login_required
+@require_GET
+def cycle_detail(request, pk):
+    cycle = get_object_or_404(selectors.cycles_visible_to(request.user), pk=pk)
+    snapshot = getattr(cycle, "snapshot", None)
+    steps = [
+        {
+            "value": value,
+            "label": label,
+            "state": cycle.state_of(value),
+            "state_label": StepState(cycle.state_of(value)).label,
+            "due_at": services.step_due_at(cycle.round, cycle.iso_year, cycle.iso_week, value),
+            "log": cycle.log.get(value, {}),
+        }
+        for value, label in WeeklyCycle.Step.choices
+    ]
+    return render(
+        request,
+        "rectification/cycle_detail.html",
+        {
+            "cycle": cycle,
+            "steps": steps,
+            "snapshot": snapshot,
+            "sheets": cycle.dispatch_sheets.select_related("unit"),
+            "missed": cycle.missed_reports.select_related("unit", "measure"),
+            "can_rerun": request.user.has_role(Role.OFFICE),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cycle_rerun(request, pk):
+    cycle = get_object_or_404(selectors.cycles_visible_to(request.user), pk=pk)
+    step = request.POST.get("step", "")
+    try:
+        services.step_rerun_request(actor=request.user, cycle=cycle, step=step)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("rectification:cycle_detail", pk=cycle.pk)
+    try:
+        from .tasks import run_cycle_step
+
+        run_cycle_step.delay_on_commit(cycle.pk, step)
+    except Exception:  # noqa: BLE001 - the broker being down must not lose the request
+        # The step is marked pending; the quarter-hourly sweep runs it once the broker is back.
+        messages.warning(request, _("任务队列暂时不可用，已登记，系统恢复后将自动运行。"))
+    else:
+        messages.success(request, _("已安排重新运行，已发送过的通知不会重复发送。"))
+    return redirect("rectification:cycle_detail", pk=cycle.pk)
+
+
+@login_required
+@require_GET
+def unit_dispatch(request):
+    unit = staff_unit(request.user)
+    sheets = list(selectors.unit_dispatch_sheets(user=request.user, unit=unit))
+    return render(request, "rectification/unit_dispatch.html", {"unit": unit, "sheets": sheets, "latest": sheets[0] if sheets else None})
+
+
+@login_required
+@require_GET
+def notice_list(request):
+    notices = selectors.notices_for(user=request.user)
+    return render(request, "rectification/notice_list.html", {"notices": notices, "reply_form": ResolveForm()})
+
+
+@login_required
+@require_POST
+def notice_reply(request, pk):
+    notice = get_object_or_404(selectors.notices_for(user=request.user), pk=pk)
+    try:
+        services.notice_reply(actor=request.user, notice=notice, reply=request.POST.get("resolution", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("督办单已答复。"))
+    return redirect("rectification:notice_list")
+
+
+@login_required
+@require_GET
+def penalty_list(request):
+    if not request.user.has_role(Role.OFFICE, Role.SUPERVISION, Role.LIAISON, Role.UNIT_HEAD):
+        raise Http404
+    return render(
+        request,
+        "rectification/penalty_list.html",
+        {"penalties": selectors.penalties_for(user=request.user), "can_decide": request.user.has_role(Role.OFFICE)},
+    )
+
+
+@login_required
+@require_POST
+def penalty_decide(request, pk):
+    penalty = get_object_or_404(selectors.penalties_for(user=request.user), pk=pk)
+    try:
+        services.penalty_decide(actor=request.user, penalty=penalty, confirm=request.POST.get("decision") == "confirm")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已处理。"))
+    return redirect("rectification:penalty_list")

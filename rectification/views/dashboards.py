@@ -1,0 +1,112 @@
+"""The office dashboard, the leader's page and the measure list behind every number."""
+
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.roles import Role
+
+from .. import selectors
+from ..dashboard import leader_page, office_dashboard, provincial_summary, trend_chart
+from ..lights import LIGHTS, measure_light, with_oldest_open_milestone
+from ..models import (
+    CloseOutState,
+    ProgressState,
+    Track,
+)
+
+from .common import PAGE_SIZE, current_round
+
+
+DASHBOARD_ROLES = (Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVINCIAL)
+
+
+def _dashboard_filters(request):
+    """The dashboard's filters from the query string, each checked against its choices."""
+    get = request.GET
+    filters = {}
+    if get.get("track") in Track.Kind.values:
+        filters["track"] = get["track"]
+    if get.get("state") in CloseOutState.values:
+        filters["state"] = get["state"]
+    for key in ("unit", "leader"):
+        if get.get(key, "").isdigit():
+            filters[key] = int(get[key])
+    if get.get("overdue") == "1":
+        filters["overdue"] = True
+    return filters
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    user = request.user
+    if not user.has_role(*DASHBOARD_ROLES):
+        raise Http404
+    current, rounds = current_round(user, request.GET.get("round"))
+    today = timezone.localdate()
+    filters = _dashboard_filters(request)
+    data = None
+    if current is not None:
+        data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
+    from accounts.models import Unit, User
+
+    return render(
+        request,
+        "rectification/dashboard.html",
+        {
+            "round": current,
+            "rounds": rounds,
+            "d": data,
+            "chart": trend_chart(data["trend"]) if data else None,
+            "filters": filters,
+            "query": request.GET.urlencode(),
+            "track_choices": Track.Kind.choices,
+            "state_choices": CloseOutState.choices,
+            "progress_labels": dict(ProgressState.choices),
+            "closeout_labels": dict(CloseOutState.choices),
+            "units": Unit.objects.filter(is_active=True).exclude(level=Unit.Level.VILLAGE).only("id", "name"),
+            "leaders": User.objects.filter(groups__name=Role.LEADER.value, is_active=True).only("id", "full_name"),
+            "snapshots": provincial_summary(inspection_round=current) if current else [],
+        },
+    )
+
+
+@login_required
+@require_GET
+def leader_dashboard(request):
+    if not request.user.has_role(Role.LEADER):
+        raise Http404
+    return render(request, "rectification/leader.html", leader_page(user=request.user, today=timezone.localdate()))
+
+
+@login_required
+@require_GET
+def measure_list(request):
+    user = request.user
+    current, rounds = current_round(user, request.GET.get("round"))
+    today = timezone.localdate()
+    filters = _dashboard_filters(request)
+    light = request.GET.get("light") if request.GET.get("light") in {l.code for l in LIGHTS} else None
+    measures = selectors.measure_list(user=user, inspection_round=current, filters=filters, light=light, today=today)
+    page = Paginator(with_oldest_open_milestone(measures), PAGE_SIZE).get_page(request.GET.get("page"))
+    for measure in page:
+        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "rectification/measure_list.html",
+        {
+            "page": page,
+            "round": current,
+            "rounds": rounds,
+            "light_label": next((l.label for l in LIGHTS if l.code == light), ""),
+            "filters": filters,
+            "query": params.urlencode(),
+        },
+    )

@@ -1,0 +1,119 @@
+"""Browsing the ledger: the home page per role, problem and measure lists and details."""
+
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
+
+from .. import selectors
+from ..access import can_act_on_measure, can_act_on_problem, measure_for_user, problem_for_user
+from ..forms import (
+    EvidenceForm,
+    MilestoneDoneForm,
+)
+from ..models import (
+    CloseOutState,
+    Track,
+)
+
+from .common import ACTIVE_CLOSEOUT_STATES, PAGE_SIZE, current_round
+
+
+@login_required
+@require_GET
+def home(request):
+    user = request.user
+    only_unit_staff = user.has_role(*UNIT_STAFF_ROLES) and not user.has_role(
+        *READ_ALL_ROLES, Role.TRACK_OFFICE, Role.LEADER
+    )
+    if only_unit_staff and user.unit_id:
+        return redirect("rectification:worklist")
+    today = timezone.localdate()
+    context = {"today": today}
+    if user.has_role(*READ_ALL_ROLES, Role.TRACK_OFFICE):
+        current, _rounds = current_round(user)
+        if current is not None:
+            context["round"] = current
+            context["days_left"] = (current.report_deadline - today).days
+            context["days_overdue"] = -context["days_left"]
+            context["overview"] = selectors.round_overview(user=user, inspection_round=current)
+    if user.has_role(Role.LEADER):
+        context["leader_problems"] = selectors.leader_problems(user=user)
+    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id:
+        context["led_problems"] = selectors.led_problems(user=user, unit=user.unit)
+        context["unit_measures"] = selectors.unit_measures(user=user, unit=user.unit)
+    context["is_admin_only"] = user.has_role(*ADMIN_ROLES) and not (
+        user.has_role(*READ_ALL_ROLES, Role.TRACK_OFFICE, Role.LEADER, *UNIT_STAFF_ROLES)
+    )
+    return render(request, "rectification/home.html", context)
+
+
+@login_required
+@require_GET
+def problem_list(request):
+    user = request.user
+    current, rounds = current_round(user, request.GET.get("round"))
+    track_kind = request.GET.get("track") if request.GET.get("track") in Track.Kind.values else ""
+    state = request.GET.get("state") if request.GET.get("state") in CloseOutState.values else ""
+    search = request.GET.get("q", "").strip()[:50]
+    problems = selectors.problem_list(
+        user=user, inspection_round=current, track_kind=track_kind, closeout_state=state, search=search
+    )
+    page = Paginator(problems, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "rectification/problem_list.html",
+        {
+            "page": page,
+            "rounds": rounds,
+            "round": current,
+            "track_choices": Track.Kind.choices,
+            "state_choices": CloseOutState.choices,
+            "filters": {"track": track_kind, "state": state, "q": search},
+        },
+    )
+
+
+@login_required
+@require_GET
+def problem_detail(request, pk):
+    problem = selectors.problem_detail(problem=problem_for_user(request.user, pk))
+    return render(
+        request,
+        "rectification/problem_detail.html",
+        {
+            "problem": problem,
+            "today": timezone.localdate(),
+            "closeouts": selectors.closeout_history(problem=problem),
+            "can_decompose": request.user.has_role(Role.OFFICE) or can_act_on_problem(request.user, problem, "decompose"),
+            "can_apply": request.user.has_role(Role.UNIT_HEAD)
+            and can_act_on_problem(request.user, problem, "decompose")
+            and problem.closeout_state not in ACTIVE_CLOSEOUT_STATES,
+        },
+    )
+
+
+@login_required
+@require_GET
+def measure_detail(request, pk):
+    measure = selectors.measure_detail(measure=measure_for_user(request.user, pk))
+    return render(
+        request,
+        "rectification/measure_detail.html",
+        {
+            "measure": measure,
+            "today": timezone.localdate(),
+            "reports": selectors.measure_reports(measure=measure),
+            "evidence": measure.evidence.select_related("uploaded_by"),
+            "can_report": can_act_on_measure(request.user, measure, "report"),
+            "can_apply": can_act_on_measure(request.user, measure, "confirm")
+            and measure.closeout_state not in ACTIVE_CLOSEOUT_STATES,
+            "closeouts": selectors.closeout_history(problem=measure.problem, measure=measure),
+            "evidence_form": EvidenceForm(),
+            "milestone_form": MilestoneDoneForm(initial={"done_on": timezone.localdate()}),
+        },
+    )

@@ -1,0 +1,340 @@
+"""The unit's weekly work: worklist, weekly report, confirmation, evidence, milestones, coordination."""
+
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.roles import Role
+from accounts.services import audit_record
+
+from .. import selectors, services
+from ..access import measure_for_user
+from ..evidence import evidence_path
+from ..forms import (
+    REPORT_STATE_EDITABLE,
+    CorrectionForm,
+    EvidenceForm,
+    MilestoneDoneForm,
+    ReportRowForm,
+    ResolveForm,
+    ReturnForm,
+)
+from ..lights import LIGHTS
+from ..models import (
+    CoordinationItem,
+    Evidence,
+    Milestone,
+    ProgressReport,
+)
+from ..workdays import iso_week_of
+
+from .common import staff_unit, week_context, week_from_request
+
+
+@login_required
+@require_GET
+def worklist(request):
+    unit = staff_unit(request.user)
+    today = timezone.localdate()
+    iso_year, iso_week = iso_week_of(today)
+    measures = selectors.unit_worklist(user=request.user, unit=unit, today=today, iso_year=iso_year, iso_week=iso_week)
+    counts = {light.code: 0 for light in LIGHTS}
+    for measure in measures:
+        counts[measure.light.code] += 1
+    return render(
+        request,
+        "rectification/worklist.html",
+        {
+            "unit": unit,
+            "measures": measures,
+            "light_counts": [(light, counts[light.code]) for light in LIGHTS],
+            "returned": [m for m in measures if m.is_returned],
+            "today": today,
+            **week_context(iso_year, iso_week),
+        },
+    )
+
+
+def _report_rows(request, unit, iso_year, iso_week, bound=False):
+    rows = []
+    for measure, report in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
+        prefix = f"m{measure.pk}"
+        editable = (report.state if report else None) in REPORT_STATE_EDITABLE
+        if bound and editable:
+            form = ReportRowForm(request.POST, request.FILES, prefix=prefix)
+        else:
+            form = ReportRowForm.for_report(report, prefix, measure)
+        rows.append({"measure": measure, "report": report, "form": form, "editable": editable, "conflict": None})
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_week(request):
+    unit = staff_unit(request.user)
+    iso_year, iso_week = week_from_request(request)
+    if request.method == "GET":
+        rows = _report_rows(request, unit, iso_year, iso_week)
+        return _render_report_week(request, unit, rows, iso_year, iso_week)
+
+    rows = _report_rows(request, unit, iso_year, iso_week, bound=True)
+    failed = False
+    for row in rows:
+        if not row["editable"]:
+            continue
+        form, measure = row["form"], row["measure"]
+        if not form.is_valid():
+            failed = True
+            continue
+        try:
+            report = services.report_save(
+                actor=request.user,
+                measure=measure,
+                iso_year=iso_year,
+                iso_week=iso_week,
+                data=form.cleaned_data,
+                lock_version=form.cleaned_data["lock_version"],
+            )
+        except services.ReportConflict as conflict:
+            failed = True
+            row["conflict"] = {"mine": form.cleaned_data, "theirs": conflict.current}
+            row["report"] = conflict.current
+            row["form"] = ReportRowForm.for_report(conflict.current, f"m{measure.pk}")
+            continue
+        except ValidationError as error:
+            failed = True
+            form.add_error(None, error)
+            continue
+        row["report"] = report
+        upload = form.cleaned_data.get("evidence_file")
+        if upload:
+            try:
+                services.evidence_upload(
+                    actor=request.user,
+                    measure=measure,
+                    uploaded=upload,
+                    kind=form.cleaned_data["evidence_kind"],
+                    report=report,
+                )
+            except ValidationError as error:
+                failed = True
+                form.add_error("evidence_file", error)
+        # What was saved is now the base for the next save from this page.
+        if not row["conflict"] and not form.errors:
+            row["form"] = ReportRowForm.for_report(report, f"m{measure.pk}")
+
+    if not failed and request.POST.get("action") == "submit":
+        try:
+            services.report_submit(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+        messages.success(request, _("第%(week)s周的周报已提交，等待单位负责人确认。") % {"week": iso_week})
+        return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+    if not failed:
+        messages.success(request, _("草稿已保存。"))
+        return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+    messages.error(request, _("部分内容没有保存，请查看下方标红的措施。"))
+    return _render_report_week(request, unit, rows, iso_year, iso_week, status=409 if any(r["conflict"] for r in rows) else 400)
+
+
+def _render_report_week(request, unit, rows, iso_year, iso_week, status=200):
+    states = [row["report"].state if row["report"] else None for row in rows]
+    can_confirm = request.user.has_role(Role.UNIT_HEAD) and ProgressReport.State.SUBMITTED in states
+    return render(
+        request,
+        "rectification/report_week.html",
+        {
+            "unit": unit,
+            "rows": rows,
+            "any_editable": any(row["editable"] for row in rows),
+            "can_confirm": can_confirm,
+            "return_form": ReturnForm(),
+            "now": timezone.now(),
+            **week_context(iso_year, iso_week),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def report_confirm(request):
+    unit = staff_unit(request.user)
+    iso_year, iso_week = week_from_request(request)
+    try:
+        reports = services.report_confirm(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已确认 %(n)s 项措施的周报。") % {"n": len(reports)})
+    return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+
+
+@login_required
+@require_POST
+def report_return(request):
+    unit = staff_unit(request.user)
+    iso_year, iso_week = week_from_request(request)
+    form = ReturnForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("退回时必须填写退回原因。"))
+    else:
+        try:
+            reports = services.report_return(
+                actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("已退回 %(n)s 项措施的周报。") % {"n": len(reports)})
+    return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_correct(request, pk):
+    report = get_object_or_404(ProgressReport.objects.select_related("measure"), pk=pk)
+    measure = measure_for_user(request.user, report.measure_id, "report")
+    if request.method == "POST":
+        form = CorrectionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.report_correct(
+                    actor=request.user, report=report, reason=form.cleaned_data["correction_reason"], data=form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("已生成更正版本，请在周报页面提交并由单位负责人确认。"))
+                return redirect(f"{reverse('rectification:report_week')}?week={report.iso_year}-W{report.iso_week:02d}")
+    else:
+        form = CorrectionForm(initial={field: getattr(report, field) for field in services.REPORT_FIELDS})
+    return render(request, "rectification/report_correct.html", {"form": form, "report": report, "measure": measure})
+
+
+@login_required
+@require_GET
+def led_reports(request):
+    unit = staff_unit(request.user)
+    iso_year, iso_week = week_from_request(request)
+    measures = selectors.led_problem_reports(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
+    return render(
+        request,
+        "rectification/led_reports.html",
+        {"unit": unit, "measures": measures, "state_labels": dict(ProgressReport.State.choices), **week_context(iso_year, iso_week)},
+    )
+
+
+@login_required
+@require_GET
+def evidence_download(request, pk):
+    evidence = get_object_or_404(Evidence, pk=pk)
+    # The file is only ever served to someone who may see its measure: same answer as missing.
+    measure_for_user(request.user, evidence.measure_id)
+    path = evidence_path(evidence)
+    if not path.exists():
+        raise Http404
+    audit_record(actor=request.user, action="evidence.download", target=evidence, changes={"sha256": evidence.sha256})
+    response = FileResponse(
+        open(path, "rb"), as_attachment=True, filename=evidence.original_name, content_type=evidence.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_POST
+def measure_evidence_upload(request, pk):
+    measure = measure_for_user(request.user, pk, "report")
+    form = EvidenceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.evidence_upload(
+                actor=request.user, measure=measure, uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("佐证材料已上传。"))
+    else:
+        messages.error(request, _("请选择要上传的文件和材料类别。"))
+    return redirect(measure.get_absolute_url())
+
+
+@login_required
+@require_POST
+def milestone_done(request, pk):
+    milestone = get_object_or_404(Milestone.objects.select_related("measure"), pk=pk)
+    measure = measure_for_user(request.user, milestone.measure_id, "report")
+    form = MilestoneDoneForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.milestone_mark_done(
+                actor=request.user,
+                milestone=milestone,
+                done_on=form.cleaned_data["done_on"],
+                uploaded=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("时间节点“%(title)s”已标记完成。") % {"title": milestone.title})
+    else:
+        messages.error(request, _("请填写正确的完成日期。"))
+    return redirect(measure.get_absolute_url())
+
+
+@login_required
+@require_GET
+def coordination_list(request):
+    state = request.GET.get("state", CoordinationItem.State.OPEN)
+    if state not in CoordinationItem.State.values:
+        state = CoordinationItem.State.OPEN
+    items = selectors.coordination_for(user=request.user, state=state)
+    return render(
+        request,
+        "rectification/coordination_list.html",
+        {"items": items, "state": state, "states": CoordinationItem.State.choices, "resolve_form": ResolveForm()},
+    )
+
+
+@login_required
+@require_POST
+def coordination_resolve(request, pk):
+    item = get_object_or_404(selectors.coordination_for(user=request.user), pk=pk)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.coordination_resolve(actor=request.user, item=item, resolution=form.cleaned_data["resolution"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("协调结果已答复。"))
+    else:
+        messages.error(request, _("请填写协调结果。"))
+    return redirect("rectification:coordination_list")
+
+
+@login_required
+@require_GET
+def notifications(request):
+    return render(
+        request, "rectification/notifications.html", {"notifications": selectors.notifications_for(user=request.user)}
+    )
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    services.notifications_mark_read(actor=request.user)
+    return redirect("rectification:notifications")
