@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -53,4 +53,5 @@ urlpatterns = [
     path("unit/claims/", views.unit_claims, name="unit_claims"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("excel/", include("rectification.excel.urls")),
 ]

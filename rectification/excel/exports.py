@@ -1,0 +1,455 @@
+"""The exports: ledger, weekly progress table, final-report statistics, a unit's task list.
+
+Every export starts from the access chokepoints (``problems_visible_to``,
+``measures_visible_to``), so a file holds exactly what its requester may see on screen, and
+every export leaves an audit row. Record types that hang off a problem (accountability,
+recoveries, rules) are counted in full for the office, supervision and the provincial team,
+and for anyone else only where the linked problem is visible to them; petitions and work
+activities have no problem, so only those three roles see them counted.
+
+Files are built in memory and sent at once: they are a few hundred rows. Generating very large
+exports in the background (Celery) is not done yet.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, Sum
+
+from accounts.roles import READ_ALL_ROLES
+from accounts.services import audit_record
+from rectification.access import measures_visible_to, problems_visible_to
+from rectification.lights import BEHIND_MARGIN, expected_percent, measure_light
+from rectification.models import (
+    AcceptanceCriterion,
+    AccountabilityRecord,
+    Campaign,
+    CloseOutState,
+    DeadlineCategory,
+    Measure,
+    PetitionClue,
+    ProgressReport,
+    ProgressState,
+    Recovery,
+    RuleRecord,
+    WorkActivity,
+)
+
+from . import columns as cols
+from .workbook import (
+    FIRST_DATA_ROW,
+    StreamSheet,
+    plain_workbook,
+    sheet_start,
+    stream_workbook,
+    title_text,
+    workbook_bytes,
+    write_merged_block,
+    write_row,
+)
+
+LEDGER_SHEETS = ("问题清单", "任务清单", "责任清单")
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    filename: str
+
+
+def _filename(inspection_round, kind, today, extra=""):
+    return f"{inspection_round.title}-{kind}{extra}-{today:%Y%m%d}.xlsx"
+
+
+def _overdue(item, today):
+    return item.closeout_state != CloseOutState.CLOSED and item.due_date is not None and item.due_date < today
+
+
+def _closed(item):
+    return item.closeout_state == CloseOutState.CLOSED
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+
+
+def ledger_problems(*, user, inspection_round):
+    """The problems of the ledger with everything its columns read, in a fixed number of queries."""
+    return (
+        problems_visible_to(user)
+        .filter(round=inspection_round)
+        .select_related("aspect", "track", "lead_official", "lead_unit", "campaign", "previous_problem")
+        .prefetch_related(
+            "responsible_leaders",
+            "responsible_units",
+            "manifestations",
+            Prefetch(
+                "criteria",
+                queryset=AcceptanceCriterion.objects.filter(measure__isnull=True).order_by("seq", "id"),
+                to_attr="problem_criteria",
+            ),
+        )
+        .order_by("seq", "id")
+    )
+
+
+def ledger_measures(*, user, inspection_round):
+    return (
+        measures_visible_to(user)
+        .filter(problem__round=inspection_round)
+        .select_related("problem", "owner_unit")
+        .prefetch_related("milestones")
+        .order_by("problem__seq", "problem_id", "seq", "id")
+    )
+
+
+def responsibility_pivot(problems, measures, today):
+    """责任清单: one row per lead official, then one per unit, from rows already loaded."""
+    leaders, units = {}, {}
+
+    def leader_row(user):
+        return leaders.setdefault(user.pk, (user, cols.PivotRow("牵头领导", cols.person_name(user))))[1]
+
+    def unit_row(unit):
+        return units.setdefault(unit.pk, (unit, cols.PivotRow("单位", unit.name)))[1]
+
+    lead_official_of = {}
+    for problem in problems:
+        lead_official_of[problem.pk] = problem.lead_official
+        for row in (leader_row(problem.lead_official), unit_row(problem.lead_unit)):
+            row.problems += 1
+            row.problems_closed += _closed(problem)
+            row.problems_overdue += _overdue(problem, today)
+    for measure in measures:
+        rows = [unit_row(measure.owner_unit)]
+        official = lead_official_of.get(measure.problem_id)
+        if official is not None:
+            rows.append(leader_row(official))
+        for row in rows:
+            row.measures += 1
+            row.measures_closed += _closed(measure)
+            row.measures_overdue += _overdue(measure, today)
+    leader_rows = [row for _user, row in sorted(leaders.values(), key=lambda pair: pair[0].pk)]
+    unit_rows = [row for _unit, row in sorted(units.values(), key=lambda pair: (pair[0].sort_order, pair[0].pk))]
+    return leader_rows + unit_rows
+
+
+def ledger_workbook(*, problems, measures, inspection_round, today):
+    # An ordinary workbook, not a write-only one: 问题清单 merges each problem's cells across
+    # the rows of its 具体表现, and merging needs an ordinary sheet (see workbook.py).
+    workbook = plain_workbook()
+    sheet = workbook.active
+    sheet.title = LEDGER_SHEETS[0]
+    sheet_start(
+        sheet,
+        columns=cols.LEDGER_PROBLEM_COLUMNS,
+        title=title_text("整改台账·问题清单", inspection_round, today),
+        freeze="B3",
+    )
+    row = FIRST_DATA_ROW
+    for problem in problems:
+        row += write_merged_block(sheet, row, cols.LEDGER_PROBLEM_COLUMNS, problem)
+
+    sheet = workbook.create_sheet(LEDGER_SHEETS[1])
+    sheet_start(
+        sheet,
+        columns=cols.LEDGER_MEASURE_COLUMNS,
+        title=title_text("整改台账·任务清单", inspection_round, today),
+        freeze="D3",
+    )
+    for offset, measure in enumerate(measures):
+        write_row(sheet, FIRST_DATA_ROW + offset, cols.LEDGER_MEASURE_COLUMNS, measure)
+
+    sheet = workbook.create_sheet(LEDGER_SHEETS[2])
+    sheet_start(
+        sheet,
+        columns=cols.LEDGER_PIVOT_COLUMNS,
+        title=title_text("整改台账·责任清单", inspection_round, today, "逾期指超过整改时限尚未销号"),
+        freeze="C3",
+    )
+    for offset, pivot_row in enumerate(responsibility_pivot(problems, measures, today)):
+        write_row(sheet, FIRST_DATA_ROW + offset, cols.LEDGER_PIVOT_COLUMNS, pivot_row)
+    return workbook_bytes(workbook)
+
+
+def ledger_export(*, user, inspection_round, today):
+    problems = list(ledger_problems(user=user, inspection_round=inspection_round))
+    measures = list(ledger_measures(user=user, inspection_round=inspection_round))
+    content = ledger_workbook(problems=problems, measures=measures, inspection_round=inspection_round, today=today)
+    audit_record(
+        actor=user,
+        action="excel.export_ledger",
+        target=inspection_round,
+        changes={"problems": len(problems), "measures": len(measures)},
+    )
+    return Export(content, _filename(inspection_round, "整改台账", today))
+
+
+# --- the weekly progress table -----------------------------------------------------------------
+
+
+def weekly_rows(*, user, inspection_round, iso_year, iso_week):
+    """One row per visible measure with the latest submitted version of that week's report.
+
+    Drafts are not reports yet (the unit has not submitted them), so a measure whose only row
+    for the week is a draft is shown as 未报, like one with no row at all.
+    """
+    visible = measures_visible_to(user).filter(problem__round=inspection_round)
+    measures = visible.select_related("problem", "owner_unit").order_by("problem__seq", "problem_id", "seq", "id")
+    reports = (
+        ProgressReport.objects.filter(measure__in=visible, iso_year=iso_year, iso_week=iso_week)
+        .exclude(state=ProgressReport.State.DRAFT)
+        .select_related("filled_by", "confirmed_by")
+        .order_by("measure_id", "-version")
+    )
+    latest = {}
+    for report in reports:
+        latest.setdefault(report.measure_id, report)
+    week_end = datetime.date.fromisocalendar(iso_year, iso_week, 7)
+    rows = []
+    for measure in measures:
+        report = latest.get(measure.pk)
+        expected = expected_percent(measure, week_end)
+        behind = report is not None and report.percent + BEHIND_MARGIN < expected
+        rows.append(cols.WeeklyRow(measure=measure, report=report, expected=expected, behind=behind))
+    return rows
+
+
+def weekly_export(*, user, inspection_round, iso_year, iso_week, today):
+    rows = weekly_rows(user=user, inspection_round=inspection_round, iso_year=iso_year, iso_week=iso_week)
+    monday = datetime.date.fromisocalendar(iso_year, iso_week, 1)
+    sunday = monday + datetime.timedelta(days=6)
+    week_text = f"{iso_year}年第{iso_week}周（{monday:%m月%d日}—{sunday:%m月%d日}）"
+    workbook = stream_workbook()
+    sheet = StreamSheet(
+        workbook,
+        name="周进展表",
+        columns=cols.WEEKLY_COLUMNS,
+        title=title_text("整改进展周报表", inspection_round, today, week_text),
+        freeze="C3",
+    )
+    for row in rows:
+        sheet.append(row)
+    content = workbook_bytes(workbook)
+    audit_record(
+        actor=user,
+        action="excel.export_weekly",
+        target=inspection_round,
+        changes={
+            "week": f"{iso_year}-W{iso_week:02d}",
+            "measures": len(rows),
+            "reported": sum(1 for row in rows if row.report is not None),
+        },
+    )
+    return Export(content, _filename(inspection_round, "整改进展周报表", today, f"-{iso_year}年第{iso_week}周"))
+
+
+# --- the statistics of the final report ------------------------------------------------------------
+
+
+def _counts(queryset, field):
+    return dict(queryset.order_by().values_list(field).annotate(n=Count("pk")))
+
+
+def _rate(part, total):
+    return round(Decimal(100 * part) / Decimal(total), 1) if total else Decimal("0.0")
+
+
+def _ledger_statistics(label, queryset, rows):
+    """Totals by progress and close-out state and the completion rate, for problems or measures."""
+    section = f"{label}整改情况"
+    by_progress = _counts(queryset, "progress_state")
+    by_closeout = _counts(queryset, "closeout_state")
+    total = sum(by_progress.values())
+    rows.append(cols.StatRow(section, f"{label}总数", total, "个"))
+    for state in ProgressState:
+        rows.append(cols.StatRow(section, f"进展状态：{state.label}", by_progress.get(state.value, 0), "个"))
+    for state in CloseOutState:
+        rows.append(cols.StatRow(section, f"销号状态：{state.label}", by_closeout.get(state.value, 0), "个"))
+    closed = by_closeout.get(CloseOutState.CLOSED.value, 0)
+    rows.append(cols.StatRow(section, "完成率（已销号数/总数）", _rate(closed, total), "%"))
+
+
+def _visible_records(model, *, user, inspection_round, problems, link):
+    """Rows of a record type: all for the read-all roles, else those linked to a visible problem."""
+    records = model.objects.filter(round=inspection_round)
+    if user.has_role(*READ_ALL_ROLES):
+        return records
+    if link is None:
+        return records.none()
+    return records.filter(pk__in=model.objects.filter(**{f"{link}__in": problems}).values("pk"))
+
+
+def statistics_rows(*, user, inspection_round):
+    read_all = user.has_role(*READ_ALL_ROLES)
+    problems = problems_visible_to(user).filter(round=inspection_round)
+    measures = measures_visible_to(user).filter(problem__round=inspection_round)
+
+    def records(model, link="problem"):
+        return _visible_records(model, user=user, inspection_round=inspection_round, problems=problems, link=link)
+
+    rows = []
+    scope = (
+        "全部整改事项"
+        if read_all
+        else "仅限您有权查看的整改事项及其关联记录（信访件、问题线索和会议活动不在统计范围内）"
+    )
+    rows.append(cols.StatRow("统计范围", scope, None, ""))
+    _ledger_statistics("问题", problems, rows)
+    _ledger_statistics("措施", measures, rows)
+
+    section = "立行立改"
+    closed = Q(closeout_state=CloseOutState.CLOSED)
+    immediate_problems = problems.filter(deadline_category=DeadlineCategory.IMMEDIATE).aggregate(
+        total=Count("pk"), closed=Count("pk", filter=closed)
+    )
+    immediate_measures = measures.filter(kind=Measure.Kind.IMMEDIATE).aggregate(
+        total=Count("pk"), closed=Count("pk", filter=closed)
+    )
+    rows += [
+        cols.StatRow(section, "立行立改问题数", immediate_problems["total"], "个"),
+        cols.StatRow(section, "其中已销号", immediate_problems["closed"], "个"),
+        cols.StatRow(section, "立行立改措施数", immediate_measures["total"], "个"),
+        cols.StatRow(section, "其中已销号", immediate_measures["closed"], "个"),
+    ]
+
+    section = "上轮巡视未整改到位问题"
+    repeated = problems.filter(previous_problem__isnull=False)
+    by_progress = _counts(repeated, "progress_state")
+    by_closeout = _counts(repeated, "closeout_state")
+    rows.append(cols.StatRow(section, "本轮反馈的上轮未整改到位问题数", sum(by_progress.values()), "个"))
+    rows.append(cols.StatRow(section, "其中已销号", by_closeout.get(CloseOutState.CLOSED.value, 0), "个"))
+    for state in ProgressState:
+        rows.append(cols.StatRow(section, f"进展状态：{state.label}", by_progress.get(state.value, 0), "个"))
+
+    if read_all:
+        section = "信访件和问题线索"
+        petitions = records(PetitionClue, link=None)
+        for kind in PetitionClue.Kind:
+            of_kind = petitions.filter(kind=kind).aggregate(
+                total=Count("pk"), closed=Count("pk", filter=Q(closed_on__isnull=False))
+            )
+            rows.append(cols.StatRow(section, f"收到{kind.label}", of_kind["total"], "件"))
+            rows.append(cols.StatRow(section, f"{kind.label}已办结", of_kind["closed"], "件"))
+
+    section = "立案情况"
+    accountability = records(AccountabilityRecord)
+    filed_records = accountability.filter(case_filed=True).count()
+    rows.append(cols.StatRow(section, "追责问责中立案", filed_records, "件"))
+    if read_all:
+        filed_petitions = records(PetitionClue, link=None).filter(case_filed=True).count()
+        rows.append(cols.StatRow(section, "信访件和问题线索中立案", filed_petitions, "件"))
+        rows.append(cols.StatRow(section, "立案合计", filed_records + filed_petitions, "件"))
+
+    by_kind = _counts(accountability, "kind")
+    groups = [
+        ("党纪处分", "party_"),
+        ("政务处分", "gov_"),
+        ("组织处理", "organisational"),
+        ("诫勉", "admonition"),
+        ("第一种形态处置", "first_form_"),
+    ]
+    for section, prefix in groups:
+        kinds = [kind for kind in AccountabilityRecord.Kind if kind.value.startswith(prefix)]
+        for kind in kinds:
+            item = str(kind.label).split("：", 1)[-1]
+            rows.append(cols.StatRow(section, item, by_kind.get(kind.value, 0), "人次"))
+        if len(kinds) > 1:
+            rows.append(cols.StatRow(section, "小计", sum(by_kind.get(k.value, 0) for k in kinds), "人次"))
+
+    section = "问责情况"
+    held = _counts(accountability.filter(is_accountability=True), "target")
+    rows.append(cols.StatRow(section, "问责单位", held.get(AccountabilityRecord.Target.UNIT.value, 0), "个"))
+    rows.append(cols.StatRow(section, "问责个人", held.get(AccountabilityRecord.Target.PERSON.value, 0), "人"))
+
+    section = "建章立制"
+    by_change = _counts(records(RuleRecord, link="problems"), "change")
+    for change in RuleRecord.Change:
+        rows.append(cols.StatRow(section, f"{change.label}制度", by_change.get(change.value, 0), "项"))
+
+    section = "挽回经济损失、追缴和清退资金"
+    amounts = dict(records(Recovery).order_by().values_list("kind").annotate(total=Sum("amount_wan")))
+    for kind in Recovery.Kind:
+        rows.append(cols.StatRow(section, str(kind.label), amounts.get(kind.value) or Decimal("0.00"), "万元"))
+    rows.append(cols.StatRow(section, "合计", sum(amounts.values(), Decimal("0.00")), "万元"))
+
+    section = "专项整治"
+    campaigns = Campaign.objects.filter(round=inspection_round)
+    if not read_all:
+        campaigns = campaigns.filter(pk__in=problems.filter(campaign__isnull=False).values("campaign_id"))
+    rows.append(cols.StatRow(section, "开展专项整治", campaigns.count(), "项"))
+
+    if read_all:
+        section = "会议和督导"
+        activities = _counts(records(WorkActivity, link=None), "kind")
+        for kind in WorkActivity.Kind:
+            rows.append(cols.StatRow(section, f"召开或开展{kind.label}", activities.get(kind.value, 0), "次"))
+    return rows
+
+
+def statistics_export(*, user, inspection_round, today):
+    rows = statistics_rows(user=user, inspection_round=inspection_round)
+    workbook = stream_workbook()
+    sheet = StreamSheet(
+        workbook,
+        name="整改统计",
+        columns=cols.STATISTICS_COLUMNS,
+        title=title_text("整改情况统计表", inspection_round, today),
+    )
+    for row in rows:
+        sheet.append(row)
+    content = workbook_bytes(workbook)
+    audit_record(actor=user, action="excel.export_statistics", target=inspection_round, changes={"rows": len(rows)})
+    return Export(content, _filename(inspection_round, "整改情况统计表", today))
+
+
+# --- a unit's task list ---------------------------------------------------------------------------
+
+
+def _days_left(measure, today):
+    if measure.closeout_state == CloseOutState.CLOSED:
+        return "已销号"
+    days = (measure.due_date - today).days
+    if days < 0:
+        return f"逾期{-days}天"
+    if days == 0:
+        return "今天到期"
+    return f"剩余{days}天"
+
+
+def unit_task_rows(*, user, inspection_round, unit, today):
+    measures = (
+        measures_visible_to(user)
+        .filter(problem__round=inspection_round, owner_unit=unit)
+        .select_related("problem", "owner_unit")
+        .prefetch_related("milestones")
+        .order_by("problem__seq", "problem_id", "seq", "id")
+    )
+    rows = []
+    for measure in measures:
+        open_dates = [m.due_date for m in measure.milestones.all() if m.done_on is None]
+        light = measure_light(measure, today, oldest_open_milestone_due=min(open_dates, default=None))
+        rows.append(cols.TaskRow(measure=measure, days_left=_days_left(measure, today), light=str(light.label)))
+    return rows
+
+
+def unit_tasks_export(*, user, inspection_round, unit, today):
+    rows = unit_task_rows(user=user, inspection_round=inspection_round, unit=unit, today=today)
+    workbook = stream_workbook()
+    sheet = StreamSheet(
+        workbook,
+        name="单位任务清单",
+        columns=cols.UNIT_TASK_COLUMNS,
+        title=title_text(f"{unit.name}整改任务清单", inspection_round, today),
+        freeze="D3",
+    )
+    for row in rows:
+        sheet.append(row)
+    content = workbook_bytes(workbook)
+    audit_record(
+        actor=user,
+        action="excel.export_unit_tasks",
+        target=inspection_round,
+        changes={"unit": unit.name, "measures": len(rows)},
+    )
+    return Export(content, _filename(inspection_round, f"{unit.name}任务清单", today))

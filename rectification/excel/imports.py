@@ -1,0 +1,1074 @@
+"""Reading a ledger the office drafted in Excel into an import plan (nothing is written).
+
+The file is first checked and read by ``reading`` (``xlsx_check``, ``workbook_read``). Then
+``LedgerPlanner`` finds the ledger's sheets by their Chinese headers and turns the rows into a
+plan: what will be created, what updated (matched by the problem and measure codes), which
+units and leaders were matched, and every error by sheet, row and column. The plan is applied
+by ``services.ledger_import`` in one transaction once the office confirms.
+
+Two layouts are understood: a sheet of problems plus a sheet of measures (what our own ledger
+export writes), or one sheet where each problem's cells are merged down across the rows of its
+measures. In both, a row without a problem code continues the problem above it (that is what a
+merged cell looks like to a reader), and 方面 may be merged across several problems.
+"""
+
+import datetime
+import hashlib
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from openpyxl.utils import get_column_letter
+
+from accounts.models import Unit, User
+from accounts.roles import Role
+from rectification.models import (
+    AcceptanceCriterion,
+    Aspect,
+    DeadlineCategory,
+    Measure,
+    Problem,
+    Track,
+)
+
+from .dates import DateRefused, parse_date, parse_deadline
+from .matching import LeaderMatcher, NoMatch, UnitMatcher, normalised, split_names
+# The import's entry points live together here: the file checks come from ``reading``.
+from .reading import HEADER_SEARCH_ROWS, MAX_UPLOAD_BYTES, ImportRefused, SheetRows, workbook_read, xlsx_check  # noqa: F401
+from .workbook import text_from_cell
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    sheet: str
+    row: int | None = None
+    column: int | None = None
+    header: str = ""
+
+    def __str__(self):
+        text = _("工作表“%(sheet)s”") % {"sheet": self.sheet}
+        if self.row:
+            text += _("第%(row)s行") % {"row": self.row}
+        if self.column:
+            text += _("%(column)s列（%(header)s）") % {"column": get_column_letter(self.column), "header": self.header}
+        return text
+
+
+@dataclass(frozen=True)
+class Issue:
+    where: Where | None
+    message: str
+
+    def __str__(self):
+        return _("%(where)s：%(message)s") % {"where": self.where, "message": self.message} if self.where else self.message
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    headers: tuple
+
+
+PROBLEM_FIELDS = [
+    Field("code", "问题编号", ("问题编号",)),
+    Field("aspect", "方面", ("方面", "问题方面")),
+    Field("track", "专项", ("专项", "所属专项")),
+    Field("title", "反馈问题", ("反馈问题", "问题概述", "问题")),
+    Field("text", "反馈原文", ("反馈原文", "问题原文")),
+    Field("manifestations", "具体表现", ("具体表现", "具体问题")),
+    Field("problem_type", "问题类型", ("问题类型",)),
+    Field("deadline_category", "整改时限类别", ("整改时限类别", "时限类别")),
+    Field("due_date", "整改时限", ("整改时限",)),
+    Field("lead_official", "牵头领导", ("牵头领导",)),
+    Field("responsible_leaders", "责任领导", ("责任领导",)),
+    Field("lead_unit", "牵头单位", ("牵头单位",)),
+    Field("responsible_units", "责任单位", ("责任单位", "问题责任单位")),
+    Field("goal", "整改目标", ("整改目标",)),
+    Field("criteria", "验收标准", ("验收标准",)),
+    Field("campaign", "专项整治", ("专项整治",)),
+    Field("previous_problem", "上轮问题编号", ("上轮问题编号", "上轮问题")),
+    Field("is_secretary_led", "书记领办", ("书记领办",)),
+]
+MEASURE_FIELDS = [
+    Field("code", "措施编号", ("措施编号", "任务编号")),
+    Field("text", "整改措施", ("整改措施", "整改任务")),
+    Field("kind", "措施类别", ("措施类别", "任务类别")),
+    Field("owner_unit", "责任单位", ("责任单位", "措施责任单位", "承办单位")),
+    Field("handler_name", "经办人", ("经办人", "联系人")),
+    Field("handler_phone", "联系电话", ("联系电话", "经办人电话")),
+    Field("start_date", "开始日期", ("开始日期",)),
+    Field("due_date", "完成时限", ("完成时限", "措施完成时限", "整改时限")),
+    Field("milestones", "时间节点", ("时间节点", "倒排时间节点")),
+    Field("expected_deliverable", "预期成果", ("预期成果",)),
+]
+# Columns our own exports add for reading (states, percent): recognised, and not imported.
+READ_ONLY_HEADERS = {"进展状态", "销号状态", "完成百分比", "最新进展", "序号"}
+# A header row is one that names a code column.
+_ANCHORS = {"问题编号", "措施编号", "任务编号"}
+# The measure part of a sheet starts at the first of these columns.
+_MEASURE_ANCHORS = {"措施编号", "任务编号", "整改措施", "整改任务"}
+
+_PROBLEM_BY_HEADER = {header: f for f in PROBLEM_FIELDS for header in f.headers}
+_MEASURE_BY_HEADER = {header: f for f in MEASURE_FIELDS for header in f.headers}
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[)）]|[①-⑳])\s*")
+_ASPECT_NUMBERING = re.compile(r"^\s*[一二三四五六七八九十]+\s*[、.．]\s*")
+_TRUE = {"是", "√", "✓", "Y", "YES", "1", "TRUE"}
+_FALSE = {"否", "×", "N", "NO", "0", "FALSE", ""}
+
+# Lengths of the model fields the import fills, so a long cell is refused with its position.
+LIMITS = {
+    "aspect": 200,
+    "title": 200,
+    "code": 30,
+    "criteria": 300,
+    "handler_name": 50,
+    "handler_phone": 30,
+    "expected_deliverable": 200,
+    "milestone": 120,
+}
+
+
+def header_key(value):
+    if value is None:
+        return ""
+    return re.sub(r"[\s*＊]", "", unicodedata.normalize("NFKC", str(value)))
+
+
+def _field_for(key, mapping):
+    if key in mapping:
+        return mapping[key]
+    # "整改时限（日期）": a note in brackets after the name.
+    bare = re.sub(r"\(.*\)$", "", key)
+    return mapping.get(bare)
+
+
+def cell_text(value):
+    """A cell's content as text, the way the ledger means it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return text_from_cell(text)
+
+
+def _items(text):
+    """One item per line, without the "1." or "（1）" people number them with."""
+    return [_NUMBERING.sub("", line).strip() for line in text.split("\n") if _NUMBERING.sub("", line).strip()]
+
+
+def _shown(value):
+    if value is None or value == "":
+        return _("（空）")
+    if isinstance(value, (list, tuple, set)):
+        return "、".join(_shown(v) for v in value) or _("（空）")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+@dataclass
+class Cell:
+    value: object
+    where: Where
+
+    @property
+    def text(self):
+        return cell_text(self.value)
+
+
+@dataclass
+class RawProblem:
+    code: str
+    where: Where
+    cells: dict = field(default_factory=dict)
+    items: dict = field(default_factory=lambda: {"manifestations": [], "criteria": []})
+    duplicate: bool = False
+
+
+@dataclass
+class RawMeasure:
+    problem_code: str
+    where: Where
+    cells: dict
+    problem_code_where: Where
+    skip: bool = False
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class ProblemDraft:
+    code: str
+    where: Where
+    existing: Problem | None
+    # For a new problem: every argument of problem_create; for an existing one: the fields to change.
+    values: dict
+    changes: list = field(default_factory=list)
+    failed: bool = False
+
+    @property
+    def action(self):
+        if self.failed:
+            return "failed"
+        if self.existing is None:
+            return "create"
+        return "update" if self.values else "unchanged"
+
+
+@dataclass
+class MeasureDraft:
+    problem_code: str
+    code: str
+    where: Where
+    existing: Measure | None
+    problem: Problem | None  # the problem in the database; None when it is created by this import
+    values: dict
+    changes: list = field(default_factory=list)
+    failed: bool = False
+
+    @property
+    def action(self):
+        if self.failed:
+            return "failed"
+        if self.existing is None:
+            return "create"
+        return "update" if self.values else "unchanged"
+
+
+@dataclass
+class ImportPlan:
+    inspection_round: object
+    layout: str = ""
+    sheets: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    measures: list = field(default_factory=list)
+    new_aspects: list = field(default_factory=list)
+    units: Counter = field(default_factory=Counter)
+    leaders: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    ignored_columns: list = field(default_factory=list)
+    untouched_problems: int = 0
+
+    @property
+    def ok(self):
+        return not self.errors and bool(self.problems or self.measures)
+
+    @property
+    def unit_matches(self):
+        """(unit name, times matched), in the order first met; a list, so templates can loop over it."""
+        return list(self.units.items())
+
+    @property
+    def leader_matches(self):
+        return list(self.leaders.items())
+
+    def count(self, kind, action):
+        return sum(1 for draft in getattr(self, kind) if draft.action == action)
+
+    def summary(self):
+        return {
+            "problems_created": self.count("problems", "create"),
+            "problems_updated": self.count("problems", "update"),
+            "problems_unchanged": self.count("problems", "unchanged"),
+            "measures_created": self.count("measures", "create"),
+            "measures_updated": self.count("measures", "update"),
+            "measures_unchanged": self.count("measures", "unchanged"),
+            "aspects_created": len(self.new_aspects),
+        }
+
+    def digest(self):
+        """A fingerprint of what applying the plan would write, to detect changes since the preview."""
+
+        def canonical(value):
+            if hasattr(value, "_meta"):
+                return f"{value._meta.label_lower}:{value.pk}"
+            if isinstance(value, (list, tuple)):
+                return [canonical(v) for v in value]
+            if isinstance(value, datetime.date):
+                return value.isoformat()
+            return value if isinstance(value, (bool, int)) or value is None else str(value)
+
+        payload = {
+            "round": self.inspection_round.pk,
+            "aspects": self.new_aspects,
+            "problems": [
+                [d.code, d.existing.pk if d.existing else None, sorted((k, canonical(v)) for k, v in d.values.items())]
+                for d in self.problems
+            ],
+            "measures": [
+                [d.problem_code, d.code, d.existing.pk if d.existing else None,
+                 sorted((k, canonical(v)) for k, v in d.values.items())]
+                for d in self.measures
+            ],
+        }
+        return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """The labels a choice column accepts, plus a few everyday short forms."""
+
+    enum: type
+    aliases: dict
+
+    def get(self, text):
+        mapping = {normalised(str(label)): value for value, label in self.enum.choices}
+        mapping.update(self.aliases)
+        return mapping.get(normalised(text))
+
+    def options(self):
+        return "、".join(str(label) for label in self.enum.labels)
+
+
+_TRACKS = _Choices(Track.Kind, {"综合专项": Track.Kind.GENERAL})
+_PROBLEM_TYPES = _Choices(Problem.ProblemType, {"共性": Problem.ProblemType.COMMON, "个性": Problem.ProblemType.SPECIFIC})
+_CATEGORIES = _Choices(DeadlineCategory, {})
+_MEASURE_KINDS = _Choices(Measure.Kind, {})
+
+
+@dataclass
+class _SheetLayout:
+    sheet: SheetRows
+    header_row: int
+    problem_columns: dict  # field name -> column number
+    measure_columns: dict
+
+    @property
+    def kind(self):
+        has_problem = {"code", "title"} <= set(self.problem_columns)
+        has_measure = {"code", "text"} <= set(self.measure_columns)
+        if has_measure and has_problem and "lead_unit" in self.problem_columns:
+            return "combined"
+        if has_measure:
+            return "measures"
+        if has_problem:
+            return "problems"
+        return None
+
+
+class LedgerPlanner:
+    """Builds an ``ImportPlan`` for one round from the rows of a workbook. Reads, never writes."""
+
+    def __init__(self, inspection_round):
+        self.round = inspection_round
+        self.year = inspection_round.report_deadline.year
+        self.plan = ImportPlan(inspection_round=inspection_round)
+        self.units = UnitMatcher(Unit.objects.filter(is_active=True))
+        self.leaders = LeaderMatcher(
+            User.objects.filter(is_active=True, groups__name=Role.LEADER.value).distinct().order_by("pk")
+        )
+        self.aspects = {normalised(a.title): a for a in Aspect.objects.filter(round=inspection_round)}
+        self.tracks = {t.kind: t for t in Track.objects.filter(round=inspection_round)}
+        self.campaigns = {normalised(c.name): c for c in inspection_round.campaigns.all()}
+        self.problems = {
+            p.code: p
+            for p in Problem.objects.filter(round=inspection_round)
+            .select_related("aspect", "track", "lead_official", "lead_unit", "campaign", "previous_problem")
+            .prefetch_related(
+                "responsible_leaders",
+                "responsible_units",
+                "manifestations",
+                Prefetch(
+                    "criteria",
+                    queryset=AcceptanceCriterion.objects.filter(measure__isnull=True).order_by("seq", "id"),
+                    to_attr="problem_criteria",
+                ),
+            )
+        }
+        self.measures = {
+            (m.problem.code, m.code): m
+            for m in Measure.objects.filter(problem__round=inspection_round)
+            .select_related("problem", "owner_unit")
+            .prefetch_related("milestones")
+        }
+        previous = inspection_round.previous_round
+        self.previous = (
+            {p.code: p for p in Problem.objects.filter(round=previous)} if previous is not None else None
+        )
+        self.new_aspects = {}
+        self.raw_problems = {}
+        self.raw_measures = []
+        self.missing_columns = {}
+        self.numeric_code_columns = set()
+
+    # -- issues --
+
+    def error(self, where, message):
+        self.plan.errors.append(Issue(where, message))
+
+    def warning(self, where, message):
+        self.plan.warnings.append(Issue(where, message))
+
+    # -- reading the sheets --
+
+    def build(self, sheets):
+        layouts = []
+        for sheet in sheets:
+            layout = self._layout(sheet)
+            if layout is not None:
+                layouts.append(layout)
+        by_kind = {kind: [lay for lay in layouts if lay.kind == kind] for kind in ("problems", "measures", "combined")}
+
+        def names(found):
+            return "、".join(f"“{lay.sheet.title}”" for lay in found)
+
+        if not layouts:
+            self.error(None, _("没有找到台账：工作簿中没有表头含“问题编号”或“措施编号”的工作表。"))
+            return self.plan
+        if len(by_kind["combined"]) > 1 or (by_kind["combined"] and (by_kind["problems"] or by_kind["measures"])):
+            self.error(
+                None,
+                _("工作簿中有多张台账工作表（%(sheets)s），无法判断以哪一张为准，请只保留一份台账。") % {"sheets": names(layouts)},
+            )
+            return self.plan
+        if len(by_kind["problems"]) > 1 or len(by_kind["measures"]) > 1:
+            self.error(None, _("工作簿中有多张问题清单或任务清单（%(sheets)s），请只保留一份。") % {"sheets": names(layouts)})
+            return self.plan
+        if by_kind["combined"]:
+            self.plan.layout = _("单张工作表（问题单元格按措施行合并）")
+            layout = by_kind["combined"][0]
+            self.plan.sheets = [layout.sheet.title]
+            self._read_problem_sheet(layout, with_measures=True)
+        else:
+            self.plan.layout = _("问题清单和任务清单两张工作表")
+            if by_kind["problems"]:
+                self.plan.sheets.append(by_kind["problems"][0].sheet.title)
+                self._read_problem_sheet(by_kind["problems"][0], with_measures=False)
+            if by_kind["measures"]:
+                self.plan.sheets.append(by_kind["measures"][0].sheet.title)
+                self._read_measure_sheet(by_kind["measures"][0])
+        self._drafts()
+        return self.plan
+
+    def _layout(self, sheet):
+        header = next(
+            (
+                (number, values)
+                for number, values in sheet.rows[:HEADER_SEARCH_ROWS]
+                if _ANCHORS & {header_key(v) for v in values}
+            ),
+            None,
+        )
+        if header is None:
+            return None
+        number, values = header
+        keys = [(index, header_key(value)) for index, value in enumerate(values, start=1)]
+        measure_start = min((index for index, key in keys if key in _MEASURE_ANCHORS), default=None)
+        layout = _SheetLayout(sheet, number, {}, {})
+        for index, key in keys:
+            if not key:
+                continue
+            on_measure_side = measure_start is not None and index >= measure_start
+            sides = [(_MEASURE_BY_HEADER, layout.measure_columns), (_PROBLEM_BY_HEADER, layout.problem_columns)]
+            if not on_measure_side:
+                sides.reverse()
+            for mapping, columns in sides:
+                found = _field_for(key, mapping)
+                if found is None:
+                    continue
+                if found.name in columns:
+                    where = Where(sheet.title, number, index, str(values[index - 1]))
+                    first = get_column_letter(columns[found.name])
+                    self.error(where, _("表头“%(header)s”重复（%(first)s列已有），请删除多余的一列。") % {"header": found.label, "first": first})
+                else:
+                    columns[found.name] = index
+                break
+            else:
+                if key not in READ_ONLY_HEADERS:
+                    self.plan.ignored_columns.append(
+                        _("“%(sheet)s”%(column)s列“%(header)s”")
+                        % {"sheet": sheet.title, "column": get_column_letter(index), "header": values[index - 1]}
+                    )
+        if layout.kind is None:
+            self.error(
+                Where(sheet.title, number),
+                _(
+                    "表头无法识别为问题清单或任务清单：问题清单至少需要“问题编号”和“反馈问题”两列，"
+                    "任务清单至少需要“问题编号”“措施编号”和“整改措施”三列。"
+                ),
+            )
+            return None
+        if layout.kind == "measures" and "code" not in layout.problem_columns:
+            self.error(Where(sheet.title, number), _("任务清单缺少“问题编号”列，无法确定措施属于哪个问题。"))
+            return None
+        return layout
+
+    def _cells(self, layout, number, values, columns, fields):
+        labels = {f.name: f.label for f in fields}
+        return {
+            name: Cell(values[column - 1] if column - 1 < len(values) else None,
+                       Where(layout.sheet.title, number, column, labels[name]))
+            for name, column in columns.items()
+        }
+
+    def _code(self, cell):
+        text = cell.text
+        column = (cell.where.sheet, cell.where.column)
+        if isinstance(cell.value, float) and not cell.value.is_integer() and column not in self.numeric_code_columns:
+            self.numeric_code_columns.add(column)
+            self.warning(
+                cell.where,
+                _("编号是数字格式，已按“%(text)s”读取；如原意是“%(text)s0”等，请把该列设为文本格式后重新导入。") % {"text": text},
+            )
+        if len(text) > LIMITS["code"]:
+            self.error(cell.where, _("编号过长（最多%(limit)s个字符）。") % {"limit": LIMITS["code"]})
+        return text
+
+    def _read_problem_sheet(self, layout, *, with_measures):
+        current = None
+        last_aspect = None
+        for number, values in layout.sheet.rows:
+            if number <= layout.header_row:
+                continue
+            cells = self._cells(layout, number, values, layout.problem_columns, PROBLEM_FIELDS)
+            measure_cells = (
+                self._cells(layout, number, values, layout.measure_columns, MEASURE_FIELDS) if with_measures else {}
+            )
+            code = self._code(cells["code"])
+            if code and (current is None or code != current.code):
+                current = RawProblem(code=code, where=Where(layout.sheet.title, number))
+                if code in self.raw_problems:
+                    first = self.raw_problems[code].where.row
+                    self.error(cells["code"].where, _("问题编号“%(code)s”重复，第%(row)s行已有该编号。") % {"code": code, "row": first})
+                    current.duplicate = True
+                else:
+                    self.raw_problems[code] = current
+                for name, cell in cells.items():
+                    if name in current.items:
+                        current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
+                    else:
+                        current.cells[name] = cell
+                # 方面 is often merged across all the problems of one aspect.
+                aspect = current.cells.get("aspect")
+                if aspect is not None:
+                    if aspect.text:
+                        last_aspect = aspect
+                    elif last_aspect is not None:
+                        current.cells["aspect"] = Cell(last_aspect.value, aspect.where)
+            elif current is None:
+                if any(c.text for c in cells.values()) or any(c.text for c in measure_cells.values()):
+                    self.error(cells["code"].where, _("缺少问题编号。"))
+                continue
+            else:
+                self._continue_problem(current, cells)
+            if any(c.text for c in measure_cells.values()):
+                self.raw_measures.append(
+                    RawMeasure(
+                        problem_code=current.code,
+                        where=Where(layout.sheet.title, number),
+                        cells=measure_cells,
+                        problem_code_where=cells["code"].where,
+                        skip=current.duplicate,
+                    )
+                )
+
+    def _continue_problem(self, current, cells):
+        """A row that continues the problem above it: merged cells, or the same values repeated."""
+        for name, cell in cells.items():
+            if name == "code" or not cell.text:
+                continue
+            if name in current.items:
+                current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
+                continue
+            first = current.cells.get(name)
+            if first is None or not first.text:
+                current.cells[name] = cell
+            elif first.text != cell.text:
+                self.error(
+                    cell.where,
+                    _("与第%(row)s行（问题“%(code)s”）的“%(header)s”不一致；同一问题的各行应合并单元格或填写相同内容。")
+                    % {"row": current.where.row, "code": current.code, "header": cell.where.header},
+                )
+
+    def _read_measure_sheet(self, layout):
+        code_column = layout.problem_columns["code"]
+        last_code, last_where = "", None
+        for number, values in layout.sheet.rows:
+            if number <= layout.header_row:
+                continue
+            code_cell = self._cells(layout, number, values, {"code": code_column}, PROBLEM_FIELDS)["code"]
+            measure_cells = self._cells(layout, number, values, layout.measure_columns, MEASURE_FIELDS)
+            code = self._code(code_cell)
+            if code:
+                # The problem code is often merged down across the problem's measures.
+                last_code, last_where = code, code_cell.where
+            if not any(c.text for c in measure_cells.values()):
+                continue
+            if not last_code:
+                self.error(code_cell.where, _("缺少问题编号，无法确定措施属于哪个问题。"))
+                continue
+            self.raw_measures.append(
+                RawMeasure(
+                    problem_code=last_code,
+                    where=Where(layout.sheet.title, number),
+                    cells=measure_cells,
+                    problem_code_where=code_cell.where if code else last_where,
+                )
+            )
+
+    # -- from rows to drafts --
+
+    def _drafts(self):
+        for raw in self.raw_problems.values():
+            draft = self._problem_draft(raw)
+            if draft is not None:
+                self.plan.problems.append(draft)
+        drafts_by_code = {d.code: d for d in self.plan.problems}
+        seen = {}
+        for raw in self.raw_measures:
+            if raw.skip:
+                continue
+            draft = self._measure_draft(raw, drafts_by_code, seen)
+            if draft is not None:
+                self.plan.measures.append(draft)
+        for (sheet, label), codes in self.missing_columns.items():
+            shown = "、".join(codes[:5]) + (_("等") if len(codes) > 5 else "")
+            self.error(Where(sheet), _("缺少“%(label)s”列，无法新建%(items)s。") % {"label": label, "items": shown})
+        in_file = set(self.raw_problems)
+        self.plan.untouched_problems = sum(1 for code in self.problems if code not in in_file)
+        if not self.plan.problems and not self.plan.measures and not self.plan.errors:
+            self.error(None, _("台账中没有找到任何问题或措施。"))
+
+    def _require(self, raw, name, label, existing):
+        """Record a missing column for a new item; returns the cell or None."""
+        cell = raw.cells.get(name)
+        if cell is None:
+            if existing is None:
+                self.missing_columns.setdefault((raw.where.sheet, label), []).append(_("问题“%(code)s”") % {"code": raw.code})
+            return None
+        if not cell.text:
+            self.error(cell.where, _("不能为空。"))
+            return None
+        return cell
+
+    def _text(self, cell, name):
+        text = cell.text
+        limit = LIMITS.get(name)
+        if limit and len(text) > limit:
+            self.error(cell.where, _("内容过长（%(n)s字，最多%(limit)s字）。") % {"n": len(text), "limit": limit})
+        return text
+
+    def _unit(self, cell, text):
+        try:
+            unit = self.units.match(text)
+        except NoMatch as refused:
+            self.error(cell.where, str(refused))
+            return None
+        self.plan.units[unit.name] += 1
+        return unit
+
+    def _units(self, cell):
+        units = []
+        for name in split_names(cell.text):
+            unit = self._unit(cell, name)
+            if unit is not None and unit not in units:
+                units.append(unit)
+        return units
+
+    def _leader(self, cell, text):
+        try:
+            leader = self.leaders.match(text)
+        except NoMatch as refused:
+            self.error(cell.where, str(refused))
+            return None
+        self.plan.leaders[leader.full_name or leader.username] += 1
+        return leader
+
+    def _choice(self, cell, choices, what):
+        value = choices.get(cell.text)
+        if value is None:
+            self.error(
+                cell.where,
+                _("“%(text)s”不是有效的%(what)s，应为：%(options)s。") % {"text": cell.text, "what": what, "options": choices.options()},
+            )
+        return value
+
+    def _problem_draft(self, raw):
+        existing = self.problems.get(raw.code)
+        new = {}
+        errors_before = len(self.plan.errors)
+
+        def present(name):
+            return raw.cells.get(name)
+
+        # 方面
+        if cell := self._require(raw, "aspect", "方面", existing):
+            title = _ASPECT_NUMBERING.sub("", self._text(cell, "aspect")).strip()
+            aspect = self.aspects.get(normalised(title))
+            if aspect is None:
+                # A new aspect, created by the import; the first spelling met is the one kept.
+                title = self.new_aspects.setdefault(normalised(title), title)
+                if title not in self.plan.new_aspects:
+                    self.plan.new_aspects.append(title)
+                new["aspect"] = title
+            else:
+                new["aspect"] = aspect
+        # 专项: empty means the general track.
+        if (cell := present("track")) is not None or existing is None:
+            kind = Track.Kind.GENERAL
+            if cell is not None and cell.text:
+                kind = self._choice(cell, _TRACKS, "专项")
+            if kind is not None:
+                track = self.tracks.get(kind)
+                if track is None:
+                    where = cell.where if cell is not None else raw.where
+                    self.error(where, _("本轮次没有设置“%(track)s”专项。") % {"track": Track.Kind(kind).label})
+                else:
+                    new["track"] = track
+        if cell := self._require(raw, "title", "反馈问题", existing):
+            new["title"] = self._text(cell, "title")
+        # 反馈原文 is often left out of a draft ledger: a new problem then takes its summary as
+        # the text, and an existing problem keeps the text it has.
+        if (cell := present("text")) is not None and cell.text:
+            new["text"] = cell.text
+        elif existing is None:
+            new["text"] = new.get("title", "")
+        if present("manifestations") is not None or existing is None:
+            new["manifestations"] = list(raw.items["manifestations"])
+        if present("criteria") is not None or existing is None:
+            criteria = list(raw.items["criteria"])
+            for text in criteria:
+                if len(text) > LIMITS["criteria"]:
+                    self.error(
+                        present("criteria").where,
+                        _("验收标准“%(text)s…”过长（最多%(limit)s字）。") % {"text": text[:20], "limit": LIMITS["criteria"]},
+                    )
+            new["criteria"] = criteria
+        if cell := self._require(raw, "problem_type", "问题类型", existing):
+            if (value := self._choice(cell, _PROBLEM_TYPES, "问题类型")) is not None:
+                new["problem_type"] = value
+        self._problem_deadline(raw, existing, new)
+        if cell := self._require(raw, "lead_official", "牵头领导", existing):
+            if (leader := self._leader(cell, cell.text)) is not None:
+                new["lead_official"] = leader
+        if (cell := present("responsible_leaders")) is not None:
+            new["responsible_leaders"] = [
+                leader for name in split_names(cell.text) if (leader := self._leader(cell, name)) is not None
+            ]
+        if cell := self._require(raw, "lead_unit", "牵头单位", existing):
+            if (unit := self._unit(cell, cell.text)) is not None:
+                new["lead_unit"] = unit
+        if (cell := present("responsible_units")) is not None:
+            new["responsible_units"] = self._units(cell)
+        if (cell := present("goal")) is not None:
+            new["goal"] = cell.text
+        if (cell := present("campaign")) is not None:
+            new["campaign"] = None
+            if cell.text:
+                campaign = self.campaigns.get(normalised(cell.text))
+                if campaign is None:
+                    names = "、".join(f"“{c.name}”" for c in self.campaigns.values()) or _("无")
+                    self.error(
+                        cell.where,
+                        _("本轮次没有名为“%(name)s”的专项整治（现有：%(names)s），请先在数据维护中建立。")
+                        % {"name": cell.text, "names": names},
+                    )
+                else:
+                    new["campaign"] = campaign
+        if (cell := present("previous_problem")) is not None:
+            new["previous_problem"] = None
+            if cell.text:
+                if self.previous is None:
+                    self.error(cell.where, _("本轮次没有设置上一轮次，无法关联上轮问题。"))
+                elif cell.text not in self.previous:
+                    self.error(cell.where, _("上一轮次中没有编号为“%(code)s”的问题。") % {"code": cell.text})
+                else:
+                    new["previous_problem"] = self.previous[cell.text]
+        if (cell := present("is_secretary_led")) is not None:
+            flag = normalised(cell.text).upper()
+            if flag in _TRUE:
+                new["is_secretary_led"] = True
+            elif flag in _FALSE:
+                new["is_secretary_led"] = False
+            else:
+                self.error(cell.where, _("“%(text)s”应填“是”或“否”。") % {"text": cell.text})
+
+        # Rules that span several cells, on the values the problem will have after the import.
+        def final(name, default=None):
+            if name in new:
+                return new[name]
+            return getattr(existing, name) if existing is not None else default
+
+        if final("campaign") is not None and final("problem_type") != Problem.ProblemType.COMMON:
+            where = present("campaign").where if present("campaign") else raw.where
+            self.error(where, _("只有共性问题才能纳入专项整治。"))
+        if len(self.plan.errors) > errors_before:
+            return ProblemDraft(code=raw.code, where=raw.where, existing=existing, values={}, failed=True)
+        if existing is None:
+            values = {
+                "due_date": None,
+                "goal": "",
+                "responsible_leaders": [],
+                "responsible_units": [],
+                "previous_problem": None,
+                "is_secretary_led": False,
+                "campaign": None,
+                **new,
+            }
+            return ProblemDraft(code=raw.code, where=raw.where, existing=None, values=values)
+        return self._problem_changes(raw, existing, new)
+
+    def _problem_deadline(self, raw, existing, new):
+        """整改时限类别 and 整改时限 together: a date, or a category word in the date column."""
+        category_cell, date_cell = raw.cells.get("deadline_category"), raw.cells.get("due_date")
+        if category_cell is None and date_cell is None:
+            if existing is None:
+                self.missing_columns.setdefault((raw.where.sheet, _("整改时限")), []).append(
+                    _("问题“%(code)s”") % {"code": raw.code}
+                )
+            return
+        category = None
+        if category_cell is not None and category_cell.text:
+            category = self._choice(category_cell, _CATEGORIES, "整改时限类别")
+            if category is None:
+                return
+        due = None
+        if date_cell is not None:
+            try:
+                due = parse_deadline(date_cell.value, year=self.year)
+            except DateRefused as refused:
+                self.error(date_cell.where, str(refused))
+                return
+            if isinstance(due, str):
+                if category is not None and category != due:
+                    self.error(
+                        date_cell.where,
+                        _("整改时限写的是“%(due)s”，与整改时限类别“%(category)s”不一致。")
+                        % {"due": DeadlineCategory(due).label, "category": DeadlineCategory(category).label},
+                    )
+                    return
+                category, due = due, None
+        elif existing is not None:
+            due = existing.due_date
+        if category is None:
+            if due is None:
+                where = (date_cell or category_cell).where
+                self.error(where, _("请填写整改时限（日期）或整改时限类别。"))
+                return
+            category = DeadlineCategory.BY_DATE
+        if category == DeadlineCategory.BY_DATE and due is None:
+            self.error((date_cell or category_cell).where, _("限期整改的问题必须填写整改时限。"))
+            return
+        new["deadline_category"] = category
+        new["due_date"] = due
+
+    def _problem_changes(self, raw, existing, new):
+        labels = {f.name: f.label for f in PROBLEM_FIELDS}
+        labels["text"] = "反馈原文"
+        current = {
+            "aspect": existing.aspect,
+            "track": existing.track,
+            "title": existing.title,
+            "text": existing.text,
+            "manifestations": [m.text for m in existing.manifestations.all()],
+            "criteria": [c.text for c in existing.problem_criteria],
+            "problem_type": existing.problem_type,
+            "deadline_category": existing.deadline_category,
+            "due_date": existing.due_date,
+            "lead_official": existing.lead_official,
+            "responsible_leaders": sorted(existing.responsible_leaders.all(), key=lambda u: u.pk),
+            "lead_unit": existing.lead_unit,
+            "responsible_units": list(existing.responsible_units.all()),
+            "goal": existing.goal,
+            "campaign": existing.campaign,
+            "previous_problem": existing.previous_problem,
+            "is_secretary_led": existing.is_secretary_led,
+        }
+        changed, changes = {}, []
+        for name, value in new.items():
+            old = current[name]
+            if name in ("responsible_leaders", "responsible_units"):
+                same = {o.pk for o in old} == {v.pk for v in value}
+            else:
+                same = old == value
+            if not same:
+                changed[name] = value
+                changes.append(Change(labels.get(name, name), _shown(old), _shown(value)))
+        return ProblemDraft(code=raw.code, where=raw.where, existing=existing, values=changed, changes=changes)
+
+    def _measure_draft(self, raw, drafts_by_code, seen):
+        code_cell = raw.cells.get("code")
+        code = self._code(code_cell) if code_cell is not None else ""
+        if not code:
+            self.error(code_cell.where if code_cell else raw.where, _("缺少措施编号。"))
+            return None
+        key = (raw.problem_code, code)
+        if key in seen:
+            self.error(
+                code_cell.where,
+                _("措施编号“%(code)s”在问题“%(problem)s”下重复，第%(row)s行已有该编号。")
+                % {"code": code, "problem": raw.problem_code, "row": seen[key].row},
+            )
+            return None
+        seen[key] = raw.where
+        problem = self.problems.get(raw.problem_code)
+        if raw.problem_code not in drafts_by_code and problem is None:
+            self.error(
+                raw.problem_code_where,
+                _("找不到问题编号“%(code)s”：本文件的问题清单和本轮次台账中都没有这个问题。") % {"code": raw.problem_code},
+            )
+            return None
+        existing = self.measures.get(key)
+        new = {}
+        errors_before = len(self.plan.errors)
+
+        def present(name):
+            return raw.cells.get(name)
+
+        def require(name, label):
+            cell = present(name)
+            if cell is None:
+                if existing is None:
+                    self.missing_columns.setdefault((raw.where.sheet, label), []).append(_("措施“%(code)s”") % {"code": code})
+                return None
+            if not cell.text:
+                self.error(cell.where, _("不能为空。"))
+                return None
+            return cell
+
+        if cell := require("text", "整改措施"):
+            new["text"] = cell.text
+        if cell := require("kind", "措施类别"):
+            if (value := self._choice(cell, _MEASURE_KINDS, "措施类别")) is not None:
+                new["kind"] = value
+        if cell := require("owner_unit", "责任单位"):
+            if (unit := self._unit(cell, cell.text)) is not None:
+                new["owner_unit"] = unit
+        for name in ("handler_name", "handler_phone", "expected_deliverable"):
+            if (cell := present(name)) is not None:
+                new[name] = self._text(cell, name)
+        if (cell := present("start_date")) is not None and cell.text:
+            try:
+                new["start_date"] = parse_date(cell.value, year=self.year)
+            except DateRefused as refused:
+                self.error(cell.where, str(refused))
+        if cell := require("due_date", "完成时限"):
+            try:
+                due = parse_deadline(cell.value, year=self.year)
+            except DateRefused as refused:
+                self.error(cell.where, str(refused))
+            else:
+                if due == DeadlineCategory.LONG_TERM:
+                    due = self.round.report_deadline
+                    self.warning(
+                        cell.where,
+                        _("“长期坚持”的措施按整改报告报送期限（%(due)s）作为阶段性完成时限。") % {"due": due.isoformat()},
+                    )
+                if isinstance(due, str):
+                    self.error(cell.where, _("完成时限须为具体日期，不能填写“%(text)s”。") % {"text": cell.text})
+                else:
+                    new["due_date"] = due
+        milestones = None
+        if (cell := present("milestones")) is not None:
+            milestones = self._milestones(cell)
+        start = new.get("start_date") or (existing.start_date if existing else self.round.feedback_date)
+        due = new.get("due_date") or (existing.due_date if existing else None)
+        if due is not None and start > due and len(self.plan.errors) == errors_before:
+            where = (present("due_date") or present("start_date")).where
+            self.error(
+                where, _("完成时限（%(due)s）早于开始日期（%(start)s）。") % {"due": due.isoformat(), "start": start.isoformat()}
+            )
+        if len(self.plan.errors) > errors_before:
+            return MeasureDraft(raw.problem_code, code, raw.where, existing, problem, values={}, failed=True)
+        if existing is None:
+            values = {
+                "handler_name": "",
+                "handler_phone": "",
+                "expected_deliverable": "",
+                "start_date": start,
+                "milestones": milestones or [],
+                **new,
+            }
+            return MeasureDraft(raw.problem_code, code, raw.where, None, problem, values=values)
+        return self._measure_changes(raw, code, existing, new, milestones, present("milestones"))
+
+    def _milestones(self, cell):
+        """Lines such as "2026-09-10 制定整改工作方案" or "制定整改工作方案（9月底）"."""
+        result = []
+        for line in cell.text.split("\n"):
+            line = line.strip()
+            if not line:
+                continue
+            parsed = _milestone_line(line, self.year)
+            if parsed is None:
+                self.error(cell.where, _("时间节点“%(line)s”缺少可识别的日期，请写成“2026-09-30 完成摸底排查”。") % {"line": line})
+                continue
+            title, day = parsed
+            if len(title) > LIMITS["milestone"]:
+                self.error(
+                    cell.where, _("时间节点“%(text)s…”过长（最多%(limit)s字）。") % {"text": title[:20], "limit": LIMITS["milestone"]}
+                )
+                continue
+            result.append((title, day))
+        return result
+
+    def _measure_changes(self, raw, code, existing, new, milestones, milestones_cell):
+        labels = {f.name: f.label for f in MEASURE_FIELDS}
+        changed, changes = {}, []
+        for name, value in new.items():
+            old = getattr(existing, name)
+            if old != value:
+                changed[name] = value
+                changes.append(Change(labels[name], _shown(old), _shown(value)))
+        if milestones is not None:
+            current = [(m.title, m.due_date) for m in existing.milestones.all()]
+            if current != milestones:
+                self.warning(
+                    milestones_cell.where,
+                    _("措施“%(code)s”已在台账中，其时间节点不随导入更新（已完成的节点可能关联佐证材料），请在系统中调整。")
+                    % {"code": code},
+                )
+        return MeasureDraft(raw.problem_code, code, raw.where, existing, existing.problem, values=changed, changes=changes)
+
+
+_DATE_TOKEN = re.compile(
+    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))"
+)
+
+
+def _milestone_line(line, year):
+    folded = unicodedata.normalize("NFKC", line)
+    match = _DATE_TOKEN.search(folded)
+    if match is None:
+        return None
+    try:
+        day = parse_date(match[1], year=year)
+    except DateRefused:
+        return None
+    # Cut the date out of the line as written, so the title keeps its own punctuation.
+    text = line if len(folded) == len(line) else folded
+    title = (text[: match.start()] + text[match.end():]).strip()
+    title = re.sub(r"^[\s:：,，、]+|[\s:：,，、]+$", "", title)
+    title = re.sub(r"[(（]\s*[)）]$", "", title).strip()
+    return (title or _("时间节点"), day)
+
+
+def ledger_plan(path, *, inspection_round):
+    """Read the file at ``path`` and plan its import into ``inspection_round`` (nothing is written)."""
+    sheets = workbook_read(path)
+    return LedgerPlanner(inspection_round).build(sheets)

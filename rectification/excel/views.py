@@ -1,0 +1,255 @@
+"""Excel pages: the list of downloads, the exports, and the office's ledger import.
+
+Who may do what:
+- exports of a round: whoever sees at least one of its problems; the file holds only what
+  they see (a round they cannot see answers 404, like one that does not exist);
+- a unit's task list: that unit's staff, and the office, supervision and the provincial team;
+- the import: the office only; anyone else gets 403, as for any ledger change (``manage``).
+"""
+
+import datetime
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Unit
+from accounts.roles import READ_ALL_ROLES, UNIT_STAFF_ROLES
+from accounts.services import audit_record
+from rectification.access import MANAGE_ROLES
+from rectification.models import InspectionRound
+from rectification.selectors import rounds_visible_to
+
+from . import exports, uploads
+from .forms import ImportConfirmForm, ImportUploadForm
+from .imports import ImportRefused, ledger_plan
+from .services import ledger_import
+from .workbook import xlsx_response
+
+IMPORT_TEMPLATE = "rectification/excel/import.html"
+_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
+
+
+def _round_for_user(user, round_id):
+    """A round the user sees at least one problem of, else 404."""
+    inspection_round = rounds_visible_to(user).filter(pk=round_id).first()
+    if inspection_round is None:
+        raise Http404
+    return inspection_round
+
+
+def _unit_for_tasks(user, unit_id):
+    if user.has_role(*READ_ALL_ROLES):
+        return get_object_or_404(Unit, pk=unit_id)
+    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id == unit_id:
+        return user.unit
+    raise Http404
+
+
+def _require_importer(user):
+    if not user.has_role(*MANAGE_ROLES):
+        raise PermissionDenied(_("只有整改办可以导入台账。"))
+
+
+def _task_units(user, inspection_round):
+    if user.has_role(*READ_ALL_ROLES):
+        return Unit.objects.filter(owned_measures__problem__round=inspection_round).distinct().order_by("sort_order", "id")
+    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id:
+        return [user.unit]
+    return []
+
+
+def _week_param(day):
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@login_required
+@require_GET
+def index(request):
+    user = request.user
+    rounds = list(rounds_visible_to(user))
+    chosen = request.GET.get("round", "")
+    current = next((r for r in rounds if str(r.pk) == chosen), rounds[0] if rounds else None)
+    context = {"rounds": rounds, "round": current, "week": _week_param(timezone.localdate())}
+    if current is not None:
+        context["task_units"] = _task_units(user, current)
+    if user.has_role(*MANAGE_ROLES):
+        context["import_form"] = ImportUploadForm(
+            rounds=InspectionRound.objects.all(), initial={"inspection_round": current}
+        )
+    return render(request, "rectification/excel/index.html", context)
+
+
+@login_required
+@require_GET
+def ledger(request, round_id):
+    inspection_round = _round_for_user(request.user, round_id)
+    export = exports.ledger_export(user=request.user, inspection_round=inspection_round, today=timezone.localdate())
+    return xlsx_response(export.content, export.filename)
+
+
+@login_required
+@require_GET
+def weekly(request, round_id):
+    inspection_round = _round_for_user(request.user, round_id)
+    raw = request.GET.get("week") or _week_param(timezone.localdate())
+    match = _WEEK.match(raw.strip())
+    try:
+        iso_year, iso_week = int(match[1]), int(match[2])
+        datetime.date.fromisocalendar(iso_year, iso_week, 1)
+    except (TypeError, ValueError):
+        return HttpResponseBadRequest(_("周次格式不正确，应为“2026-W48”（年份-W周次）。"))
+    export = exports.weekly_export(
+        user=request.user,
+        inspection_round=inspection_round,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        today=timezone.localdate(),
+    )
+    return xlsx_response(export.content, export.filename)
+
+
+@login_required
+@require_GET
+def statistics(request, round_id):
+    inspection_round = _round_for_user(request.user, round_id)
+    export = exports.statistics_export(
+        user=request.user, inspection_round=inspection_round, today=timezone.localdate()
+    )
+    return xlsx_response(export.content, export.filename)
+
+
+@login_required
+@require_GET
+def unit_tasks(request, round_id, unit_id):
+    unit = _unit_for_tasks(request.user, unit_id)
+    inspection_round = _round_for_user(request.user, round_id)
+    export = exports.unit_tasks_export(
+        user=request.user, inspection_round=inspection_round, unit=unit, today=timezone.localdate()
+    )
+    return xlsx_response(export.content, export.filename)
+
+
+def _preview(request, *, plan, inspection_round, name, file_name, sha256, notice="", failure=""):
+    token = None
+    if plan.ok:
+        token = uploads.token_make(
+            user=request.user,
+            inspection_round=inspection_round,
+            name=name,
+            file_name=file_name,
+            sha256=sha256,
+            digest=plan.digest(),
+        )
+    else:
+        # A plan with errors can never be confirmed, so its file is not kept.
+        uploads.upload_discard(name)
+    context = {
+        "plan": plan,
+        "round": inspection_round,
+        "file_name": file_name,
+        "confirm_form": ImportConfirmForm(initial={"token": token}) if token else None,
+        "upload_form": ImportUploadForm(rounds=InspectionRound.objects.all(), initial={"inspection_round": inspection_round}),
+        "notice": notice,
+        "failure": failure,
+    }
+    return render(request, IMPORT_TEMPLATE, context)
+
+
+def _refused(request, message, form=None, status=200):
+    form = form or ImportUploadForm(rounds=InspectionRound.objects.all())
+    return render(request, IMPORT_TEMPLATE, {"refused": message, "upload_form": form}, status=status)
+
+
+@login_required
+@require_POST
+def import_upload(request):
+    """Upload → preview. Nothing is written to the ledger here."""
+    _require_importer(request.user)
+    form = ImportUploadForm(request.POST, request.FILES, rounds=InspectionRound.objects.all())
+    if not form.is_valid():
+        return render(request, IMPORT_TEMPLATE, {"upload_form": form})
+    inspection_round = form.cleaned_data["inspection_round"]
+    uploaded = form.cleaned_data["file"]
+    uploads.uploads_prune()
+    name, sha256 = uploads.upload_store(uploaded)
+    try:
+        plan = ledger_plan(uploads.upload_path(name), inspection_round=inspection_round)
+    except ImportRefused as refused:
+        uploads.upload_discard(name)
+        audit_record(
+            actor=request.user,
+            action="excel.import_refused",
+            target=inspection_round,
+            changes={"file": uploaded.name, "sha256": sha256, "reason": str(refused)},
+        )
+        return _refused(request, str(refused), form)
+    audit_record(
+        actor=request.user,
+        action="excel.import_preview",
+        target=inspection_round,
+        changes={"file": uploaded.name, "sha256": sha256, "errors": len(plan.errors), **plan.summary()},
+    )
+    return _preview(
+        request, plan=plan, inspection_round=inspection_round, name=name, file_name=uploaded.name, sha256=sha256
+    )
+
+
+@login_required
+@require_POST
+def import_confirm(request):
+    """Confirm a preview: the file is planned again and saved in one transaction, or not at all."""
+    _require_importer(request.user)
+    form = ImportConfirmForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ImportRefused(uploads.EXPIRED)
+        payload = uploads.token_read(form.cleaned_data["token"], user=request.user)
+        inspection_round = InspectionRound.objects.filter(pk=payload["r"]).first()
+        if inspection_round is None:
+            raise ImportRefused(uploads.EXPIRED)
+        plan = ledger_plan(uploads.upload_path(payload["n"]), inspection_round=inspection_round)
+    except ImportRefused as refused:
+        return _refused(request, str(refused), status=400)
+    preview = {
+        "plan": plan,
+        "inspection_round": inspection_round,
+        "name": payload["n"],
+        "file_name": payload["f"],
+        "sha256": payload["s"],
+    }
+    if not plan.ok or plan.digest() != payload["d"]:
+        # Someone changed the ledger (or the units) since the preview: show what would happen now.
+        return _preview(request, **preview, notice=_("台账或单位、领导信息在预览之后发生了变化，请核对下面的最新预览后再确认。"))
+    try:
+        counts = ledger_import(actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"])
+    except (ValidationError, IntegrityError) as failed:
+        reason = "；".join(failed.messages) if isinstance(failed, ValidationError) else str(failed)
+        audit_record(
+            actor=request.user,
+            action="excel.import_failed",
+            target=inspection_round,
+            changes={"file": payload["f"], "sha256": payload["s"], "reason": reason},
+        )
+        return _preview(request, **preview, failure=_("导入失败，未保存任何数据：%(reason)s") % {"reason": reason})
+    uploads.upload_discard(payload["n"])
+    messages.success(
+        request,
+        _("台账导入完成：新建问题%(pc)s个、更新问题%(pu)s个，新建措施%(mc)s个、更新措施%(mu)s个。")
+        % {
+            "pc": counts.get("problems_created", 0),
+            "pu": counts.get("problems_updated", 0),
+            "mc": counts.get("measures_created", 0),
+            "mu": counts.get("measures_updated", 0),
+        },
+    )
+    return redirect(f"{reverse('rectification:excel:index')}?round={inspection_round.pk}")
