@@ -33,6 +33,7 @@ urlpatterns = [
     path("cycles/", views.cycle_list, name="cycle_list"),
     path("cycles/<int:pk>/", views.cycle_detail, name="cycle_detail"),
     path("cycles/<int:pk>/rerun/", views.cycle_rerun, name="cycle_rerun"),
+    path("snapshots/<int:pk>/package/", views.snapshot_package, name="snapshot_package"),
     path("unit/dispatch/", views.unit_dispatch, name="unit_dispatch"),
     path("notices/", views.notice_list, name="notice_list"),
     path("notices/<int:pk>/reply/", views.notice_reply, name="notice_reply"),

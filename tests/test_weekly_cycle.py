@@ -263,3 +263,33 @@ class TestManagementCommand:
             cycle = services.cycle_for(world.round, 2026, 48)
             result = run_cycle_step(cycle.pk, "dispatch")
         assert result == {"units": 2}
+
+
+@pytest.mark.django_db
+class TestWeeklyPackage:
+    def test_it_stores_the_provincial_package_and_serves_it_to_readers_only(self, world, client, settings, tmp_path):
+        import io
+        import zipfile
+
+        import openpyxl
+
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        with time_machine.travel(at(11, 27, 19), tick=False):
+            cycle = services.cycle_for(world.round, 2026, 48)
+            services.step_run(cycle, "summary")
+        snapshot = WeeklySnapshot.objects.get()
+        assert snapshot.package_name.endswith(".zip")
+        url = reverse("rectification:snapshot_package", args=[snapshot.pk])
+        for user in (world.resp_staff, world.leader, world.sysadmin):
+            client.force_login(user)
+            assert client.get(url).status_code == 404
+        client.force_login(world.provincial)
+        response = client.get(url)
+        assert response.status_code == 200
+        package = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+        names = package.namelist()
+        assert len(names) == 3 and any("周报表" in n for n in names) and any("台账" in n for n in names)
+        weekly = openpyxl.load_workbook(io.BytesIO(package.read(next(n for n in names if "周报表" in n))), read_only=True)
+        cells = [c for row in weekly.active.iter_rows(values_only=True) for c in row if c]
+        assert "全面清理违规发放的津贴补贴" in cells
+        weekly.close()

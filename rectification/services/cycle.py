@@ -457,16 +457,17 @@ def step_summary(cycle):
 
 
 def weekly_package_store(cycle):
-    """Write the week's Excel package for the provincial team; returns its file name ('' if unavailable)."""
-    try:
-        from ..excel.package import weekly_package_write
-    except ImportError:
-        return ""
-    name = f"{cycle.round_id}-{cycle.iso_year}-W{cycle.iso_week:02d}.xlsx"
-    path = settings.PRIVATE_MEDIA_ROOT / "packages" / name
+    """Write the week's Excel package for the provincial team; returns its file name ('' if none)."""
+    from ..excel.package import weekly_package_write
+
+    name = f"{cycle.round_id}-{cycle.iso_year}-W{cycle.iso_week:02d}.zip"
+    path = package_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    weekly_package_write(cycle=cycle, path=path)
-    return name
+    return name if weekly_package_write(cycle=cycle, path=path) else ""
+
+
+def package_path(name):
+    return settings.PRIVATE_MEDIA_ROOT / "packages" / name
 
 
 STEP_FUNCTIONS = {

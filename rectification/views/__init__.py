@@ -39,6 +39,7 @@ from .cycle import (  # noqa: F401
     notice_reply,
     penalty_list,
     penalty_decide,
+    snapshot_package,
 )
 from .dashboards import (  # noqa: F401
     dashboard,

@@ -4,22 +4,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import Role
+from accounts.roles import READ_ALL_ROLES, Role
+from accounts.services import audit_record
 
 from .. import selectors, services
-from ..forms import (
-    ResolveForm,
-)
-from ..models import (
-    StepState,
-    WeeklyCycle,
-)
-
+from ..forms import ResolveForm
+from ..models import StepState, WeeklyCycle, WeeklySnapshot
+from ..services.cycle import package_path
 from .common import staff_unit
 
 
@@ -139,3 +135,21 @@ def penalty_decide(request, pk):
     else:
         messages.success(request, _("已处理。"))
     return redirect("rectification:penalty_list")
+
+
+@login_required
+@require_GET
+def snapshot_package(request, pk):
+    """The weekly package (ledger, progress table, statistics) for those who read every finding."""
+    if not request.user.has_role(*READ_ALL_ROLES):
+        raise Http404
+    snapshot = get_object_or_404(WeeklySnapshot.objects.select_related("cycle__round"), pk=pk)
+    if not snapshot.package_name:
+        raise Http404
+    path = package_path(snapshot.package_name)
+    if not path.exists():
+        raise Http404
+    audit_record(actor=request.user, action="package.download", target=snapshot, changes={"file": snapshot.package_name})
+    cycle = snapshot.cycle
+    filename = f"{cycle.round.title}-{cycle.iso_year}年第{cycle.iso_week}周报送材料.zip"
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=filename, content_type="application/zip")
