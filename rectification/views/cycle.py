@@ -1,6 +1,8 @@
 """The weekly cycle pages: the office's log, dispatch sheets, supervision notices, penalties."""
 
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -32,6 +34,10 @@ def cycle_list(request):
     )
 
 
+def _parse_time(value):
+    return datetime.datetime.fromisoformat(value) if value else None
+
+
 @login_required
 @require_GET
 def cycle_detail(request, pk):
@@ -45,6 +51,7 @@ def cycle_detail(request, pk):
             "state_label": StepState(cycle.state_of(value)).label,
             "due_at": services.step_due_at(cycle.round, cycle.iso_year, cycle.iso_week, value),
             "log": cycle.log.get(value, {}),
+            "finished_at": _parse_time(cycle.log.get(value, {}).get("finished_at")),
         }
         for value, label in WeeklyCycle.Step.choices
     ]
@@ -89,7 +96,15 @@ def cycle_rerun(request, pk):
 def unit_dispatch(request):
     unit = staff_unit(request.user)
     sheets = list(selectors.unit_dispatch_sheets(user=request.user, unit=unit))
-    return render(request, "rectification/unit_dispatch.html", {"unit": unit, "sheets": sheets, "latest": sheets[0] if sheets else None})
+    latest = sheets[0] if sheets else None
+    cutoff = datetime.datetime.fromisoformat(latest.content["cutoff"]) if latest else None
+    for item in latest.content["overdue"] if latest else []:
+        item["days_overdue"] = -item["days_left"]
+    return render(
+        request,
+        "rectification/unit_dispatch.html",
+        {"unit": unit, "sheets": sheets, "latest": latest, "cutoff": cutoff},
+    )
 
 
 @login_required
