@@ -1,4 +1,6 @@
 from django.contrib.admin import AdminSite
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
@@ -12,3 +14,8 @@ class OfficeAdminSite(AdminSite):
     def has_permission(self, request):
         user = request.user
         return user.is_active and user.is_staff and user.has_role(Role.OFFICE)
+
+    def login(self, request, extra_context=None):
+        # One way in for everybody: the site's own login page, with its lockout and second factor.
+        # The admin's login form would sign a person in with a password alone.
+        return redirect_to_login(request.GET.get("next") or reverse("admin:index", current_app=self.name))

@@ -1,5 +1,5 @@
-from django.contrib.admin import apps as admin_apps
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
     default = True
     name = "accounts"
     verbose_name = _("人员与单位")
+
+    def ready(self):
+        from . import checks, signals  # noqa: F401  (registers the receivers and system checks)
 
 
 class OfficeAdminConfig(admin_apps.AdminConfig):

@@ -11,4 +11,8 @@ def roles(request):
         "user_roles": [Role(r).label for r in Role if r in held],
         "is_office": Role.OFFICE in held,
         "is_unit_staff": bool(held & {Role.LIAISON, Role.UNIT_HEAD}) and user.unit_id is not None,
+        # The three administrators' own pages (accounts/views.py).
+        "is_system_admin": Role.SYSTEM_ADMIN in held,
+        "is_security_admin": Role.SECURITY_ADMIN in held,
+        "is_audit_admin": Role.AUDIT_ADMIN in held,
     }

@@ -1,8 +1,10 @@
+import json
 from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
@@ -57,6 +59,14 @@ class User(AbstractUser):
     )
     title = models.CharField(_("职务"), max_length=60, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    # Passwords expire (settings.PASSWORD_EXPIRY_DAYS) counting from here; set whenever one is saved.
+    # Empty after the system administrator set a temporary password: it must be changed at once.
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, default=timezone.now)
+    # The second factor (TOTP). The secret is set only once the person has proved, with a first
+    # code, that their authenticator app holds it; the last accepted time step refuses a replay.
+    totp_secret = models.CharField(_("动态口令密钥"), max_length=64, blank=True, editable=False)
+    totp_confirmed_at = models.DateTimeField(_("动态口令启用时间"), null=True, blank=True, editable=False)
+    totp_last_step = models.BigIntegerField(_("最近使用的动态口令时间片"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("用户")
@@ -74,9 +84,63 @@ class User(AbstractUser):
     def has_role(self, *roles):
         return any(role in self.role_set for role in roles)
 
+    @property
+    def has_totp(self):
+        return bool(self.totp_secret) and self.totp_confirmed_at is not None
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a person's recent passwords, so that none of the last few is chosen again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="password_history"
+    )
+    password = models.CharField(_("密码摘要"), max_length=128)
+    created_at = models.DateTimeField(_("设置时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.created_at:%Y-%m-%d}"
+
+
+class AuditLogAppendOnly(Exception):
+    """Raised by any attempt to change or remove an audit row from the application."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk changes would bypass ``AuditEvent.save``/``delete``: they are refused as well."""
+
+    def update(self, **kwargs):
+        raise AuditLogAppendOnly(_("审计记录只能追加，不能修改。"))
+
+    def delete(self):
+        raise AuditLogAppendOnly(_("审计记录只能追加，不能删除。"))
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditLogAppendOnly(_("审计记录只能追加，不能修改。"))
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # Every row must be chained one by one under the chain lock; see ``accounts.audit``.
+        raise AuditLogAppendOnly(_("审计记录只能通过 audit_record 逐条写入。"))
+
 
 class AuditEvent(models.Model):
-    """An append-only record of who changed what. Rows are only ever inserted."""
+    """An append-only record of who did what, from where, and whether it worked.
+
+    Rows are only ever inserted, through ``accounts.services.audit_record``. Each row carries the
+    hash of the row before it and its own hash over that and its content (see ``accounts.audit``),
+    so a row changed or removed outside the application breaks the chain at that row. On
+    PostgreSQL a trigger also refuses UPDATE and DELETE on the table (migration 0004).
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("成功")
+        FAILURE = "failure", _("失败")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
@@ -86,13 +150,39 @@ class AuditEvent(models.Model):
     target_id = models.CharField(_("对象编号"), max_length=40, blank=True)
     target_repr = models.CharField(_("对象"), max_length=200, blank=True)
     changes = models.JSONField(_("变更内容"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    # The hash chain: unique, so two writers can never both append after the same row.
+    prev_hash = models.CharField(_("前一条摘要"), max_length=64, unique=True, editable=False)
+    row_hash = models.CharField(_("本条摘要"), max_length=64, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["action", "-created_at"]),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditLogAppendOnly(_("审计记录只能追加，不能修改。"))
+        if not self.row_hash:
+            raise AuditLogAppendOnly(_("审计记录只能通过 audit_record 写入。"))
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogAppendOnly(_("审计记录只能追加，不能删除。"))
+
+    @property
+    def changes_text(self):
+        """The changes as readable JSON (Chinese kept as is), for pages and exports."""
+        return json.dumps(self.changes, ensure_ascii=False, sort_keys=True) if self.changes else ""

@@ -1,22 +1,53 @@
-"""Every write about people, units and roles, each with its audit row."""
+"""Every write about people, units, roles and accounts, each with its audit row."""
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from . import audit, totp
+from .middleware import current_client_ip
 from .models import AuditEvent, Unit, User
-from .roles import Role
+from .roles import ADMIN_ROLES, Role
+
+# Actions whose name says they failed are recorded with outcome "failure" unless told otherwise,
+# so existing callers (e.g. "closeout.leader.password_failed") need no change.
+_FAILURE_SUFFIXES = ("failed", "refused", "denied")
 
 
-def audit_record(*, actor, action, target, changes=None):
-    """Append one audit row in the caller's transaction; ``target`` is any model instance."""
-    return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=str(target)[:200],
-        changes=changes or {},
-    )
+def audit_record(*, actor, action, target=None, changes=None, outcome=None, target_type="", target_repr=""):
+    """Append one audit row in the caller's transaction; ``target`` is any model instance.
+
+    Without a model instance (e.g. a failed login for an unknown name), pass ``target_type`` and
+    ``target_repr`` instead. The client's address comes from ``RequestContextMiddleware``.
+    """
+    if target is not None:
+        target_type, target_id, target_repr = target._meta.label_lower, str(target.pk), str(target)
+    else:
+        target_id = ""
+    if outcome is None:
+        failed = action.rsplit(".", 1)[-1].endswith(_FAILURE_SUFFIXES)
+        outcome = AuditEvent.Outcome.FAILURE if failed else AuditEvent.Outcome.SUCCESS
+    # The chain lock must be held until the row is committed, so the read of the last hash and the
+    # insert share one transaction (the caller's if there is one; no savepoint: no extra query).
+    with transaction.atomic(savepoint=False):
+        event = AuditEvent(
+            actor=actor if actor is not None and actor.pk else None,
+            action=audit.clean_text(action, 60),
+            target_type=audit.clean_text(target_type, 60),
+            target_id=audit.clean_text(target_id, 40),
+            target_repr=audit.clean_text(target_repr, 200),
+            changes=audit.normalised_changes(changes),
+            outcome=outcome,
+            ip=current_client_ip(),
+        )
+        event.prev_hash = audit.chain_head_locked()
+        # Stamped after the lock, so that time order and chain order agree.
+        event.created_at = timezone.now()
+        event.row_hash = audit.row_hash(event.prev_hash, event)
+        event.save()
+    return event
 
 
 def role_groups_ensure():
@@ -81,3 +112,154 @@ def user_move_to_unit(*, actor, user, unit):
         changes={"unit": [old_unit.name if old_unit else None, unit.name if unit else None]},
     )
     return user
+
+
+# --- the three administrators (三员分立) -------------------------------------------------------
+
+
+def _require_role(actor, role):
+    if actor is None or not actor.is_active or not actor.has_role(role):
+        raise PermissionDenied(_("该操作仅限%(role)s。") % {"role": Role(role).label})
+
+
+def _role_labels(roles):
+    return sorted(str(Role(r).label) for r in roles)
+
+
+@transaction.atomic
+def user_set_active(*, actor, user, active):
+    """The system administrator deactivates (or reactivates) an account; its sessions end with it."""
+    _require_role(actor, Role.SYSTEM_ADMIN)
+    if user.pk == actor.pk:
+        raise ValidationError(_("不能停用自己的账号。"))
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="system.user_activate" if active else "system.user_deactivate",
+        target=user,
+        changes={"is_active": [not active, active]},
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, actor, user, password):
+    """The system administrator sets a temporary password, which the person must change at once."""
+    _require_role(actor, Role.SYSTEM_ADMIN)
+    if user.pk == actor.pk:
+        raise ValidationError(_("请在“修改密码”页面修改自己的密码。"))
+    if user.is_superuser or user.has_role(*ADMIN_ROLES):
+        # Otherwise the system administrator could take over the security or audit administrator.
+        raise ValidationError(
+            _("管理员账号的密码只能由本人修改，或由运维人员在服务器上执行 manage.py changepassword 重置。")
+        )
+    user.set_password(password)
+    user.save()
+    # No change date means "must change now" (see ``passwords.password_expired``).
+    User.objects.filter(pk=user.pk).update(password_changed_at=None)
+    user.password_changed_at = None
+    audit_record(actor=actor, action="system.password_reset", target=user)
+    return user
+
+
+def roles_check(roles):
+    """三员分立: an administrator's account holds that one role only, so no person both runs the
+    system and works on findings, and no person holds two of the three administrator roles."""
+    roles = {Role(r) for r in roles}
+    if roles & ADMIN_ROLES and len(roles) > 1:
+        raise ValidationError(
+            _("系统管理员、安全管理员、审计管理员（三员）必须由不同的专用账号担任，不能与其他角色同时授予。")
+        )
+    return roles
+
+
+@transaction.atomic
+def user_roles_set(*, actor, user, roles):
+    """The security administrator sets which role groups a person holds (unit groups are untouched)."""
+    _require_role(actor, Role.SECURITY_ADMIN)
+    if user.pk == actor.pk:
+        raise ValidationError(_("不能修改自己的角色，请由另一名安全管理员操作。"))
+    if user.is_superuser:
+        raise ValidationError(_("超级用户账号不在此处管理。"))
+    new = roles_check(roles)
+    old = {Role(g.name) for g in user.groups.filter(name__in=Role.values)}
+    if new == old:
+        return user
+    groups = {g.name: g for g in Group.objects.filter(name__in=Role.values)}
+    user.groups.remove(*[groups[r.value] for r in old - new])
+    user.groups.add(*[groups[r.value] for r in new - old])
+    user.__dict__.pop("role_set", None)
+    audit_record(
+        actor=actor,
+        action="security.roles_change",
+        target=user,
+        changes={"roles": [_role_labels(old), _role_labels(new)]},
+    )
+    return user
+
+
+@transaction.atomic
+def account_unlock(*, actor, username):
+    """The security administrator lifts a lockout (django-axes) before it runs out."""
+    from axes.utils import reset
+
+    _require_role(actor, Role.SECURITY_ADMIN)
+    removed = reset(username=username)
+    user = User.objects.filter(username=username).first()
+    audit_record(
+        actor=actor,
+        action="security.unlock",
+        target=user,
+        target_type="accounts.user",
+        target_repr=username,
+        changes={"username": username, "attempts_removed": removed},
+    )
+    return removed
+
+
+@transaction.atomic
+def totp_reset(*, actor, user):
+    """The security administrator removes a person's second factor (e.g. a lost phone)."""
+    _require_role(actor, Role.SECURITY_ADMIN)
+    if not user.has_totp:
+        return user
+    user.totp_secret = ""
+    user.totp_confirmed_at = None
+    user.totp_last_step = 0
+    user.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
+    audit_record(actor=actor, action="security.totp_reset", target=user)
+    return user
+
+
+# --- a person's own second factor --------------------------------------------------------------
+
+
+def totp_enrol(*, actor, secret, code):
+    """Turn on the second factor once the person proves their app holds ``secret``."""
+    step = totp.matching_step(secret, code)
+    if step is None:
+        # Recorded outside any transaction the refusal would roll back.
+        audit_record(actor=actor, action="auth.totp_enrol_failed", target=actor)
+        raise ValidationError(_("动态口令不正确，请核对手机上显示的6位数字后重试。"))
+    with transaction.atomic():
+        actor.totp_secret = secret
+        actor.totp_confirmed_at = timezone.now()
+        actor.totp_last_step = step
+        actor.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
+        audit_record(actor=actor, action="auth.totp_enrol", target=actor)
+    return actor
+
+
+def totp_check(*, user, code):
+    """True if ``code`` is the person's current code and was not used before (no replay)."""
+    step = totp.matching_step(user.totp_secret, code)
+    if step is None or step <= user.totp_last_step:
+        return False
+    # Compare-and-set: of two requests with the same code, only one moves the step forward.
+    claimed = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+    if claimed:
+        user.totp_last_step = step
+    return bool(claimed)

@@ -84,20 +84,28 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "guardian",
+    # Before "accounts": its login-failure receiver runs first, so ours sees whether it locked the account.
+    "axes",
     "accounts",
     "rectification",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.RequestContextMiddleware",
+    "accounts.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.AccountGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a lockout into our Chinese lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +144,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -238,3 +248,83 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
 
+# --- security baseline (accounts) ---
+# 等保三级-style rules for signing in, sessions, passwords, the audit log and response headers.
+# Every number can be changed through the environment; the defaults are the required baseline.
+# Imported here, not at the top, to keep this block self-contained.
+from datetime import timedelta
+
+# Passwords: at least PASSWORD_MIN_LENGTH characters from PASSWORD_MIN_CLASSES of the four classes
+# (lowercase, uppercase, digits, symbols); none of the last PASSWORD_HISTORY_COUNT again; expiry
+# after PASSWORD_EXPIRY_DAYS (0 turns expiry off), enforced by accounts.middleware.AccountGateMiddleware.
+PASSWORD_MIN_LENGTH = env_int("DJANGO_PASSWORD_MIN_LENGTH", 8)
+PASSWORD_MIN_CLASSES = env_int("DJANGO_PASSWORD_MIN_CLASSES", 3)
+PASSWORD_HISTORY_COUNT = env_int("DJANGO_PASSWORD_HISTORY_COUNT", 5)
+PASSWORD_EXPIRY_DAYS = env_int("DJANGO_PASSWORD_EXPIRY_DAYS", 90)
+AUTH_PASSWORD_VALIDATORS = AUTH_PASSWORD_VALIDATORS + [
+    {
+        "NAME": "accounts.passwords.ComplexityValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH, "min_classes": PASSWORD_MIN_CLASSES},
+    },
+    {"NAME": "accounts.passwords.HistoryValidator", "OPTIONS": {"count": PASSWORD_HISTORY_COUNT}},
+]
+
+# Lockout (django-axes): AXES_FAILURE_LIMIT failures lock the *username* for AXES_COOLOFF_TIME,
+# whatever address they come from. Not by address: a whole office reaches us through one address,
+# and one person's typing errors must not lock out colleagues. The security administrator unlocks
+# early on /accounts/security/.
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# The lock lasts its 30 minutes from the failure that set it; attempts during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip"
+# Our own audit log records every login and logout; axes' access log would be a second copy.
+AXES_DISABLE_ACCESS_LOG = True
+# Never store a typed password or one-time code in the lockout records.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Lockouts are worth a line in the server log; every successful login is not (the audit log has it).
+LOGGING.setdefault("loggers", {})["axes"] = {"level": "WARNING"}
+# axes.W006 warns that a lockout without "ip_address" lets an attacker rotate User-Agents; with
+# the username as the only parameter axes adds up the failures of every (address, agent) pair of
+# that username, so rotation gains nothing, and locking by address is exactly what we must avoid.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Number of reverse proxies in front of Django that append to X-Forwarded-For (0: none). Used for
+# the audit log's address and the lockout records; never trust the header without a proxy.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+
+# Sessions: signed out after SESSION_IDLE_TIMEOUT seconds without a request and
+# SESSION_ABSOLUTE_TIMEOUT after signing in (accounts.middleware.SessionTimeoutMiddleware); the
+# cookie dies with the browser. Django gives a new session id at every login.
+SESSION_IDLE_TIMEOUT = env_int("DJANGO_SESSION_IDLE_TIMEOUT", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env_int("DJANGO_SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if PRODUCTION:
+    # The "__Host-" prefix makes the browser refuse the cookie unless it is Secure, host-only
+    # and for the whole site, so no sibling subdomain can plant or read it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Second factor (TOTP). Anyone may turn it on for their own account (修改密码 → 动态口令); with
+# DJANGO_TOTP_REQUIRED=1 the holders of TOTP_REQUIRED_ROLES must set it up before anything else.
+TOTP_REQUIRED = env_bool("DJANGO_TOTP_REQUIRED", False)
+TOTP_REQUIRED_ROLES = ["role:system_admin", "role:security_admin", "role:audit_admin", "role:leader"]
+TOTP_ISSUER = env_str("DJANGO_TOTP_ISSUER", "巡视整改督办台账")
+
+# Audit log (accounts.AuditEvent): append-only and hash-chained, so nothing is ever deleted. Kept
+# at least this many days (等保: six months); the operations guide (docs/OPERATIONS.md) keeps
+# database backups at least as long. ``manage.py verify_audit_chain`` checks the chain.
+AUDIT_RETENTION_DAYS = env_int("DJANGO_AUDIT_RETENTION_DAYS", 180)
+
+# Content security policy (Django 5.2 has none built in; accounts.middleware sets it): our pages
+# use our own stylesheet only, and no template carries an inline script, style or event handler.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)

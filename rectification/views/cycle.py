@@ -80,7 +80,7 @@ def cycle_rerun(request, pk):
         messages.error(request, " ".join(error.messages))
         return redirect("rectification:cycle_detail", pk=cycle.pk)
     try:
-        from .tasks import run_cycle_step
+        from ..tasks import run_cycle_step
 
         run_cycle_step.delay_on_commit(cycle.pk, step)
     except Exception:  # noqa: BLE001 - the broker being down must not lose the request

@@ -1,0 +1,134 @@
+"""The audit log's hash chain: how a row is hashed, how it is appended, how the chain is checked.
+
+Each row stores ``prev_hash`` (the ``row_hash`` of the row before it, or ``GENESIS`` for the first)
+and ``row_hash = sha256(prev_hash + canonical content)``. Changing any field of a row afterwards,
+or removing a row from the middle, makes ``chain_verify`` report that row.
+
+Appending reads the last row's hash and inserts after it; two writers doing that at the same
+time would both chain onto the same row. So the read happens under a lock held until the
+writer's transaction ends: on PostgreSQL a transaction-scoped advisory lock; on SQLite writes
+are serialised by the database itself. ``prev_hash`` is unique, so even a missed lock could
+never fork the chain: the second writer would fail instead.
+"""
+
+import datetime
+import hashlib
+import ipaddress
+import json
+import math
+from dataclasses import dataclass
+
+from django.db import connection
+
+GENESIS = "0" * 64
+# Any fixed number: the key of the advisory lock that serialises appends to the chain.
+CHAIN_LOCK_KEY = 7301_2026
+
+
+def _timestamp(value):
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _plain(value):
+    """JSON values as any database gives them back: PostgreSQL's jsonb may turn 1e16 into an integer."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _address(value):
+    # PostgreSQL stores addresses as ``inet`` and prints IPv6 its own way; compare the address itself.
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return str(value)
+
+
+def canonical_content(event):
+    """The row's content as one exact string: the same bytes on SQLite and PostgreSQL, now and later.
+
+    Works on the model and on the historical model of a migration alike (plain attributes only).
+    """
+    content = {
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_repr": event.target_repr,
+        "changes": _plain(event.changes),
+        "outcome": event.outcome,
+        "ip": _address(event.ip),
+        "created_at": _timestamp(event.created_at),
+    }
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def row_hash(prev_hash, event):
+    return hashlib.sha256((prev_hash + canonical_content(event)).encode("utf-8")).hexdigest()
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def normalised_changes(changes):
+    """What the JSON column will give back when read: tuples become lists, keys become strings.
+
+    Dates and other objects become their text; NUL characters (refused by PostgreSQL) are dropped.
+    """
+    return _without_nul(json.loads(json.dumps(changes or {}, ensure_ascii=False, default=str)))
+
+
+def clean_text(value, limit):
+    return str(value).replace("\x00", "")[:limit]
+
+
+def chain_head_locked():
+    """The hash to chain the next row onto. Call inside the transaction that inserts that row."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ``accounts_auditevent_chain_head()`` (migration 0004) runs
+            # ``SELECT pg_advisory_xact_lock(...)`` and then reads the last hash in a statement of its
+            # own, which sees everything committed before the lock was granted. The lock is held until
+            # this transaction ends, so the next writer reads this writer's row. One round trip, as
+            # on SQLite, so pages that write an audit row cost the same number of queries on both.
+            cursor.execute("SELECT accounts_auditevent_chain_head()")
+        else:
+            cursor.execute("SELECT row_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1")
+        row = cursor.fetchone()
+    return row[0] if row and row[0] else GENESIS
+
+
+@dataclass
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+def chain_verify(queryset=None, *, batch_size=2000):
+    """Walk the whole chain in insertion order; return the first broken row, or None if intact."""
+    from .models import AuditEvent
+
+    rows = (queryset if queryset is not None else AuditEvent.objects.all()).order_by("id")
+    expected_prev = GENESIS
+    checked = 0
+    for event in rows.iterator(chunk_size=batch_size):
+        if event.prev_hash != expected_prev:
+            return ChainBreak(event.id, "前一条摘要不符：该记录之前的记录被删除、插入或改动"), checked
+        if event.row_hash != row_hash(event.prev_hash, event):
+            return ChainBreak(event.id, "本条摘要不符：该记录的内容被改动"), checked
+        expected_prev = event.row_hash
+        checked += 1
+    return None, checked

@@ -1,0 +1,70 @@
+"""Reads for the administrators' pages."""
+
+import datetime
+
+from django.conf import settings
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from .models import AuditEvent, Unit, User
+from .roles import Role
+
+
+def audit_events_search(*, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
+    events = AuditEvent.objects.select_related("actor").order_by("-id")
+    if q:
+        events = events.filter(
+            Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q)
+        )
+    if actor:
+        events = events.filter(actor__username=actor)
+    if action:
+        events = events.filter(action__startswith=action)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if ip:
+        events = events.filter(ip=ip)
+    zone = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(created_at__gte=datetime.datetime.combine(date_from, datetime.time.min, zone))
+    if date_to:
+        start_of_next = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min, zone)
+        events = events.filter(created_at__lt=start_of_next)
+    return events
+
+
+def locked_accounts(now=None):
+    """Usernames django-axes is refusing right now, with their failures and when the lock runs out."""
+    from axes.models import AccessAttempt
+
+    now = now or timezone.now()
+    cool_off = settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(attempt_time__gte=now - cool_off, username__isnull=False)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"), last_attempt=Max("attempt_time"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .order_by("-last_attempt")
+    )
+    rows = list(rows)
+    people = User.objects.select_related("unit").in_bulk([r["username"] for r in rows], field_name="username")
+    for row in rows:
+        row["user"] = people.get(row["username"])
+        row["unlocks_at"] = row["last_attempt"] + cool_off
+    return rows
+
+
+def users_for_admin(*, q=""):
+    users = User.objects.select_related("unit").prefetch_related("groups").order_by("username")
+    if q:
+        users = users.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(unit__name__icontains=q))
+    return users
+
+
+def role_labels(user):
+    """The role names of a user whose groups were prefetched."""
+    return [str(Role(g.name).label) for g in user.groups.all() if g.name in Role.values]
+
+
+def units_for_admin():
+    return Unit.objects.select_related("parent").order_by("sort_order", "id")

@@ -1,0 +1,36 @@
+"""Time-based one-time passwords (RFC 6238, the codes of any authenticator app)."""
+
+import hmac
+import time
+
+import pyotp
+from django.conf import settings
+
+# A code is accepted during its own 30-second step and one step either side (clock drift).
+VALID_WINDOW = 1
+
+
+def secret_new():
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user, secret):
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=settings.TOTP_ISSUER)
+
+
+def secret_grouped(secret):
+    """The secret in groups of four, for typing into an app by hand."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def matching_step(secret, code, now=None):
+    """The time step whose code equals ``code``, or None."""
+    code = "".join((code or "").split())
+    if not secret or len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int((time.time() if now is None else now) // totp.interval)
+    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

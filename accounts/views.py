@@ -1,0 +1,409 @@
+"""Signing in (password, lockout, second factor), one's own password, and the pages of the three
+administrators (三员): system, security and audit. Each administrator page answers 403 to everyone
+who does not hold its role, and anonymous visitors are sent to the login page."""
+
+import time
+from functools import wraps
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, password_validation
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import audit, exports, selectors, services, totp
+from .forms import (
+    AuditSearchForm,
+    PasswordResetByAdminForm,
+    RolesForm,
+    TotpCodeForm,
+    UnlockForm,
+)
+from .models import User
+from .roles import ADMIN_ROLES, Role
+
+PAGE_SIZE = 50
+# A password accepted at the first step waits this long for its second factor.
+PENDING_TOTP_SECONDS = 300
+PENDING_TOTP_KEY = "_security_pending_totp"
+TOTP_SETUP_KEY = "_security_totp_setup_secret"
+
+
+# --- signing in -----------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """The password step. A person with a second factor continues at ``login_totp`` before any
+    session is signed in; everyone else is signed in here (and gets a new session id)."""
+
+    template_name = "accounts/login.html"
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not user.has_totp:
+            return super().form_valid(form)
+        self.request.session[PENDING_TOTP_KEY] = {
+            "user_id": user.pk,
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "at": time.time(),
+        }
+        return redirect("accounts:login_totp")
+
+
+def _pending_totp(request):
+    pending = request.session.get(PENDING_TOTP_KEY)
+    if not pending or time.time() - pending["at"] > PENDING_TOTP_SECONDS:
+        return None, None
+    user = User.objects.filter(pk=pending["user_id"], is_active=True).first()
+    return (pending, user) if user is not None and user.has_totp else (None, None)
+
+
+@require_http_methods(["GET", "POST"])
+def login_totp(request):
+    pending, user = _pending_totp(request)
+    if user is None:
+        request.session.pop(PENDING_TOTP_KEY, None)
+        messages.warning(request, _("请重新输入用户名和密码。"))
+        return redirect("accounts:login")
+    form = TotpCodeForm(request.POST or None)
+    credentials = {"username": user.username}
+    if request.method == "POST" and form.is_valid():
+        if AxesProxyHandler.is_locked(request, credentials):
+            return lockout_response(request, None, credentials)
+        if services.totp_check(user=user, code=form.cleaned_data["code"]):
+            del request.session[PENDING_TOTP_KEY]
+            request.second_factor_used = True
+            login(request, user, backend=pending["backend"])
+            return redirect(pending["next"])
+        # Counted by django-axes like a wrong password, so guessing codes locks the account too.
+        request.login_failure_reason = "totp"
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request, None, credentials)
+        form.add_error("code", _("动态口令不正确或已使用过，请输入手机上显示的最新6位数字。"))
+    return render(request, "accounts/login_totp.html", {"form": form, "pending_user": user})
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a locked-out login sees (``AXES_LOCKOUT_CALLABLE``): the login page, saying so in Chinese."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    message = _(
+        "账号“%(username)s”因连续 %(limit)d 次登录失败已被锁定，请 %(minutes)d 分钟后再试，或联系安全管理员解锁。"
+    ) % {
+        "username": username,
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": AuthenticationForm(request), "lockout_message": message},
+        status=429,
+    )
+
+
+# --- one's own password and second factor ----------------------------------------------------
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("rectification:home")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            password_rules=password_validation.password_validators_help_texts(),
+            password_expiry_days=settings.PASSWORD_EXPIRY_DAYS,
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.audit_record(actor=self.request.user, action="auth.password_change", target=self.request.user)
+        messages.success(self.request, _("密码已修改。"))
+        return response
+
+    def form_invalid(self, form):
+        services.audit_record(
+            actor=self.request.user,
+            action="auth.password_change_failed",
+            target=self.request.user,
+            changes={"errors": sorted(form.errors)},
+        )
+        return super().form_invalid(form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def totp_setup(request):
+    user = request.user
+    if user.has_totp:
+        return render(request, "accounts/totp_setup.html", {"enabled": True})
+    secret = request.session.get(TOTP_SETUP_KEY) or totp.secret_new()
+    request.session[TOTP_SETUP_KEY] = secret
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.totp_enrol(actor=user, secret=secret, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            form.add_error("code", error)
+        else:
+            del request.session[TOTP_SETUP_KEY]
+            messages.success(request, _("动态口令已启用，今后登录时需要输入手机上的6位数字。"))
+            return redirect("rectification:home")
+    return render(
+        request,
+        "accounts/totp_setup.html",
+        {
+            "enabled": False,
+            "form": form,
+            "secret": totp.secret_grouped(secret),
+            "uri": totp.provisioning_uri(user, secret),
+        },
+    )
+
+
+# --- the three administrators -----------------------------------------------------------------
+
+
+def role_required(role):
+    """Only holders of ``role`` get in; other signed-in people get 403, anonymous ones the login page."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_role(role):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _page(request, items):
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _querystring(request):
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _search_events(request):
+    form = AuditSearchForm(request.GET or None)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        filters = {key: value for key, value in form.cleaned_data.items() if value}
+    return form, filters, selectors.audit_events_search(**filters)
+
+
+def _printable(filters):
+    return {key: str(value) for key, value in filters.items()}
+
+
+@role_required(Role.AUDIT_ADMIN)
+@require_GET
+def audit_log(request):
+    form, filters, events = _search_events(request)
+    page = _page(request, events)
+    # The auditor's reading is itself audited (who looked for what).
+    services.audit_record(
+        actor=request.user,
+        action="audit.search",
+        target=None,
+        target_type="accounts.auditevent",
+        target_repr=_("审计日志查询"),
+        changes={"filters": _printable(filters), "page": page.number},
+    )
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": _querystring(request),
+            "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
+        },
+    )
+
+
+@role_required(Role.AUDIT_ADMIN)
+@require_GET
+def audit_export(request):
+    export_format = request.GET.get("format", "csv")
+    if export_format not in {"csv", "xlsx"}:
+        raise PermissionDenied
+    _form, filters, events = _search_events(request)
+    services.audit_record(
+        actor=request.user,
+        action="audit.export",
+        target=None,
+        target_type="accounts.auditevent",
+        target_repr=_("审计日志导出"),
+        changes={"filters": _printable(filters), "format": export_format, "rows": events.count()},
+    )
+    return exports.audit_csv(events) if export_format == "csv" else exports.audit_xlsx(events)
+
+
+@role_required(Role.AUDIT_ADMIN)
+@require_POST
+def audit_verify(request):
+    broken, checked = audit.chain_verify()
+    services.audit_record(
+        actor=request.user,
+        action="audit.verify",
+        target=None,
+        target_type="accounts.auditevent",
+        target_repr=_("审计日志完整性校验"),
+        changes={"checked": checked, "broken_at": broken.event_id if broken else None},
+        outcome="failure" if broken else "success",
+    )
+    if broken:
+        messages.error(
+            request,
+            _("完整性校验未通过：第 %(id)d 号记录起哈希链断裂（%(reason)s）。已校验 %(checked)d 条。")
+            % {"id": broken.event_id, "reason": broken.reason, "checked": checked},
+        )
+    else:
+        messages.success(request, _("完整性校验通过：%(checked)d 条审计记录的哈希链完整。") % {"checked": checked})
+    return redirect("accounts:audit_log")
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_GET
+def security_lockouts(request):
+    return render(
+        request,
+        "accounts/security_lockouts.html",
+        {
+            "locked": selectors.locked_accounts(),
+            "cooloff_minutes": _cooloff_minutes(),
+            "axes_failure_limit": settings.AXES_FAILURE_LIMIT,
+        },
+    )
+
+
+def _cooloff_minutes():
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+def security_unlock(request):
+    form = UnlockForm(request.POST)
+    if form.is_valid():
+        username = form.cleaned_data["username"]
+        services.account_unlock(actor=request.user, username=username)
+        messages.success(request, _("已解除账号“%(username)s”的锁定。") % {"username": username})
+    return redirect("accounts:security_lockouts")
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_GET
+def security_users(request):
+    q = request.GET.get("q", "").strip()[:50]
+    page = _page(request, selectors.users_for_admin(q=q))
+    rows = [(user, selectors.role_labels(user)) for user in page]
+    return render(
+        request,
+        "accounts/security_users.html",
+        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+    )
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_http_methods(["GET", "POST"])
+def security_user_roles(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    held = [g.name for g in person.groups.filter(name__in=Role.values)]
+    form = RolesForm(request.POST or None, initial={"roles": held})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_roles_set(actor=request.user, user=person, roles=form.cleaned_data["roles"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已更新“%(name)s”的角色。") % {"name": person})
+            return redirect("accounts:security_users")
+    return render(
+        request,
+        "accounts/security_user_roles.html",
+        {"person": person, "form": form, "admin_roles": [str(Role(r).label) for r in ADMIN_ROLES]},
+    )
+
+
+@role_required(Role.SECURITY_ADMIN)
+@require_POST
+def security_totp_reset(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    services.totp_reset(actor=request.user, user=person)
+    messages.success(request, _("已清除“%(name)s”的动态口令，其下次登录后可重新绑定。") % {"name": person})
+    return redirect("accounts:security_user_roles", pk=person.pk)
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_GET
+def system_users(request):
+    q = request.GET.get("q", "").strip()[:50]
+    page = _page(request, selectors.users_for_admin(q=q))
+    rows = [(user, selectors.role_labels(user)) for user in page]
+    return render(
+        request,
+        "accounts/system_users.html",
+        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+    )
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_GET
+def system_units(request):
+    return render(request, "accounts/system_units.html", {"page": _page(request, selectors.units_for_admin())})
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_POST
+def system_user_active(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(actor=request.user, user=person, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if active:
+            messages.success(request, _("已启用账号“%(name)s”。") % {"name": person})
+        else:
+            messages.success(request, _("已停用账号“%(name)s”，其登录会话随即失效。") % {"name": person})
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    return redirect(back or "accounts:system_users")
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_http_methods(["GET", "POST"])
+def system_user_password(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    form = PasswordResetByAdminForm(person, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_password_reset(actor=request.user, user=person, password=form.cleaned_data["new_password2"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已为“%(name)s”设置临时密码，其下次登录时必须修改。") % {"name": person})
+            return redirect("accounts:system_users")
+    return render(request, "accounts/system_user_password.html", {"person": person, "form": form})

@@ -1,0 +1,66 @@
+"""The security baseline in a real browser: Chromium enforces the content security policy, so
+a page that needed an inline script or style would report a violation here."""
+
+import pytest
+
+from .conftest import PASSWORD
+from .e2e import login, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _watch_violations(page):
+    violations = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    return violations
+
+
+def test_it_runs_every_kind_of_page_without_a_policy_violation(world, live_server, page):
+    violations = _watch_violations(page)
+    login(page, live_server, "office", PASSWORD)
+    for path in ("/", "/problems/", f"/problems/{world.problem.pk}/", f"/measures/{world.resp_measure.pk}/",
+                 "/accounts/password/", "/accounts/totp/", "/admin/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    # The stylesheet really applies under the policy (the red top bar).
+    assert page.goto(f"{live_server.url}/").ok
+    assert page.locator(".topbar").evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert violations == []
+
+
+def test_it_shows_the_lockout_in_chinese(world, live_server, page):
+    for _ in range(5):
+        login(page, live_server, "resp_lly", "not-the-password")
+    assert "已被锁定" in page.locator("[role=alert]").inner_text()
+    screenshot(page, "security-lockout")
+
+
+def test_it_gives_the_audit_administrator_the_log(world, live_server, page):
+    violations = _watch_violations(page)
+    login(page, live_server, "resp_lly", "not-the-password")
+    login(page, live_server, "auditadmin", PASSWORD)
+    page.get_by_role("link", name="审计日志").first.click()
+    page.fill("input[name=action]", "auth.login_failed")
+    page.get_by_role("button", name="查询").click()
+    assert page.get_by_text("共 1 条记录").is_visible()
+    screenshot(page, "security-audit-log")
+    page.get_by_role("button", name="校验完整性").click()
+    assert page.get_by_text("完整性校验通过").is_visible()
+    assert violations == []
+
+
+def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_server, page):
+    for _ in range(5):
+        login(page, live_server, "resp_lly", "not-the-password")
+    login(page, live_server, "secadmin", PASSWORD)
+    page.get_by_role("link", name="安全管理").click()
+    assert page.get_by_text("resp_lly").is_visible()
+    screenshot(page, "security-lockouts")
+    page.get_by_role("button", name="解锁").click()
+    assert page.get_by_text("当前没有被锁定的账号。").is_visible()
+    page.get_by_role("link", name="角色授权").click()
+    screenshot(page, "security-roles")

@@ -1,0 +1,180 @@
+"""Property-based tests (hypothesis): random bytes against the two doors files come in by, the
+evidence upload check and the Excel ledger import. Each must refuse with a clean Chinese
+message and never fail with anything else."""
+
+import datetime
+import io
+import os
+import re
+import zipfile
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from rectification.evidence import ALLOWED, evidence_check
+from rectification.excel.imports import (
+    ImportPlan,
+    ImportRefused,
+    ledger_plan,
+    xlsx_check,
+)
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+EXTENSIONS = sorted(ALLOWED) + ["exe", "html", "svg", "js", ""]
+# Real magic numbers, so that the random files sometimes get past the first check.
+MAGIC = [b"", b"%PDF", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]
+PROFILE = settings(max_examples=300, deadline=None, database=None)
+DB_PROFILE = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _upload(name, content):
+    return SimpleUploadedFile(name, content)
+
+
+class TestEvidenceCheck:
+    @PROFILE
+    @given(content=st.binary(min_size=1, max_size=4096))
+    def test_it_accepts_a_pdf_only_if_it_starts_with_the_pdf_signature(self, content):
+        try:
+            extension = evidence_check(_upload("材料.pdf", content))
+        except ValidationError as error:
+            assert CHINESE.search(" ".join(error.messages))
+        else:
+            assert extension == "pdf"
+            assert content.startswith(b"%PDF")
+
+    @PROFILE
+    @given(
+        stem=st.text(max_size=40),
+        extension=st.sampled_from(EXTENSIONS),
+        magic=st.sampled_from(MAGIC),
+        tail=st.binary(max_size=2048),
+    )
+    def test_it_raises_nothing_but_a_chinese_validation_error(self, stem, extension, magic, tail):
+        name = f"{stem}.{extension}" if extension else stem
+        # Names Django's upload handling would never hand on (it refuses them itself).
+        assume(os.path.basename(name) not in {"", ".", ".."} and "\x00" not in name)
+        content = magic + tail
+        try:
+            accepted = evidence_check(_upload(name, content))
+        except ValidationError as error:
+            assert CHINESE.search(" ".join(error.messages))
+        else:
+            # Whatever is accepted is what its extension says.
+            assert accepted in ALLOWED
+            assert content[:1] != b""
+
+    @PROFILE
+    @given(content=st.binary(min_size=1, max_size=2048))
+    def test_it_never_accepts_random_bytes_as_an_image(self, content):
+        for name, signature in (("照片.png", b"\x89PNG"), ("照片.jpg", b"\xff\xd8\xff")):
+            try:
+                evidence_check(_upload(name, content))
+            except ValidationError:
+                continue
+            assert content.startswith(signature)
+
+
+def _chinese_refusal(refused):
+    message = str(refused)
+    assert message and CHINESE.search(message), message
+
+
+class TestXlsxCheck:
+    @PROFILE
+    @given(magic=st.sampled_from(MAGIC), tail=st.binary(max_size=4096))
+    def test_it_refuses_random_bytes_in_chinese(self, magic, tail):
+        content = magic + tail
+        try:
+            xlsx_check(io.BytesIO(content), size=len(content))
+        except ImportRefused as refused:
+            _chinese_refusal(refused)
+        else:
+            pytest.fail("random bytes passed as an .xlsx workbook")
+
+
+def _zip(entries):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+# Text a spreadsheet can hold (openpyxl refuses control characters when writing the test file).
+CELL_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=30)
+CELL = st.one_of(
+    st.none(),
+    CELL_TEXT,
+    st.sampled_from(["1.1", "1.1.1", "牵头局", "责任局", "王牵头", "立行立改", "长期坚持", "10月底", "2026-13-45", "个性问题", "="]),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2100, 12, 31)),
+)
+HEADERS = ["问题编号", "方面", "反馈问题", "问题类型", "整改时限", "牵头领导", "牵头单位", "责任单位",
+           "措施编号", "整改措施", "措施类别", "完成时限", "时间节点", "验收标准"]
+
+
+def _workbook(rows, headers):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "问题清单"
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+class TestLedgerImport:
+    """``ledger_plan`` is the parser's entry point (after ``xlsx_check``); it writes nothing."""
+
+    def _plan(self, world, tmp_path, content):
+        path = tmp_path / "台账.xlsx"
+        path.write_bytes(content)
+        try:
+            plan = ledger_plan(path, inspection_round=world.round)
+        except ImportRefused as refused:
+            _chinese_refusal(refused)
+            return None
+        assert isinstance(plan, ImportPlan)
+        for issue in plan.errors + plan.warnings:
+            assert CHINESE.search(str(issue))
+        return plan
+
+    @DB_PROFILE
+    @given(magic=st.sampled_from(MAGIC), tail=st.binary(max_size=4096))
+    def test_it_refuses_random_bytes_in_chinese(self, world, tmp_path, magic, tail):
+        assert self._plan(world, tmp_path, magic + tail) is None
+
+    @DB_PROFILE
+    @given(
+        workbook_xml=st.binary(max_size=512),
+        sheet_xml=st.binary(max_size=1024),
+        strings_xml=st.binary(max_size=512),
+    )
+    def test_it_refuses_a_workbook_of_random_parts_in_chinese(self, world, tmp_path, workbook_xml, sheet_xml, strings_xml):
+        content = _zip(
+            {
+                "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+                "xl/workbook.xml": workbook_xml,
+                "xl/worksheets/sheet1.xml": sheet_xml,
+                "xl/sharedStrings.xml": strings_xml,
+            }
+        )
+        xlsx_check(io.BytesIO(content), size=len(content))
+        self._plan(world, tmp_path, content)
+
+    @DB_PROFILE
+    @given(
+        headers=st.lists(st.sampled_from(HEADERS), min_size=1, max_size=len(HEADERS), unique=True),
+        rows=st.lists(st.lists(CELL, max_size=len(HEADERS)), max_size=8),
+    )
+    def test_it_plans_a_real_workbook_of_random_cells_without_crashing(self, world, tmp_path, headers, rows):
+        self._plan(world, tmp_path, _workbook(rows, headers))

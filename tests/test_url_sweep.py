@@ -1,0 +1,332 @@
+"""Every URL of the project, asked by people who must see nothing of unit A's work.
+
+The sweep walks the URL configuration itself, so a new view is swept the day it is added: a
+pattern that takes an object must say here which of unit A's objects to ask for (OBJECT_KWARGS),
+a pattern that takes none must be on the short allowlist (NO_OBJECT). A pattern in neither fails
+the suite until someone decides which it is.
+
+For each pattern the outsider (a liaison and head of an unrelated unit) sends a GET and an empty
+POST. No response may contain unit A's data; a URL about one of unit A's objects must answer
+403, 404 or 405, never a page or a redirect; everything else may also answer 200 (without the
+data) or redirect.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from rectification import services
+from rectification.models import (
+    CoordinationItem,
+    MeasureChangeRequest,
+    Milestone,
+    Penalty,
+    SupervisionNotice,
+    WeeklySnapshot,
+)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+# Texts that only unit A's people (and the readers of everything) may ever see.
+SECRETS = [
+    "违规发放津补贴",
+    "全面清理违规发放的津贴补贴",
+    "某局2025年违规发放加班补贴",
+    "清退凭证机密件.pdf",
+    "本周已清退违规资金十二万元",
+    "需财政局协调清退口径",
+    "督办：津补贴清退进度滞后",
+    "津补贴清退推进不力",
+    "津补贴清退口径需调整",
+]
+
+
+def _objects(world):
+    """One object of each kind, all belonging to unit A's problem."""
+    today = timezone.localdate()
+    iso_year, iso_week, _ = today.isocalendar()
+    evidence = services.evidence_upload(
+        actor=world.resp_staff,
+        measure=world.resp_measure,
+        uploaded=SimpleUploadedFile("清退凭证机密件.pdf", PDF),
+        kind="receipt",
+    )
+    report = services.report_save(
+        actor=world.resp_staff,
+        measure=world.resp_measure,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        data={
+            "progress_this_week": "本周已清退违规资金十二万元",
+            "cumulative_state": "in_progress",
+            "percent": 60,
+            "next_week_plan": "继续清退",
+            "difficulties": "需财政局协调清退口径",
+        },
+        lock_version=None,
+    )
+    coordination = CoordinationItem.objects.create(measure=world.resp_measure, report=report, text="需财政局协调清退口径")
+    milestone = Milestone.objects.create(
+        measure=world.resp_measure, seq=1, title="完成津补贴清退摸底", due_date=today + datetime.timedelta(days=7)
+    )
+    closeout = services.closeout_apply(
+        actor=world.resp_head,
+        problem=world.problem,
+        measure=world.resp_measure,
+        statement="违规发放的津贴补贴已全部清退。",
+        pledged=True,
+        checks={world.problem.criteria.get().pk: [evidence.pk]},
+    )
+    cycle = services.cycle_for(world.round, iso_year, iso_week)
+    notice = SupervisionNotice.objects.create(
+        cycle=cycle,
+        unit=world.resp_unit,
+        measure=world.resp_measure,
+        text="督办：津补贴清退进度滞后",
+        reply_due=today + datetime.timedelta(days=3),
+    )
+    penalty = Penalty.objects.create(
+        round=world.round,
+        cycle=cycle,
+        unit=world.resp_unit,
+        kind=Penalty.Kind.CIRCULAR,
+        rule="overdue",
+        reason="津补贴清退推进不力",
+    )
+    snapshot = WeeklySnapshot.objects.create(cycle=cycle, figures={"overdue": ["违规发放津补贴"]})
+    change = MeasureChangeRequest.objects.create(
+        measure=world.resp_measure,
+        changes={"text": "全面清理违规发放的津贴补贴并追责"},
+        reason="津补贴清退口径需调整",
+        requested_by=world.lead_staff,
+    )
+    return {
+        "change": change,
+        "snapshot": snapshot,
+        "evidence": evidence,
+        "report": report,
+        "coordination": coordination,
+        "milestone": milestone,
+        "closeout": closeout,
+        "cycle": cycle,
+        "notice": notice,
+        "penalty": penalty,
+    }
+
+
+# URL name -> the keyword arguments naming one of unit A's objects.
+OBJECT_KWARGS = {
+    "rectification:problem_detail": lambda w, o: {"pk": w.problem.pk},
+    "rectification:problem_closeout_apply": lambda w, o: {"pk": w.problem.pk},
+    "rectification:problem_records": lambda w, o: {"pk": w.problem.pk},
+    "rectification:problem_decompose": lambda w, o: {"pk": w.problem.pk},
+    "rectification:problem_battle_map": lambda w, o: {"pk": w.problem.pk},
+    "rectification:round_setup": lambda w, o: {"pk": w.round.pk},
+    "rectification:problem_create": lambda w, o: {"pk": w.round.pk},
+    "rectification:change_request_decide": lambda w, o: {"pk": o["change"].pk},
+    "rectification:measure_detail": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_evidence_upload": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_closeout_apply": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_setup_action": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_change_request": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_reassign": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:measure_claim": lambda w, o: {"pk": w.resp_measure.pk},
+    "rectification:milestone_edit": lambda w, o: {"pk": o["milestone"].pk},
+    "rectification:milestone_done": lambda w, o: {"pk": o["milestone"].pk},
+    "rectification:evidence_download": lambda w, o: {"pk": o["evidence"].pk},
+    "rectification:report_correct": lambda w, o: {"pk": o["report"].pk},
+    "rectification:coordination_resolve": lambda w, o: {"pk": o["coordination"].pk},
+    "rectification:closeout_detail": lambda w, o: {"pk": o["closeout"].pk},
+    "rectification:closeout_decide": lambda w, o: {"pk": o["closeout"].pk},
+    "rectification:closeout_reopen": lambda w, o: {"pk": o["closeout"].pk},
+    "rectification:cycle_detail": lambda w, o: {"pk": o["cycle"].pk},
+    "rectification:cycle_rerun": lambda w, o: {"pk": o["cycle"].pk},
+    "rectification:notice_reply": lambda w, o: {"pk": o["notice"].pk},
+    "rectification:penalty_decide": lambda w, o: {"pk": o["penalty"].pk},
+    "rectification:snapshot_package": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:excel:ledger": lambda w, o: {"round_id": w.round.pk},
+    "rectification:excel:weekly": lambda w, o: {"round_id": w.round.pk},
+    "rectification:excel:statistics": lambda w, o: {"round_id": w.round.pk},
+    "rectification:excel:unit_tasks": lambda w, o: {"round_id": w.round.pk, "unit_id": w.resp_unit.pk},
+    # The administrators' pages about one person: a member of unit A.
+    "accounts:security_user_roles": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:security_totp_reset": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:system_user_active": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:system_user_password": lambda w, o: {"pk": w.resp_staff.pk},
+}
+
+# URLs that name no object: lists and forms that show each person their own share, if any.
+NO_OBJECT = {
+    "healthz",
+    "accounts:login",
+    "accounts:login_totp",
+    "accounts:logout",
+    "accounts:password_change",
+    "accounts:totp_setup",
+    "accounts:audit_log",
+    "accounts:audit_export",
+    "accounts:audit_verify",
+    "accounts:security_lockouts",
+    "accounts:security_unlock",
+    "accounts:security_users",
+    "accounts:system_users",
+    "accounts:system_units",
+    "rectification:home",
+    "rectification:dashboard",
+    "rectification:leader",
+    "rectification:measure_list",
+    "rectification:problem_list",
+    "rectification:worklist",
+    "rectification:report_week",
+    "rectification:report_confirm",
+    "rectification:report_return",
+    "rectification:led_reports",
+    "rectification:coordination_list",
+    "rectification:closeout_pending",
+    "rectification:cycle_list",
+    "rectification:unit_dispatch",
+    "rectification:notice_list",
+    "rectification:penalty_list",
+    "rectification:notifications",
+    "rectification:notifications_read",
+    "rectification:round_list",
+    "rectification:round_create",
+    "rectification:unit_claims",
+    "rectification:excel:index",
+    "rectification:excel:import_upload",
+    "rectification:excel:import_confirm",
+}
+
+# Django's admin is the office's alone: every one of its URLs sends anybody else to its login
+# (its logout to its index, which does the same).
+ADMIN_PREFIX = "admin/"
+ADMIN_VALUES = {"app_label": "rectification", "url": "anything/"}
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            yield name, prefix + str(pattern.pattern)
+
+
+def all_patterns():
+    return list(_walk(get_resolver().url_patterns))
+
+
+def _parameters(route):
+    return re.findall(r"<(?:\w+:)?(\w+)>", route) + re.findall(r"\(\?P<(\w+)>", route)
+
+
+def _fill(route, values):
+    """The path of ``route`` with its parameters replaced by ``values``."""
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def _plan(world, objects):
+    """(name, path, kind) for every pattern; kind is "object", "list" or "admin"."""
+    plan, unknown = [], []
+    for name, route in all_patterns():
+        parameters = _parameters(route)
+        if route.startswith(ADMIN_PREFIX):
+            values = {p: ADMIN_VALUES.get(p, world.problem.pk) for p in parameters}
+            plan.append((name or route, _fill(route, values), "admin"))
+        elif name in OBJECT_KWARGS:
+            plan.append((name, _fill(route, OBJECT_KWARGS[name](world, objects)), "object"))
+        elif name in NO_OBJECT and not parameters:
+            plan.append((name, _fill(route, {}), "list"))
+        else:
+            unknown.append(f"{name or '(unnamed)'}: {route}")
+    return plan, unknown
+
+
+def _leaks(response):
+    if getattr(response, "streaming", False):
+        body = b"".join(response.streaming_content)
+    else:
+        body = response.content
+    text = body.decode("utf-8", errors="replace")
+    return [secret for secret in SECRETS if secret in text]
+
+
+ALLOWED = {
+    "object": {403, 404, 405},
+    "list": {200, 302, 400, 403, 404, 405},
+    "admin": {302},
+}
+
+
+@pytest.fixture
+def swept(world, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    return _objects(world)
+
+
+def _sweep(client, user, plan):
+    problems = []
+    for name, path, kind in plan:
+        for method in ("get", "post"):
+            # Signed in afresh each time: a POST to the logout URL must not end the sweep.
+            client.force_login(user)
+            response = getattr(client, method)(path)
+            if response.status_code not in ALLOWED[kind]:
+                problems.append(f"{method.upper()} {path} ({name}): status {response.status_code}")
+            location = response.get("Location", "")
+            if kind == "admin" and not (location.startswith("/admin/") or "/login/" in location):
+                problems.append(f"{method.upper()} {path} ({name}): redirects to {response['Location']}")
+            leaked = _leaks(response)
+            if leaked:
+                problems.append(f"{method.upper()} {path} ({name}): shows {leaked}")
+    return problems
+
+
+@pytest.mark.django_db
+class TestUrlSweep:
+    def test_it_knows_every_url_pattern(self, world, swept):
+        _known, unknown = _plan(world, swept)
+        assert unknown == [], (
+            "URL patterns neither in OBJECT_KWARGS nor in NO_OBJECT (tests/test_url_sweep.py): " + "; ".join(unknown)
+        )
+
+    def test_it_lists_no_pattern_that_no_longer_exists(self):
+        names = {name for name, _route in all_patterns()}
+        assert (set(OBJECT_KWARGS) | NO_OBJECT) - names == set()
+
+    def test_its_secrets_are_really_there_for_unit_a(self, world, swept, client):
+        # Otherwise the sweep would pass by looking for texts that no page ever shows.
+        client.force_login(world.resp_staff)
+        page = client.get(world.resp_measure.get_absolute_url()).content.decode()
+        assert "全面清理违规发放的津贴补贴" in page
+        assert "清退凭证机密件.pdf" in page
+
+    def test_it_would_notice_a_leak(self, world, swept, client):
+        # Swept as unit A's own liaison, who may see it all, the same URLs are reported.
+        plan, _unknown = _plan(world, swept)
+        own = [item for item in plan if item[0] in {"rectification:measure_detail", "rectification:evidence_download"}]
+        problems = _sweep(client, world.resp_staff, own)
+        assert any("measure_detail" in p and "shows" in p for p in problems)
+        assert any("evidence_download" in p and "status 200" in p for p in problems)
+
+    def test_it_shows_an_outsider_nothing_of_unit_a(self, world, swept, client):
+        plan, _unknown = _plan(world, swept)
+        assert len(plan) > 60
+        assert _sweep(client, world.outsider, plan) == []
+
+    @pytest.mark.parametrize("actor", ["sysadmin", "secadmin", "auditadmin"])
+    def test_it_shows_the_administrators_no_finding(self, world, swept, client, actor):
+        # The audit log itself names the objects it records; it is the audit administrator's job
+        # to read it, so the administrators are swept over the findings' pages only.
+        plan, _unknown = _plan(world, swept)
+        findings = [item for item in plan if item[0].startswith("rectification:")]
+        assert _sweep(client, getattr(world, actor), findings) == []
