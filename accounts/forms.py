@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent
+from .models import AuditEvent, Unit, User
 from .roles import Role
 
 
@@ -59,3 +59,33 @@ class PasswordResetByAdminForm(forms.Form):
             raise forms.ValidationError(_("两次输入的密码不一致。"))
         password_validation.validate_password(second, self.user)
         return second
+
+
+class UserCreateForm(PasswordResetByAdminForm):
+    """A new account: who, where, and a temporary password to change at the first login."""
+
+    username = forms.RegexField(
+        label=_("用户名"), max_length=150, regex=r"^[A-Za-z0-9_.-]+$",
+        error_messages={"invalid": _("用户名只能包含字母、数字、下划线、点和连字符。")},
+    )
+    full_name = forms.CharField(label=_("姓名"), max_length=50)
+    unit = forms.ModelChoiceField(label=_("所在单位"), queryset=Unit.objects.filter(is_active=True), required=False)
+    title = forms.CharField(label=_("职务"), max_length=60, required=False)
+    phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+
+    field_order = ["username", "full_name", "unit", "title", "phone", "new_password1", "new_password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(User(), *args, **kwargs)
+
+
+class UserMoveForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("调至单位"), queryset=Unit.objects.filter(is_active=True))
+
+
+class UnitCreateForm(forms.Form):
+    name = forms.CharField(label=_("单位名称"), max_length=100)
+    short_name = forms.CharField(label=_("简称"), max_length=30, required=False)
+    level = forms.ChoiceField(label=_("层级"), choices=Unit.Level.choices)
+    kind = forms.ChoiceField(label=_("类别"), choices=Unit.Kind.choices)
+    parent = forms.ModelChoiceField(label=_("上级单位"), queryset=Unit.objects.filter(is_active=True), required=False)

@@ -263,3 +263,38 @@ def totp_check(*, user, code):
     if claimed:
         user.totp_last_step = step
     return bool(claimed)
+
+
+@transaction.atomic
+def user_create_by_admin(*, actor, username, full_name, password, unit=None, title="", phone=""):
+    """The system administrator opens an account; roles are the security administrator's to grant
+    (三员分立), and the first password must be changed at the first login."""
+    _require_role(actor, Role.SYSTEM_ADMIN)
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(_("用户名“%(name)s”已被使用。") % {"name": username})
+    user = user_create(actor=actor, username=username, full_name=full_name, password=password, unit=unit, title=title, phone=phone)
+    User.objects.filter(pk=user.pk).update(password_changed_at=None)
+    user.password_changed_at = None
+    return user
+
+
+@transaction.atomic
+def user_move_by_admin(*, actor, user, unit):
+    """Move a person to another unit: their access to findings follows the unit group at once."""
+    _require_role(actor, Role.SYSTEM_ADMIN)
+    if user.has_role(*ADMIN_ROLES):
+        raise ValidationError(_("管理员账号不属于任何业务单位。"))
+    return user_move_to_unit(actor=actor, user=user, unit=unit)
+
+
+@transaction.atomic
+def unit_create_by_admin(*, actor, name, level, kind, short_name="", parent=None):
+    _require_role(actor, Role.SYSTEM_ADMIN)
+    if Unit.objects.filter(name=name).exists():
+        raise ValidationError(_("单位“%(name)s”已存在。") % {"name": name})
+    if parent is not None and level != Unit.Level.VILLAGE and parent.level == Unit.Level.TOWNSHIP:
+        raise ValidationError(_("镇街的下级只能是村（社区）。"))
+    return unit_create(
+        actor=actor, name=name, level=level, kind=kind, short_name=short_name, parent=parent,
+        sort_order=Unit.objects.count() + 1,
+    )

@@ -23,7 +23,10 @@ urlpatterns = [
     path("security/users/<int:pk>/totp-reset/", views.security_totp_reset, name="security_totp_reset"),
     # 系统管理员
     path("system/users/", views.system_users, name="system_users"),
+    path("system/users/new/", views.system_user_create, name="system_user_create"),
+    path("system/users/<int:pk>/move/", views.system_user_move, name="system_user_move"),
     path("system/users/<int:pk>/active/", views.system_user_active, name="system_user_active"),
     path("system/users/<int:pk>/password/", views.system_user_password, name="system_user_password"),
     path("system/units/", views.system_units, name="system_units"),
+    path("system/units/new/", views.system_unit_create, name="system_unit_create"),
 ]

@@ -27,7 +27,10 @@ from .forms import (
     PasswordResetByAdminForm,
     RolesForm,
     TotpCodeForm,
+    UnitCreateForm,
     UnlockForm,
+    UserCreateForm,
+    UserMoveForm,
 )
 from .models import User
 from .roles import ADMIN_ROLES, Role
@@ -407,3 +410,64 @@ def system_user_password(request, pk):
             messages.success(request, _("已为“%(name)s”设置临时密码，其下次登录时必须修改。") % {"name": person})
             return redirect("accounts:system_users")
     return render(request, "accounts/system_user_password.html", {"person": person, "form": form})
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_http_methods(["GET", "POST"])
+def system_user_create(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = services.user_create_by_admin(
+                actor=request.user,
+                username=data["username"],
+                full_name=data["full_name"],
+                password=data["new_password2"],
+                unit=data["unit"],
+                title=data["title"],
+                phone=data["phone"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("已创建账号“%(name)s”。请由安全管理员分配角色；首次登录须修改密码。") % {"name": person}
+            )
+            return redirect("accounts:system_users")
+    return render(request, "accounts/system_user_form.html", {"form": form})
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_http_methods(["GET", "POST"])
+def system_user_move(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    form = UserMoveForm(request.POST or None, initial={"unit": person.unit_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_move_by_admin(actor=request.user, user=person, unit=form.cleaned_data["unit"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("“%(name)s”已调至%(unit)s，其可查看和办理的事项已随单位变更。")
+                % {"name": person, "unit": form.cleaned_data["unit"]},
+            )
+            return redirect("accounts:system_users")
+    return render(request, "accounts/system_user_move.html", {"person": person, "form": form})
+
+
+@role_required(Role.SYSTEM_ADMIN)
+@require_http_methods(["GET", "POST"])
+def system_unit_create(request):
+    form = UnitCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            unit = services.unit_create_by_admin(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已新增单位“%(name)s”。") % {"name": unit})
+            return redirect("accounts:system_units")
+    return render(request, "accounts/system_unit_form.html", {"form": form})

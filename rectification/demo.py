@@ -72,7 +72,9 @@ def demo_logins():
         DemoLogin("zzb_zx", "区委组织部（选人用人专项办）"),
         DemoLogin("jw_jd", "区纪委监委（监督，只读）"),
         DemoLogin("sxsz", "省巡视组（只读）"),
-        DemoLogin("xtgly", "系统管理员（三员之一，不看整改事项）"),
+        DemoLogin("xtgly", "系统管理员（用户和单位，不看整改事项）"),
+        DemoLogin("aqgly", "安全管理员（角色、锁定解锁，不看整改事项）"),
+        DemoLogin("sjgly", "审计管理员（审计日志，不看整改事项）"),
     ]
     existing = set(User.objects.filter(username__in=[l.username for l in logins]).values_list("username", flat=True))
     return [login for login in logins if login.username in existing]

@@ -182,6 +182,19 @@ def world(db):
 
 
 @pytest.fixture(autouse=True)
+def in_memory_broker():
+    """Tasks queued by a test go to an in-memory broker, never to a real queue a worker might
+    consume later (tests that need a real or a dead broker set their own)."""
+    from config.celery import app
+
+    saved = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    yield
+    app.close()
+    app.conf.broker_url = saved
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # The production hasher is slow on purpose; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

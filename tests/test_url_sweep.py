@@ -157,6 +157,7 @@ OBJECT_KWARGS = {
     "accounts:security_totp_reset": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_active": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_password": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:system_user_move": lambda w, o: {"pk": w.resp_staff.pk},
 }
 
 # URLs that name no object: lists and forms that show each person their own share, if any.
@@ -175,6 +176,8 @@ NO_OBJECT = {
     "accounts:security_users",
     "accounts:system_users",
     "accounts:system_units",
+    "accounts:system_unit_create",
+    "accounts:system_user_create",
     "rectification:home",
     "rectification:dashboard",
     "rectification:leader",

@@ -82,7 +82,8 @@ def cycle_rerun(request, pk):
     try:
         from ..tasks import run_cycle_step
 
-        run_cycle_step.delay_on_commit(cycle.pk, step)
+        # The service above has committed (views run in autocommit), so the worker sees the change.
+        run_cycle_step.delay(cycle.pk, step)
     except Exception:  # noqa: BLE001 - the broker being down must not lose the request
         # The step is marked pending; the quarter-hourly sweep runs it once the broker is back.
         messages.warning(request, _("任务队列暂时不可用，已登记，系统恢复后将自动运行。"))
