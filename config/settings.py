@@ -182,6 +182,8 @@ REPORT_CUTOFF_WEEKDAY = env_int("REPORT_CUTOFF_WEEKDAY", 4)
 REPORT_CUTOFF_TIME = env_str("REPORT_CUTOFF_TIME", "17:00")
 # Evidence uploads: largest accepted file. Types are checked by content, see rectification/evidence.py.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+# A ledger or weekly export of more measures than this is built in the background.
+EXPORT_BACKGROUND_MEASURES = env_int("EXPORT_BACKGROUND_MEASURES", 2000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -13,9 +13,20 @@ from .services import cycle_tick, step_run
 
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def weekly_cycle_tick():
+    from .excel.jobs import export_jobs_sweep
+
+    # The quarter-hourly tick also sweeps export jobs a dead broker left in the queue.
+    export_jobs_sweep()
     return [list(item) for item in cycle_tick()]
 
 
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def run_cycle_step(cycle_id, step, force=False):
     return step_run(WeeklyCycle.objects.select_related("round").get(pk=cycle_id), step, force=force)
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def run_export_job(job_id):
+    from .excel.jobs import export_job_run
+
+    return export_job_run(job_id)

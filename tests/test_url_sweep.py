@@ -22,6 +22,7 @@ from django.utils import timezone
 from rectification import services
 from rectification.models import (
     CoordinationItem,
+    ExportJob,
     MeasureChangeRequest,
     Milestone,
     Penalty,
@@ -104,7 +105,12 @@ def _objects(world):
         reason="津补贴清退口径需调整",
         requested_by=world.lead_staff,
     )
+    from rectification.excel import jobs
+
+    job = ExportJob.objects.create(requested_by=world.resp_staff, round=world.round, kind=ExportJob.Kind.LEDGER)
+    jobs.export_job_run(job.pk)
     return {
+        "job": job,
         "change": change,
         "snapshot": snapshot,
         "evidence": evidence,
@@ -148,6 +154,7 @@ OBJECT_KWARGS = {
     "rectification:notice_reply": lambda w, o: {"pk": o["notice"].pk},
     "rectification:penalty_decide": lambda w, o: {"pk": o["penalty"].pk},
     "rectification:snapshot_package": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:excel:job_download": lambda w, o: {"pk": o["job"].pk},
     "rectification:excel:ledger": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:weekly": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:statistics": lambda w, o: {"round_id": w.round.pk},
@@ -200,6 +207,7 @@ NO_OBJECT = {
     "rectification:round_create",
     "rectification:unit_claims",
     "rectification:excel:index",
+    "rectification:excel:jobs",
     "rectification:excel:import_upload",
     "rectification:excel:import_confirm",
 }

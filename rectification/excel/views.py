@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,10 +25,10 @@ from accounts.models import Unit
 from accounts.roles import READ_ALL_ROLES, UNIT_STAFF_ROLES
 from accounts.services import audit_record
 from rectification.access import MANAGE_ROLES
-from rectification.models import InspectionRound
+from rectification.models import ExportJob, InspectionRound
 from rectification.selectors import rounds_visible_to
 
-from . import exports, uploads
+from . import exports, jobs, uploads
 from .forms import ImportConfirmForm, ImportUploadForm
 from .imports import ImportRefused, ledger_plan
 from .services import ledger_import
@@ -89,10 +89,22 @@ def index(request):
     return render(request, "rectification/excel/index.html", context)
 
 
+def _in_background(request, inspection_round, kind, params=None):
+    """Large exports are built by a worker; the person is sent to the downloads list."""
+    if not jobs.export_is_large(user=request.user, inspection_round=inspection_round):
+        return None
+    jobs.export_job_request(actor=request.user, inspection_round=inspection_round, kind=kind, params=params)
+    messages.info(request, _("数据量较大，报表正在后台生成，完成后可在本页下载。"))
+    return redirect("rectification:excel:jobs")
+
+
 @login_required
 @require_GET
 def ledger(request, round_id):
     inspection_round = _round_for_user(request.user, round_id)
+    queued = _in_background(request, inspection_round, ExportJob.Kind.LEDGER)
+    if queued is not None:
+        return queued
     export = exports.ledger_export(user=request.user, inspection_round=inspection_round, today=timezone.localdate())
     return xlsx_response(export.content, export.filename)
 
@@ -108,6 +120,11 @@ def weekly(request, round_id):
         datetime.date.fromisocalendar(iso_year, iso_week, 1)
     except (TypeError, ValueError):
         return HttpResponseBadRequest(_("周次格式不正确，应为“2026-W48”（年份-W周次）。"))
+    queued = _in_background(
+        request, inspection_round, ExportJob.Kind.WEEKLY, {"iso_year": iso_year, "iso_week": iso_week}
+    )
+    if queued is not None:
+        return queued
     export = exports.weekly_export(
         user=request.user,
         inspection_round=inspection_round,
@@ -253,3 +270,29 @@ def import_confirm(request):
         },
     )
     return redirect(f"{reverse('rectification:excel:index')}?round={inspection_round.pk}")
+
+
+@login_required
+@require_GET
+def job_list(request):
+    """The person's own background exports, with progress; refreshes itself while any runs."""
+    own = ExportJob.objects.filter(requested_by=request.user).select_related("round")[:30]
+    running = any(job.state in (ExportJob.State.QUEUED, ExportJob.State.RUNNING) for job in own)
+    return render(request, "rectification/excel/jobs.html", {"jobs": own, "running": running})
+
+
+@login_required
+@require_GET
+def job_download(request, pk):
+    # Only the person who asked: the file holds what *they* may see.
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user, state=ExportJob.State.DONE)
+    path = jobs.job_path(job)
+    if not path.exists():
+        raise Http404
+    audit_record(actor=request.user, action="excel.export_download", target=job, changes={"file": job.file_name})
+    return FileResponse(
+        open(path, "rb"),
+        as_attachment=True,
+        filename=job.file_name,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

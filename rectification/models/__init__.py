@@ -20,6 +20,7 @@ from .ledger import (
     ProgressState,
     Track,
 )
+from .jobs import ExportJob
 from .setup import MeasureChangeRequest, RoundMember
 from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
@@ -36,6 +37,7 @@ __all__ = [
     "DeadlineCategory",
     "DispatchSheet",
     "Evidence",
+    "ExportJob",
     "InspectionRound",
     "Manifestation",
     "Measure",
