@@ -220,8 +220,20 @@ class Change:
     new: str
 
 
+class _DraftAction:
+    """What confirming the import will do with one row: create, update, leave it, or fail."""
+
+    @property
+    def action(self):
+        if self.failed:
+            return "failed"
+        if self.existing is None:
+            return "create"
+        return "update" if self.values else "unchanged"
+
+
 @dataclass
-class ProblemDraft:
+class ProblemDraft(_DraftAction):
     code: str
     where: Where
     existing: Problem | None
@@ -230,17 +242,9 @@ class ProblemDraft:
     changes: list = field(default_factory=list)
     failed: bool = False
 
-    @property
-    def action(self):
-        if self.failed:
-            return "failed"
-        if self.existing is None:
-            return "create"
-        return "update" if self.values else "unchanged"
-
 
 @dataclass
-class MeasureDraft:
+class MeasureDraft(_DraftAction):
     problem_code: str
     code: str
     where: Where
@@ -249,14 +253,6 @@ class MeasureDraft:
     values: dict
     changes: list = field(default_factory=list)
     failed: bool = False
-
-    @property
-    def action(self):
-        if self.failed:
-            return "failed"
-        if self.existing is None:
-            return "create"
-        return "update" if self.values else "unchanged"
 
 
 @dataclass
