@@ -1,4 +1,4 @@
-from .roles import Role
+from .roles import ADMIN_ROLES, Role
 
 
 def roles(request):
@@ -10,6 +10,8 @@ def roles(request):
     return {
         "user_roles": [Role(r).label for r in Role if r in held],
         "is_office": Role.OFFICE in held,
+        # The three administrators hold no other role and see no findings: no links to them.
+        "sees_findings": bool(held - ADMIN_ROLES),
         "is_unit_staff": bool(held & {Role.LIAISON, Role.UNIT_HEAD}) and user.unit_id is not None,
         # The three administrators' own pages (accounts/views.py).
         "is_system_admin": Role.SYSTEM_ADMIN in held,
