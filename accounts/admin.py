@@ -8,7 +8,14 @@ from .roles import Role
 
 
 class OfficeOnlyAdmin(admin.ModelAdmin):
-    """Findings are never deleted (history is not rewritten) and only the office edits them here."""
+    """Findings are never deleted (history is not rewritten) and only the office edits them here.
+
+    Access is by role, not by Django's model permissions (which no everyday account holds), so
+    the module permission must follow the role too, or the admin index would show nothing.
+    """
+
+    def has_module_permission(self, request):
+        return request.user.has_role(Role.OFFICE)
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_role(Role.OFFICE)
