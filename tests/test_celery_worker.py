@@ -45,11 +45,11 @@ def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    previous_broker = app.conf.broker_url
-    app.conf.broker_url = BROKER
     try:
         cycle = services.cycle_for(world.round, 2026, 48)
-        run_cycle_step.apply_async(args=[cycle.pk, "dispatch"], queue=queue)
+        # An explicit connection to Redis: the app's own pool points at the tests' broker.
+        with app.connection_for_write(BROKER) as connection:
+            run_cycle_step.apply_async(args=[cycle.pk, "dispatch"], queue=queue, connection=connection)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and DispatchSheet.objects.filter(cycle=cycle).count() < 2:
             assert worker.poll() is None, worker.stdout.read()
@@ -59,7 +59,6 @@ def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
         assert cycle.dispatch_state == "done"
         assert Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":dispatch:").count() == 1
     finally:
-        app.conf.broker_url = previous_broker
         worker.terminate()
         try:
             worker.wait(timeout=20)
