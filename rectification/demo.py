@@ -381,7 +381,8 @@ class _DemoBuilder:
         """Weeks of work before today: progress, milestones reached, some items already closed."""
         today = self.today
         now = timezone.now()
-        measures = list(Measure.objects.filter(problem__round=current).select_related("problem"))
+        # A fixed order, so the seeded random history is the same on every database.
+        measures = list(Measure.objects.filter(problem__round=current).select_related("problem").order_by("pk"))
         milestones_done = []
         for measure in measures:
             span = max(1, (measure.due_date - measure.start_date).days)

@@ -6,6 +6,7 @@
 """
 
 import datetime
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +16,11 @@ from accounts.roles import Role
 from accounts.services import unit_create, user_create
 from rectification import services
 from rectification.models import DeadlineCategory, Measure, Problem, Track
+
+# Celery reads CELERY_BROKER_URL from the environment before its own configuration, so with the
+# variable set (as CI does) a test could not point the app at an in-memory or a dead broker.
+# Settings have already read it; from here on the app's configuration decides.
+os.environ.pop("CELERY_BROKER_URL", None)
 
 PASSWORD = "Ceshi@2026pass"
 FEEDBACK = datetime.date(2026, 9, 1)

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from playwright.sync_api import expect
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
@@ -47,24 +48,21 @@ def test_it_closes_a_measure_through_four_people(world, live_server, page, setti
     page.get_by_label("本人作为单位负责人承诺", exact=False).check()
     screenshot(page, "closeout-apply")
     page.get_by_role("button", name="提交销号申请").click()
-    assert page.get_by_text("待牵头单位审核").first.is_visible()
-
+    expect(page.get_by_text("待牵头单位审核").first).to_be_visible()
     # 2. The lead unit reviews.
     _switch(page, live_server, "lead_lly")
     page.get_by_role("link", name="待我审核").click()
     page.get_by_role("link", name="1.1.1").click()
     page.fill("textarea[name=comment]", "材料齐全，同意。")
     page.get_by_role("button", name="审核通过").click()
-    assert page.get_by_text("待领导审核").first.is_visible()
-
+    expect(page.get_by_text("待领导审核").first).to_be_visible()
     # 3. The lead official signs, re-entering the password.
     _switch(page, live_server, "leader")
     page.goto(f"{live_server.url}/closeout/pending/")
     page.get_by_role("link", name="1.1.1").click()
     page.fill("input[name=password]", PASSWORD)
     page.get_by_role("button", name="审核通过").click()
-    assert page.get_by_text("待整改办审核").first.is_visible()
-
+    expect(page.get_by_text("待整改办审核").first).to_be_visible()
     # 4. The office checks the three tests and closes it.
     _switch(page, live_server, "office")
     page.goto(f"{live_server.url}/closeout/pending/")

@@ -1,6 +1,7 @@
 """The office dashboard on the demo district, in a real browser."""
 
 import pytest
+from playwright.sync_api import expect
 
 from rectification.demo import DEMO_PASSWORD, demo_load
 
@@ -14,8 +15,8 @@ def test_it_shows_the_office_the_demo_district_and_drills_down(live_server, page
     demo_load()
     login(page, live_server, "zgb", DEMO_PASSWORD)
     page.get_by_role("link", name="总览").click()
-    assert page.locator(".countdown.big").is_visible()
-    assert page.get_by_role("heading", name="上热中温下冷：各层级单位的投入程度").is_visible()
+    expect(page.locator(".countdown.big")).to_be_visible()
+    expect(page.get_by_role("heading", name="上热中温下冷：各层级单位的投入程度")).to_be_visible()
     screenshot(page, "dashboard-office")
     red = int(page.locator("a.stat.red strong").inner_text())
     page.locator("a.stat.red").click()
@@ -26,5 +27,5 @@ def test_it_shows_the_office_the_demo_district_and_drills_down(live_server, page
     page.get_by_role("button", name="退出").click()
     login(page, live_server, "ld01", DEMO_PASSWORD)
     page.get_by_role("link", name="我的牵头事项").click()
-    assert page.get_by_role("heading", name="书记领办事项（4）").is_visible()
+    expect(page.get_by_role("heading", name="书记领办事项（4）")).to_be_visible()
     screenshot(page, "dashboard-secretary")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Unit, User
 from accounts.roles import Role
@@ -51,7 +52,7 @@ def signed_in(browser, live_server, username):
     page = context.new_page()
     try:
         login(page, live_server, username, DEMO_PASSWORD)
-        assert page.get_by_role("button", name="退出").is_visible(), f"{username} could not sign in"
+        expect(page.get_by_role("button", name="退出")).to_be_visible()
         yield page
     finally:
         context.close()
@@ -104,7 +105,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         page.select_option("form.upload select", "report")
         page.get_by_role("button", name="上传", exact=True).click()
         page.wait_for_load_state()
-        assert page.get_by_role("link", name=evidence.name).first.is_visible()
+        expect(page.get_by_role("link", name=evidence.name).first).to_be_visible()
         shot(page, "liaison-measure")
 
         page.get_by_role("link", name="周报填报").click()
@@ -137,12 +138,11 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     with signed_in(browser, live_server, "cgjd_fzr") as page:
         page.get_by_role("link", name="周报填报").click()
         confirm = page.locator("section.card.attention")
-        assert page.get_by_role("heading", name="单位负责人确认").is_visible()
+        expect(page.get_by_role("heading", name="单位负责人确认")).to_be_visible()
         shot(page, "head-confirm", full_page=False)
         page.get_by_role("button", name="确认本周周报").click()
         page.wait_for_load_state()
-        assert not confirm.is_visible()
-
+        expect(confirm).not_to_be_visible()
         page.goto(f"{url}{measure.get_absolute_url()}")
         page.get_by_role("link", name="申请销号").click()
         page.fill("textarea[name=statement]", "街道本级及所属事业单位2021年以来违规发放的工资外收入已全部清退，清退凭证和情况报告已上传，经自查达到验收标准。")
@@ -181,7 +181,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     # --- leader (区领导) ----------------------------------------------------------------------
     with signed_in(browser, live_server, leader) as page:
         page.get_by_role("link", name="我的牵头事项").click()
-        assert page.get_by_text(measure.code).first.is_visible()
+        expect(page.get_by_text(measure.code).first).to_be_visible()
         shot(page, "leader-home", full_page=False)
         page.get_by_role("link", name="协调事项").click()
         page.locator("textarea").first.fill("请区财政局会同城关街道于下周五前完成调离人员款项追缴，追缴情况报区整改办。")
@@ -209,8 +209,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         shot(page, "supervision-records")
         page.locator("form.record-form").first.get_by_role("button", name="保存").click()
         page.wait_for_load_state()
-        assert page.get_by_text("王某").first.is_visible()
-
+        expect(page.get_by_text("王某").first).to_be_visible()
     # Friday evening: the cut-off has passed and the week's summary is frozen (beat would do this).
     cycle = WeeklyCycle.objects.order_by("-iso_year", "-iso_week").first()
     for step in (WeeklyCycle.Step.COLLECT, WeeklyCycle.Step.SUMMARY):
@@ -220,7 +219,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     with signed_in(browser, live_server, "zgb") as page:
         shot(page, "office-home", full_page=False)
         page.get_by_role("link", name="总览").click()
-        assert page.locator(".countdown.big").is_visible()
+        expect(page.locator(".countdown.big")).to_be_visible()
         shot(page, "office-dashboard")
         page.get_by_role("link", name="待我审核").click()
         shot(page, "office-pending", full_page=False)
@@ -258,7 +257,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     with signed_in(browser, live_server, "jw_jd") as page:
         page.goto(f"{url}{request.get_absolute_url()}")
         page.fill("input[name=reason], textarea[name=reason]", "回头看抽查发现仍有1人未清退到位。")
-        assert page.get_by_role("heading", name="回头看：重启已销号事项").is_visible()
+        expect(page.get_by_role("heading", name="回头看：重启已销号事项")).to_be_visible()
         shot(page, "supervision-reopen")
         page.get_by_role("link", name="总览").click()
         heading = page.get_by_role("heading", name="形式主义预警")

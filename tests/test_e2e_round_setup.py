@@ -2,6 +2,7 @@
 battle map shows both: in a real browser."""
 
 import pytest
+from playwright.sync_api import expect
 
 from rectification.models import Measure
 
@@ -34,8 +35,7 @@ def test_it_sets_up_a_problem_from_creation_to_the_battle_map(world, live_server
     page.select_option("select[name=responsible_units]", label=["责任局", "协办镇"])
     screenshot(page, "setup-problem-form")
     page.get_by_role("button", name="创建问题").click()
-    assert page.get_by_text("问题 2.1 已创建").is_visible()
-
+    expect(page.get_by_text("问题 2.1 已创建")).to_be_visible()
     _switch(page, live_server, "lead_lly")
     problem = world.round.problems.get(code="2.1")
     page.goto(f"{live_server.url}/problems/{problem.pk}/decompose/")
@@ -47,7 +47,7 @@ def test_it_sets_up_a_problem_from_creation_to_the_battle_map(world, live_server
         form.locator("input[name=start_date]").fill("2026-11-02")
         form.locator("input[name=due_date]").fill("2026-12-18")
         page.get_by_role("button", name="添加措施").click()
-        assert page.get_by_text(f"已分解给{unit}").is_visible()
+        expect(page.get_by_text(f"已分解给{unit}")).to_be_visible()
     screenshot(page, "setup-decompose")
 
     for username, handler, text in (("resp_lly", "张三", "制定会议精简办法"), ("coop_lly", "李四", "清理镇级报表")):
@@ -57,8 +57,7 @@ def test_it_sets_up_a_problem_from_creation_to_the_battle_map(world, live_server
         task.locator("input[name=handler_name]").fill(handler)
         task.locator("input[name=handler_phone]").fill("13800000000")
         task.get_by_role("button", name="认领").click()
-        assert page.get_by_text("已认领措施").is_visible()
-
+        expect(page.get_by_text("已认领措施")).to_be_visible()
     _switch(page, live_server, "leader")
     page.goto(f"{live_server.url}/problems/{problem.pk}/map/")
     body = page.locator("main").inner_text()

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from rectification import services
 from rectification.models import Evidence, Measure, ProgressReport
@@ -49,17 +50,16 @@ def test_it_reports_two_measures_with_evidence_and_the_head_confirms(
     screenshot(page, "unit-report-filled")
     page.get_by_role("button", name="提交本周周报").click()
     page.wait_for_load_state()
-    assert page.get_by_text("周报已提交，等待单位负责人确认").is_visible()
-    assert page.get_by_text("清退凭证.pdf").is_visible()
-
+    expect(page.get_by_text("周报已提交，等待单位负责人确认")).to_be_visible()
+    expect(page.get_by_text("清退凭证.pdf")).to_be_visible()
     page.get_by_role("button", name="退出").click()
     login(page, live_server, "resp_fzr", PASSWORD)
     page.get_by_role("link", name="周报填报").click()
-    assert page.get_by_role("heading", name="单位负责人确认").is_visible()
+    expect(page.get_by_role("heading", name="单位负责人确认")).to_be_visible()
     screenshot(page, "unit-report-head-review")
     page.get_by_role("button", name="确认本周周报").click()
     page.wait_for_load_state()
-    assert page.get_by_text("已确认 2 项措施的周报").is_visible()
+    expect(page.get_by_text("已确认 2 项措施的周报")).to_be_visible()
     screenshot(page, "unit-report-confirmed")
 
     states = set(ProgressReport.objects.values_list("state", flat=True))

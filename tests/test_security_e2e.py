@@ -2,6 +2,7 @@
 a page that needed an inline script or style would report a violation here."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import PASSWORD
 from .e2e import login, screenshot
@@ -46,10 +47,10 @@ def test_it_gives_the_audit_administrator_the_log(world, live_server, page):
     page.get_by_role("link", name="审计日志").first.click()
     page.fill("input[name=action]", "auth.login_failed")
     page.get_by_role("button", name="查询").click()
-    assert page.get_by_text("共 1 条记录").is_visible()
+    expect(page.get_by_text("共 1 条记录")).to_be_visible()
     screenshot(page, "security-audit-log")
     page.get_by_role("button", name="校验完整性").click()
-    assert page.get_by_text("完整性校验通过").is_visible()
+    expect(page.get_by_text("完整性校验通过")).to_be_visible()
     assert violations == []
 
 
@@ -58,9 +59,9 @@ def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_serv
         login(page, live_server, "resp_lly", "not-the-password")
     login(page, live_server, "secadmin", PASSWORD)
     page.get_by_role("link", name="安全管理").click()
-    assert page.get_by_text("resp_lly").is_visible()
+    expect(page.get_by_text("resp_lly")).to_be_visible()
     screenshot(page, "security-lockouts")
     page.get_by_role("button", name="解锁").click()
-    assert page.get_by_text("当前没有被锁定的账号。").is_visible()
+    expect(page.get_by_text("当前没有被锁定的账号。")).to_be_visible()
     page.get_by_role("link", name="角色授权").click()
     screenshot(page, "security-roles")
