@@ -30,7 +30,7 @@ def _validated(instance):
 @transaction.atomic
 def round_create(*, actor, title, inspection_team, feedback_date, report_deadline, track_offices,
                  kind=InspectionRound.Kind.PROVINCIAL, period_start=None, period_end=None,
-                 rectification_end=None, previous_round=None):
+                 rectification_end=None, previous_round=None, track_offices_review=False):
     """Create a round with its tracks; ``track_offices`` maps a ``Track.Kind`` to its office unit."""
     _require_office(actor)
     inspection_round = _validated(
@@ -44,6 +44,7 @@ def round_create(*, actor, title, inspection_team, feedback_date, report_deadlin
             report_deadline=report_deadline,
             rectification_end=rectification_end,
             previous_round=previous_round,
+            track_offices_review=track_offices_review,
         )
     )
     inspection_round.save()

@@ -60,12 +60,11 @@ def round_create(request):
                 rectification_end=data["rectification_end"],
                 previous_round=data["previous_round"],
                 track_offices=form.track_offices(),
+                track_offices_review=data["track_offices_review"],
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            if data["track_offices_review"]:
-                InspectionRound.objects.filter(pk=inspection_round.pk).update(track_offices_review=True)
             messages.success(request, _("巡视轮次已创建，请添加问题方面和反馈问题。"))
             return redirect("rectification:round_setup", pk=inspection_round.pk)
     return render(request, "rectification/setup/round_form.html", {"form": form})
