@@ -6,9 +6,24 @@ set is read back by the ledger import under the same header (see ``imports.PROBL
 and ``imports.MEASURE_FIELDS``); the others are for reading only.
 """
 
+import functools
 from dataclasses import dataclass
 
+from django.utils.encoding import force_str
+from django.utils.translation import get_language
+
 from .workbook import DATE, NUMBER, Column
+
+
+@functools.lru_cache(maxsize=1024)
+def _choice_label(model, field, value, language):
+    return force_str(dict(model._meta.get_field(field).flatchoices).get(value, value), strings_only=True)
+
+
+def shown(obj, field):
+    """``obj.get_<field>_display()``, worked out once per value and language: a city's ledger asks
+    tens of thousands of times, and each call would translate the label afresh."""
+    return _choice_label(type(obj), field, getattr(obj, field), get_language())
 
 
 def person_name(user):
@@ -37,12 +52,12 @@ def _responsible_units(problem):
 LEDGER_PROBLEM_COLUMNS = [
     Column("问题编号", 9, lambda p: p.code, field="code"),
     Column("方面", 24, lambda p: p.aspect.title, field="aspect"),
-    Column("专项", 9, lambda p: p.track.get_kind_display(), field="track"),
+    Column("专项", 9, lambda p: shown(p.track, "kind"), field="track"),
     Column("反馈问题", 30, lambda p: p.title, field="title"),
     Column("反馈原文", 44, lambda p: p.text, field="text"),
     Column("具体表现", 48, lambda p: [m.text for m in p.manifestations.all()], field="manifestations", spread=True),
-    Column("问题类型", 9, lambda p: p.get_problem_type_display(), field="problem_type"),
-    Column("整改时限类别", 10, lambda p: p.get_deadline_category_display(), field="deadline_category"),
+    Column("问题类型", 9, lambda p: shown(p, "problem_type"), field="problem_type"),
+    Column("整改时限类别", 10, lambda p: shown(p, "deadline_category"), field="deadline_category"),
     Column("整改时限", 12, lambda p: p.due_date, kind=DATE, field="due_date"),
     Column("牵头领导", 10, lambda p: person_name(p.lead_official), field="lead_official"),
     Column("责任领导", 16, _responsible_leaders, field="responsible_leaders"),
@@ -53,8 +68,8 @@ LEDGER_PROBLEM_COLUMNS = [
     Column("专项整治", 20, lambda p: p.campaign.name if p.campaign_id else "", field="campaign"),
     Column("上轮问题编号", 10, lambda p: p.previous_problem.code if p.previous_problem_id else "", field="previous_problem"),
     Column("书记领办", 8, lambda p: "是" if p.is_secretary_led else "否", field="is_secretary_led"),
-    Column("进展状态", 10, lambda p: p.get_progress_state_display()),
-    Column("销号状态", 12, lambda p: p.get_closeout_state_display()),
+    Column("进展状态", 10, lambda p: shown(p, "progress_state")),
+    Column("销号状态", 12, lambda p: shown(p, "closeout_state")),
 ]
 
 LEDGER_MEASURE_COLUMNS = [
@@ -62,7 +77,7 @@ LEDGER_MEASURE_COLUMNS = [
     Column("问题概述", 26, lambda m: m.problem.title),
     Column("措施编号", 11, lambda m: m.code, field="code"),
     Column("整改措施", 48, lambda m: m.text, field="text"),
-    Column("措施类别", 10, lambda m: m.get_kind_display(), field="kind"),
+    Column("措施类别", 10, lambda m: shown(m, "kind"), field="kind"),
     Column("责任单位", 18, lambda m: m.owner_unit.name, field="owner_unit"),
     Column("经办人", 9, lambda m: m.handler_name, field="handler_name"),
     Column("联系电话", 14, lambda m: m.handler_phone, field="handler_phone"),
@@ -70,9 +85,9 @@ LEDGER_MEASURE_COLUMNS = [
     Column("完成时限", 12, lambda m: m.due_date, kind=DATE, field="due_date"),
     Column("时间节点", 34, _milestone_lines, field="milestones"),
     Column("预期成果", 26, lambda m: m.expected_deliverable, field="expected_deliverable"),
-    Column("进展状态", 10, lambda m: m.get_progress_state_display()),
+    Column("进展状态", 10, lambda m: shown(m, "progress_state")),
     Column("完成百分比", 8, lambda m: m.percent, kind=NUMBER),
-    Column("销号状态", 12, lambda m: m.get_closeout_state_display()),
+    Column("销号状态", 12, lambda m: shown(m, "closeout_state")),
 ]
 
 
@@ -124,9 +139,9 @@ WEEKLY_COLUMNS = [
     Column("责任单位", 18, lambda r: r.measure.owner_unit.name),
     Column("经办人", 9, lambda r: r.measure.handler_name),
     Column("完成时限", 12, lambda r: r.measure.due_date, kind=DATE),
-    Column("报送情况", 12, lambda r: r.report.get_state_display() if r.report is not None else "未报"),
+    Column("报送情况", 12, lambda r: shown(r.report, "state") if r.report is not None else "未报"),
     Column("本周进展", 40, _report_text("progress_this_week")),
-    Column("累计进展状态", 11, lambda r: r.report.get_cumulative_state_display() if r.report is not None else ""),
+    Column("累计进展状态", 11, lambda r: shown(r.report, "cumulative_state") if r.report is not None else ""),
     Column("完成百分比", 9, lambda r: r.report.percent if r.report is not None else None, kind=NUMBER),
     Column("预期进度", 9, lambda r: r.expected, kind=NUMBER),
     Column("是否滞后", 8, lambda r: ("滞后" if r.behind else "正常") if r.report is not None else ""),
@@ -174,7 +189,7 @@ UNIT_TASK_COLUMNS = [
     Column("反馈问题", 28, lambda r: r.measure.problem.title),
     Column("措施编号", 11, lambda r: r.measure.code),
     Column("整改措施", 44, lambda r: r.measure.text),
-    Column("措施类别", 10, lambda r: r.measure.get_kind_display()),
+    Column("措施类别", 10, lambda r: shown(r.measure, "kind")),
     Column("经办人", 9, lambda r: r.measure.handler_name),
     Column("联系电话", 14, lambda r: r.measure.handler_phone),
     Column("开始日期", 12, lambda r: r.measure.start_date, kind=DATE),
@@ -182,9 +197,9 @@ UNIT_TASK_COLUMNS = [
     Column("剩余时间", 10, lambda r: r.days_left),
     Column("时间节点", 34, lambda r: _milestone_lines(r.measure)),
     Column("预期成果", 24, lambda r: r.measure.expected_deliverable),
-    Column("进展状态", 10, lambda r: r.measure.get_progress_state_display()),
+    Column("进展状态", 10, lambda r: shown(r.measure, "progress_state")),
     Column("完成百分比", 8, lambda r: r.measure.percent, kind=NUMBER),
     Column("最新进展", 36, lambda r: r.measure.latest_progress),
-    Column("销号状态", 12, lambda r: r.measure.get_closeout_state_display()),
+    Column("销号状态", 12, lambda r: shown(r.measure, "closeout_state")),
     Column("预警", 8, lambda r: r.light),
 ]

@@ -7,8 +7,9 @@ recoveries, rules) are counted in full for the office, supervision and the provi
 and for anyone else only where the linked problem is visible to them; petitions and work
 activities have no problem, so only those three roles see them counted.
 
-Files are built in memory and sent at once: they are a few hundred rows. Generating very large
-exports in the background (Celery) is not done yet.
+Files are built in memory and sent at once; the sheets are written in openpyxl's write-only
+mode, so a city's ledger of thousands of rows needs little memory. Generating very large exports
+in the background (Celery) is not done yet.
 """
 
 import datetime
@@ -37,17 +38,7 @@ from rectification.models import (
 )
 
 from . import columns as cols
-from .workbook import (
-    FIRST_DATA_ROW,
-    StreamSheet,
-    plain_workbook,
-    sheet_start,
-    stream_workbook,
-    title_text,
-    workbook_bytes,
-    write_merged_block,
-    write_row,
-)
+from .workbook import StreamSheet, stream_workbook, title_text, workbook_bytes
 
 LEDGER_SHEETS = ("问题清单", "任务清单", "责任清单")
 
@@ -135,40 +126,38 @@ def responsibility_pivot(problems, measures, today):
 
 
 def ledger_workbook(*, problems, measures, inspection_round, today):
-    # An ordinary workbook, not a write-only one: 问题清单 merges each problem's cells across
-    # the rows of its 具体表现, and merging needs an ordinary sheet (see workbook.py).
-    workbook = plain_workbook()
-    sheet = workbook.active
-    sheet.title = LEDGER_SHEETS[0]
-    sheet_start(
-        sheet,
+    # Streamed (write-only) like every export; 问题清单 merges each problem's cells across the
+    # rows of its 具体表现 (see workbook.py).
+    workbook = stream_workbook()
+    sheet = StreamSheet(
+        workbook,
+        name=LEDGER_SHEETS[0],
         columns=cols.LEDGER_PROBLEM_COLUMNS,
         title=title_text("整改台账·问题清单", inspection_round, today),
         freeze="B3",
     )
-    row = FIRST_DATA_ROW
     for problem in problems:
-        row += write_merged_block(sheet, row, cols.LEDGER_PROBLEM_COLUMNS, problem)
+        sheet.append_block(problem)
 
-    sheet = workbook.create_sheet(LEDGER_SHEETS[1])
-    sheet_start(
-        sheet,
+    sheet = StreamSheet(
+        workbook,
+        name=LEDGER_SHEETS[1],
         columns=cols.LEDGER_MEASURE_COLUMNS,
         title=title_text("整改台账·任务清单", inspection_round, today),
         freeze="D3",
     )
-    for offset, measure in enumerate(measures):
-        write_row(sheet, FIRST_DATA_ROW + offset, cols.LEDGER_MEASURE_COLUMNS, measure)
+    for measure in measures:
+        sheet.append(measure)
 
-    sheet = workbook.create_sheet(LEDGER_SHEETS[2])
-    sheet_start(
-        sheet,
+    sheet = StreamSheet(
+        workbook,
+        name=LEDGER_SHEETS[2],
         columns=cols.LEDGER_PIVOT_COLUMNS,
         title=title_text("整改台账·责任清单", inspection_round, today, "逾期指超过整改时限尚未销号"),
         freeze="C3",
     )
-    for offset, pivot_row in enumerate(responsibility_pivot(problems, measures, today)):
-        write_row(sheet, FIRST_DATA_ROW + offset, cols.LEDGER_PIVOT_COLUMNS, pivot_row)
+    for pivot_row in responsibility_pivot(problems, measures, today):
+        sheet.append(pivot_row)
     return workbook_bytes(workbook)
 
 

@@ -1,11 +1,11 @@
 """What every workbook we write has in common: the title row, the header, the cells, the page.
 
-Two kinds of sheet are written here. ``StreamSheet`` wraps an openpyxl write-only sheet, which
-streams rows to disk and keeps memory flat however many rows there are; the weekly table, the
-statistics and a unit's task list use it. ``write-only`` sheets cannot merge cells through any
-public openpyxl API, so the ledger (whose 问题清单 merges each problem's cells across its rows)
-uses an ordinary workbook and ``write_merged_block``; a district's ledger is a few hundred rows,
-which an ordinary workbook holds without trouble.
+Every export writes ``StreamSheet``s, which wrap openpyxl write-only sheets: rows stream to disk
+and memory stays flat however many rows there are. The ledger's 问题清单 merges each problem's
+cells across the rows of its 具体表现 (``StreamSheet.append_block``): a write-only sheet writes
+the merged ranges it holds when it is closed. (An ordinary workbook used to be used for the
+ledger; at city scale it needed gigabytes and, because openpyxl checks each new merge against
+every earlier one, minutes: see docs/PERFORMANCE.md.)
 """
 
 import datetime
@@ -18,10 +18,11 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -163,6 +164,7 @@ class StreamSheet:
     def __init__(self, workbook, *, name, columns, title, freeze="A3"):
         self.ws = workbook.create_sheet(name)
         self.columns = columns
+        self.next_row = FIRST_DATA_ROW
         # Write-only sheets take their layout before the first row.
         _page_setup(self.ws, columns, freeze)
         title_cell = WriteOnlyCell(self.ws, value=inert_text(title))
@@ -174,61 +176,61 @@ class StreamSheet:
             _header_style(cell)
             header.append(cell)
         self.ws.append(header)
+        # Each body style is looked up once per sheet and its style array handed to every cell:
+        # assigning a style by name searches the workbook's named styles for every cell, which
+        # was a fifth of the time of a city's ledger.
+        self._body_styles = {}
+        for kind in BODY_STYLES:
+            template = WriteOnlyCell(self.ws)
+            _style(template, kind)
+            self._body_styles[kind] = template._style
+
+    def _cell(self, value, kind):
+        content = _cell_content(value, kind)
+        cell = Cell(self.ws, row=1, column=1, value=content, style_array=self._body_styles[kind])
+        if isinstance(content, str):
+            # As in ``_style``: a string cell is stored as a string, whatever it looks like.
+            cell.data_type = "s"
+        return cell
 
     def append(self, obj):
-        cells = []
-        for column in self.columns:
-            cell = WriteOnlyCell(self.ws, value=_cell_content(column.value(obj), column.kind))
-            _style(cell, column.kind)
-            cells.append(cell)
-        self.ws.append(cells)
+        self.ws.append([self._cell(column.value(obj), column.kind) for column in self.columns])
+        self.next_row += 1
+
+    def append_block(self, obj):
+        """Write ``obj`` over as many rows as its longest ``spread`` list; merge its other cells down.
+
+        Returns the number of rows used. The cells under a merged cell are written empty with the
+        column's style, so the merged area keeps its borders.
+        """
+        spreads = {index: list(column.value(obj)) for index, column in enumerate(self.columns) if column.spread}
+        height = max([1, *(len(items) for items in spreads.values())])
+        rows = [[] for _ in range(height)]
+        for index, column in enumerate(self.columns):
+            if column.spread:
+                items = spreads[index]
+                for offset in range(height):
+                    rows[offset].append(self._cell(items[offset] if offset < len(items) else None, column.kind))
+                continue
+            rows[0].append(self._cell(column.value(obj), column.kind))
+            for offset in range(1, height):
+                rows[offset].append(self._cell(None, column.kind))
+            if height > 1:
+                # Straight into the set of ranges: ``merged_cells.add`` compares every new range
+                # with all earlier ones (quadratic); a block's ranges never overlap another's.
+                self.ws.merged_cells.ranges.add(
+                    CellRange(min_col=index + 1, min_row=self.next_row, max_col=index + 1, max_row=self.next_row + height - 1)
+                )
+        for row in rows:
+            self.ws.append(row)
+        self.next_row += height
+        return height
 
 
 def stream_workbook():
     workbook = Workbook(write_only=True)
     styles_register(workbook)
     return workbook
-
-
-def plain_workbook():
-    workbook = Workbook()
-    styles_register(workbook)
-    return workbook
-
-
-def sheet_start(ws, *, columns, title, freeze="A3"):
-    """Title and header of an ordinary (not write-only) sheet."""
-    _page_setup(ws, columns, freeze)
-    ws.cell(row=TITLE_ROW, column=1, value=inert_text(title)).style = TITLE_STYLE
-    for index, column in enumerate(columns, start=1):
-        _header_style(ws.cell(row=HEADER_ROW, column=index, value=column.header))
-
-
-def write_row(ws, row, columns, obj):
-    for index, column in enumerate(columns, start=1):
-        cell = ws.cell(row=row, column=index, value=_cell_content(column.value(obj), column.kind))
-        _style(cell, column.kind)
-
-
-def write_merged_block(ws, row, columns, obj):
-    """Write one object over as many rows as its longest ``spread`` list; merge the other cells.
-
-    Returns the number of rows used.
-    """
-    spreads = {index: list(column.value(obj)) for index, column in enumerate(columns, start=1) if column.spread}
-    height = max([1, *(len(items) for items in spreads.values())])
-    for index, column in enumerate(columns, start=1):
-        if column.spread:
-            items = spreads[index]
-            for offset in range(height):
-                value = items[offset] if offset < len(items) else None
-                _style(ws.cell(row=row + offset, column=index, value=_cell_content(value, column.kind)), column.kind)
-            continue
-        cell = ws.cell(row=row, column=index, value=_cell_content(column.value(obj), column.kind))
-        _style(cell, column.kind)
-        if height > 1:
-            ws.merge_cells(start_row=row, start_column=index, end_row=row + height - 1, end_column=index)
-    return height
 
 
 def workbook_bytes(workbook):
