@@ -9,7 +9,7 @@ snapshots, never a recomputation, so past weeks stay as they were reported.
 import datetime
 import statistics
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Unit
@@ -20,7 +20,6 @@ from .lights import GREY, RED, YELLOW, measure_light, with_oldest_open_milestone
 from .models import (
     CloseOutState,
     CoordinationItem,
-    Milestone,
     ProgressReport,
     ProgressState,
     SignOffStep,
@@ -53,44 +52,75 @@ def dashboard_filters(*, problems, measures, filters):
     return problems, measures
 
 
-def _counts(queryset, field):
-    return {row[field]: row["n"] for row in queryset.order_by().values(field).annotate(n=Count("id"))}
+def _problem_counts(problems):
+    """Totals and both state breakdowns of the problems, from one grouped query.
+
+    With the unit filter the problems are joined to their measures (and made distinct), so a
+    problem can stand on several joined rows: the totals count each problem once, while the
+    two breakdowns count joined rows, exactly as separate queries used to.
+    """
+    rows = list(
+        problems.order_by()
+        .values("progress_state", "closeout_state")
+        .annotate(n=Count("id"), distinct_n=Count("id", distinct=True))
+    )
+    by_progress, by_closeout = {}, {}
+    for row in rows:
+        by_progress[row["progress_state"]] = by_progress.get(row["progress_state"], 0) + row["n"]
+        by_closeout[row["closeout_state"]] = by_closeout.get(row["closeout_state"], 0) + row["n"]
+    total = sum(row["distinct_n"] for row in rows)
+    closed = sum(row["distinct_n"] for row in rows if row["closeout_state"] == CloseOutState.CLOSED)
+    return {"total": total, "closed": closed, "by_progress": by_progress, "by_closeout": by_closeout}
+
+
+def _measure_counts(measures):
+    """Totals, state breakdowns, per-track figures and closed counts per owner unit, from one grouped query."""
+    totals = {"total": 0, "closed": 0}
+    by_progress, by_closeout, tracks, closed_by_owner = {}, {}, {}, {}
+    for row in (
+        measures.order_by()
+        .values("problem__track__kind", "progress_state", "closeout_state", "owner_unit_id")
+        .annotate(n=Count("id"))
+    ):
+        n, closed = row["n"], row["closeout_state"] == CloseOutState.CLOSED
+        totals["total"] += n
+        by_progress[row["progress_state"]] = by_progress.get(row["progress_state"], 0) + n
+        by_closeout[row["closeout_state"]] = by_closeout.get(row["closeout_state"], 0) + n
+        track = tracks.setdefault(row["problem__track__kind"], {"problem__track__kind": row["problem__track__kind"], "total": 0, "closed": 0})
+        track["total"] += n
+        if closed:
+            totals["closed"] += n
+            track["closed"] += n
+            closed_by_owner[row["owner_unit_id"]] = closed_by_owner.get(row["owner_unit_id"], 0) + n
+    return totals, by_progress, by_closeout, list(tracks.values()), closed_by_owner
 
 
 def office_dashboard(*, user, inspection_round, today, filters):
+    """Every figure of the office dashboard in a fixed number of queries (tests/test_dashboard.py
+    pins it): the counts come from two grouped queries, the lights from one pass over the open
+    measures (each carrying its oldest open milestone), which the formalism signals reuse."""
     problems = problems_visible_to(user).filter(round=inspection_round)
     measures = measures_visible_to(user).filter(problem__round=inspection_round)
     problems, measures = dashboard_filters(problems=problems, measures=measures, filters=filters)
 
-    problem_totals = problems.aggregate(total=Count("id", distinct=True), closed=Count("id", filter=CLOSED, distinct=True))
-    measure_totals = measures.aggregate(total=Count("id"), closed=Count("id", filter=CLOSED))
-
-    by_track = list(
-        measures.order_by()
-        .values("problem__track__kind")
-        .annotate(total=Count("id"), closed=Count("id", filter=CLOSED))
-    )
+    problem_counts = _problem_counts(problems)
+    measure_totals, measures_by_progress, measures_by_closeout, by_track, closed_by_owner = _measure_counts(measures)
     track_labels = dict(Track.Kind.choices)
     for row in by_track:
         row["label"] = track_labels[row["problem__track__kind"]]
         row["rate"] = _rate(row["closed"], row["total"])
 
     open_measures = list(
-        measures.exclude(CLOSED).select_related("owner_unit", "problem__lead_official", "problem__lead_unit")
+        with_oldest_open_milestone(measures.exclude(CLOSED)).select_related(
+            "owner_unit", "problem__lead_official", "problem__lead_unit"
+        )
     )
-    oldest_milestone = {
-        row["measure_id"]: row["due"]
-        for row in Milestone.objects.filter(measure__in=[m.pk for m in open_measures], done_on__isnull=True)
-        .order_by()
-        .values("measure_id")
-        .annotate(due=Min("due_date"))
-    }
     iso_year, iso_week = iso_week_of(today)
     monday = week_monday(iso_year, iso_week)
     lists = {"red": [], "yellow": [], "grey": [], "overdue": []}
     by_leader, by_lead_unit, by_owner, by_level = {}, {}, {}, {}
     for measure in open_measures:
-        measure.light = measure_light(measure, today, oldest_open_milestone_due=oldest_milestone.get(measure.pk))
+        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
         overdue = measure.due_date < today and measure.progress_state != ProgressState.COMPLETED
         if measure.light in (RED, YELLOW, GREY):
             lists[measure.light.code].append(measure)
@@ -117,14 +147,12 @@ def office_dashboard(*, user, inspection_round, today, filters):
         else:
             level["ages"].append((today - measure.start_date).days)
 
-    closed_by_owner = dict(
-        measures.filter(CLOSED).order_by().values_list("owner_unit_id").annotate(n=Count("id"))
-    )
     for row in by_owner.values():
         closed = closed_by_owner.get(row["id"], 0)
         row["closed"] = closed
         row["rate"] = _rate(closed, closed + row["open"])
     ranking = sorted(by_owner.values(), key=lambda r: (-(r["red"] * 3 + r["yellow"] + r["overdue"]), -r["rate"], r["label"]))
+    snapshots = round_snapshots(inspection_round=inspection_round)
 
     return {
         "countdown": {
@@ -132,16 +160,17 @@ def office_dashboard(*, user, inspection_round, today, filters):
             "workdays": workdays_between(today, inspection_round.report_deadline),
         },
         "problems": {
-            **problem_totals,
-            "rate": _rate(problem_totals["closed"], problem_totals["total"]),
-            "by_progress": _counts(problems, "progress_state"),
-            "by_closeout": _counts(problems, "closeout_state"),
+            "total": problem_counts["total"],
+            "closed": problem_counts["closed"],
+            "rate": _rate(problem_counts["closed"], problem_counts["total"]),
+            "by_progress": problem_counts["by_progress"],
+            "by_closeout": problem_counts["by_closeout"],
         },
         "measures": {
             **measure_totals,
             "rate": _rate(measure_totals["closed"], measure_totals["total"]),
-            "by_progress": _counts(measures, "progress_state"),
-            "by_closeout": _counts(measures, "closeout_state"),
+            "by_progress": measures_by_progress,
+            "by_closeout": measures_by_closeout,
         },
         "by_track": sorted(by_track, key=lambda r: r["problem__track__kind"]),
         "by_leader": sorted(by_leader.values(), key=lambda r: (-r["red"], -r["overdue"], r["label"])),
@@ -160,8 +189,10 @@ def office_dashboard(*, user, inspection_round, today, filters):
         "previous_round": list(
             problems.filter(previous_problem__isnull=False).select_related("previous_problem", "lead_unit").order_by("seq")
         ),
-        "trend": weekly_trend(inspection_round=inspection_round),
-        "signals": _signals_summary(formalism_signals(measures=measures.exclude(CLOSED), today=today)),
+        "trend": weekly_trend(snapshots=snapshots),
+        # The same snapshots, newest first, for the list of weekly packages.
+        "snapshots": snapshots[::-1],
+        "signals": _signals_summary(formalism_signals(measures=open_measures, today=today)),
         "many_returns": units_with_many_returns(measures=measures),
     }
 
@@ -182,9 +213,8 @@ def _signals_summary(signals):
 def level_engagement(*, measures, open_stats, today):
     """上热中温下冷: per unit level, how engaged the units are."""
     iso_year, iso_week = iso_week_of(today - datetime.timedelta(days=7))
-    expected = dict(
-        measures.exclude(CLOSED).order_by().values_list("owner_unit__level").annotate(n=Count("id"))
-    )
+    # The open measures per owner level were counted in the caller's pass over them.
+    expected = {level: stats["open"] for level, stats in open_stats.items()}
     on_time = dict(
         ProgressReport.objects.filter(
             measure__in=measures.exclude(CLOSED),
@@ -227,12 +257,21 @@ def level_engagement(*, measures, open_stats, today):
     return rows
 
 
-def weekly_trend(*, inspection_round):
+def round_snapshots(*, inspection_round):
+    """The round's frozen weekly snapshots, oldest first (one query; the figures are parsed once)."""
+    return list(
+        WeeklySnapshot.objects.filter(cycle__round=inspection_round)
+        .select_related("cycle")
+        .order_by("cycle__iso_year", "cycle__iso_week")
+    )
+
+
+def weekly_trend(*, inspection_round=None, snapshots=None):
     """Open and cumulative closed measures per week, read from the frozen snapshots."""
+    if snapshots is None:
+        snapshots = round_snapshots(inspection_round=inspection_round)
     points = []
-    for snapshot in WeeklySnapshot.objects.filter(cycle__round=inspection_round).select_related("cycle").order_by(
-        "cycle__iso_year", "cycle__iso_week"
-    ):
+    for snapshot in snapshots:
         figures = snapshot.figures["measures"]
         points.append(
             {
@@ -295,13 +334,3 @@ def leader_page(*, user, today):
         "pending": closeouts_pending_for(user),
         "coordination": coordination_for(user=user, state=CoordinationItem.State.OPEN),
     }
-
-
-def provincial_summary(*, inspection_round):
-    """What the provincial team reads: the frozen weekly figures and packages, newest first."""
-    return (
-        WeeklySnapshot.objects.filter(cycle__round=inspection_round)
-        .select_related("cycle")
-        .order_by("-cycle__iso_year", "-cycle__iso_week")
-    )
-

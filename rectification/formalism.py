@@ -41,16 +41,22 @@ def text_similarity(a, b):
 
 
 def formalism_signals(*, measures, today):
-    """Signals over ``measures`` (an access-filtered queryset) for the last full week and this one."""
+    """Signals over ``measures`` for the last full week and this one.
+
+    ``measures`` is an access-filtered queryset, or the list of its rows when the caller has
+    already loaded them with their owner units (the office dashboard), which saves reading them twice.
+    """
     iso_year, iso_week = iso_week_of(today)
     previous = iso_week_of(today - datetime.timedelta(days=7))
     weeks = {(iso_year, iso_week), previous}
-    measure_list = list(measures.select_related("owner_unit"))
+    measure_list = measures if isinstance(measures, list) else list(measures.select_related("owner_unit"))
     by_id = {m.pk: m for m in measure_list}
     reports = (
         ProgressReport.objects.filter(measure_id__in=by_id)
         .filter(Q(iso_year=iso_year, iso_week=iso_week) | Q(iso_year=previous[0], iso_week=previous[1]))
         .exclude(state=ProgressReport.State.DRAFT)
+        # Only what the signals compare: the long texts of plans and difficulties stay in the database.
+        .only("measure_id", "iso_year", "iso_week", "version", "percent", "progress_this_week")
         .order_by("measure_id", "iso_year", "iso_week", "version")
     )
     latest = {}

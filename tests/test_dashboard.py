@@ -216,4 +216,4 @@ class TestQueryCounts:
 
 # session, user, roles, unit, rounds, then the dashboard's own aggregates (a fixed set), the
 # filter pickers, the snapshots list, bell and pending counts.
-BUDGET = {"office": 32, "track_office": 32}
+BUDGET = {"office": 22, "track_office": 22}

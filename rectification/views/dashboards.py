@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import Role
 
 from .. import selectors
-from ..dashboard import leader_page, office_dashboard, provincial_summary, trend_chart
+from ..dashboard import leader_page, office_dashboard, trend_chart
 from ..lights import LIGHTS, measure_light, with_oldest_open_milestone
 from ..models import (
     CloseOutState,
@@ -71,7 +71,8 @@ def dashboard(request):
             "closeout_labels": dict(CloseOutState.choices),
             "units": Unit.objects.filter(is_active=True).exclude(level=Unit.Level.VILLAGE).only("id", "name"),
             "leaders": User.objects.filter(groups__name=Role.LEADER.value, is_active=True).only("id", "full_name"),
-            "snapshots": provincial_summary(inspection_round=current) if current else [],
+            # Read with the trend, in the same query (newest first).
+            "snapshots": data["snapshots"] if data else [],
         },
     )
 
