@@ -6,10 +6,15 @@ Monday-Friday rather than fail, because a deadline must always be computable.
 """
 
 import datetime
+import functools
 
 import chinese_calendar
 
 
+# The calendar is fixed for the life of the process, and the weekly cycle asks about the same
+# few weeks thousands of times (a countdown per unit): the package checks its date range on
+# every call, so the answers are kept.
+@functools.lru_cache(maxsize=4096)
 def is_workday(day):
     try:
         return chinese_calendar.is_workday(day)

@@ -38,7 +38,7 @@ from ..models import (
     WeeklySnapshot,
 )
 from ..workdays import add_workdays, iso_week_of, next_workday, previous_workday, round_cutoff, week_monday, workdays_between
-from .notifications import notify, unit_staff
+from .notifications import notify_each, unit_staff
 
 logger = logging.getLogger(__name__)
 Step = WeeklyCycle.Step
@@ -235,14 +235,24 @@ def dispatch_sheet_content(cycle, unit, today):
 
 def _digest(recipients, *, cycle, unit, kind, text, link):
     """One notice per person per week and kind for this unit, however many items it covers."""
-    for person in recipients:
-        notify(
-            recipient=person,
-            kind=Notification.Kind.DISPATCH,
-            text=text,
-            link=link,
-            dedup_key=f"cycle:{cycle.pk}:{kind}:{unit.pk}",
-        )
+    notify_each(
+        recipients=recipients,
+        kind=Notification.Kind.DISPATCH,
+        text=text,
+        link=link,
+        dedup_key=f"cycle:{cycle.pk}:{kind}:{unit.pk}",
+    )
+
+
+def _staff_with_roles(unit):
+    """``having(*roles)``: the unit's active staff holding any of the roles. The staff and their
+    roles are read once (two queries) for the several notices of a unit's dispatch."""
+    members = list(unit.members.filter(is_active=True).prefetch_related("groups").order_by("pk"))
+
+    def having(*roles):
+        return [person for person in members if person.has_role(*roles)]
+
+    return having
 
 
 def _dispatch_unit(cycle, unit, today):
@@ -251,7 +261,8 @@ def _dispatch_unit(cycle, unit, today):
     sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
     if not created:
         return False
-    staff = list(unit_staff(unit, Role.LIAISON, Role.UNIT_HEAD))
+    staff_having = _staff_with_roles(unit)
+    staff = staff_having(Role.LIAISON, Role.UNIT_HEAD)
     countdown = content["countdown"]
     _digest(
         staff,
@@ -275,7 +286,7 @@ def _dispatch_unit(cycle, unit, today):
     close = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.leader_days]
     if near:
         _digest(
-            unit_staff(unit, Role.LIAISON),
+            staff_having(Role.LIAISON),
             cycle=cycle,
             unit=unit,
             kind="notice",
@@ -298,18 +309,26 @@ def _dispatch_unit(cycle, unit, today):
         )
     if content["overdue"]:
         reply_due = add_workdays(today, inspection_round.notice_reply_workdays)
-        for item in content["overdue"]:
-            if not SupervisionNotice.objects.filter(measure_id=item["id"], state=SupervisionNotice.State.OPEN).exists():
-                SupervisionNotice.objects.create(
-                    cycle=cycle,
-                    unit=unit,
-                    measure_id=item["id"],
-                    text=_("措施 %(code)s 已超过完成时限%(days)s天，请于%(due)s前书面答复整改进展、逾期原因和完成时间。")
-                    % {"code": item["code"], "days": -item["days_left"], "due": reply_due.isoformat()},
-                    reply_due=reply_due,
-                )
+        # One query for the unit's overdue measures that already have an open notice.
+        noticed = set(
+            SupervisionNotice.objects.filter(
+                measure_id__in=[item["id"] for item in content["overdue"]], state=SupervisionNotice.State.OPEN
+            ).values_list("measure_id", flat=True)
+        )
+        SupervisionNotice.objects.bulk_create(
+            SupervisionNotice(
+                cycle=cycle,
+                unit=unit,
+                measure_id=item["id"],
+                text=_("措施 %(code)s 已超过完成时限%(days)s天，请于%(due)s前书面答复整改进展、逾期原因和完成时间。")
+                % {"code": item["code"], "days": -item["days_left"], "due": reply_due.isoformat()},
+                reply_due=reply_due,
+            )
+            for item in content["overdue"]
+            if item["id"] not in noticed
+        )
         _digest(
-            unit_staff(unit, Role.UNIT_HEAD, Role.LIAISON),
+            staff_having(Role.UNIT_HEAD, Role.LIAISON),
             cycle=cycle,
             unit=unit,
             kind="overdue",
@@ -383,25 +402,32 @@ def step_collect(cycle):
     return {"missed": recorded}
 
 
-def _penalty(cycle, unit, rule, reason):
+def _penalties_draft(cycle, wanted):
+    """Draft a circular and a point deduction for each (unit, rule, reason) not drafted this week yet.
+
+    Two queries however many there are: the week's existing drafts, then one insert of the rest.
+    Returns the number of rows drafted.
+    """
     inspection_round = cycle.round
-    created = 0
-    for kind, points in ((Penalty.Kind.CIRCULAR, 0), (Penalty.Kind.DEDUCTION, inspection_round.penalty_points)):
-        _, new = Penalty.objects.get_or_create(
-            cycle=cycle,
-            unit=unit,
-            kind=kind,
-            rule=rule,
-            defaults={"round": inspection_round, "reason": reason, "points": points},
-        )
-        created += new
-    return created
+    existing = set(Penalty.objects.filter(cycle=cycle).values_list("unit_id", "kind", "rule"))
+    new = []
+    for unit, rule, reason in wanted:
+        for kind, points in ((Penalty.Kind.CIRCULAR, 0), (Penalty.Kind.DEDUCTION, inspection_round.penalty_points)):
+            if (unit.pk, kind, rule) in existing:
+                continue
+            existing.add((unit.pk, kind, rule))
+            new.append(
+                Penalty(cycle=cycle, unit=unit, kind=kind, rule=rule, round=inspection_round, reason=reason, points=points)
+            )
+    # The step was claimed, so nobody else drafts this week's rows; the unique key would skip them if they did.
+    Penalty.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def _apply_penalty_rules(cycle):
     """Draft circulars and point deductions from the round's rules; the office confirms or dismisses."""
     inspection_round = cycle.round
-    drafted = 0
+    wanted = []
     streak = inspection_round.penalty_missed_streak
     if streak:
         recent = list(
@@ -412,22 +438,17 @@ def _apply_penalty_rules(cycle):
         if len(recent) == streak:
             unit_sets = [set(MissedReport.objects.filter(cycle=c).values_list("unit_id", flat=True)) for c in recent]
             for unit in Unit.objects.filter(pk__in=set.intersection(*unit_sets)):
-                drafted += _penalty(
-                    cycle, unit, "missed_streak", _("连续%(n)s周未按时报送整改进展。") % {"n": streak}
-                )
+                wanted.append((unit, "missed_streak", _("连续%(n)s周未按时报送整改进展。") % {"n": streak}))
     if inspection_round.penalty_unanswered_notice:
         today = timezone.localdate()
         late = SupervisionNotice.objects.filter(
             measure__problem__round=inspection_round, state=SupervisionNotice.State.OPEN, reply_due__lt=today
         ).select_related("unit", "measure")
         for notice in late:
-            drafted += _penalty(
-                cycle,
-                notice.unit,
-                f"notice_unanswered:{notice.pk}",
-                _("督办单（措施 %(code)s）逾期未答复。") % {"code": notice.measure.code},
+            wanted.append(
+                (notice.unit, f"notice_unanswered:{notice.pk}", _("督办单（措施 %(code)s）逾期未答复。") % {"code": notice.measure.code})
             )
-    return drafted
+    return _penalties_draft(cycle, wanted)
 
 
 def step_summary(cycle):
@@ -438,21 +459,20 @@ def step_summary(cycle):
         snapshot.package_name = weekly_package_store(cycle)
         snapshot.save(update_fields=["package_name"])
     drafted = _apply_penalty_rules(cycle)
-    for person in User.objects.filter(is_active=True, groups__name=Role.OFFICE.value):
-        notify(
-            recipient=person,
-            kind=Notification.Kind.DISPATCH,
-            text=_("第%(week)s周小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
-            % {
-                "week": cycle.iso_week,
-                "overdue": len(snapshot.figures["overdue"]),
-                "stalled": len(snapshot.figures["stalled"]),
-                "missed": len(snapshot.figures["missed_units"]),
-                "drafts": drafted,
-            },
-            link=f"/cycles/{cycle.pk}/",
-            dedup_key=f"cycle:{cycle.pk}:summary",
-        )
+    notify_each(
+        recipients=User.objects.filter(is_active=True, groups__name=Role.OFFICE.value),
+        kind=Notification.Kind.DISPATCH,
+        text=_("第%(week)s周小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
+        % {
+            "week": cycle.iso_week,
+            "overdue": len(snapshot.figures["overdue"]),
+            "stalled": len(snapshot.figures["stalled"]),
+            "missed": len(snapshot.figures["missed_units"]),
+            "drafts": drafted,
+        },
+        link=f"/cycles/{cycle.pk}/",
+        dedup_key=f"cycle:{cycle.pk}:summary",
+    )
     return {"snapshot": snapshot.pk, "penalties_drafted": drafted}
 
 
