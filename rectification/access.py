@@ -12,9 +12,11 @@ cannot let a unit's staff see another unit's rows.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
+from accounts.models import Unit
 from accounts.roles import READ_ALL_ROLES, Role
 
 from .models import (
@@ -150,6 +152,12 @@ def permissions_sync_for_problem(problem):
     from django.contrib.auth.models import Permission
 
     measures = list(problem.measures.select_related("owner_unit__group"))
+    # Everything the rules read, in three queries rather than one per unit and leader.
+    problem = (
+        Problem.objects.select_related("lead_unit__group", "lead_official")
+        .prefetch_related(Prefetch("responsible_units", queryset=Unit.objects.select_related("group")), "responsible_leaders")
+        .get(pk=problem.pk)
+    )
     group_grants, user_grants = _grants_for_problem(problem, measures)
     perms = {
         p.codename: p

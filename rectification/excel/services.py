@@ -138,8 +138,9 @@ def _problem_apply(actor, draft, inspection_round, aspects, next_seq):
     if isinstance(values.get("aspect"), str):
         values["aspect"] = aspects[values["aspect"]]
     if draft.existing is None:
+        # Its grants are synced once, after its measures (see ledger_import).
         return ledger.problem_create(
-            actor=actor, inspection_round=inspection_round, code=draft.code, seq=next_seq(), **values
+            actor=actor, inspection_round=inspection_round, code=draft.code, seq=next_seq(), sync_permissions=False, **values
         )
     problem = draft.existing
     if any(name in values for name in RESPONSIBILITY_FIELDS):
@@ -160,7 +161,10 @@ def _problem_apply(actor, draft, inspection_round, aspects, next_seq):
 def _measure_apply(actor, draft, problem, next_seq):
     values = dict(draft.values)
     if draft.existing is None:
-        return ledger.measure_create(actor=actor, problem=problem, code=draft.code, seq=next_seq(problem), **values)
+        # The problem's grants are synced once after all its new measures (see ledger_import).
+        return ledger.measure_create(
+            actor=actor, problem=problem, code=draft.code, seq=next_seq(problem), sync_permissions=False, **values
+        )
     measure = draft.existing
     if "owner_unit" in values:
         measure = ledger.measure_reassign(
@@ -206,18 +210,27 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
 
     counts = Counter()
     saved = {}
+    # New problems and problems given new measures: their grants are written once, at the end
+    # (still in this transaction), rather than once per problem and again per measure.
+    unsynced = {}
     for draft in plan.problems:
         if draft.action == "unchanged":
             saved[draft.code] = draft.existing
             continue
         saved[draft.code] = _problem_apply(actor, draft, inspection_round, aspects, next_problem_seq)
         counts[f"problems_{draft.action}d"] += 1
+        if draft.existing is None:
+            unsynced[saved[draft.code].pk] = saved[draft.code]
     for draft in plan.measures:
         if draft.action == "unchanged":
             continue
         problem = saved.get(draft.problem_code) or draft.problem
         _measure_apply(actor, draft, problem, next_measure_seq)
         counts[f"measures_{draft.action}d"] += 1
+        if draft.existing is None:
+            unsynced[problem.pk] = problem
+    for problem in unsynced.values():
+        permissions_sync_for_problem(problem)
     audit_record(
         actor=actor,
         action="excel.import",

@@ -92,7 +92,8 @@ def _responsibility_snapshot(problem):
 def problem_create(*, actor, inspection_round, aspect, track, code, title, text, problem_type,
                    deadline_category, lead_official, lead_unit, due_date=None, goal="",
                    responsible_leaders=(), responsible_units=(), manifestations=(), criteria=(),
-                   previous_problem=None, is_secretary_led=False, campaign=None, seq=0):
+                   previous_problem=None, is_secretary_led=False, campaign=None, seq=0, sync_permissions=True):
+    """Create a problem with its responsibilities; see ``measure_create`` for ``sync_permissions``."""
     _require_office(actor)
     if aspect.round_id != inspection_round.pk or track.round_id != inspection_round.pk:
         raise ValidationError(_("方面和专项必须属于同一巡视轮次。"))
@@ -125,7 +126,8 @@ def problem_create(*, actor, inspection_round, aspect, track, code, title, text,
     AcceptanceCriterion.objects.bulk_create(
         AcceptanceCriterion(problem=problem, seq=i, text=t) for i, t in enumerate(criteria, start=1)
     )
-    permissions_sync_for_problem(problem)
+    if sync_permissions:
+        permissions_sync_for_problem(problem)
     audit_record(
         actor=actor,
         action="problem.create",
@@ -159,10 +161,13 @@ def problem_assign(*, actor, problem, lead_official, lead_unit, responsible_lead
 
 @transaction.atomic
 def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, due_date,
-                   handler_name="", handler_phone="", expected_deliverable="", milestones=(), seq=0):
+                   handler_name="", handler_phone="", expected_deliverable="", milestones=(), seq=0,
+                   sync_permissions=True):
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
 
-    ``milestones`` is a sequence of (title, due_date) pairs.
+    ``milestones`` is a sequence of (title, due_date) pairs. A caller that adds many measures of a
+    problem in one transaction (the ledger import) passes ``sync_permissions=False`` and calls
+    ``permissions_sync_for_problem`` once afterwards, in that same transaction.
     """
     if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")):
         raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
@@ -190,7 +195,8 @@ def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, 
     Milestone.objects.bulk_create(
         Milestone(measure=measure, seq=i, title=title, due_date=day) for i, (title, day) in enumerate(milestones, start=1)
     )
-    permissions_sync_for_problem(problem)
+    if sync_permissions:
+        permissions_sync_for_problem(problem)
     audit_record(
         actor=actor,
         action="measure.create",
