@@ -1,0 +1,450 @@
+"""The benchmark command.
+
+    DATABASE_URL=postgres://zhenggai@127.0.0.1:5432/zhenggai_bench DJANGO_VAR_DIR=/tmp/bench-var \\
+        python -m bench.run build                 # the city, into an empty, migrated database
+    python -m bench.run all --label city          # pages, jobs and the load test; or one of:
+    python -m bench.run pages|jobs|load --label city
+    python -m bench.run report                    # the tables of docs/PERFORMANCE.md, from the saved results
+
+It measures whatever database DATABASE_URL names: the city, or the demo district loaded with
+``manage.py load_demo``. Results are saved as JSON under $DJANGO_VAR_DIR/bench/ and printed as
+Markdown. Only 127.0.0.1 is ever contacted. Runs with DEBUG off unless DJANGO_DEBUG says otherwise.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_DEBUG", "0")
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import Unit, User
+from accounts.roles import Role
+from rectification.models import (
+    Campaign,
+    CloseOutState,
+    DispatchSheet,
+    Evidence,
+    InspectionRound,
+    Measure,
+    MeasureGroupObjectPermission,
+    MeasureUserObjectPermission,
+    Milestone,
+    Notification,
+    Problem,
+    ProblemGroupObjectPermission,
+    ProblemUserObjectPermission,
+    ProgressReport,
+    SignOffStep,
+    Track,
+    WeeklySnapshot,
+)
+from rectification.selectors import pending_closeout_count
+from rectification.workdays import iso_week_of
+
+from .measure import bare_measure, job_measure, page_measure, xlsx_grid
+
+RESULTS = Path(settings.VAR_DIR) / "bench"
+DATASET_TABLES = [
+    ("units", Unit),
+    ("users", User),
+    ("rounds", InspectionRound),
+    ("problems", Problem),
+    ("measures", Measure),
+    ("milestones", Milestone),
+    ("weekly reports", ProgressReport),
+    ("evidence records", Evidence),
+    ("sign-off steps", SignOffStep),
+    ("weekly snapshots", WeeklySnapshot),
+    ("notifications", Notification),
+    ("problem group grants", ProblemGroupObjectPermission),
+    ("measure group grants", MeasureGroupObjectPermission),
+    ("problem user grants", ProblemUserObjectPermission),
+    ("measure user grants", MeasureUserObjectPermission),
+]
+
+
+# --- who and what is measured -------------------------------------------------------------------
+
+
+class Actors:
+    """The people and objects the benchmark uses, found the same way on any dataset."""
+
+    def __init__(self):
+        self.office = User.objects.filter(is_active=True, groups__name=Role.OFFICE.value).order_by("pk").first()
+        self.round = InspectionRound.objects.order_by("-feedback_date", "-id").first()
+        busiest = (
+            Measure.objects.exclude(closeout_state=CloseOutState.CLOSED)
+            .values("owner_unit")
+            .annotate(n=Count("id"))
+            .order_by("-n", "owner_unit")
+            .first()
+        )
+        self.unit = Unit.objects.get(pk=busiest["owner_unit"])
+        self.unit_open_measures = busiest["n"]
+        self.liaison = self._staff(self.unit, Role.LIAISON)
+        leaders = User.objects.filter(is_active=True, groups__name=Role.LEADER.value).order_by("pk")
+        counts = [(pending_closeout_count(user=leader), -leader.pk, leader) for leader in leaders]
+        self.leader_pending, _pk, self.leader = max(counts, key=lambda row: row[:2])
+        self.problem = (
+            Problem.objects.filter(round=self.round)
+            .annotate(n=Count("measures"))
+            .order_by("-n", "seq", "id")
+            .select_related("lead_unit")
+            .first()
+        )
+        self.problem_viewer = self._staff(self.problem.lead_unit, Role.LIAISON)
+
+    @staticmethod
+    def _staff(unit, role):
+        return User.objects.filter(unit=unit, is_active=True, groups__name=role.value).order_by("pk").first()
+
+    def describe(self):
+        return {
+            "office": self.office.username,
+            "round": self.round.title,
+            "busiest unit": f"{self.unit.name} ({self.unit_open_measures} open measures, liaison {self.liaison.username})",
+            "busiest leader": f"{self.leader.username} ({self.leader_pending} close-outs waiting)",
+            "problem detail": f"{self.problem.code} of the newest round ({self.problem.n} measures), "
+            f"viewed by {self.problem_viewer.username} of its lead unit",
+        }
+
+
+def page_specs(actors):
+    return [
+        ("dashboard", "Office dashboard 整改办总览", actors.office, "/dashboard/"),
+        ("worklist", "Unit worklist 工作台, busiest unit", actors.liaison, "/unit/"),
+        ("problem_detail", "Problem detail 问题详情", actors.problem_viewer, f"/problems/{actors.problem.pk}/"),
+        ("problem_list", "Problem list p.1, track 综合 (office)", actors.office, "/problems/?track=general"),
+        ("problem_list_unit", "Problem list p.1, track 综合 (busiest unit)", actors.liaison, "/problems/?track=general"),
+        ("report_week", "Weekly report form 周报, busiest unit", actors.liaison, "/unit/report/"),
+        ("closeout_pending", "Pending signature 待我审批, busiest leader", actors.leader, "/closeout/pending/"),
+    ]
+
+
+# --- the parts ---------------------------------------------------------------------------------
+
+
+def pages_run(actors, *, requests):
+    results = []
+    for key, label, user, url in page_specs(actors):
+        result = page_measure(key=key, label=label, user=user, url=url, requests=requests)
+        print(f"  {label:<48} {result.p50_ms:>7.1f} ms p50 {result.p95_ms:>7.1f} ms p95 {result.queries:>3} queries", flush=True)
+        results.append(result)
+    return results
+
+
+def _cycle_fresh(inspection_round, iso_year, iso_week, *, remove):
+    """This week's cycle of the round, with what the measured step wrote before removed
+    (only inside the rolled-back transaction of the measurement)."""
+    from rectification.services.cycle import cycle_for
+
+    cycle = cycle_for(inspection_round, iso_year, iso_week)
+    remove.objects.filter(cycle=cycle).delete()
+    return cycle
+
+
+def _import_file(actors, today, problems_wanted=150, measures_wanted=600):
+    """A ledger of 150 problems and 600 measures of the newest round, written by our own export."""
+    from rectification.excel.exports import (
+        ledger_measures,
+        ledger_problems,
+        ledger_workbook,
+    )
+
+    problems = list(ledger_problems(user=actors.office, inspection_round=actors.round))[:problems_wanted]
+    chosen = {p.pk for p in problems}
+    measures = [m for m in ledger_measures(user=actors.office, inspection_round=actors.round) if m.problem_id in chosen]
+    per_problem = {}
+    for measure in measures:
+        per_problem.setdefault(measure.problem_id, []).append(measure)
+    # Drop measures from the problems that have most, until the ledger holds the wanted number.
+    while len(measures) > measures_wanted:
+        fullest = max(per_problem.values(), key=len)
+        if len(fullest) <= 1:
+            break
+        measures.remove(fullest.pop())
+    content = ledger_workbook(problems=problems, measures=measures, inspection_round=actors.round, today=today)
+    path = Path(tempfile.mkdtemp(prefix="bench-import-")) / "ledger.xlsx"
+    path.write_bytes(content)
+    return path, len(problems), len(measures)
+
+
+def jobs_run(actors, *, repeat, only=None):
+    from rectification.excel.exports import (
+        ledger_export,
+        ledger_measures,
+        ledger_problems,
+        ledger_workbook,
+        weekly_export,
+    )
+    from rectification.excel.imports import ledger_plan
+    from rectification.excel.services import ledger_import
+    from rectification.services.cycle import step_dispatch, step_summary
+
+    office, newest = actors.office, actors.round
+    today = timezone.localdate()
+    iso_year, iso_week = iso_week_of(today)
+    last_year, last_week = iso_week_of(today - datetime.timedelta(days=7))
+    rounds = list(InspectionRound.objects.order_by("feedback_date", "id"))
+    kept = {}
+    results = []
+
+    def measured(key, label, fn, **extra):
+        if only and key not in only:
+            return None
+        result = job_measure(key=key, label=label, fn=fn, repeat=repeat, detail=extra)
+        print(f"  {label:<48} {result.seconds:>7.2f} s {result.peak_mb:>7.1f} MB {result.queries:>6} queries", flush=True)
+        results.append(result)
+        return result
+
+    def summary():
+        step_summary(_cycle_fresh(newest, iso_year, iso_week, remove=WeeklySnapshot))
+
+    def dispatch():
+        return step_dispatch(_cycle_fresh(newest, iso_year, iso_week, remove=DispatchSheet))
+
+    def ledger_all_rounds():
+        problems, measures = [], []
+        for inspection_round in rounds:
+            problems += ledger_problems(user=office, inspection_round=inspection_round)
+            measures += ledger_measures(user=office, inspection_round=inspection_round)
+        content = ledger_workbook(problems=problems, measures=measures, inspection_round=newest, today=today)
+        kept["ledger_all"] = content
+        return {"problems": len(problems), "measures": len(measures), "kilobytes": len(content) // 1024}
+
+    def ledger_round():
+        export = ledger_export(user=office, inspection_round=newest, today=today)
+        kept["ledger_round"] = export.content
+        return {"kilobytes": len(export.content) // 1024}
+
+    def weekly():
+        export = weekly_export(user=office, inspection_round=newest, iso_year=last_year, iso_week=last_week, today=today)
+        kept["weekly"] = export.content
+        return {"kilobytes": len(export.content) // 1024}
+
+    open_units = Measure.objects.filter(problem__round=newest).exclude(closeout_state=CloseOutState.CLOSED).values("owner_unit").distinct().count()
+    measured("summary", "Weekly summary step_summary, newest round", summary,
+             measures=Measure.objects.filter(problem__round=newest).count())
+    measured("dispatch", "Dispatch step_dispatch, every unit of the round", dispatch, units_with_open_work=open_units)
+    for key, label, fn in (
+        ("ledger_all", "Ledger export, all rounds in one workbook", ledger_all_rounds),
+        ("ledger_round", "Ledger export ledger_export, newest round", ledger_round),
+        ("weekly", "Weekly progress export weekly_export, newest round", weekly),
+    ):
+        result = measured(key, label, fn)
+        if result is None:
+            continue
+        bare = bare_measure(xlsx_grid(kept[key]), repeat=repeat)
+        result.detail["bare_openpyxl"] = bare
+        result.detail["ratio"] = round(result.seconds / bare["seconds"], 2) if bare["seconds"] else None
+        print(f"    bare openpyxl write-only: {bare['seconds']:.2f} s, {bare['peak_mb']} MB, {bare['cells']} cells; ratio {result.detail['ratio']}", flush=True)
+
+    path, n_problems, n_measures = _import_file(actors, today)
+
+    def import_ledger():
+        target = InspectionRound.objects.create(
+            title="基准导入轮次",
+            inspection_team=newest.inspection_team,
+            feedback_date=newest.feedback_date,
+            report_deadline=newest.report_deadline,
+            previous_round=newest.previous_round,
+        )
+        for track in Track.objects.filter(round=newest):
+            Track.objects.create(round=target, kind=track.kind, office_unit_id=track.office_unit_id)
+        for campaign in Campaign.objects.filter(round=newest):
+            Campaign.objects.create(round=target, name=campaign.name, lead_unit_id=campaign.lead_unit_id)
+        started = time.perf_counter()
+        plan = ledger_plan(path, inspection_round=target)
+        planned = time.perf_counter() - started
+        if plan.errors:
+            raise RuntimeError("import plan has errors: " + "; ".join(str(e) for e in plan.errors[:5]))
+        counts = ledger_import(actor=office, plan=plan)
+        return {"plan_seconds": round(planned, 2), "apply_seconds": round(time.perf_counter() - started - planned, 2), **counts}
+
+    measured("import", "Ledger import into an empty round (plan + apply)", import_ledger,
+             file_problems=n_problems, file_measures=n_measures)
+    return results
+
+
+def load_part(actors, *, requests, concurrency, label):
+    from .load import Server, load_run, session_cookies
+
+    log = RESULTS / f"{label}-gunicorn.log"
+    busiest = session_cookies([actors.liaison])
+    liaisons = list(
+        User.objects.filter(is_active=True, groups__name=Role.LIAISON.value, unit__isnull=False).order_by("pk")[:100]
+    )
+    mixed = session_cookies(liaisons)
+    results = []
+    with Server(workers=2, log_path=log) as server:
+        for name, cookies in (("busiest unit", busiest), (f"{len(mixed)} units' liaisons", mixed)):
+            result = load_run(
+                label=name, port=server.port, path="/unit/", cookies=cookies, workers=2,
+                requests=requests, concurrency=concurrency,
+            )
+            print(f"  /unit/ {name:<24} {result.rps:>7.1f} req/s p50 {result.p50_ms} ms p95 {result.p95_ms} ms "
+                  f"({result.requests} requests, {result.errors} errors)", flush=True)
+            results.append(result)
+    return results
+
+
+# --- the record ----------------------------------------------------------------------------------
+
+
+def machine():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version" if connection.vendor == "postgresql" else "select sqlite_version()")
+        db_version = cursor.fetchone()[0]
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "date": timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
+        "nproc": os.cpu_count(),
+        "memory": memory,
+        "database": f"{connection.vendor} {db_version}",
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def dataset():
+    return {name: model.objects.count() for name, model in DATASET_TABLES}
+
+
+def save(label, part, payload):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{label}-{part}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+    return path
+
+
+def _load(label, part):
+    path = RESULTS / f"{label}-{part}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _side_by_side(title, results, labels, headings, fields):
+    """One Markdown table: a row per measured key, for each dataset label its columns ``fields``."""
+    lines = ["| " + title + " | " + " | ".join(f"{l} {h}" for l in labels for h in headings) + " |"]
+    lines.append("|---|" + "---|" * (len(headings) * len(labels)))
+    keys = [row["key"] for row in (results[labels[0]] or {}).get("results", [])] if labels else []
+    for key in keys:
+        cells, label_text = [], ""
+        for l in labels:
+            row = next((r for r in (results[l] or {}).get("results", []) if r["key"] == key), None)
+            if row is None:
+                cells.append(" | ".join("–" for _ in fields))
+                continue
+            label_text = row["label"]
+            cells.append(" | ".join(str(row[f]) for f in fields))
+        lines.append(f"| {label_text} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def report(labels):
+    """Markdown tables of the saved results, side by side for the given dataset labels."""
+    lines = []
+    pages = {label: _load(label, "pages") for label in labels}
+    jobs = {label: _load(label, "jobs") for label in labels}
+    loads = {label: _load(label, "load") for label in labels}
+    present = [label for label in labels if pages[label] or jobs[label]]
+    if present:
+        lines.append("| | " + " | ".join(present) + " |")
+        lines.append("|---|" + "---|" * len(present))
+        for name, _model in DATASET_TABLES:
+            lines.append(f"| {name} | " + " | ".join(f"{(pages[l] or jobs[l])['dataset'][name]:,}" for l in present) + " |")
+        lines.append("")
+    lines += _side_by_side("page", pages, present, ("p50 ms", "p95 ms", "queries"), ("p50_ms", "p95_ms", "queries"))
+    lines += _side_by_side("job", jobs, present, ("s", "peak MB", "queries"), ("seconds", "peak_mb", "queries"))
+    for l in present:
+        for row in (jobs[l] or {}).get("results", []):
+            bare = row["detail"].get("bare_openpyxl")
+            if bare:
+                lines.append(
+                    f"- {l}, {row['label']}: {row['seconds']} s vs bare openpyxl write-only {bare['seconds']} s "
+                    f"({bare['cells']:,} cells) = ratio {row['detail']['ratio']}; peak {row['peak_mb']} MB vs {bare['peak_mb']} MB"
+                )
+            elif row["detail"]:
+                lines.append(f"- {l}, {row['label']}: {json.dumps(row['detail'], ensure_ascii=False)}")
+    for l in labels:
+        if loads[l]:
+            lines.append("")
+            lines.append(f"Load test ({l}): gunicorn, {loads[l]['results'][0]['workers']} sync workers, loopback")
+            lines.append("")
+            lines.append("| sessions | concurrency | requests | errors | req/s | p50 ms | p95 ms | max ms |")
+            lines.append("|---|---|---|---|---|---|---|---|")
+            for row in loads[l]["results"]:
+                lines.append(
+                    f"| {row['label']} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['rps']} | "
+                    f"{row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["build", "pages", "jobs", "load", "all", "report"])
+    parser.add_argument("--label", default="city", help="name of the dataset in the saved results (city, demo)")
+    parser.add_argument("--labels", default="demo,city", help="report: the datasets to put side by side")
+    parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--requests", type=int, default=60, help="pages: requests per page (at least 50)")
+    parser.add_argument("--repeat", type=int, default=1, help="jobs: timed runs of each job (the best is kept)")
+    parser.add_argument("--jobs", default="", help="jobs: only these, comma-separated (summary,dispatch,ledger_all,ledger_round,weekly,import)")
+    parser.add_argument("--load-requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+
+    if args.part == "build":
+        from .city import city_build
+
+        started = time.perf_counter()
+        counts = city_build(seed=args.seed)
+        counts["seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(counts, ensure_ascii=False, indent=1))
+        save("city", "build", counts)
+        return 0
+    if args.part == "report":
+        print(report(args.labels.split(",")))
+        return 0
+
+    actors = Actors()
+    header = {"machine": machine(), "dataset": dataset(), "actors": actors.describe()}
+    print(json.dumps(header, ensure_ascii=False, indent=1), flush=True)
+    if args.part in ("pages", "all"):
+        results = pages_run(actors, requests=args.requests)
+        save(args.label, "pages", {**header, "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results]})
+    if args.part in ("jobs", "all"):
+        results = jobs_run(actors, repeat=args.repeat, only=set(filter(None, args.jobs.split(","))))
+        save(args.label, "jobs", {**header, "results": [asdict(r) for r in results]})
+    if args.part in ("load", "all"):
+        results = load_part(actors, requests=args.load_requests, concurrency=args.concurrency, label=args.label)
+        save(args.label, "load", {**header, "results": [asdict(r) for r in results]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
