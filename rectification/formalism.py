@@ -119,5 +119,6 @@ def units_with_many_returns(*, measures, threshold=MANY_RETURNS):
     ]
     return sorted(
         [row for row in rows if row["reports"] + row["closeouts"] >= threshold],
-        key=lambda row: -(row["reports"] + row["closeouts"]),
+        # Ties by name, so the list reads the same on every load.
+        key=lambda row: (-(row["reports"] + row["closeouts"]), row["unit"], row["unit_id"]),
     )

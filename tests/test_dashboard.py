@@ -12,7 +12,8 @@ from rectification import services
 from rectification.dashboard import office_dashboard
 from rectification.formalism import formalism_signals, units_with_many_returns
 from rectification.lights import light_q, measure_light, with_oldest_open_milestone
-from rectification.models import Measure, Milestone, ProgressReport, Track
+from rectification.models import Measure, Milestone, ProgressReport, Track, WeeklyCycle, WeeklySnapshot
+from rectification.views import dashboards as dashboard_views
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.date(2026, 11, 24)
@@ -62,7 +63,7 @@ class TestFigures:
 
         open_measures = with_oldest_open_milestone(measures.exclude(closeout_state="closed"))
         expected_red = [m for m in open_measures if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == "red"]
-        assert len(data["lists"]["red"]) == len(expected_red) == 1  # 1.1.2, due 31 October
+        assert data["light_counts"]["red"] == len(expected_red) == 1  # 1.1.2, due 31 October
         ranking = {row["label"]: row for row in data["ranking"]}
         assert ranking["协办镇"]["open"] == 2 and ranking["责任局"]["closed"] == 1
         assert [row["label"] for row in data["by_leader"]] == ["王牵头"]
@@ -75,6 +76,15 @@ class TestFigures:
         assert by_unit["measures"]["total"] == 1
         by_leader = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"leader": world.other_leader.pk})
         assert by_leader["measures"]["total"] == 0
+
+    def test_the_unit_filter_counts_a_problem_once_however_many_of_its_measures_match(self, world, frozen):
+        world.make_problem("3.1", measures=[world.coop_unit, world.coop_unit, world.coop_unit])
+        data = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk})
+        # 1.1 (one measure of 协办镇) and 3.1 (three): two problems, in every breakdown.
+        assert data["problems"]["total"] == 2
+        assert sum(data["problems"]["by_progress"].values()) == 2
+        assert sum(data["problems"]["by_closeout"].values()) == 2
+        assert data["measures"]["total"] == 4
 
     def test_it_shows_engagement_by_unit_level(self, world, frozen):
         # Last week (W47) the department reported on time, the township did not report.
@@ -136,6 +146,14 @@ class TestFormalism:
         signals = formalism_signals(measures=Measure.objects.all(), today=TODAY)
         assert ("behind", "1.1.1") in {(s.kind, s.measure_code) for s in signals}
 
+    def test_units_with_as_many_returns_are_listed_by_name(self, world):
+        for measure in (world.resp_measure, world.coop_measure):
+            for week in (44, 45, 46):
+                self._report(measure, week, "x", 10, state="returned")
+        ProgressReport.objects.update(return_reason="内容空泛")
+        rows = units_with_many_returns(measures=Measure.objects.all())
+        assert [row["unit"] for row in rows] == sorted(["责任局", "协办镇"])
+
     def test_it_lists_units_with_many_returns(self, world):
         for week in (44, 45, 46):
             self._report(world.resp_measure, week, "x", 10, state="returned").__class__.objects.filter(
@@ -143,6 +161,41 @@ class TestFormalism:
             ).update(return_reason="内容空泛")
         rows = units_with_many_returns(measures=Measure.objects.all())
         assert rows == [{"unit_id": world.resp_unit.pk, "unit": "责任局", "reports": 3, "closeouts": 0}]
+
+
+@pytest.mark.django_db
+class TestPage:
+    def test_it_lists_the_weekly_snapshots_and_draws_their_trend(self, world, client, frozen):
+        for week, total, closed in ((46, 5, 1), (47, 5, 2)):
+            cycle = WeeklyCycle.objects.create(round=world.round, iso_year=2026, iso_week=week)
+            WeeklySnapshot.objects.create(
+                cycle=cycle,
+                figures={
+                    "measures": {"total": total, "closed": closed},
+                    "overdue": [{"code": "1.1.2"}, {"code": "1.1.3"}],
+                    "missed_units": {"协办镇": 1, "责任局": 2, "牵头局": 1},
+                },
+            )
+        client.force_login(world.office)
+        response = client.get(DASHBOARD)
+        page = response.content.decode()
+        assert "2026年第47周：措施5项，已销号2项，逾期2项，未报单位3个" in page
+        assert [(p["week"], p["open"], p["closed"]) for p in response.context["d"]["trend"]] == [
+            ("第46周", 4, 1),
+            ("第47周", 3, 2),
+        ]
+        assert "<polyline" in page
+
+    def test_it_shows_the_units_needing_attention_first_and_all_on_request(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(dashboard_views, "RANKING_SHOWN", 1)
+        client.force_login(world.office)
+        first = client.get(DASHBOARD, {"track": "general"})
+        assert len(first.context["ranking"]) == 1
+        assert "显示全部 2 个单位（另有 1 个）" in first.content.decode()
+        assert "?track=general&amp;ranking=all#ranking" in first.content.decode()
+        everything = client.get(DASHBOARD, {"track": "general", "ranking": "all"})
+        assert {row["label"] for row in everything.context["ranking"]} == {"责任局", "协办镇"}
+        assert "只看前 1 个" in everything.content.decode()
 
 
 @pytest.mark.django_db

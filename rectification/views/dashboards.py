@@ -23,6 +23,9 @@ from .common import PAGE_SIZE, current_round
 
 
 DASHBOARD_ROLES = (Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVINCIAL)
+# The unit ranking and the lead-unit table show the units that most need attention first; a
+# city has hundreds of units, and the whole list is one click away (?ranking=all).
+RANKING_SHOWN = 20
 
 
 def _dashboard_filters(request):
@@ -55,6 +58,13 @@ def dashboard(request):
         data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
     from accounts.models import Unit, User
 
+    show_all = request.GET.get("ranking") == "all"
+    shown = None if show_all else RANKING_SHOWN
+    ranking = data["ranking"] if data else []
+    by_lead_unit = data["by_lead_unit"] if data else []
+    params = request.GET.copy()
+    params.pop("ranking", None)
+
     return render(
         request,
         "rectification/dashboard.html",
@@ -64,7 +74,13 @@ def dashboard(request):
             "d": data,
             "chart": trend_chart(data["trend"]) if data else None,
             "filters": filters,
-            "query": request.GET.urlencode(),
+            "query": params.urlencode(),
+            "show_all": show_all,
+            "shown": RANKING_SHOWN,
+            "ranking": ranking[:shown],
+            "ranking_hidden": max(0, len(ranking) - RANKING_SHOWN) if shown else 0,
+            "by_lead_unit": by_lead_unit[:shown],
+            "lead_units_hidden": max(0, len(by_lead_unit) - RANKING_SHOWN) if shown else 0,
             "track_choices": Track.Kind.choices,
             "state_choices": CloseOutState.choices,
             "progress_labels": dict(ProgressState.choices),
