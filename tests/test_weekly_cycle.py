@@ -124,11 +124,11 @@ class TestIdempotency:
         real = cycle_services._dispatch_unit
         calls = []
 
-        def crash_on_second_unit(cycle, unit, today):
+        def crash_on_second_unit(cycle, unit, today, **kwargs):
             calls.append(unit.pk)
             if len(calls) == 2:
                 raise RuntimeError("worker killed")
-            return real(cycle, unit, today)
+            return real(cycle, unit, today, **kwargs)
 
         monkeypatch.setattr(cycle_services, "_dispatch_unit", crash_on_second_unit)
         with time_machine.travel(at(11, 23, 10), tick=False):

@@ -9,6 +9,7 @@ re-run after a crash finishes the units that were missed and repeats none.
 
 import datetime
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -193,30 +194,62 @@ def _item(measure, today):
     }
 
 
-def dispatch_sheet_content(cycle, unit, today):
+class _DispatchBatch:
+    """What the dispatch of a round reads, once for all its units rather than once per unit.
+
+    A city's dispatch covers ~270 units; reading each unit's measures, milestones, returned
+    reports, missed reports and staff apart cost ~18 statements per unit.
+    """
+
+    def __init__(self, cycle, units):
+        inspection_round = cycle.round
+        unit_ids = [unit.pk for unit in units]
+        self.monday = week_monday(cycle.iso_year, cycle.iso_week)
+        sunday = self.monday + datetime.timedelta(days=6)
+        self.measures = defaultdict(list)
+        for measure in (
+            _open_measures(inspection_round)
+            .filter(owner_unit_id__in=unit_ids)
+            .select_related("problem__lead_official")
+            .order_by("due_date", "code")
+        ):
+            self.measures[measure.owner_unit_id].append(measure)
+        open_ids = _open_measures(inspection_round).filter(owner_unit_id__in=unit_ids).values("pk")
+        self.milestones = defaultdict(list)
+        for milestone in (
+            Milestone.objects.filter(measure_id__in=open_ids, done_on__isnull=True, due_date__lte=sunday)
+            .select_related("measure")
+            .order_by("due_date", "measure__code", "seq")
+        ):
+            self.milestones[milestone.measure.owner_unit_id].append(milestone)
+        self.returned = defaultdict(list)
+        for unit_id, code, reason in ProgressReport.objects.filter(
+            measure_id__in=open_ids, state=ProgressReport.State.RETURNED
+        ).values_list("measure__owner_unit_id", "measure__code", "return_reason"):
+            self.returned[unit_id].append((code, reason))
+        previous_year, previous_week = iso_week_of(self.monday - datetime.timedelta(days=7))
+        self.missed = defaultdict(list)
+        for unit_id, code in MissedReport.objects.filter(
+            cycle__round=inspection_round, cycle__iso_year=previous_year, cycle__iso_week=previous_week, unit_id__in=unit_ids
+        ).values_list("unit_id", "measure__code"):
+            self.missed[unit_id].append(code)
+        self.staff = defaultdict(list)
+        for person in User.objects.filter(unit_id__in=unit_ids, is_active=True).prefetch_related("groups").order_by("pk"):
+            self.staff[person.unit_id].append(person)
+        self.dispatched = set(DispatchSheet.objects.filter(cycle=cycle, unit_id__in=unit_ids).values_list("unit_id", flat=True))
+
+    def staff_having(self, unit, *roles):
+        """The unit's active staff holding any of ``roles``."""
+        return [person for person in self.staff[unit.pk] if person.has_role(*roles)]
+
+
+def dispatch_sheet_content(cycle, unit, today, batch=None):
     """What one unit must do this week (调度单), as frozen JSON."""
+    batch = batch or _DispatchBatch(cycle, [unit])
     inspection_round = cycle.round
-    monday = week_monday(cycle.iso_year, cycle.iso_week)
+    monday = batch.monday
     sunday = monday + datetime.timedelta(days=6)
-    measures = list(
-        _open_measures(inspection_round).filter(owner_unit=unit).select_related("problem__lead_official").order_by("due_date", "code")
-    )
-    milestones = list(
-        Milestone.objects.filter(measure__in=measures, done_on__isnull=True, due_date__lte=sunday)
-        .select_related("measure")
-        .order_by("due_date")
-    )
-    returned = list(
-        ProgressReport.objects.filter(measure__in=measures, state=ProgressReport.State.RETURNED).values_list(
-            "measure__code", "return_reason"
-        )
-    )
-    previous_year, previous_week = iso_week_of(monday - datetime.timedelta(days=7))
-    missed_last_week = list(
-        MissedReport.objects.filter(
-            cycle__round=inspection_round, cycle__iso_year=previous_year, cycle__iso_week=previous_week, unit=unit
-        ).values_list("measure__code", flat=True)
-    )
+    measures = batch.measures[unit.pk]
     return {
         "week": f"{cycle.iso_year}-W{cycle.iso_week:02d}",
         "cutoff": round_cutoff(inspection_round, cycle.iso_year, cycle.iso_week).isoformat(),
@@ -226,10 +259,10 @@ def dispatch_sheet_content(cycle, unit, today):
         "overdue": [_item(m, today) for m in measures if m.due_date < today],
         "milestones_due": [
             {"code": ms.measure.code, "title": ms.title, "due": ms.due_date.isoformat(), "late": ms.due_date < today}
-            for ms in milestones
+            for ms in batch.milestones[unit.pk]
         ],
-        "returned": [{"code": code, "reason": reason} for code, reason in returned],
-        "missed_last_week": missed_last_week,
+        "returned": [{"code": code, "reason": reason} for code, reason in batch.returned[unit.pk]],
+        "missed_last_week": batch.missed[unit.pk],
     }
 
 
@@ -244,24 +277,19 @@ def _digest(recipients, *, cycle, unit, kind, text, link):
     )
 
 
-def _staff_with_roles(unit):
-    """``having(*roles)``: the unit's active staff holding any of the roles. The staff and their
-    roles are read once (two queries) for the several notices of a unit's dispatch."""
-    members = list(unit.members.filter(is_active=True).prefetch_related("groups").order_by("pk"))
-
-    def having(*roles):
-        return [person for person in members if person.has_role(*roles)]
-
-    return having
-
-
-def _dispatch_unit(cycle, unit, today):
+def _dispatch_unit(cycle, unit, today, batch=None):
     inspection_round = cycle.round
-    content = dispatch_sheet_content(cycle, unit, today)
+    batch = batch or _DispatchBatch(cycle, [unit])
+    if unit.pk in batch.dispatched:
+        return False
+    content = dispatch_sheet_content(cycle, unit, today, batch)
     sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
     if not created:
         return False
-    staff_having = _staff_with_roles(unit)
+
+    def staff_having(*roles):
+        return batch.staff_having(unit, *roles)
+
     staff = staff_having(Role.LIAISON, Role.UNIT_HEAD)
     countdown = content["countdown"]
     _digest(
@@ -295,8 +323,9 @@ def _dispatch_unit(cycle, unit, today):
             link="/unit/",
         )
     if close:
-        leaders = User.objects.filter(
-            pk__in=Measure.objects.filter(pk__in=[i["id"] for i in close]).values("problem__lead_official")
+        close_ids = {i["id"] for i in close}
+        leaders = list(
+            {m.problem.lead_official_id: m.problem.lead_official for m in batch.measures[unit.pk] if m.pk in close_ids}.values()
         )
         _digest(
             leaders,
@@ -342,11 +371,13 @@ def _dispatch_unit(cycle, unit, today):
 def step_dispatch(cycle):
     today = timezone.localdate()
     sent = 0
-    for unit in _units_with_open_work(cycle.round):
+    units = list(_units_with_open_work(cycle.round))
+    batch = _DispatchBatch(cycle, units)
+    for unit in units:
         # One transaction per unit: a crash loses at most the unit in progress, which the
         # re-run then completes (its sheet's unique key makes the finished ones no-ops).
         with transaction.atomic():
-            sent += _dispatch_unit(cycle, unit, today)
+            sent += _dispatch_unit(cycle, unit, today, batch=batch)
     return {"units": sent}
 
 
