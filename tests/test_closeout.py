@@ -319,6 +319,8 @@ class TestPendingList:
                 user = getattr(world, name)
                 listed = request in selectors.closeouts_pending_for(user)
                 assert listed == services.may_decide(user, request), (name, request.state)
+                # The navigation badge, which skips the full count when nothing waits, agrees too.
+                assert selectors.pending_closeout_count(user=user) == int(listed), (name, request.state)
             services.closeout_decide(actor=approver, request=request, approve=True)
             request.refresh_from_db()
 
@@ -379,8 +381,14 @@ class TestViews:
         _apply(world, evidence)
         client.force_login(world.lead_staff)
         response = client.get(reverse("rectification:closeout_pending"))
-        assert response.context["pending_count"]() == 1
+        badge = '待我审核<span class="badge">1</span>'
+        assert badge in response.content.decode()
         assert "1.1.1" in response.content.decode()
+        # Every other page shows the same badge, counted through the access check.
+        assert badge in client.get(reverse("rectification:home"), follow=True).content.decode()
+        # Waiting for the lead unit, not yet for the leader.
+        client.force_login(world.leader)
+        assert "待我审核<span" not in client.get(reverse("rectification:home"), follow=True).content.decode()
         client.force_login(world.outsider)
         assert "1.1.1" not in client.get(reverse("rectification:closeout_pending")).content.decode()
 

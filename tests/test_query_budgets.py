@@ -170,6 +170,6 @@ PROBLEM_DETAIL = {"lead_staff": 17, "office": 15}
 # Session, user, roles, the open measures, this week's reports, their evidence, the bell, the
 # pending count and the unit.
 REPORT_FORM = 9
-# Session, user, roles, the requests (with problem, measure and applicant unit), the bell, the
-# pending count, and the unit for unit staff (a leader belongs to none).
-PENDING = {"leader": 6, "lead_staff": 7}
+# Session, user, roles, the requests (with problem, measure and applicant unit), the bell, and
+# the unit for unit staff (a leader belongs to none); the badge counts the list already read.
+PENDING = {"leader": 5, "lead_staff": 6}

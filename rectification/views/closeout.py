@@ -164,9 +164,9 @@ def closeout_reopen(request, pk):
 @login_required
 @require_GET
 def closeout_pending(request):
-    return render(
-        request, "rectification/closeout_pending.html", {"requests": selectors.closeouts_pending_for(request.user)}
-    )
+    requests = list(selectors.closeouts_pending_for(request.user))
+    # The badge shows the length of this very list: no second count on this page.
+    return render(request, "rectification/closeout_pending.html", {"requests": requests, "pending_count": len(requests)})
 
 
 RECORD_FORMS = {
