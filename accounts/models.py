@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .audit import row_hash
 from .roles import Role
 
 
@@ -125,8 +126,23 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditLogAppendOnly(_("审计记录只能追加，不能修改。"))
 
     def bulk_create(self, objs, *args, **kwargs):
-        # Every row must be chained one by one under the chain lock; see ``accounts.audit``.
-        raise AuditLogAppendOnly(_("审计记录只能通过 audit_record 逐条写入。"))
+        # Every row must be chained under the chain lock; see ``accounts.audit``.
+        raise AuditLogAppendOnly(_("审计记录只能通过 audit_record 或 audit_record_many 写入。"))
+
+    def _chained_insert(self, events):
+        """The one bulk insert allowed: rows ``audit_record_many`` chained, in order, under the chain lock.
+
+        Refuses rows that do not follow each other or whose hash does not match their content, so a
+        mistake here cannot write a broken chain. (The first row's link to the chain head is the
+        caller's, made under the lock; ``prev_hash`` being unique refuses a fork.)
+        """
+        for before, after in zip(events, events[1:]):
+            if after.prev_hash != before.row_hash:
+                raise AuditLogAppendOnly(_("审计记录必须逐条接在前一条之后。"))
+        for event in events:
+            if not event._state.adding or event.row_hash != row_hash(event.prev_hash, event):
+                raise AuditLogAppendOnly(_("审计记录只能通过 audit_record 或 audit_record_many 写入。"))
+        return super().bulk_create(events)
 
 
 class AuditEvent(models.Model):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from accounts.audit import GENESIS, chain_verify
 from accounts.models import AuditEvent, AuditLogAppendOnly
 from accounts.roles import Role
-from accounts.services import audit_record, user_create
+from accounts.services import audit_record, audit_record_many, user_create
 
 from .conftest import PASSWORD
 
@@ -216,6 +216,46 @@ class TestHashChain:
         assert chain_verify()[0] is None
 
 
+@pytest.mark.django_db
+class TestManyRowsAtOnce:
+    def test_it_chains_the_rows_onto_the_log_in_order(self, world):
+        before = AuditEvent.objects.order_by("-id").first()
+        events = audit_record_many(
+            actor=world.office,
+            entries=[("test.many", world.problem, {"n": 1}), ("test.many", world.resp_measure, {"n": 2, "day": world.round.feedback_date})],
+        )
+        stored = list(AuditEvent.objects.filter(id__gt=before.id).order_by("id"))
+        assert [e.pk for e in stored] == [e.pk for e in events]
+        assert stored[0].prev_hash == before.row_hash and stored[1].prev_hash == stored[0].row_hash
+        assert [(e.target_type, e.target_id, e.changes) for e in stored] == [
+            ("rectification.problem", str(world.problem.pk), {"n": 1}),
+            ("rectification.measure", str(world.resp_measure.pk), {"n": 2, "day": "2026-09-01"}),
+        ]
+        assert {(e.actor, e.outcome, e.ip) for e in stored} == {(world.office, AuditEvent.Outcome.SUCCESS, None)}
+        assert chain_verify() == (None, AuditEvent.objects.count())
+
+    def test_it_writes_what_audit_record_writes(self, world):
+        single = audit_record(actor=world.office, action="test.same", target=world.problem, changes={"a": [1, 2]})
+        (many,) = audit_record_many(actor=world.office, entries=[("test.same", world.problem, {"a": (1, 2)})])
+        fields = ("actor_id", "action", "target_type", "target_id", "target_repr", "changes", "outcome", "ip")
+        assert [getattr(many, f) for f in fields] == [getattr(single, f) for f in fields]
+        assert many.created_at >= single.created_at
+
+    def test_it_writes_nothing_for_no_entries(self, world, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert audit_record_many(actor=world.office, entries=[]) == []
+
+    def test_it_refuses_rows_that_do_not_follow_each_other(self, world):
+        events = audit_record_many(actor=world.office, entries=[("test.x", world.problem, {}), ("test.y", world.problem, {})])
+        unchained = [AuditEvent(action=e.action, target_type=e.target_type, prev_hash=e.prev_hash, row_hash=e.row_hash) for e in events]
+        with pytest.raises(AuditLogAppendOnly):
+            AuditEvent.objects.all()._chained_insert(unchained[::-1])
+        # Right links, wrong hash: the content is not what was hashed.
+        unchained[0].target_repr = "改过"
+        with pytest.raises(AuditLogAppendOnly):
+            AuditEvent.objects.all()._chained_insert(unchained[:1])
+
+
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentWriters:
     def test_it_keeps_one_chain_when_writers_race(self):
@@ -227,6 +267,10 @@ class TestConcurrentWriters:
                 for i in range(8):
                     with transaction.atomic():
                         audit_record(actor=actor, action="test.race", target=actor, changes={"writer": n, "i": i})
+                        if n == 0:
+                            # One writer appends in batches, as the ledger import does.
+                            entries = [("test.race_many", actor, {"i": i, "j": j}) for j in range(3)]
+                            audit_record_many(actor=actor, entries=entries)
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
             finally:
@@ -242,6 +286,7 @@ class TestConcurrentWriters:
             # The advisory lock makes writers wait for each other: every row is written.
             assert errors == []
             assert written == 32
+            assert AuditEvent.objects.filter(action="test.race_many").count() == 24
         else:
             # SQLite has one writer at a time; a writer that started reading before another's
             # write may be refused ("database is locked") but never forks the chain.

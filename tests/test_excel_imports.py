@@ -6,16 +6,20 @@ upload view reads it (``ledger_plan``), and applied with ``services.ledger_impor
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max
 from openpyxl import Workbook, load_workbook
 
+from accounts.audit import chain_verify
 from accounts.models import AuditEvent, Unit, User
-from accounts.services import unit_create
+from accounts.services import audit_record, unit_create
 from rectification import services
-from rectification.access import measures_visible_to
+from rectification.access import measures_visible_to, permissions_sync_for_problem
 from rectification.demo import DEMO_ROUND_TITLE, demo_load
 from rectification.excel import exports
 from rectification.excel.imports import ImportRefused, ledger_plan, xlsx_check
@@ -26,9 +30,15 @@ from rectification.models import (
     InspectionRound,
     Manifestation,
     Measure,
+    MeasureGroupObjectPermission,
+    MeasureUserObjectPermission,
     Milestone,
+    Notification,
     Problem,
+    ProblemGroupObjectPermission,
+    ProblemUserObjectPermission,
 )
+from rectification.services import ledger as ledger_services
 
 TODAY = datetime.date(2026, 11, 26)
 
@@ -465,21 +475,19 @@ class TestImportTransaction:
         measures = [measure_row(措施编号=f"2.1.{n}") for n in range(1, 5)]
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(), problem_row(问题编号="2.2")], measures))
         assert plan.errors == []
-        real = services.measure_create
-        calls = []
+        written = []
 
-        def failing(**kwargs):
-            calls.append(kwargs["code"])
-            if len(calls) == 3:
-                raise ValidationError("模拟第三项保存失败")
-            return real(**kwargs)
+        def failing(measures):
+            # The last step of the measures: problems, measures, milestones and audit rows are written.
+            written.append((Problem.objects.filter(code__in=["2.1", "2.2"]).count(), len(measures)))
+            raise ValidationError("模拟通知保存失败")
 
-        monkeypatch.setattr(services, "measure_create", failing)
+        monkeypatch.setattr(ledger_services, "notify_new_assignments", failing)
         before = counts()
         audits = AuditEvent.objects.count()
         with pytest.raises(ValidationError):
             ledger_import(actor=world.office, plan=plan)
-        assert len(calls) == 3
+        assert written == [(2, 4)]
         assert counts() == before
         assert AuditEvent.objects.count() == audits
 
@@ -598,3 +606,182 @@ class TestRoundTrip:
         again = ledger_plan(path, inspection_round=empty)
         assert again.summary()["problems_unchanged"] == demo.problems.count()
         assert again.summary()["measures_unchanged"] == Measure.objects.filter(problem__round=demo).count()
+
+
+def _round_like(world, title):
+    """A round set up as the world's: the same tracks, aspect 方面一 and problem 1.1 with one measure."""
+    inspection_round = services.round_create(
+        actor=world.office,
+        title=title,
+        inspection_team="省委第一巡视组",
+        feedback_date=world.round.feedback_date,
+        report_deadline=world.round.report_deadline,
+        track_offices={track.kind: track.office_unit for track in world.round.tracks.all()},
+    )
+    aspect = services.aspect_create(actor=world.office, inspection_round=inspection_round, seq=1, title="方面一")
+    problem = services.problem_create(
+        actor=world.office, inspection_round=inspection_round, aspect=aspect,
+        track=inspection_round.tracks.get(kind="general"), code="1.1", title="违规发放津补贴", text="原文",
+        problem_type=Problem.ProblemType.SPECIFIC, deadline_category=DeadlineCategory.BY_DATE,
+        due_date=datetime.date(2026, 12, 31), lead_official=world.leader, lead_unit=world.lead_unit,
+        responsible_units=[world.resp_unit],
+    )
+    services.measure_create(
+        actor=world.office, problem=problem, code="1.1.1", text="清理", kind=Measure.Kind.RECOVERY,
+        owner_unit=world.resp_unit, start_date=world.round.feedback_date, due_date=datetime.date(2026, 11, 30),
+    )
+    return inspection_round
+
+
+def _bulk_file(tmp_path, problems, measures_each, name):
+    """New problems 2.1… with their measures, milestones and a new aspect, plus one new measure of 1.1."""
+    owners = ["责任局", "协办镇", "无关局"]
+    problem_rows = [
+        problem_row(问题编号=f"2.{p}", 反馈问题=f"问题{p}", 责任领导="李其他、王牵头、李其他", 整改时限="2026-12-20")
+        for p in range(1, problems + 1)
+    ]
+    measure_rows = [
+        measure_row(
+            问题编号=f"2.{p}", 措施编号=f"2.{p}.{m}", 整改措施=f"措施{p}.{m}", 责任单位=owners[(p + m) % 3],
+            时间节点="2026-10-01 制定方案\n2026-11-15 完成清理",
+        )
+        for p in range(1, problems + 1)
+        for m in range(1, measures_each + 1)
+    ]
+    measure_rows.append(measure_row(问题编号="1.1", 措施编号="1.1.9", 整改措施="补充措施", 责任单位="协办镇"))
+    return xlsx(tmp_path / name, {"问题清单": (PROBLEM_HEADERS, problem_rows), "任务清单": (MEASURE_HEADERS + ["时间节点"], measure_rows)})
+
+
+def _import_one_by_one(actor, plan):
+    """What ``ledger_import`` did before it wrote new rows in bulk: each through the one-row services."""
+    aspects = {aspect.title: aspect for aspect in plan.inspection_round.aspects.all()}
+    for offset, title in enumerate(plan.new_aspects, start=len(aspects) + 1):
+        aspects[title] = services.aspect_create(actor=actor, inspection_round=plan.inspection_round, seq=offset, title=title)
+    saved, touched = {}, {}
+    top = plan.inspection_round.problems.aggregate(top=Max("seq"))["top"] or 0
+    for seq, draft in enumerate(plan.problems, start=top + 1):
+        values = {**draft.values, "aspect": aspects.get(draft.values["aspect"], draft.values["aspect"])}
+        saved[draft.code] = touched[draft.code] = services.problem_create(
+            actor=actor, inspection_round=plan.inspection_round, code=draft.code, seq=seq, sync_permissions=False, **values
+        )
+    for draft in plan.measures:
+        problem = saved.get(draft.problem_code) or draft.problem
+        touched[problem.code] = problem
+        services.measure_create(
+            actor=actor, problem=problem, code=draft.code, seq=(problem.measures.aggregate(top=Max("seq"))["top"] or 0) + 1,
+            sync_permissions=False,
+            **draft.values,
+        )
+    for problem in touched.values():
+        permissions_sync_for_problem(problem)
+    counts = {key: value for key, value in plan.summary().items() if value and not key.endswith("unchanged")}
+    audit_record(actor=actor, action="excel.import", target=plan.inspection_round, changes={"file": "", "sha256": "", **counts})
+
+
+def _written(inspection_round, audit_after, notices_after):
+    """Everything an import wrote into a round, with database ids replaced by codes, to compare two rounds."""
+    problems = {p.pk: p.code for p in Problem.objects.filter(round=inspection_round)}
+    measures = {m.pk: f"{m.problem.code}/{m.code}" for m in Measure.objects.filter(problem__round=inspection_round)}
+    aspects = {a.pk: a.title for a in inspection_round.aspects.all()}
+
+    def named(text):
+        # Measure ids inside links and notice keys.
+        return re.sub(r"(?<=/measures/)\d+|(?<=assign:)\d+", lambda match: measures[int(match[0])], text)
+
+    rows = {
+        "problems": [
+            (p.code, p.seq, p.aspect.title, p.track.kind, p.title, p.text, p.problem_type, p.deadline_category, p.due_date,
+             p.goal, p.lead_official_id, p.lead_unit_id, p.campaign_id, p.previous_problem_id, p.is_secretary_led,
+             p.progress_state, p.closeout_state, sorted(u.pk for u in p.responsible_leaders.all()),
+             sorted(u.pk for u in p.responsible_units.all()), [(m.seq, m.text) for m in p.manifestations.all()],
+             [(c.seq, c.text, c.measure_id) for c in p.criteria.order_by("seq")])
+            for p in Problem.objects.filter(round=inspection_round).order_by("seq")
+        ],
+        "measures": [
+            (measures[m.pk], m.seq, m.text, m.kind, m.owner_unit_id, m.handler_name, m.handler_phone, m.start_date,
+             m.due_date, m.expected_deliverable, m.progress_state, m.percent, m.claim_state, m.closeout_state,
+             [(s.seq, s.title, s.due_date, s.done_on) for s in m.milestones.all()])
+            for m in Measure.objects.filter(problem__round=inspection_round).order_by("problem__seq", "seq")
+        ],
+        "grants": sorted(
+            [(g.group_id, g.permission.codename, problems[g.content_object_id]) for g in
+             ProblemGroupObjectPermission.objects.filter(content_object__round=inspection_round)]
+            + [(g.user_id, g.permission.codename, problems[g.content_object_id]) for g in
+               ProblemUserObjectPermission.objects.filter(content_object__round=inspection_round)]
+            + [(g.group_id, g.permission.codename, measures[g.content_object_id]) for g in
+               MeasureGroupObjectPermission.objects.filter(content_object__problem__round=inspection_round)]
+            + [(g.user_id, g.permission.codename, measures[g.content_object_id]) for g in
+               MeasureUserObjectPermission.objects.filter(content_object__problem__round=inspection_round)]
+        ),
+        "notices": sorted(
+            (n.recipient_id, n.kind, n.text, named(n.link), named(n.dedup_key), n.read_at)
+            for n in Notification.objects.filter(pk__gt=notices_after)
+        ),
+    }
+    targets = {"rectification.problem": problems, "rectification.measure": measures, "rectification.aspect": aspects,
+               "rectification.inspectionround": {inspection_round.pk: "轮次"}}
+    rows["audit"] = [
+        (e.actor_id, e.action, e.target_type, targets[e.target_type][int(e.target_id)],
+         e.target_repr if e.target_type != "rectification.inspectionround" else "", e.changes, e.outcome, e.ip)
+        for e in AuditEvent.objects.filter(pk__gt=audit_after).order_by("id")
+    ]
+    return rows
+
+
+@pytest.mark.django_db
+class TestBulkApply:
+    def test_it_writes_what_the_one_by_one_services_wrote(self, world, tmp_path, django_capture_on_commit_callbacks):
+        User.objects.filter(pk__in=[world.resp_staff.pk, world.coop_staff.pk]).update(email="unit@example.cn")
+        path = _bulk_file(tmp_path, problems=3, measures_each=2, name="a.xlsx")
+        results = []
+        for title, apply in (("逐项导入轮次", _import_one_by_one), ("批量导入轮次", lambda actor, plan: ledger_import(actor=actor, plan=plan))):
+            inspection_round = _round_like(world, title)
+            plan = plan_for(world, path, inspection_round)
+            assert plan.errors == []
+            audit_after = AuditEvent.objects.order_by("-id").first().pk
+            notices_after = Notification.objects.order_by("-id").values_list("id", flat=True).first()
+            with django_capture_on_commit_callbacks(execute=True):
+                apply(world.office, plan)
+            results.append(_written(inspection_round, audit_after, notices_after))
+            results[-1]["mails"] = sorted((m.to, m.subject, re.sub(r"/measures/\d+", "", m.body)) for m in mail.outbox)
+            mail.outbox.clear()
+
+        one_by_one, bulk = results
+        assert len(bulk["problems"]) == 4 and len(bulk["measures"]) == 8 and bulk["mails"]
+        assert {action for _actor, action, *_rest in bulk["audit"]} == {
+            "aspect.create", "problem.create", "measure.create", "excel.import"
+        }
+        for part in ("problems", "measures", "grants", "notices", "audit", "mails"):
+            assert bulk[part] == one_by_one[part], part
+        assert chain_verify()[0] is None
+
+    def test_it_gives_new_measures_of_an_existing_problem_the_next_numbers(self, world, tmp_path):
+        plan = plan_for(world, ledger_file(tmp_path, None, [measure_row(问题编号="1.1", 措施编号="1.1.3")]))
+        ledger_import(actor=world.office, plan=plan)
+        measure = world.problem.measures.get(code="1.1.3")
+        assert measure.seq == world.problem.measures.aggregate(top=Max("seq"))["top"]
+        assert measure.seq > world.coop_measure.seq
+        assert measure in measures_visible_to(world.coop_staff)
+
+    def test_its_queries_do_not_grow_with_the_file(self, world, tmp_path, django_assert_num_queries):
+        for problems, measures_each in ((2, 2), (6, 3)):
+            inspection_round = _round_like(world, f"导入轮次{problems}")
+            plan = plan_for(world, _bulk_file(tmp_path, problems, measures_each, name=f"{problems}.xlsx"), inspection_round)
+            assert plan.summary()["measures_created"] == problems * measures_each + 1
+            # Aspects (read, and one created through its service), new problems with their
+            # leaders, units and texts, measures with milestones, notices, the grants of every
+            # problem touched, three appends to the audit chain (problems, measures, the import)
+            # and the savepoints: the same 48 for 5 measures or 19.
+            with django_assert_num_queries(48):
+                ledger_import(actor=world.office, plan=plan)
+        assert chain_verify()[0] is None
+
+    def test_it_refuses_a_measure_due_after_its_problem_naming_the_measure(self, world, tmp_path):
+        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-31")]))
+        assert plan.errors == []
+        before, audits = counts(), AuditEvent.objects.count()
+        with pytest.raises(ValidationError) as refused:
+            ledger_import(actor=world.office, plan=plan)
+        assert refused.value.messages == ["措施“2.1.1”：措施完成时限（2026-10-31）不能晚于问题的整改时限（2026-10-15）。"]
+        assert (counts(), AuditEvent.objects.count()) == (before, audits)
+

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from accounts.services import audit_record
 from rectification import services as ledger
-from rectification.access import permissions_sync_for_problem
+from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
 
 PROBLEM_UPDATABLE = (
@@ -133,15 +133,21 @@ def measure_update(*, actor, measure, **fields):
     return measure
 
 
-def _problem_apply(actor, draft, inspection_round, aspects, next_seq):
-    values = dict(draft.values)
+def _with_aspect(values, aspects):
+    """A draft's values, with an aspect given by its title (one this import creates) as the aspect itself."""
+    values = dict(values)
     if isinstance(values.get("aspect"), str):
         values["aspect"] = aspects[values["aspect"]]
-    if draft.existing is None:
-        # Its grants are synced once, after its measures (see ledger_import).
-        return ledger.problem_create(
-            actor=actor, inspection_round=inspection_round, code=draft.code, seq=next_seq(), sync_permissions=False, **values
-        )
+    return values
+
+
+def _distinct(problems):
+    return list({problem.pk: problem for problem in problems}.values())
+
+
+def _problem_apply(actor, draft, aspects):
+    """An existing problem changed by the file: through the services, one at a time."""
+    values = _with_aspect(draft.values, aspects)
     problem = draft.existing
     if any(name in values for name in RESPONSIBILITY_FIELDS):
         problem = ledger.problem_assign(
@@ -158,13 +164,9 @@ def _problem_apply(actor, draft, inspection_round, aspects, next_seq):
     return problem
 
 
-def _measure_apply(actor, draft, problem, next_seq):
+def _measure_apply(actor, draft):
+    """An existing measure changed by the file: through the services, one at a time."""
     values = dict(draft.values)
-    if draft.existing is None:
-        # The problem's grants are synced once after all its new measures (see ledger_import).
-        return ledger.measure_create(
-            actor=actor, problem=problem, code=draft.code, seq=next_seq(problem), sync_permissions=False, **values
-        )
     measure = draft.existing
     if "owner_unit" in values:
         measure = ledger.measure_reassign(
@@ -179,9 +181,21 @@ def _measure_apply(actor, draft, problem, next_seq):
     return measure
 
 
+def _measure_seq_top(problems):
+    """The highest measure number of each of these problems already in the ledger, in one query."""
+    tops = Measure.objects.filter(problem__in=problems).values("problem_id").annotate(top=Max("seq"))
+    return {problem.pk: 0 for problem in problems} | {row["problem_id"]: row["top"] for row in tops}
+
+
 @transaction.atomic
 def ledger_import(*, actor, plan, file_name="", sha256=""):
-    """Apply a confirmed import plan: everything is saved, or (on any error) nothing is."""
+    """Apply a confirmed import plan: everything is saved, or (on any error) nothing is.
+
+    New problems and measures, most of a first import, are written together by
+    ``problem_create_many`` and ``measure_create_many`` (the same rows, grants, audit rows and
+    notices as one by one, in a number of queries that does not grow with the file). Changes to
+    problems and measures already in the ledger go one by one through the services.
+    """
     _require_office(actor)
     if plan.errors:
         raise ValidationError(_("导入文件存在错误，未保存任何数据。"))
@@ -193,44 +207,52 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
             actor=actor, inspection_round=inspection_round, seq=aspect_seq + offset, title=title
         )
 
-    # New problems and measures go after the ones already in the ledger, in the file's order.
-    problem_seq = [Problem.objects.filter(round=inspection_round).aggregate(top=Max("seq"))["top"] or 0]
-
-    def next_problem_seq():
-        problem_seq[0] += 1
-        return problem_seq[0]
-
-    measure_seq = {}
-
-    def next_measure_seq(problem):
-        if problem.pk not in measure_seq:
-            measure_seq[problem.pk] = problem.measures.aggregate(top=Max("seq"))["top"] or 0
-        measure_seq[problem.pk] += 1
-        return measure_seq[problem.pk]
-
     counts = Counter()
     saved = {}
-    # New problems and problems given new measures: their grants are written once, at the end
-    # (still in this transaction), rather than once per problem and again per measure.
-    unsynced = {}
+    new_problems = []
     for draft in plan.problems:
         if draft.action == "unchanged":
             saved[draft.code] = draft.existing
             continue
-        saved[draft.code] = _problem_apply(actor, draft, inspection_round, aspects, next_problem_seq)
         counts[f"problems_{draft.action}d"] += 1
         if draft.existing is None:
-            unsynced[saved[draft.code].pk] = saved[draft.code]
+            new_problems.append(draft)
+        else:
+            saved[draft.code] = _problem_apply(actor, draft, aspects)
+    # New problems go after the ones already in the ledger, in the file's order.
+    problem_seq = Problem.objects.filter(round=inspection_round).aggregate(top=Max("seq"))["top"] or 0
+    created = ledger.problem_create_many(
+        actor=actor,
+        inspection_round=inspection_round,
+        problems=[
+            {**_with_aspect(draft.values, aspects), "code": draft.code, "seq": problem_seq + n}
+            for n, draft in enumerate(new_problems, start=1)
+        ],
+        # Their grants are written once, with their measures', below.
+        sync_permissions=False,
+    )
+    saved.update((problem.code, problem) for problem in created)
+
+    new_measures = []
     for draft in plan.measures:
         if draft.action == "unchanged":
             continue
-        problem = saved.get(draft.problem_code) or draft.problem
-        _measure_apply(actor, draft, problem, next_measure_seq)
         counts[f"measures_{draft.action}d"] += 1
         if draft.existing is None:
-            unsynced[problem.pk] = problem
-    for problem in unsynced.values():
-        permissions_sync_for_problem(problem)
+            new_measures.append((draft, saved.get(draft.problem_code) or draft.problem))
+        else:
+            _measure_apply(actor, draft)
+    # New measures go after the ones their problem already has, in the file's order.
+    measure_seq = _measure_seq_top(_distinct(problem for _draft, problem in new_measures))
+    rows = []
+    for draft, problem in new_measures:
+        measure_seq[problem.pk] += 1
+        rows.append({**draft.values, "problem": problem, "code": draft.code, "seq": measure_seq[problem.pk]})
+    ledger.measure_create_many(actor=actor, measures=rows, sync_permissions=False)
+
+    # The grants of every new problem and of every problem given new measures, once each, in
+    # this transaction: not once per problem and again per measure.
+    permissions_sync_for_problems(_distinct([*created, *(problem for _draft, problem in new_measures)]))
     audit_record(
         actor=actor,
         action="excel.import",

@@ -17,9 +17,11 @@ from .ledger import (
     aspect_create,
     campaign_create,
     measure_create,
+    measure_create_many,
     measure_reassign,
     problem_assign,
     problem_create,
+    problem_create_many,
     round_create,
 )
 from .notifications import notifications_mark_read, notify, notify_new_assignment, unit_staff
@@ -85,6 +87,7 @@ __all__ = [
     "evidence_upload",
     "may_decide",
     "measure_create",
+    "measure_create_many",
     "measure_reassign",
     "milestone_mark_done",
     "notifications_mark_read",
@@ -93,6 +96,7 @@ __all__ = [
     "petition_clue_create",
     "problem_assign",
     "problem_create",
+    "problem_create_many",
     "recovery_create",
     "report_confirm",
     "report_correct",

@@ -6,14 +6,27 @@ moves the object permissions in the same transaction.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import CheckConstraint
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
-from accounts.services import audit_record
+from accounts.services import audit_record, audit_record_many
 
-from ..access import can_act_on_problem, permissions_sync_for_problem
-from ..models import AcceptanceCriterion, Aspect, Campaign, InspectionRound, Manifestation, Measure, Milestone, Problem, Track
-from .notifications import notify_new_assignment
+from ..access import can_act_on_problem, permissions_sync_for_problem, permissions_sync_for_problems
+from ..models import (
+    AcceptanceCriterion,
+    Aspect,
+    Campaign,
+    DeadlineCategory,
+    InspectionRound,
+    Manifestation,
+    Measure,
+    Milestone,
+    Problem,
+    Track,
+)
+from .notifications import notify_new_assignment, notify_new_assignments
+
 
 def _require_office(actor):
     if not actor.has_role(Role.OFFICE):
@@ -25,6 +38,64 @@ def _validated(instance):
     # before the database would refuse it with a bare integrity error.
     instance.full_clean()
     return instance
+
+
+# The check constraints of the models created in bulk, as Python predicates: Django checks each
+# constraint with a query of its own, one per row. A constraint added to the model without its
+# predicate here makes ``_validated_in_python`` fail loudly rather than go unchecked.
+_CHECKS = {
+    "problem_by_date_needs_due_date": lambda p: p.deadline_category != DeadlineCategory.BY_DATE or p.due_date is not None,
+    "problem_campaign_only_for_common": lambda p: p.problem_type == Problem.ProblemType.COMMON or p.campaign_id is None,
+    "measure_percent_at_most_100": lambda m: m.percent <= 100,
+    "measure_due_after_start": lambda m: m.due_date >= m.start_date,
+}
+
+
+def _validated_in_python(instance, label):
+    """``full_clean`` without a query: the caller vouches for the related objects and for uniqueness.
+
+    Fields are checked by their own validators (lengths, choices, blanks), foreign keys excepted
+    (the caller passes loaded objects); check constraints by their predicate in ``_CHECKS``.
+    Messages name the item (``label``), as there may be hundreds in one batch.
+    """
+    try:
+        instance.clean_fields(exclude=[f.name for f in instance._meta.concrete_fields if f.is_relation])
+        for constraint in instance._meta.constraints:
+            if isinstance(constraint, CheckConstraint) and not _CHECKS[constraint.name](instance):
+                raise ValidationError(constraint.get_violation_error_message())
+    except ValidationError as refused:
+        raise ValidationError([f"{label}：{message}" for message in refused.messages]) from None
+    return instance
+
+
+def _unique_in_batch(instances, key, fields, taken, label):
+    """Refuse a batch where two items share ``key`` or one takes a key in ``taken`` (read in one query)."""
+    seen = set(taken)
+    for instance in instances:
+        if key(instance) in seen:
+            refused = instance.unique_error_message(type(instance), fields)
+            raise ValidationError(f"{label(instance)}：{refused.messages[0]}")
+        seen.add(key(instance))
+
+
+def _problem_label(code):
+    return _("问题“%(code)s”") % {"code": code}
+
+
+def _measure_label(code):
+    return _("措施“%(code)s”") % {"code": code}
+
+
+def _distinct(objects):
+    return list({obj.pk: obj for obj in objects}.values())
+
+
+def _links(relation, pairs):
+    """Rows of a many-to-many table, for ``bulk_create``: ``pairs`` of (owner, related object)."""
+    field = relation.field
+    return [
+        relation.through(**{field.m2m_field_name(): owner, field.m2m_reverse_field_name(): other}) for owner, other in pairs
+    ]
 
 
 @transaction.atomic
@@ -79,13 +150,51 @@ def campaign_create(*, actor, inspection_round, name, lead_unit, description="")
     return campaign
 
 
-def _responsibility_snapshot(problem):
+def _responsibility_snapshot(problem, responsible_leaders=None, responsible_units=None):
+    """The four responsibility fields as the audit log shows them; the lists default to the stored ones."""
+    if responsible_leaders is None:
+        responsible_leaders = problem.responsible_leaders.all()
+    if responsible_units is None:
+        responsible_units = problem.responsible_units.all()
     return {
         "lead_official": str(problem.lead_official),
-        "responsible_leaders": sorted(str(u) for u in problem.responsible_leaders.all()),
+        "responsible_leaders": sorted(str(u) for u in responsible_leaders),
         "lead_unit": problem.lead_unit.name,
-        "responsible_units": sorted(u.name for u in problem.responsible_units.all()),
+        "responsible_units": sorted(u.name for u in responsible_units),
     }
+
+
+def _problem_new(*, inspection_round, aspect, track, code, title, text, problem_type, deadline_category, lead_official,
+                 lead_unit, due_date=None, goal="", previous_problem=None, is_secretary_led=False, campaign=None, seq=0):
+    """The unsaved problem that ``problem_create`` and ``problem_create_many`` write."""
+    if aspect.round_id != inspection_round.pk or track.round_id != inspection_round.pk:
+        raise ValidationError(_("方面和专项必须属于同一巡视轮次。"))
+    return Problem(
+        round=inspection_round,
+        aspect=aspect,
+        track=track,
+        code=code,
+        seq=seq,
+        title=title,
+        text=text,
+        problem_type=problem_type,
+        deadline_category=deadline_category,
+        due_date=due_date,
+        goal=goal,
+        lead_official=lead_official,
+        lead_unit=lead_unit,
+        previous_problem=previous_problem,
+        is_secretary_led=is_secretary_led,
+        campaign=campaign,
+    )
+
+
+def _problem_texts(problem, manifestations, criteria):
+    """The numbered 具体表现 and 验收标准 of a new problem, unsaved."""
+    return (
+        [Manifestation(problem=problem, seq=i, text=t) for i, t in enumerate(manifestations, start=1)],
+        [AcceptanceCriterion(problem=problem, seq=i, text=t) for i, t in enumerate(criteria, start=1)],
+    )
 
 
 @transaction.atomic
@@ -95,37 +204,20 @@ def problem_create(*, actor, inspection_round, aspect, track, code, title, text,
                    previous_problem=None, is_secretary_led=False, campaign=None, seq=0, sync_permissions=True):
     """Create a problem with its responsibilities; see ``measure_create`` for ``sync_permissions``."""
     _require_office(actor)
-    if aspect.round_id != inspection_round.pk or track.round_id != inspection_round.pk:
-        raise ValidationError(_("方面和专项必须属于同一巡视轮次。"))
     problem = _validated(
-        Problem(
-            round=inspection_round,
-            aspect=aspect,
-            track=track,
-            code=code,
-            seq=seq,
-            title=title,
-            text=text,
-            problem_type=problem_type,
-            deadline_category=deadline_category,
-            due_date=due_date,
-            goal=goal,
-            lead_official=lead_official,
-            lead_unit=lead_unit,
-            previous_problem=previous_problem,
-            is_secretary_led=is_secretary_led,
-            campaign=campaign,
+        _problem_new(
+            inspection_round=inspection_round, aspect=aspect, track=track, code=code, title=title, text=text,
+            problem_type=problem_type, deadline_category=deadline_category, lead_official=lead_official,
+            lead_unit=lead_unit, due_date=due_date, goal=goal, previous_problem=previous_problem,
+            is_secretary_led=is_secretary_led, campaign=campaign, seq=seq,
         )
     )
     problem.save()
     problem.responsible_leaders.set(responsible_leaders)
     problem.responsible_units.set(responsible_units)
-    Manifestation.objects.bulk_create(
-        Manifestation(problem=problem, seq=i, text=t) for i, t in enumerate(manifestations, start=1)
-    )
-    AcceptanceCriterion.objects.bulk_create(
-        AcceptanceCriterion(problem=problem, seq=i, text=t) for i, t in enumerate(criteria, start=1)
-    )
+    problem_manifestations, problem_criteria = _problem_texts(problem, manifestations, criteria)
+    Manifestation.objects.bulk_create(problem_manifestations)
+    AcceptanceCriterion.objects.bulk_create(problem_criteria)
     if sync_permissions:
         permissions_sync_for_problem(problem)
     audit_record(
@@ -135,6 +227,58 @@ def problem_create(*, actor, inspection_round, aspect, track, code, title, text,
         changes={"code": code, **_responsibility_snapshot(problem)},
     )
     return problem
+
+
+@transaction.atomic
+def problem_create_many(*, actor, inspection_round, problems, sync_permissions=True):
+    """``problem_create`` for many problems of one round, in a fixed number of queries.
+
+    ``problems`` holds one dict of ``problem_create``'s arguments per problem (without ``actor``,
+    ``inspection_round`` and ``sync_permissions``). The same rows, grants and audit rows (one per
+    problem) as that many calls, checked in Python instead of one query per constraint and row;
+    all or nothing. Returns the problems, in the given order.
+    """
+    _require_office(actor)
+    built = []
+    for values in problems:
+        values = dict(values)
+        leaders = _distinct(values.pop("responsible_leaders", ()))
+        units = _distinct(values.pop("responsible_units", ()))
+        texts = (values.pop("manifestations", ()), values.pop("criteria", ()))
+        problem = _problem_new(inspection_round=inspection_round, **values)
+        built.append((_validated_in_python(problem, _problem_label(problem.code)), leaders, units, texts))
+    created = [problem for problem, *_rest in built]
+    _unique_in_batch(
+        created,
+        key=lambda problem: problem.code,
+        fields=("round", "code"),
+        taken=Problem.objects.filter(round=inspection_round, code__in=[p.code for p in created]).values_list("code", flat=True),
+        label=lambda problem: _problem_label(problem.code),
+    )
+    Problem.objects.bulk_create(created)
+    Problem.responsible_leaders.through.objects.bulk_create(
+        _links(Problem.responsible_leaders, [(problem, leader) for problem, leaders, _units, _t in built for leader in leaders])
+    )
+    Problem.responsible_units.through.objects.bulk_create(
+        _links(Problem.responsible_units, [(problem, unit) for problem, _leaders, units, _t in built for unit in units])
+    )
+    manifestations, criteria = [], []
+    for problem, _leaders, _units, texts in built:
+        problem_manifestations, problem_criteria = _problem_texts(problem, *texts)
+        manifestations += problem_manifestations
+        criteria += problem_criteria
+    Manifestation.objects.bulk_create(manifestations)
+    AcceptanceCriterion.objects.bulk_create(criteria)
+    if sync_permissions:
+        permissions_sync_for_problems(created)
+    audit_record_many(
+        actor=actor,
+        entries=[
+            ("problem.create", problem, {"code": problem.code, **_responsibility_snapshot(problem, leaders, units)})
+            for problem, leaders, units, _texts in built
+        ],
+    )
+    return created
 
 
 @transaction.atomic
@@ -159,6 +303,42 @@ def problem_assign(*, actor, problem, lead_official, lead_unit, responsible_lead
     return problem
 
 
+def _measure_new(*, problem, code, text, kind, owner_unit, start_date, due_date, handler_name="", handler_phone="",
+                 expected_deliverable="", seq=0):
+    """The unsaved measure that ``measure_create`` and ``measure_create_many`` write."""
+    if problem.due_date and due_date > problem.due_date:
+        raise ValidationError(
+            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
+            % {"due": due_date.isoformat(), "limit": problem.due_date.isoformat()}
+        )
+    return Measure(
+        problem=problem,
+        code=code,
+        seq=seq,
+        text=text,
+        kind=kind,
+        owner_unit=owner_unit,
+        handler_name=handler_name,
+        handler_phone=handler_phone,
+        start_date=start_date,
+        due_date=due_date,
+        expected_deliverable=expected_deliverable,
+    )
+
+
+def _milestones_new(measure, milestones):
+    return [Milestone(measure=measure, seq=i, title=title, due_date=day) for i, (title, day) in enumerate(milestones, start=1)]
+
+
+def _measure_created_changes(measure):
+    return {"code": measure.code, "owner_unit": measure.owner_unit.name, "due_date": measure.due_date.isoformat()}
+
+
+def _require_decompose(actor, problem):
+    if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")):
+        raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
+
+
 @transaction.atomic
 def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, due_date,
                    handler_name="", handler_phone="", expected_deliverable="", milestones=(), seq=0,
@@ -166,45 +346,64 @@ def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, 
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
 
     ``milestones`` is a sequence of (title, due_date) pairs. A caller that adds many measures of a
-    problem in one transaction (the ledger import) passes ``sync_permissions=False`` and calls
+    problem in one transaction passes ``sync_permissions=False`` and calls
     ``permissions_sync_for_problem`` once afterwards, in that same transaction.
     """
-    if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")):
-        raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
-    if problem.due_date and due_date > problem.due_date:
-        raise ValidationError(
-            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
-            % {"due": due_date.isoformat(), "limit": problem.due_date.isoformat()}
-        )
+    _require_decompose(actor, problem)
     measure = _validated(
-        Measure(
-            problem=problem,
-            code=code,
-            seq=seq,
-            text=text,
-            kind=kind,
-            owner_unit=owner_unit,
-            handler_name=handler_name,
-            handler_phone=handler_phone,
-            start_date=start_date,
-            due_date=due_date,
-            expected_deliverable=expected_deliverable,
+        _measure_new(
+            problem=problem, code=code, text=text, kind=kind, owner_unit=owner_unit, start_date=start_date,
+            due_date=due_date, handler_name=handler_name, handler_phone=handler_phone,
+            expected_deliverable=expected_deliverable, seq=seq,
         )
     )
     measure.save()
-    Milestone.objects.bulk_create(
-        Milestone(measure=measure, seq=i, title=title, due_date=day) for i, (title, day) in enumerate(milestones, start=1)
-    )
+    Milestone.objects.bulk_create(_milestones_new(measure, milestones))
     if sync_permissions:
         permissions_sync_for_problem(problem)
-    audit_record(
-        actor=actor,
-        action="measure.create",
-        target=measure,
-        changes={"code": code, "owner_unit": owner_unit.name, "due_date": due_date.isoformat()},
-    )
+    audit_record(actor=actor, action="measure.create", target=measure, changes=_measure_created_changes(measure))
     notify_new_assignment(measure)
     return measure
+
+
+@transaction.atomic
+def measure_create_many(*, actor, measures, sync_permissions=True):
+    """``measure_create`` for many measures (of one problem or several), in a fixed number of queries.
+
+    ``measures`` holds one dict of ``measure_create``'s arguments per measure, ``problem``
+    included (without ``actor`` and ``sync_permissions``). The same rows, grants, audit rows (one
+    per measure) and new-assignment notices as that many calls, checked in Python instead of one
+    query per constraint and row; all or nothing. Returns the measures, in the given order.
+    """
+    problems = _distinct(values["problem"] for values in measures)
+    for problem in problems:
+        _require_decompose(actor, problem)
+    built = []
+    for values in measures:
+        values = dict(values)
+        milestones = values.pop("milestones", ())
+        try:
+            measure = _measure_new(**values)
+        except ValidationError as refused:
+            raise ValidationError([f"{_measure_label(values['code'])}：{m}" for m in refused.messages]) from None
+        built.append((_validated_in_python(measure, _measure_label(measure.code)), milestones))
+    created = [measure for measure, _milestones in built]
+    _unique_in_batch(
+        created,
+        key=lambda measure: (measure.problem_id, measure.code),
+        fields=("problem", "code"),
+        taken=Measure.objects.filter(problem__in=problems, code__in={m.code for m in created}).values_list("problem_id", "code"),
+        label=lambda measure: _measure_label(measure.code),
+    )
+    Measure.objects.bulk_create(created)
+    Milestone.objects.bulk_create([row for measure, milestones in built for row in _milestones_new(measure, milestones)])
+    if sync_permissions:
+        permissions_sync_for_problems(problems)
+    audit_record_many(
+        actor=actor, entries=[("measure.create", measure, _measure_created_changes(measure)) for measure in created]
+    )
+    notify_new_assignments(created)
+    return created
 
 
 @transaction.atomic

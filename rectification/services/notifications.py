@@ -36,23 +36,37 @@ def notify_each(*, recipients, kind, text, link="", dedup_key):
 
     The same notice (same ``dedup_key``) for each recipient who does not have it yet; only those
     new ones are e-mailed. Used where a whole unit's staff is told the same thing: the weekly
-    cycle (hundreds of units in one run) and new assignments (hundreds in one ledger import).
-    Should two writers race on one key, the unique constraint skips the second row instead of
-    failing (and that person may get the e-mail twice).
+    cycle (hundreds of units in one run).
     """
-    recipients = list(recipients)
+    return notices_write(
+        Notification(recipient=person, kind=kind, text=text, link=link, dedup_key=dedup_key) for person in recipients
+    )
+
+
+def notices_write(notices):
+    """Write unsaved notices, skipping each one its recipient already has (same ``dedup_key``).
+
+    Two queries whatever their number; only the new ones are e-mailed, after commit. Should two
+    writers race on one key, the unique constraint skips the second row instead of failing (and
+    that person may get the e-mail twice). Returns how many were new.
+    """
+    notices = list(notices)
+    if not notices:
+        return 0
     having = set(
-        Notification.objects.filter(recipient__in=recipients, dedup_key=dedup_key).values_list("recipient_id", flat=True)
+        Notification.objects.filter(
+            recipient__in={n.recipient_id for n in notices}, dedup_key__in={n.dedup_key for n in notices}
+        ).values_list("recipient_id", "dedup_key")
     )
-    new = [person for person in recipients if person.pk not in having]
-    Notification.objects.bulk_create(
-        [Notification(recipient=person, kind=kind, text=text[:300], link=link, dedup_key=dedup_key) for person in new],
-        ignore_conflicts=True,
-    )
-    addresses = [person.email for person in new if person.email]
-    for address in addresses:
+    new = [n for n in notices if (n.recipient_id, n.dedup_key) not in having]
+    # The bell keeps 300 characters; the e-mail carries the whole text.
+    mails = [(n.recipient.email, n.kind, n.text, n.link) for n in new if n.recipient.email]
+    for notice in new:
+        notice.text = notice.text[:300]
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
+    for address, kind, text, link in mails:
         transaction.on_commit(
-            lambda address=address: send_mail(
+            lambda address=address, kind=kind, text=text, link=link: send_mail(
                 subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}",
                 message=f"{text}\n\n{link}",
                 from_email=None,
@@ -64,10 +78,15 @@ def notify_each(*, recipients, kind, text, link="", dedup_key):
 
 
 def unit_staff(unit, *roles):
+    return units_staff([unit.pk], *roles)
+
+
+def units_staff(unit_ids, *roles):
+    """The active people of these units who hold one of ``roles``, in one query."""
     # EXISTS rather than a join plus DISTINCT: in a city the role groups hold thousands of
     # people, and the DISTINCT sorted every matching membership on all the user's columns.
     holds_role = User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=[Role(r).value for r in roles])
-    return unit.members.filter(Exists(holds_role), is_active=True)
+    return User.objects.filter(Exists(holds_role), unit_id__in=unit_ids, is_active=True)
 
 
 def notifications_mark_read(*, actor, ids=None):
@@ -78,10 +97,21 @@ def notifications_mark_read(*, actor, ids=None):
 
 
 def notify_new_assignment(measure):
-    notify_each(
-        recipients=unit_staff(measure.owner_unit, Role.LIAISON, Role.UNIT_HEAD),
-        kind=Notification.Kind.NEW_ASSIGNMENT,
-        text=_("新分配给本单位的整改措施 %(code)s：%(text)s") % {"code": measure.code, "text": measure.text[:60]},
-        link=measure.get_absolute_url(),
-        dedup_key=f"assign:{measure.pk}:{measure.owner_unit_id}",
-    )
+    notify_new_assignments([measure])
+
+
+def notify_new_assignments(measures):
+    """Tell the liaisons and heads of each measure's owner unit about it: three queries for any number."""
+    measures = list(measures)
+    staff = {}
+    for person in units_staff({m.owner_unit_id for m in measures}, Role.LIAISON, Role.UNIT_HEAD):
+        staff.setdefault(person.unit_id, []).append(person)
+    notices = []
+    for m in measures:
+        text = _("新分配给本单位的整改措施 %(code)s：%(text)s") % {"code": m.code, "text": m.text[:60]}
+        link, key = m.get_absolute_url(), f"assign:{m.pk}:{m.owner_unit_id}"
+        notices += [
+            Notification(recipient=person, kind=Notification.Kind.NEW_ASSIGNMENT, text=text, link=link, dedup_key=key)
+            for person in staff.get(m.owner_unit_id, ())
+        ]
+    notices_write(notices)
