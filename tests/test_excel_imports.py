@@ -188,10 +188,16 @@ class TestImportPlan:
         assert plan.problems[0].values["due_date"] == datetime.date(2027, 1, 31)
 
     def test_it_gives_long_term_measures_the_report_deadline(self, world, tmp_path):
-        plan = plan_for(world, ledger_file(tmp_path, [problem_row()], [measure_row(完成时限="长期坚持")]))
+        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限类别="长期坚持", 整改时限="长期坚持")], [measure_row(完成时限="长期坚持")]))
         assert plan.errors == []
         assert plan.measures[0].values["due_date"] == world.round.report_deadline
         assert "长期坚持" in str(plan.warnings[0])
+
+    def test_a_long_term_measure_of_a_problem_with_an_earlier_date_takes_that_date(self, world, tmp_path):
+        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-11-30")], [measure_row(完成时限="长期坚持")]))
+        assert plan.errors == []
+        assert plan.measures[0].values["due_date"] == datetime.date(2026, 11, 30) < world.round.report_deadline
+        assert "按2026-11-30（整改报告报送期限与问题整改时限中较早者）" in str(plan.warnings[0])
 
 
 @pytest.mark.django_db
@@ -776,12 +782,20 @@ class TestBulkApply:
                 ledger_import(actor=world.office, plan=plan)
         assert chain_verify()[0] is None
 
-    def test_it_refuses_a_measure_due_after_its_problem_naming_the_measure(self, world, tmp_path):
+    def test_it_refuses_a_measure_due_after_its_problem_in_the_preview(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-31")]))
+        assert messages(plan) == [
+            "工作表“任务清单”第3行G列（完成时限）：措施完成时限（2026-10-31）不能晚于问题“2.1”的整改时限（2026-10-15）。"
+        ]
+
+    def test_confirming_a_plan_made_stale_by_a_change_of_the_problem_writes_nothing(self, world, tmp_path):
+        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-15")]))
         assert plan.errors == []
+        # Between preview and confirmation the problem's deadline moves earlier than the measure's.
+        next(d for d in plan.problems if d.code == "2.1").values["due_date"] = datetime.date(2026, 10, 1)
         before, audits = counts(), AuditEvent.objects.count()
         with pytest.raises(ValidationError) as refused:
             ledger_import(actor=world.office, plan=plan)
-        assert refused.value.messages == ["措施“2.1.1”：措施完成时限（2026-10-31）不能晚于问题的整改时限（2026-10-15）。"]
+        assert refused.value.messages == ["措施“2.1.1”：措施完成时限（2026-10-15）不能晚于问题的整改时限（2026-10-01）。"]
         assert (counts(), AuditEvent.objects.count()) == (before, audits)
 

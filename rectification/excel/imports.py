@@ -907,6 +907,14 @@ class LedgerPlanner:
                 changes.append(Change(labels.get(name, name), _shown(old), _shown(value)))
         return ProblemDraft(code=raw.code, where=raw.where, existing=existing, values=changed, changes=changes)
 
+    @staticmethod
+    def _problem_due(problem_code, drafts_by_code, problem):
+        """The due date the problem will have once this file is applied (None: no fixed date)."""
+        draft = drafts_by_code.get(problem_code)
+        if draft is not None and "due_date" in draft.values:
+            return draft.values["due_date"]
+        return problem.due_date if problem is not None else None
+
     def _measure_draft(self, raw, drafts_by_code, seen):
         code_cell = raw.cells.get("code")
         code = self._code(code_cell) if code_cell is not None else ""
@@ -970,10 +978,12 @@ class LedgerPlanner:
                 self.error(cell.where, str(refused))
             else:
                 if due == DeadlineCategory.LONG_TERM:
-                    due = self.round.report_deadline
+                    # A stage deadline: the report deadline, or the problem's own if that is earlier.
+                    due = min(filter(None, [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)]))
                     self.warning(
                         cell.where,
-                        _("“长期坚持”的措施按整改报告报送期限（%(due)s）作为阶段性完成时限。") % {"due": due.isoformat()},
+                        _("“长期坚持”的措施按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
+                        % {"due": due.isoformat()},
                     )
                 if isinstance(due, str):
                     self.error(cell.where, _("完成时限须为具体日期，不能填写“%(text)s”。") % {"text": cell.text})
@@ -988,6 +998,13 @@ class LedgerPlanner:
             where = (present("due_date") or present("start_date")).where
             self.error(
                 where, _("完成时限（%(due)s）早于开始日期（%(start)s）。") % {"due": due.isoformat(), "start": start.isoformat()}
+            )
+        limit = self._problem_due(raw.problem_code, drafts_by_code, problem)
+        if due is not None and limit is not None and due > limit and len(self.plan.errors) == errors_before:
+            self.error(
+                (present("due_date") or raw.cells.get("code")).where,
+                _("措施完成时限（%(due)s）不能晚于问题“%(problem)s”的整改时限（%(limit)s）。")
+                % {"due": due.isoformat(), "problem": raw.problem_code, "limit": limit.isoformat()},
             )
         if len(self.plan.errors) > errors_before:
             return MeasureDraft(raw.problem_code, code, raw.where, existing, problem, values={}, failed=True)
