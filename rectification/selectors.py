@@ -144,12 +144,18 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
     The number of queries does not grow with the number of measures: the next milestone,
     this week's report and the last returned report come from subqueries in the one SELECT.
+    Only the columns the worklist and the lights read are loaded (a busy unit has hundreds of rows).
     """
     open_milestones = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date", "seq")
     week_report = _latest_week_report(iso_year, iso_week)
     measures = list(
         unit_measures(user=user, unit=unit)
+        .select_related(None)
         .select_related("problem__lead_official")
+        .only(
+            "code", "text", "start_date", "due_date", "percent", "progress_state", "closeout_state",
+            "last_reported_at", "problem__lead_official__username", "problem__lead_official__full_name",
+        )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
             next_milestone_due=Subquery(open_milestones.values("due_date")[:1]),

@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..workdays import iso_week_of
 
-from .common import staff_unit, week_context, week_from_request
+from .common import staff_unit, url_prefix, week_context, week_from_request
 
 
 @login_required
@@ -56,6 +56,7 @@ def worklist(request):
             "measures": measures,
             "light_counts": [(light, counts[light.code]) for light in LIGHTS],
             "returned": [m for m in measures if m.is_returned],
+            "measure_url": url_prefix("rectification:measure_detail"),
             "today": today,
             **week_context(iso_year, iso_week),
         },
