@@ -178,8 +178,19 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
 
 def unit_week_rows(*, user, unit, iso_year, iso_week):
-    """The report page: each open measure with its latest report of the week and that report's evidence."""
-    measures = list(unit_measures(user=user, unit=unit).order_by("problem__seq", "seq"))
+    """The report page: each open measure (with its problem) with its latest report of the week
+    and that report's evidence.
+
+    Only the columns the page and the report services read are loaded: a busy unit has hundreds
+    of rows, and the problem's long texts are not shown.
+    """
+    measures = list(
+        unit_measures(user=user, unit=unit)
+        .select_related(None)
+        .select_related("problem")
+        .only("code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id", "problem__code", "problem__seq")
+        .order_by("problem__seq", "seq")
+    )
     reports = {}
     for report in (
         ProgressReport.objects.filter(measure__in=[m.pk for m in measures], iso_year=iso_year, iso_week=iso_week)

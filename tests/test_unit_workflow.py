@@ -8,9 +8,11 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pytest_django.asserts import assertInHTML
 
 from accounts.models import AuditEvent
 from rectification import services
+from rectification.forms import ReportRowForm
 from rectification.models import (
     CoordinationItem,
     Evidence,
@@ -53,8 +55,8 @@ def _row(measure, progress, percent=40, lock_version="", **extra):
     return data
 
 
-def _post_report(client, action, *rows, follow=False):
-    data = {"week": WEEK, "action": action}
+def _post_report(client, action, *rows, follow=False, extra=None):
+    data = {"week": WEEK, "action": action, **(extra or {})}
     for row in rows:
         data.update(row)
     return client.post(f"{REPORT}?week={WEEK}", data, follow=follow)
@@ -323,6 +325,40 @@ class TestWeeklyReport:
         assert client.put(REPORT).status_code == 405
         assert client.get(reverse("rectification:report_confirm")).status_code == 405
         assert client.get(reverse("rectification:report_return")).status_code == 405
+
+
+@pytest.mark.django_db
+class TestReportInputs:
+    """The report page writes its inputs in plain HTML: they must be what the row's form renders."""
+
+    def _assert_inputs_are_the_forms(self, page, form):
+        for name in form.fields:
+            assertInHTML(str(form[name]), page)
+
+    def test_it_writes_a_new_row_as_the_form_would(self, world, client, frozen):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(progress_state="staged", percent=55)
+        world.resp_measure.refresh_from_db()
+        client.force_login(world.resp_staff)
+        page = client.get(f"{REPORT}?week={WEEK}").content.decode()
+        self._assert_inputs_are_the_forms(page, ReportRowForm.for_report(None, f"m{world.resp_measure.pk}", world.resp_measure))
+
+    def test_it_writes_a_draft_as_the_form_would(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        _post_report(client, "save", _row(world.resp_measure, "已清退<12万元>\n第二行", 40, difficulties="需“协调”&"))
+        page = client.get(f"{REPORT}?week={WEEK}").content.decode()
+        report = _report(world.resp_measure)
+        self._assert_inputs_are_the_forms(page, ReportRowForm.for_report(report, f"m{world.resp_measure.pk}"))
+
+    def test_it_writes_a_refused_row_as_the_form_would_with_its_errors(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        row = _row(world.resp_measure, "进展", "150", cumulative_state="nonsense", evidence_kind="receipt")
+        response = _post_report(client, "save", row)
+        assert response.status_code == 400
+        page = response.content.decode()
+        form = ReportRowForm(row, prefix=f"m{world.resp_measure.pk}")
+        assert not form.is_valid()
+        self._assert_inputs_are_the_forms(page, form)
+        assert "确保该值小于或等于100。" in page
 
 
 @pytest.mark.django_db

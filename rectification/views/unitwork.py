@@ -33,6 +33,7 @@ from ..models import (
     Milestone,
     ProgressReport,
 )
+from ..templatetags.ledger import plain_choices
 from ..workdays import iso_week_of
 
 from .common import staff_unit, url_prefix, week_context, week_from_request
@@ -63,16 +64,19 @@ def worklist(request):
     )
 
 
-def _report_rows(request, unit, iso_year, iso_week, bound=False):
+def _report_rows(request, unit, iso_year, iso_week):
+    """All of the unit's rows for the week: each open measure with its latest report."""
     rows = []
     for measure, report in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
-        prefix = f"m{measure.pk}"
         editable = (report.state if report else None) in REPORT_STATE_EDITABLE
-        if bound and editable:
-            form = ReportRowForm(request.POST, request.FILES, prefix=prefix)
-        else:
-            form = ReportRowForm.for_report(report, prefix, measure)
-        rows.append({"measure": measure, "report": report, "form": form, "editable": editable, "conflict": None})
+        rows.append({
+            "measure": measure,
+            "report": report,
+            "prefix": f"m{measure.pk}",
+            "editable": editable,
+            "form": None,  # only for a posted row
+            "conflict": None,
+        })
     return rows
 
 
@@ -81,16 +85,16 @@ def _report_rows(request, unit, iso_year, iso_week, bound=False):
 def report_week(request):
     unit = staff_unit(request.user)
     iso_year, iso_week = week_from_request(request)
+    rows = _report_rows(request, unit, iso_year, iso_week)
     if request.method == "GET":
-        rows = _report_rows(request, unit, iso_year, iso_week)
         return _render_report_week(request, unit, rows, iso_year, iso_week)
 
-    rows = _report_rows(request, unit, iso_year, iso_week, bound=True)
     failed = False
     for row in rows:
         if not row["editable"]:
             continue
-        form, measure = row["form"], row["measure"]
+        measure = row["measure"]
+        form = row["form"] = ReportRowForm(request.POST, request.FILES, prefix=row["prefix"])
         if not form.is_valid():
             failed = True
             continue
@@ -106,8 +110,7 @@ def report_week(request):
         except services.ReportConflict as conflict:
             failed = True
             row["conflict"] = {"mine": form.cleaned_data, "theirs": conflict.current}
-            row["report"] = conflict.current
-            row["form"] = ReportRowForm.for_report(conflict.current, f"m{measure.pk}")
+            row.update(report=conflict.current, form=None)
             continue
         except ValidationError as error:
             failed = True
@@ -128,8 +131,8 @@ def report_week(request):
                 failed = True
                 form.add_error("evidence_file", error)
         # What was saved is now the base for the next save from this page.
-        if not row["conflict"] and not form.errors:
-            row["form"] = ReportRowForm.for_report(report, f"m{measure.pk}")
+        if not form.errors:
+            row["form"] = None
 
     if not failed and request.POST.get("action") == "submit":
         try:
@@ -143,10 +146,19 @@ def report_week(request):
         messages.success(request, _("草稿已保存。"))
         return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
     messages.error(request, _("部分内容没有保存，请查看下方标红的措施。"))
-    return _render_report_week(request, unit, rows, iso_year, iso_week, status=409 if any(r["conflict"] for r in rows) else 400)
+    status = 409 if any(r["conflict"] for r in rows) else 400
+    return _render_report_week(request, unit, rows, iso_year, iso_week, status=status)
 
 
 def _render_report_week(request, unit, rows, iso_year, iso_week, status=200):
+    for row in rows:
+        form = row["form"]
+        if form is None:
+            row.update(values=ReportRowForm.values_for(row["report"], row["measure"]), invalid=())
+        else:
+            # Posted but not saved: the inputs show what was posted, and the fields in error
+            # ("__all__" for the row as a whole) are marked.
+            row.update(values=form.input_values(), invalid=frozenset(form.errors))
     states = [row["report"].state if row["report"] else None for row in rows]
     can_confirm = request.user.has_role(Role.UNIT_HEAD) and ProgressReport.State.SUBMITTED in states
     return render(
@@ -158,6 +170,8 @@ def _render_report_week(request, unit, rows, iso_year, iso_week, status=200):
             "any_editable": any(row["editable"] for row in rows),
             "can_confirm": can_confirm,
             "return_form": ReturnForm(),
+            "state_choices": plain_choices(ReportRowForm.base_fields["cumulative_state"].choices),
+            "kind_choices": plain_choices(ReportRowForm.base_fields["evidence_kind"].choices),
             "now": timezone.now(),
             **week_context(iso_year, iso_week),
         },
