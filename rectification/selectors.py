@@ -154,7 +154,7 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
         .select_related("problem__lead_official")
         .only(
             "code", "text", "start_date", "due_date", "percent", "progress_state", "closeout_state",
-            "last_reported_at", "problem__lead_official__username", "problem__lead_official__full_name",
+            "last_reported_at", "problem__round", "problem__lead_official__username", "problem__lead_official__full_name",
         )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
@@ -178,8 +178,8 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
 
 def unit_week_rows(*, user, unit, iso_year, iso_week):
-    """The report page: each open measure (with its problem) with its latest report of the week
-    and that report's evidence.
+    """The report page: each open measure (with its problem and round) with its latest report of
+    the week and that report's evidence.
 
     Only the columns the page and the report services read are loaded: a busy unit has hundreds
     of rows, and the problem's long texts are not shown.
@@ -187,8 +187,11 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
     measures = list(
         unit_measures(user=user, unit=unit)
         .select_related(None)
-        .select_related("problem")
-        .only("code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id", "problem__code", "problem__seq")
+        .select_related("problem__round")
+        .only(
+            "code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id",
+            "problem__code", "problem__seq", "problem__round__title", "problem__round__feedback_date",
+        )
         .order_by("problem__seq", "seq")
     )
     reports = {}
