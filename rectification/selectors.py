@@ -144,12 +144,18 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
     The number of queries does not grow with the number of measures: the next milestone,
     this week's report and the last returned report come from subqueries in the one SELECT.
+    Only the columns the worklist and the lights read are loaded (a busy unit has hundreds of rows).
     """
     open_milestones = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date", "seq")
     week_report = _latest_week_report(iso_year, iso_week)
     measures = list(
         unit_measures(user=user, unit=unit)
+        .select_related(None)
         .select_related("problem__lead_official")
+        .only(
+            "code", "text", "start_date", "due_date", "percent", "progress_state", "closeout_state",
+            "last_reported_at", "problem__round", "problem__lead_official__username", "problem__lead_official__full_name",
+        )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
             next_milestone_due=Subquery(open_milestones.values("due_date")[:1]),
@@ -172,8 +178,22 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
 
 def unit_week_rows(*, user, unit, iso_year, iso_week):
-    """The report page: each open measure with its latest report of the week and that report's evidence."""
-    measures = list(unit_measures(user=user, unit=unit).order_by("problem__seq", "seq"))
+    """The report page: each open measure (with its problem and round) with its latest report of
+    the week and that report's evidence.
+
+    Only the columns the page and the report services read are loaded: a busy unit has hundreds
+    of rows, and the problem's long texts are not shown.
+    """
+    measures = list(
+        unit_measures(user=user, unit=unit)
+        .select_related(None)
+        .select_related("problem__round")
+        .only(
+            "code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id",
+            "problem__code", "problem__seq", "problem__round__title", "problem__round__feedback_date",
+        )
+        .order_by("problem__seq", "seq")
+    )
     reports = {}
     for report in (
         ProgressReport.objects.filter(measure__in=[m.pk for m in measures], iso_year=iso_year, iso_week=iso_week)

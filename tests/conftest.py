@@ -53,13 +53,29 @@ class World:
     resp_measure: Measure
     coop_measure: Measure
 
-    def make_problem(self, code, *, track_kind=Track.Kind.GENERAL, lead_unit=None, responsible_units=(), measures=()):
-        """Another problem in the same round; ``measures`` is a list of owner units."""
+    def make_round(self, title, *, feedback_date):
+        """Another round, with one aspect, for problems given to ``make_problem``."""
+        inspection_round = services.round_create(
+            actor=self.office,
+            title=title,
+            inspection_team="省委第二巡视组",
+            feedback_date=feedback_date,
+            report_deadline=DEADLINE,
+            track_offices={Track.Kind.GENERAL: self.office.unit, Track.Kind.CADRE: self.cadre_office_unit},
+        )
+        services.aspect_create(actor=self.office, inspection_round=inspection_round, seq=1, title="方面一")
+        return inspection_round
+
+    def make_problem(
+        self, code, *, track_kind=Track.Kind.GENERAL, lead_unit=None, responsible_units=(), measures=(), inspection_round=None
+    ):
+        """Another problem, in the same round unless told; ``measures`` is a list of owner units."""
+        inspection_round = inspection_round or self.round
         problem = services.problem_create(
             actor=self.office,
-            inspection_round=self.round,
-            aspect=self.round.aspects.first(),
-            track=self.round.tracks.get(kind=track_kind),
+            inspection_round=inspection_round,
+            aspect=inspection_round.aspects.first(),
+            track=inspection_round.tracks.get(kind=track_kind),
             code=code,
             title=f"问题{code}",
             text=f"反馈原文{code}",

@@ -25,6 +25,7 @@ from rectification.models import (
     ProgressReport,
     SignOffStep,
 )
+from rectification.views import unitwork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Tuesday of ISO week 2026-W48.
@@ -140,6 +141,26 @@ class TestWeeklyReportForm:
         with django_assert_num_queries(REPORT_FORM):
             response = client.get(url)
         assert len(response.context["rows"]) == 21
+
+    def test_it_runs_as_many_queries_for_a_busy_unit_shown_one_round_at_a_time(
+        self, world, client, frozen, django_assert_num_queries, settings, tmp_path, monkeypatch
+    ):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        # Over the limit, the page shows one round at a time; the rounds come with the rows.
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 10)
+        _report(world.resp_measure, world.resp_staff)
+        for index in range(3):
+            later = world.make_round(f"第{index + 2}轮", feedback_date=datetime.date(2026, 10, index + 1))
+            problem = world.make_problem("9.1", inspection_round=later, responsible_units=[world.resp_unit])
+            for measure in _measures(world, problem, world.resp_unit, 5, start=10 * index):
+                _report(measure, world.resp_staff)
+        url = f"{reverse('rectification:report_week')}?week={WEEK}"
+        client.force_login(world.resp_staff)
+        client.get(url)
+        with django_assert_num_queries(REPORT_FORM):
+            assert len(client.get(url).context["rows"]) == 5
+        with django_assert_num_queries(REPORT_FORM):
+            assert len(client.get(f"{url}&round=all").context["rows"]) == 16
 
 
 @pytest.mark.django_db

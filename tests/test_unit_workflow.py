@@ -8,9 +8,11 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pytest_django.asserts import assertInHTML
 
 from accounts.models import AuditEvent
 from rectification import services
+from rectification.forms import ReportRowForm
 from rectification.models import (
     CoordinationItem,
     Evidence,
@@ -19,6 +21,7 @@ from rectification.models import (
     Notification,
     ProgressReport,
 )
+from rectification.views import unitwork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Tuesday of ISO week 2026-W48; that week's cut-off is Thursday 26 November, 17:00.
@@ -53,8 +56,8 @@ def _row(measure, progress, percent=40, lock_version="", **extra):
     return data
 
 
-def _post_report(client, action, *rows, follow=False):
-    data = {"week": WEEK, "action": action}
+def _post_report(client, action, *rows, follow=False, extra=None):
+    data = {"week": WEEK, "action": action, **(extra or {})}
     for row in rows:
         data.update(row)
     return client.post(f"{REPORT}?week={WEEK}", data, follow=follow)
@@ -323,6 +326,128 @@ class TestWeeklyReport:
         assert client.put(REPORT).status_code == 405
         assert client.get(reverse("rectification:report_confirm")).status_code == 405
         assert client.get(reverse("rectification:report_return")).status_code == 405
+
+
+@pytest.mark.django_db
+class TestReportInputs:
+    """The report page writes its inputs in plain HTML: they must be what the row's form renders."""
+
+    def _assert_inputs_are_the_forms(self, page, form):
+        for name in form.fields:
+            assertInHTML(str(form[name]), page)
+
+    def test_it_writes_a_new_row_as_the_form_would(self, world, client, frozen):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(progress_state="staged", percent=55)
+        world.resp_measure.refresh_from_db()
+        client.force_login(world.resp_staff)
+        page = client.get(f"{REPORT}?week={WEEK}").content.decode()
+        self._assert_inputs_are_the_forms(page, ReportRowForm.for_report(None, f"m{world.resp_measure.pk}", world.resp_measure))
+
+    def test_it_writes_a_draft_as_the_form_would(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        _post_report(client, "save", _row(world.resp_measure, "已清退<12万元>\n第二行", 40, difficulties="需“协调”&"))
+        page = client.get(f"{REPORT}?week={WEEK}").content.decode()
+        report = _report(world.resp_measure)
+        self._assert_inputs_are_the_forms(page, ReportRowForm.for_report(report, f"m{world.resp_measure.pk}"))
+
+    def test_it_writes_a_refused_row_as_the_form_would_with_its_errors(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        row = _row(world.resp_measure, "进展", "150", cumulative_state="nonsense", evidence_kind="receipt")
+        response = _post_report(client, "save", row)
+        assert response.status_code == 400
+        page = response.content.decode()
+        form = ReportRowForm(row, prefix=f"m{world.resp_measure.pk}")
+        assert not form.is_valid()
+        self._assert_inputs_are_the_forms(page, form)
+        assert "确保该值小于或等于100。" in page
+
+
+def _second_round(world, measures=2):
+    """A later round in which the responsible unit owns ``measures`` more open measures."""
+    later = world.make_round("第二轮巡视", feedback_date=datetime.date(2026, 10, 1))
+    problem = world.make_problem(
+        "2.1", inspection_round=later, responsible_units=[world.resp_unit], measures=[world.resp_unit] * measures
+    )
+    return later, list(problem.measures.order_by("seq", "pk"))
+
+
+@pytest.mark.django_db
+class TestReportByRound:
+    def test_it_shows_a_unit_with_few_rows_all_of_them_with_a_tab_per_round(self, world, client, frozen):
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        response = client.get(f"{REPORT}?week={WEEK}")
+        assert [row["measure"] for row in response.context["rows"]] == [world.resp_measure, *measures]
+        page = response.content.decode()
+        assert "全部轮次 · 3项 · 待填报3" in page
+        assert "第二轮巡视 · 2项 · 待填报2" in page
+        assert '<input type="hidden" name="round" value="all">' in page
+
+    def test_it_shows_a_busy_unit_the_round_with_most_to_do(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        response = client.get(f"{REPORT}?week={WEEK}")
+        assert [row["measure"] for row in response.context["rows"]] == measures
+        page = response.content.decode()
+        assert f'<input type="hidden" name="round" value="{later.pk}">' in page
+        assert "其他轮次还有 <strong>1</strong> 项待填报" in page
+        shown = client.get(f"{REPORT}?week={WEEK}&round={world.round.pk}").context["rows"]
+        assert [row["measure"] for row in shown] == [world.resp_measure]
+        assert len(client.get(f"{REPORT}?week={WEEK}&round=all").context["rows"]) == 3
+
+    def test_it_moves_on_to_the_round_still_to_do(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        _post_report(client, "save", *(_row(m, "已推进") for m in measures), extra={"round": later.pk})
+        shown = client.get(f"{REPORT}?week={WEEK}").context["rows"]
+        assert [row["measure"] for row in shown] == [world.resp_measure]
+
+    def test_it_saves_only_the_rows_of_the_round_it_showed(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        response = _post_report(client, "save", *(_row(m, "已推进") for m in measures), extra={"round": later.pk})
+        assert response.status_code == 302
+        assert response["Location"] == f"{REPORT}?week={WEEK}&round={later.pk}"
+        assert [_report(m).state for m in measures] == [ProgressReport.State.DRAFT] * 2
+        assert _report(world.resp_measure) is None
+
+    def test_it_submits_the_whole_week_from_one_round(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        rows = [_row(m, "已推进") for m in measures]
+        refused = _post_report(client, "submit", *rows, extra={"round": later.pk}, follow=True)
+        assert "以下措施还没有填写本周进展，不能提交：1.1.1" in refused.content.decode()
+        assert refused.context["rows"][0]["measure"] == measures[0]
+        _post_report(client, "save", _row(world.resp_measure, "已清退"), extra={"round": world.round.pk})
+        rows = [_row(m, "已推进", lock_version=_lock(m)) for m in measures]
+        response = _post_report(client, "submit", *rows, extra={"round": later.pk})
+        assert response.status_code == 302
+        states = {_report(m).state for m in (world.resp_measure, *measures)}
+        assert states == {ProgressReport.State.SUBMITTED}
+
+    def test_it_links_a_returned_row_on_the_worklist_to_its_round(self, world, client, frozen):
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        _post_report(client, "submit", *(_row(m, "已推进") for m in (world.resp_measure, *measures)))
+        client.force_login(world.resp_head)
+        client.post(reverse("rectification:report_return"), {"week": WEEK, "reason": "数据不全"})
+        client.force_login(world.resp_staff)
+        page = client.get(WORKLIST).content.decode()
+        assert f'href="{REPORT}?round={later.pk}#m{measures[0].pk}"' in page
+        assert f'href="{REPORT}?round={world.round.pk}#m{world.resp_measure.pk}"' in page
+
+    def test_it_shows_the_head_the_confirmation_whatever_the_round(self, world, client, frozen, monkeypatch):
+        monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
+        later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        _post_report(client, "submit", *(_row(m, "已推进") for m in (world.resp_measure, *measures)))
+        client.force_login(world.resp_head)
+        for round_param in (world.round.pk, later.pk, "all"):
+            assert "确认本周周报" in client.get(f"{REPORT}?week={WEEK}&round={round_param}").content.decode()
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 import datetime
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import UNIT_STAFF_ROLES
@@ -66,3 +67,10 @@ def staff_unit(user):
     return user.unit
 
 
+def url_prefix(name):
+    """What the URL named ``name`` of any object starts with: the URL is the prefix, the object's
+    pk and "/". For lists of hundreds of rows, one ``reverse`` instead of one per row."""
+    url = reverse(name, args=[0])
+    if not url.endswith("/0/"):
+        raise ValueError(f"{name} does not end with its pk: {url}")
+    return url[:-2]

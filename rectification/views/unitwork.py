@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -33,9 +34,10 @@ from ..models import (
     Milestone,
     ProgressReport,
 )
+from ..templatetags.ledger import plain_choices
 from ..workdays import iso_week_of
 
-from .common import staff_unit, week_context, week_from_request
+from .common import staff_unit, url_prefix, week_context, week_from_request
 
 
 @login_required
@@ -56,23 +58,76 @@ def worklist(request):
             "measures": measures,
             "light_counts": [(light, counts[light.code]) for light in LIGHTS],
             "returned": [m for m in measures if m.is_returned],
+            "measure_url": url_prefix("rectification:measure_detail"),
             "today": today,
             **week_context(iso_year, iso_week),
         },
     )
 
 
-def _report_rows(request, unit, iso_year, iso_week, bound=False):
+# Up to this many rows the report page shows them all at once; a busier unit sees one round at a
+# time (the busiest has over 200 open measures in six rounds: a page of 200 forms is too long to
+# fill, and slow to build).
+REPORT_ROWS_ON_ONE_PAGE = 60
+ALL_ROUNDS = "all"
+
+
+def _report_rows(request, unit, iso_year, iso_week):
+    """All of the unit's rows for the week: each open measure with its latest report."""
     rows = []
     for measure, report in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
-        prefix = f"m{measure.pk}"
         editable = (report.state if report else None) in REPORT_STATE_EDITABLE
-        if bound and editable:
-            form = ReportRowForm(request.POST, request.FILES, prefix=prefix)
-        else:
-            form = ReportRowForm.for_report(report, prefix, measure)
-        rows.append({"measure": measure, "report": report, "form": form, "editable": editable, "conflict": None})
+        rows.append({
+            "measure": measure,
+            "report": report,
+            "prefix": f"m{measure.pk}",
+            "editable": editable,
+            "form": None,  # only for a posted row
+            "conflict": None,
+        })
     return rows
+
+
+def _to_do(row):
+    """The row still needs this week's report: nothing written yet, or returned by the unit head."""
+    report = row["report"]
+    if not row["editable"]:
+        return False
+    return report is None or report.state == ProgressReport.State.RETURNED or not report.progress_this_week.strip()
+
+
+def _round_tabs(rows):
+    """The rounds of the unit's rows, oldest first, each with its number of rows and of rows to do."""
+    tabs = {}
+    for row in rows:
+        inspection_round = row["measure"].problem.round
+        tab = tabs.setdefault(inspection_round.pk, {"round": inspection_round, "rows": 0, "to_do": 0})
+        tab["rows"] += 1
+        tab["to_do"] += _to_do(row)
+    return sorted(tabs.values(), key=lambda tab: (tab["round"].feedback_date, tab["round"].pk))
+
+
+def _shown_round(asked, tabs, row_count):
+    """The id (text) of the round whose rows the page shows, or None for all of them.
+
+    Without a choice (``asked`` empty or unknown), a unit with few rows sees them all; a busier
+    one starts at the round with the most rows still to do.
+    """
+    if asked == ALL_ROUNDS:
+        return None
+    for tab in tabs:
+        if str(tab["round"].pk) == asked:
+            return asked
+    if len(tabs) < 2 or row_count <= REPORT_ROWS_ON_ONE_PAGE:
+        return None
+    return str(max(tabs, key=lambda tab: (tab["to_do"], tab["rows"]))["round"].pk)
+
+
+def _report_url(iso_year, iso_week, round_param=""):
+    query = {"week": f"{iso_year}-W{iso_week:02d}"}
+    if round_param:
+        query["round"] = round_param
+    return f"{reverse('rectification:report_week')}?{urlencode(query)}"
 
 
 @login_required
@@ -80,16 +135,21 @@ def _report_rows(request, unit, iso_year, iso_week, bound=False):
 def report_week(request):
     unit = staff_unit(request.user)
     iso_year, iso_week = week_from_request(request)
+    rows = _report_rows(request, unit, iso_year, iso_week)
     if request.method == "GET":
-        rows = _report_rows(request, unit, iso_year, iso_week)
-        return _render_report_week(request, unit, rows, iso_year, iso_week)
+        shown_round = _shown_round(request.GET.get("round", ""), _round_tabs(rows), len(rows))
+        return _render_report_week(request, unit, rows, shown_round, iso_year, iso_week)
 
-    rows = _report_rows(request, unit, iso_year, iso_week, bound=True)
+    # The rows saved are those the page showed: one round's, or all (a page from before the
+    # rounds were shown apart posts no round).
+    round_param = request.POST.get("round", "")
+    shown_round = None if round_param in ("", ALL_ROUNDS) else round_param
     failed = False
     for row in rows:
-        if not row["editable"]:
+        if not row["editable"] or not _is_shown(row, shown_round):
             continue
-        form, measure = row["form"], row["measure"]
+        measure = row["measure"]
+        form = row["form"] = ReportRowForm(request.POST, request.FILES, prefix=row["prefix"])
         if not form.is_valid():
             failed = True
             continue
@@ -105,8 +165,7 @@ def report_week(request):
         except services.ReportConflict as conflict:
             failed = True
             row["conflict"] = {"mine": form.cleaned_data, "theirs": conflict.current}
-            row["report"] = conflict.current
-            row["form"] = ReportRowForm.for_report(conflict.current, f"m{measure.pk}")
+            row.update(report=conflict.current, form=None)
             continue
         except ValidationError as error:
             failed = True
@@ -127,36 +186,64 @@ def report_week(request):
                 failed = True
                 form.add_error("evidence_file", error)
         # What was saved is now the base for the next save from this page.
-        if not row["conflict"] and not form.errors:
-            row["form"] = ReportRowForm.for_report(report, f"m{measure.pk}")
+        if not form.errors:
+            row["form"] = None
 
     if not failed and request.POST.get("action") == "submit":
         try:
             services.report_submit(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+            return redirect(_report_url(iso_year, iso_week, round_param))
         messages.success(request, _("第%(week)s周的周报已提交，等待单位负责人确认。") % {"week": iso_week})
-        return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+        return redirect(_report_url(iso_year, iso_week, round_param))
     if not failed:
         messages.success(request, _("草稿已保存。"))
-        return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+        return redirect(_report_url(iso_year, iso_week, round_param))
     messages.error(request, _("部分内容没有保存，请查看下方标红的措施。"))
-    return _render_report_week(request, unit, rows, iso_year, iso_week, status=409 if any(r["conflict"] for r in rows) else 400)
+    status = 409 if any(r["conflict"] for r in rows) else 400
+    return _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, status=status)
 
 
-def _render_report_week(request, unit, rows, iso_year, iso_week, status=200):
+def _is_shown(row, shown_round):
+    return shown_round is None or str(row["measure"].problem.round_id) == shown_round
+
+
+def _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, status=200):
+    shown = [row for row in rows if _is_shown(row, shown_round)]
+    for row in shown:
+        form = row["form"]
+        if form is None:
+            row.update(values=ReportRowForm.values_for(row["report"], row["measure"]), invalid=())
+        else:
+            # Posted but not saved: the inputs show what was posted, and the fields in error
+            # ("__all__" for the row as a whole) are marked.
+            row.update(values=form.input_values(), invalid=frozenset(form.errors))
     states = [row["report"].state if row["report"] else None for row in rows]
     can_confirm = request.user.has_role(Role.UNIT_HEAD) and ProgressReport.State.SUBMITTED in states
+    tabs = _round_tabs(rows)
+    for tab in tabs:
+        tab["shown"] = str(tab["round"].pk) == shown_round
     return render(
         request,
         "rectification/report_week.html",
         {
             "unit": unit,
-            "rows": rows,
-            "any_editable": any(row["editable"] for row in rows),
+            "rows": shown,
+            "any_editable": any(row["editable"] for row in shown),
+            "week_editable": any(row["editable"] for row in rows),
             "can_confirm": can_confirm,
             "return_form": ReturnForm(),
+            "state_choices": plain_choices(ReportRowForm.base_fields["cumulative_state"].choices),
+            "kind_choices": plain_choices(ReportRowForm.base_fields["evidence_kind"].choices),
+            "round_tabs": tabs if len(tabs) > 1 else [],
+            "shown_round": shown_round,
+            "round_param": ALL_ROUNDS if shown_round is None else shown_round,
+            "row_count": len(rows),
+            "to_do_count": sum(tab["to_do"] for tab in tabs),
+            "to_do_elsewhere": sum(tab["to_do"] for tab in tabs if not tab["shown"]) if shown_round else 0,
+            # Refused rows show what was posted, which is not saved yet.
+            "unsaved": status != 200,
             "now": timezone.now(),
             **week_context(iso_year, iso_week),
         },
@@ -175,7 +262,7 @@ def report_confirm(request):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("已确认 %(n)s 项措施的周报。") % {"n": len(reports)})
-    return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+    return redirect(_report_url(iso_year, iso_week))
 
 
 @login_required
@@ -195,7 +282,7 @@ def report_return(request):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("已退回 %(n)s 项措施的周报。") % {"n": len(reports)})
-    return redirect(f"{reverse('rectification:report_week')}?week={iso_year}-W{iso_week:02d}")
+    return redirect(_report_url(iso_year, iso_week))
 
 
 @login_required
@@ -214,7 +301,7 @@ def report_correct(request, pk):
                 form.add_error(None, error)
             else:
                 messages.success(request, _("已生成更正版本，请在周报页面提交并由单位负责人确认。"))
-                return redirect(f"{reverse('rectification:report_week')}?week={report.iso_year}-W{report.iso_week:02d}")
+                return redirect(_report_url(report.iso_year, report.iso_week))
     else:
         form = CorrectionForm(initial={field: getattr(report, field) for field in services.REPORT_FIELDS})
     return render(request, "rectification/report_correct.html", {"form": form, "report": report, "measure": measure})
