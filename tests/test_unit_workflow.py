@@ -414,6 +414,15 @@ class TestReportByRound:
         assert [_report(m).state for m in measures] == [ProgressReport.State.DRAFT] * 2
         assert _report(world.resp_measure) is None
 
+    def test_a_refused_submission_names_the_missing_rows_by_round_and_counts_the_rest(self, world, client, frozen, monkeypatch):
+        from rectification.services import reporting
+
+        monkeypatch.setattr(reporting, "MISSING_SHOWN", 2)
+        _later, measures = _second_round(world)
+        client.force_login(world.resp_staff)
+        refused = _post_report(client, "submit", *(_row(m, "") for m in (world.resp_measure, *measures)), follow=True)
+        assert f"以下措施还没有填写本周进展，不能提交：{world.round.title}：1.1.1；第二轮巡视：2.1.1等3项" in refused.content.decode()
+
     def test_it_submits_the_whole_week_from_one_round(self, world, client, frozen, monkeypatch):
         monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
         later, measures = _second_round(world)

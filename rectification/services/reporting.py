@@ -100,16 +100,40 @@ def _week_reports_for_update(unit, iso_year, iso_week):
     return latest
 
 
+MISSING_SHOWN = 20
+
+
+def _missing_codes(measures):
+    """The codes still without this week's progress, by round when there are several (the same
+    code can exist in two rounds), at most ``MISSING_SHOWN`` of them and then how many in all."""
+    by_round = {}
+    for measure in measures:
+        by_round.setdefault(measure.problem.round, []).append(measure.code)
+    parts, shown = [], 0
+    for inspection_round, codes in by_round.items():
+        taken = codes[: MISSING_SHOWN - shown]
+        shown += len(taken)
+        if taken:
+            listed = "、".join(taken)
+            parts.append(f"{inspection_round.title}：{listed}" if len(by_round) > 1 else listed)
+    text = "；".join(parts)
+    if shown < len(measures):
+        text += _("等%(n)s项") % {"n": len(measures)}
+    return text
+
+
 @transaction.atomic
 def report_submit(*, actor, unit, iso_year, iso_week):
     """Submit the unit's report for the week: every open measure needs this week's progress."""
-    measures = list(_unit_open_measures(unit).order_by("problem__seq", "seq"))
+    measures = list(
+        _unit_open_measures(unit).select_related("problem__round").order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq")
+    )
     for measure in measures:
         _require_measure_action(actor, measure, "report", _("只有本单位的联络员或负责人可以提交周报。"))
     latest = _week_reports_for_update(unit, iso_year, iso_week)
-    missing = [m.code for m in measures if m.pk not in latest or not latest[m.pk].progress_this_week.strip()]
+    missing = [m for m in measures if m.pk not in latest or not latest[m.pk].progress_this_week.strip()]
     if missing:
-        raise ValidationError(_("以下措施还没有填写本周进展，不能提交：%(codes)s") % {"codes": "、".join(missing)})
+        raise ValidationError(_("以下措施还没有填写本周进展，不能提交：%(codes)s") % {"codes": _missing_codes(missing)})
     now = timezone.now()
     submitted = []
     for report in latest.values():
