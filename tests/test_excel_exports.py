@@ -375,6 +375,26 @@ class TestUnitTaskExport:
         assert event.changes == {"unit": "责任局", "measures": 1}
 
 
+@pytest.mark.django_db
+class TestLedgerLoading:
+    def test_it_reads_every_column_of_a_full_problem_with_its_rows(self, world, django_assert_num_queries):
+        campaign = services.campaign_create(
+            actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit
+        )
+        problem_with_manifestations(
+            world, campaign=campaign, previous_problem=world.problem, goal="会议总量压减三成", due_date=TODAY,
+            responsible_leaders=[world.leader], responsible_units=[world.resp_unit, world.coop_unit],
+            criteria=["发文数量下降"], is_secretary_led=True,
+        )
+        # The problems and their four lists, the measures and their milestones, the audit row
+        # (the head of the chain, the insert): none per problem or measure.
+        with django_assert_num_queries(9):
+            content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
+        problems = workbook(content)["问题清单"]
+        assert problems["P4"].value == "津补贴专项整治" and problems["Q4"].value == "1.1"
+        assert problems["K4"].value == "王牵头" and problems["M4"].value == "责任局、协办镇"
+
+
 LEDGER_QUERIES = {
     # Session, user, roles, the round (among the visible ones), problems and their four
     # prefetches (responsible leaders, responsible units, manifestations, criteria), measures,

@@ -283,7 +283,7 @@ class StreamSheet:
         rows = self._rows.buffer
         rows.seek(0)
         part.write(b"<sheetData>")
-        shutil.copyfileobj(rows, part, 1 << 20)
+        shutil.copyfileobj(rows, part)
         part.write(b"</sheetData>")
         if self.merged:
             merged = "".join(f'<mergeCell ref="{ref}" />' for ref in self.merged)
