@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
+from itertools import chain
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -180,7 +181,7 @@ def _import_file(actors, today, problems_wanted=150, measures_wanted=600):
         if len(fullest) <= 1:
             break
         measures.remove(fullest.pop())
-    content = ledger_workbook(problems=problems, measures=measures, inspection_round=actors.round, today=today)
+    content = ledger_workbook(problems=problems, measures=measures, inspection_round=actors.round, today=today).content
     path = Path(tempfile.mkdtemp(prefix="bench-import-")) / "ledger.xlsx"
     path.write_bytes(content)
     return path, len(problems), len(measures)
@@ -221,13 +222,15 @@ def jobs_run(actors, *, repeat, only=None):
         return step_dispatch(_cycle_fresh(newest, iso_year, iso_week, remove=DispatchSheet))
 
     def ledger_all_rounds():
-        problems, measures = [], []
-        for inspection_round in rounds:
-            problems += ledger_problems(user=office, inspection_round=inspection_round)
-            measures += ledger_measures(user=office, inspection_round=inspection_round)
-        content = ledger_workbook(problems=problems, measures=measures, inspection_round=newest, today=today)
-        kept["ledger_all"] = content
-        return {"problems": len(problems), "measures": len(measures), "kilobytes": len(content) // 1024}
+        # Each round's rows streamed one after the other, as ledger_export streams one round's.
+        ledger = ledger_workbook(
+            problems=chain.from_iterable(ledger_problems(user=office, inspection_round=r) for r in rounds),
+            measures=chain.from_iterable(ledger_measures(user=office, inspection_round=r) for r in rounds),
+            inspection_round=newest,
+            today=today,
+        )
+        kept["ledger_all"] = ledger.content
+        return {"problems": ledger.problems, "measures": ledger.measures, "kilobytes": len(ledger.content) // 1024}
 
     def ledger_round():
         export = ledger_export(user=office, inspection_round=newest, today=today)

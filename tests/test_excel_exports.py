@@ -46,6 +46,26 @@ def ledger(user, world):
     return workbook(exports.ledger_export(user=user, inspection_round=world.round, today=TODAY).content)
 
 
+def problem_with_manifestations(world, **extra):
+    """Problem 1.2, written over the three rows of its 具体表现 (rows 4 to 6 of 问题清单)."""
+    return services.problem_create(
+        actor=world.office,
+        inspection_round=world.round,
+        aspect=world.problem.aspect,
+        track=world.problem.track,
+        code="1.2",
+        seq=2,
+        title="会议过多",
+        text="文山会海反弹。",
+        problem_type=Problem.ProblemType.COMMON,
+        deadline_category=DeadlineCategory.LONG_TERM,
+        lead_official=world.other_leader,
+        lead_unit=world.lead_unit,
+        manifestations=["发文超计划", "会议超时", "督查过频"],
+        **extra,
+    )
+
+
 @pytest.mark.django_db
 class TestLedgerExport:
     def test_it_writes_the_three_lists_with_title_header_and_print_setup(self, world):
@@ -72,21 +92,7 @@ class TestLedgerExport:
         assert by_header(book["任务清单"], "责任单位") == ["责任局", "协办镇"]
 
     def test_it_merges_a_problems_cells_across_its_manifestations(self, world):
-        services.problem_create(
-            actor=world.office,
-            inspection_round=world.round,
-            aspect=world.problem.aspect,
-            track=world.problem.track,
-            code="1.2",
-            seq=2,
-            title="会议过多",
-            text="文山会海反弹。",
-            problem_type=Problem.ProblemType.COMMON,
-            deadline_category=DeadlineCategory.LONG_TERM,
-            lead_official=world.other_leader,
-            lead_unit=world.lead_unit,
-            manifestations=["发文超计划", "会议超时", "督查过频"],
-        )
+        problem_with_manifestations(world)
         sheet = ledger(world.office, world)["问题清单"]
         assert by_header(sheet, "具体表现")[1:] == ["发文超计划", "会议超时", "督查过频"]
         merged = {str(r) for r in sheet.merged_cells.ranges}
@@ -122,6 +128,58 @@ class TestLedgerExport:
         assert (event.actor, event.target_id, event.changes) == (
             world.resp_staff, str(world.round.pk), {"problems": 1, "measures": 2}
         )
+
+
+@pytest.mark.django_db
+class TestLedgerLook:
+    """What a user sees when the file opens: the styles, merges and text of the cells."""
+
+    def _assert_body(self, cell, number_format):
+        assert cell.number_format == number_format
+        assert cell.alignment.vertical == "top" and cell.alignment.wrap_text
+        sides = (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom)
+        assert {(side.style, side.color.rgb) for side in sides} == {("thin", "00999999")}
+        assert not cell.font.b
+
+    def test_it_styles_the_title_the_header_and_every_kind_of_body_cell(self, world):
+        book = ledger(world.office, world)
+        problems, measures = book["问题清单"], book["任务清单"]
+        title, header = problems["A1"], problems["A2"]
+        assert title.font.b and title.font.sz == 14 and title.alignment.vertical == "center"
+        assert header.font.b and header.fill.fill_type == "solid" and header.fill.fgColor.rgb == "00E7E9EE"
+        assert header.alignment.horizontal == "center" and header.alignment.wrap_text
+        assert header.border.bottom.style == "thin"
+        self._assert_body(problems["D3"], "@")
+        assert problems["D3"].data_type == "s"
+        self._assert_body(problems["I3"], "yyyy-mm-dd")
+        self._assert_body(measures["N3"], "General")
+        assert measures["N3"].data_type == "n"
+        assert book["责任清单"]["C3"].value == 1 and book["责任清单"]["C3"].data_type == "n"
+
+    def test_it_keeps_the_borders_of_the_cells_under_a_merged_cell(self, world):
+        problem_with_manifestations(world)
+        content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
+        assert "B4:B6" in {str(r) for r in workbook(content)["问题清单"].merged_cells.ranges}
+        # Read as written: an ordinary workbook replaces the cells under a merge on loading.
+        book = load_workbook(io.BytesIO(content), read_only=True)
+        try:
+            sheet = book["问题清单"]
+            assert sheet["B5"].value is None
+            self._assert_body(sheet["B5"], "@")
+            self._assert_body(sheet["I6"], "yyyy-mm-dd")
+        finally:
+            book.close()
+
+    def test_it_writes_markup_spaces_and_control_characters_as_plain_text(self, world):
+        goal = "  先<清理>&再\"建制\"  "
+        problem_with_manifestations(world, goal=goal + "\x07")
+        sheet = ledger(world.office, world)["问题清单"]
+        assert sheet["N4"].value == goal
+        assert sheet["N4"].data_type == "s"
+
+    def test_it_cuts_text_at_the_length_excel_allows(self, world):
+        problem_with_manifestations(world, goal="长" * 40000)
+        assert ledger(world.office, world)["问题清单"]["N4"].value == "长" * 32767
 
 
 def _week_report(world, measure, staff, progress, percent=40):
@@ -315,6 +373,26 @@ class TestUnitTaskExport:
         assert "镇街自查自纠" not in everything
         event = AuditEvent.objects.get(action="excel.export_unit_tasks")
         assert event.changes == {"unit": "责任局", "measures": 1}
+
+
+@pytest.mark.django_db
+class TestLedgerLoading:
+    def test_it_reads_every_column_of_a_full_problem_with_its_rows(self, world, django_assert_num_queries):
+        campaign = services.campaign_create(
+            actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit
+        )
+        problem_with_manifestations(
+            world, campaign=campaign, previous_problem=world.problem, goal="会议总量压减三成", due_date=TODAY,
+            responsible_leaders=[world.leader], responsible_units=[world.resp_unit, world.coop_unit],
+            criteria=["发文数量下降"], is_secretary_led=True,
+        )
+        # The problems and their four lists, the measures and their milestones, the audit row
+        # (the head of the chain, the insert): none per problem or measure.
+        with django_assert_num_queries(9):
+            content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
+        problems = workbook(content)["问题清单"]
+        assert problems["P4"].value == "津补贴专项整治" and problems["Q4"].value == "1.1"
+        assert problems["K4"].value == "王牵头" and problems["M4"].value == "责任局、协办镇"
 
 
 LEDGER_QUERIES = {

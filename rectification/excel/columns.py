@@ -35,16 +35,16 @@ def numbered(texts):
     return "\n".join(f"{index}. {text}" for index, text in enumerate(texts, start=1))
 
 
-def _milestone_lines(measure):
-    return "\n".join(f"{m.due_date:%Y-%m-%d} {m.title}" for m in measure.milestones.all())
+def _milestone_lines(milestones):
+    return "\n".join(f"{m.due_date:%Y-%m-%d} {m.title}" for m in milestones)
 
 
 def _responsible_leaders(problem):
-    return "、".join(person_name(u) for u in sorted(problem.responsible_leaders.all(), key=lambda u: u.pk))
+    return "、".join(person_name(u) for u in problem.responsible_leader_list)
 
 
 def _responsible_units(problem):
-    return "、".join(unit.name for unit in problem.responsible_units.all())
+    return "、".join(unit.name for unit in problem.responsible_unit_list)
 
 
 # --- the ledger (台账) -----------------------------------------------------------------------
@@ -55,7 +55,7 @@ LEDGER_PROBLEM_COLUMNS = [
     Column("专项", 9, lambda p: shown(p.track, "kind"), field="track"),
     Column("反馈问题", 30, lambda p: p.title, field="title"),
     Column("反馈原文", 44, lambda p: p.text, field="text"),
-    Column("具体表现", 48, lambda p: [m.text for m in p.manifestations.all()], field="manifestations", spread=True),
+    Column("具体表现", 48, lambda p: [m.text for m in p.manifestation_list], field="manifestations", spread=True),
     Column("问题类型", 9, lambda p: shown(p, "problem_type"), field="problem_type"),
     Column("整改时限类别", 10, lambda p: shown(p, "deadline_category"), field="deadline_category"),
     Column("整改时限", 12, lambda p: p.due_date, kind=DATE, field="due_date"),
@@ -72,6 +72,16 @@ LEDGER_PROBLEM_COLUMNS = [
     Column("销号状态", 12, lambda p: shown(p, "closeout_state")),
 ]
 
+# What the columns above read of a problem, and all the ledger loads of it
+# (``exports.ledger_problems``, which also gives each problem the lists the columns read).
+# The 责任清单 also reads the lead official, the lead unit's order, the due date and the
+# close-out state. A field left out would cost a query per problem.
+LEDGER_PROBLEM_FIELDS = (
+    "code", "title", "text", "problem_type", "deadline_category", "due_date", "goal", "is_secretary_led",
+    "progress_state", "closeout_state", "aspect__title", "track__kind", "lead_official__username",
+    "lead_official__full_name", "lead_unit__name", "lead_unit__sort_order", "campaign__name", "previous_problem__code",
+)
+
 LEDGER_MEASURE_COLUMNS = [
     Column("问题编号", 9, lambda m: m.problem.code, field="problem_code"),
     Column("问题概述", 26, lambda m: m.problem.title),
@@ -83,12 +93,19 @@ LEDGER_MEASURE_COLUMNS = [
     Column("联系电话", 14, lambda m: m.handler_phone, field="handler_phone"),
     Column("开始日期", 12, lambda m: m.start_date, kind=DATE, field="start_date"),
     Column("完成时限", 12, lambda m: m.due_date, kind=DATE, field="due_date"),
-    Column("时间节点", 34, _milestone_lines, field="milestones"),
+    Column("时间节点", 34, lambda m: _milestone_lines(m.milestone_list), field="milestones"),
     Column("预期成果", 26, lambda m: m.expected_deliverable, field="expected_deliverable"),
     Column("进展状态", 10, lambda m: shown(m, "progress_state")),
     Column("完成百分比", 8, lambda m: m.percent, kind=NUMBER),
     Column("销号状态", 12, lambda m: shown(m, "closeout_state")),
 ]
+
+# As ``LEDGER_PROBLEM_FIELDS``, for ``exports.ledger_measures`` (which adds the milestones).
+LEDGER_MEASURE_FIELDS = (
+    "problem__code", "problem__title", "code", "text", "kind", "owner_unit__name", "owner_unit__sort_order",
+    "handler_name", "handler_phone", "start_date", "due_date", "expected_deliverable", "progress_state", "percent",
+    "closeout_state",
+)
 
 
 @dataclass
@@ -195,7 +212,7 @@ UNIT_TASK_COLUMNS = [
     Column("开始日期", 12, lambda r: r.measure.start_date, kind=DATE),
     Column("完成时限", 12, lambda r: r.measure.due_date, kind=DATE),
     Column("剩余时间", 10, lambda r: r.days_left),
-    Column("时间节点", 34, lambda r: _milestone_lines(r.measure)),
+    Column("时间节点", 34, lambda r: _milestone_lines(r.measure.milestones.all())),
     Column("预期成果", 24, lambda r: r.measure.expected_deliverable),
     Column("进展状态", 10, lambda r: shown(r.measure, "progress_state")),
     Column("完成百分比", 8, lambda r: r.measure.percent, kind=NUMBER),

@@ -13,11 +13,14 @@ in the background (Celery) is not done yet.
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
+from accounts.models import Unit, User
 from accounts.roles import READ_ALL_ROLES
 from accounts.services import audit_record
 from rectification.access import measures_visible_to, problems_visible_to
@@ -28,7 +31,9 @@ from rectification.models import (
     Campaign,
     CloseOutState,
     DeadlineCategory,
+    Manifestation,
     Measure,
+    Milestone,
     PetitionClue,
     ProgressReport,
     ProgressState,
@@ -64,70 +69,128 @@ def _closed(item):
 # --- the ledger ---------------------------------------------------------------------------------
 
 
+# A ledger is read in chunks of this many rows, each chunk with its related rows (one query per
+# relation), so memory stays flat however many rounds are exported; a city's round (300
+# problems, 1,500 measures) is one chunk.
+LEDGER_CHUNK = 2000
+
+
+def _chunks(queryset):
+    rows = queryset.iterator(chunk_size=LEDGER_CHUNK)
+    while chunk := list(islice(rows, LEDGER_CHUNK)):
+        yield chunk
+
+
+def _attach(objects, attr, rows):
+    """Give each of ``objects`` the list ``attr`` of its ``rows``: named tuples, in order, whose
+    first field is the object's id.
+
+    Related rows are read as tuples rather than prefetched: Django's prefetch builds a model
+    instance for every row and matches them one by one, which for a city's 36,000 milestones
+    and 20,000 rows hanging off its problems took longer than writing the whole workbook.
+    """
+    lists = defaultdict(list)
+    for row in rows:
+        lists[row[0]].append(row)
+    for obj in objects:
+        setattr(obj, attr, lists[obj.pk])
+
+
 def ledger_problems(*, user, inspection_round):
-    """The problems of the ledger with everything its columns read, in a fixed number of queries."""
-    return (
+    """The problems of the ledger, in order, streamed with everything its columns read.
+
+    Only the fields the columns read are loaded (``cols.LEDGER_PROBLEM_FIELDS``); each problem
+    gets its responsible leaders and units, 具体表现 and 验收标准 as lists of named tuples.
+    """
+    problems = (
         problems_visible_to(user)
         .filter(round=inspection_round)
         .select_related("aspect", "track", "lead_official", "lead_unit", "campaign", "previous_problem")
-        .prefetch_related(
-            "responsible_leaders",
-            "responsible_units",
-            "manifestations",
-            Prefetch(
-                "criteria",
-                queryset=AcceptanceCriterion.objects.filter(measure__isnull=True).order_by("seq", "id"),
-                to_attr="problem_criteria",
-            ),
-        )
+        .only(*cols.LEDGER_PROBLEM_FIELDS)
         .order_by("seq", "id")
     )
+    for chunk in _chunks(problems):
+        ids = [problem.pk for problem in chunk]
+        leaders = User.objects.filter(responsible_problems__in=ids).annotate(problem_id=F("responsible_problems"))
+        _attach(chunk, "responsible_leader_list", leaders.order_by("pk").values_list("problem_id", "full_name", "username", named=True))
+        units = Unit.objects.filter(responsible_problems__in=ids).annotate(problem_id=F("responsible_problems"))
+        _attach(chunk, "responsible_unit_list", units.order_by("sort_order", "pk").values_list("problem_id", "name", named=True))
+        manifestations = Manifestation.objects.filter(problem__in=ids).order_by("seq", "pk")
+        _attach(chunk, "manifestation_list", manifestations.values_list("problem_id", "text", named=True))
+        criteria = AcceptanceCriterion.objects.filter(problem__in=ids, measure__isnull=True).order_by("seq", "pk")
+        _attach(chunk, "problem_criteria", criteria.values_list("problem_id", "text", named=True))
+        yield from chunk
 
 
 def ledger_measures(*, user, inspection_round):
-    return (
+    """The measures of the ledger, in order, streamed like ``ledger_problems``, each with its
+    milestones as named tuples."""
+    measures = (
         measures_visible_to(user)
         .filter(problem__round=inspection_round)
         .select_related("problem", "owner_unit")
-        .prefetch_related("milestones")
+        .only(*cols.LEDGER_MEASURE_FIELDS)
         .order_by("problem__seq", "problem_id", "seq", "id")
     )
+    for chunk in _chunks(measures):
+        milestones = Milestone.objects.filter(measure__in=[measure.pk for measure in chunk]).order_by("seq", "pk")
+        _attach(chunk, "milestone_list", milestones.values_list("measure_id", "due_date", "title", named=True))
+        yield from chunk
 
 
-def responsibility_pivot(problems, measures, today):
-    """责任清单: one row per lead official, then one per unit, from rows already loaded."""
-    leaders, units = {}, {}
+class ResponsibilityPivot:
+    """责任清单: one row per lead official, then one per unit, counted while the lists are written."""
 
-    def leader_row(user):
-        return leaders.setdefault(user.pk, (user, cols.PivotRow("牵头领导", cols.person_name(user))))[1]
+    def __init__(self, today):
+        self.today = today
+        self.problems = self.measures = 0
+        self._leaders, self._units = {}, {}
+        # Each measure counts for its problem's lead official.
+        self._leader_row_of_problem = {}
 
-    def unit_row(unit):
-        return units.setdefault(unit.pk, (unit, cols.PivotRow("单位", unit.name)))[1]
+    def _leader_row(self, user):
+        return self._leaders.setdefault(user.pk, (user.pk, cols.PivotRow("牵头领导", cols.person_name(user))))[1]
 
-    lead_official_of = {}
-    for problem in problems:
-        lead_official_of[problem.pk] = problem.lead_official
-        for row in (leader_row(problem.lead_official), unit_row(problem.lead_unit)):
+    def _unit_row(self, unit):
+        return self._units.setdefault(unit.pk, ((unit.sort_order, unit.pk), cols.PivotRow("单位", unit.name)))[1]
+
+    def add_problem(self, problem):
+        self.problems += 1
+        leader_row = self._leader_row_of_problem[problem.pk] = self._leader_row(problem.lead_official)
+        for row in (leader_row, self._unit_row(problem.lead_unit)):
             row.problems += 1
             row.problems_closed += _closed(problem)
-            row.problems_overdue += _overdue(problem, today)
-    for measure in measures:
-        rows = [unit_row(measure.owner_unit)]
-        official = lead_official_of.get(measure.problem_id)
-        if official is not None:
-            rows.append(leader_row(official))
+            row.problems_overdue += _overdue(problem, self.today)
+
+    def add_measure(self, measure):
+        self.measures += 1
+        rows = [self._unit_row(measure.owner_unit)]
+        leader_row = self._leader_row_of_problem.get(measure.problem_id)
+        if leader_row is not None:
+            rows.append(leader_row)
         for row in rows:
             row.measures += 1
             row.measures_closed += _closed(measure)
-            row.measures_overdue += _overdue(measure, today)
-    leader_rows = [row for _user, row in sorted(leaders.values(), key=lambda pair: pair[0].pk)]
-    unit_rows = [row for _unit, row in sorted(units.values(), key=lambda pair: (pair[0].sort_order, pair[0].pk))]
-    return leader_rows + unit_rows
+            row.measures_overdue += _overdue(measure, self.today)
+
+    def rows(self):
+        """Leaders by id, then units in their order."""
+        first = lambda pair: pair[0]
+        return [row for _key, row in sorted(self._leaders.values(), key=first) + sorted(self._units.values(), key=first)]
+
+
+@dataclass(frozen=True)
+class LedgerWorkbook:
+    content: bytes
+    problems: int
+    measures: int
 
 
 def ledger_workbook(*, problems, measures, inspection_round, today):
-    # Streamed (write-only) like every export; 问题清单 merges each problem's cells across the
-    # rows of its 具体表现 (see workbook.py).
+    """The ledger's three lists from ``problems`` and ``measures`` (any iterables, each read once)."""
+    # Streamed like every export; 问题清单 merges each problem's cells across the rows of its
+    # 具体表现 (see workbook.py).
+    pivot = ResponsibilityPivot(today)
     workbook = stream_workbook()
     sheet = StreamSheet(
         workbook,
@@ -138,6 +201,7 @@ def ledger_workbook(*, problems, measures, inspection_round, today):
     )
     for problem in problems:
         sheet.append_block(problem)
+        pivot.add_problem(problem)
 
     sheet = StreamSheet(
         workbook,
@@ -148,6 +212,7 @@ def ledger_workbook(*, problems, measures, inspection_round, today):
     )
     for measure in measures:
         sheet.append(measure)
+        pivot.add_measure(measure)
 
     sheet = StreamSheet(
         workbook,
@@ -156,22 +221,25 @@ def ledger_workbook(*, problems, measures, inspection_round, today):
         title=title_text("整改台账·责任清单", inspection_round, today, "逾期指超过整改时限尚未销号"),
         freeze="C3",
     )
-    for pivot_row in responsibility_pivot(problems, measures, today):
+    for pivot_row in pivot.rows():
         sheet.append(pivot_row)
-    return workbook_bytes(workbook)
+    return LedgerWorkbook(workbook_bytes(workbook), problems=pivot.problems, measures=pivot.measures)
 
 
 def ledger_export(*, user, inspection_round, today):
-    problems = list(ledger_problems(user=user, inspection_round=inspection_round))
-    measures = list(ledger_measures(user=user, inspection_round=inspection_round))
-    content = ledger_workbook(problems=problems, measures=measures, inspection_round=inspection_round, today=today)
+    ledger = ledger_workbook(
+        problems=ledger_problems(user=user, inspection_round=inspection_round),
+        measures=ledger_measures(user=user, inspection_round=inspection_round),
+        inspection_round=inspection_round,
+        today=today,
+    )
     audit_record(
         actor=user,
         action="excel.export_ledger",
         target=inspection_round,
-        changes={"problems": len(problems), "measures": len(measures)},
+        changes={"problems": ledger.problems, "measures": ledger.measures},
     )
-    return Export(content, _filename(inspection_round, "整改台账", today))
+    return Export(ledger.content, _filename(inspection_round, "整改台账", today))
 
 
 # --- the weekly progress table -----------------------------------------------------------------

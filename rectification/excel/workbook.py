@@ -1,15 +1,21 @@
 """What every workbook we write has in common: the title row, the header, the cells, the page.
 
-Every export writes ``StreamSheet``s, which wrap openpyxl write-only sheets: rows stream to disk
-and memory stays flat however many rows there are. The ledger's 问题清单 merges each problem's
-cells across the rows of its 具体表现 (``StreamSheet.append_block``): a write-only sheet writes
-the merged ranges it holds when it is closed. (An ordinary workbook used to be used for the
-ledger; at city scale it needed gigabytes and, because openpyxl checks each new merge against
-every earlier one, minutes: see docs/PERFORMANCE.md.)
+Every export writes ``StreamSheet``s of a ``StreamWorkbook``: openpyxl (write-only) writes the
+styles, the layout and the print setup, and each sheet writes its rows itself, as SpreadsheetML
+text streamed to a temporary file, so memory stays flat however many rows there are and a cell
+costs a string format instead of openpyxl's per-cell objects and XML serialisation. The ledger's
+问题清单 merges each problem's cells across the rows of its 具体表现
+(``StreamSheet.append_block``). (An ordinary workbook used to be used for the ledger; at city
+scale it needed gigabytes and, because openpyxl checks each new merge against every earlier one,
+minutes: see docs/PERFORMANCE.md.)
 """
 
 import datetime
 import io
+import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,11 +24,12 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -39,6 +46,9 @@ TEXT = "text"
 DATE = "date"
 NUMBER = "number"
 MONEY = "money"
+
+# Excel's limit on the text of one cell (openpyxl cuts longer text there too).
+MAX_CELL_TEXT = 32767
 
 TITLE_ROW = 1
 HEADER_ROW = 2
@@ -122,19 +132,6 @@ def _cell_content(value, kind):
     return inert_text(value)
 
 
-def _style(cell, kind):
-    # Text columns carry Excel's text format ("@"), so that a code such as 2.10 typed over in
-    # Excel stays "2.10" instead of becoming the number 2.1.
-    cell.style = BODY_STYLES[kind]
-    if isinstance(cell.value, str):
-        # Belt and braces: a string cell is stored as a string, whatever it looks like.
-        cell.data_type = "s"
-
-
-def _header_style(cell):
-    cell.style = HEADER_STYLE
-
-
 def title_text(kind_title, inspection_round, today, extra=""):
     parts = [f"{inspection_round.title}　{kind_title}"]
     if extra:
@@ -158,44 +155,95 @@ def _page_setup(ws, columns, freeze):
     ws.page_margins.top = ws.page_margins.bottom = 0.5
 
 
+def _style_id(ws, name):
+    """The index of a named style in the workbook's cell formats (registering it if new)."""
+    cell = WriteOnlyCell(ws)
+    cell.style = name
+    return cell.style_id
+
+
+def _cell_xml(ref, style_id, content):
+    """One cell of SpreadsheetML, written as openpyxl's write-only writer writes it.
+
+    ``content`` comes from ``_cell_content``: None, text (already inert), a date or a number.
+    Text is always an inline string, never read as a formula or an error code.
+    """
+    if content is None:
+        return f'<c r="{ref}" s="{style_id}" t="n" />'
+    if isinstance(content, str):
+        # Truncated before escaping, so that an entity is never cut in half.
+        text = content[:MAX_CELL_TEXT]
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f'<c r="{ref}" s="{style_id}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if isinstance(content, datetime.date):
+        content = to_excel(content)
+    return f'<c r="{ref}" s="{style_id}" t="n"><v>{safe_string(content)}</v></c>'
+
+
+class StreamWorkbook:
+    """A workbook of ``StreamSheet``s: openpyxl writes all but the rows, the sheets write those.
+
+    openpyxl (write-only) registers the styles and writes the workbook, the column widths,
+    frozen panes and print setup. Its writer would also write every cell as an XML element
+    built and serialised in pure Python, the style of each cell found by an exception and a
+    hash: about 15 µs a cell, most of the time of a city's ledger. Each ``StreamSheet`` writes
+    its rows as SpreadsheetML text to a temporary file instead (memory stays flat), and
+    ``workbook_bytes`` puts them, with the merged ranges, into the sheets openpyxl saved empty.
+    """
+
+    def __init__(self):
+        self.book = Workbook(write_only=True)
+        styles_register(self.book)
+        self.sheets = []
+
+    def close(self):
+        self.book.close()
+        for sheet in self.sheets:
+            sheet.close()
+
+
 class StreamSheet:
-    """A write-only sheet: title row, header row, then rows streamed one by one."""
+    """A sheet of a ``StreamWorkbook``: title row, header row, then rows streamed one by one."""
 
     def __init__(self, workbook, *, name, columns, title, freeze="A3"):
-        self.ws = workbook.create_sheet(name)
+        self.ws = workbook.book.create_sheet(name)
+        workbook.sheets.append(self)
         self.columns = columns
-        self.next_row = FIRST_DATA_ROW
-        # Write-only sheets take their layout before the first row.
+        self.next_row = TITLE_ROW
+        self.merged = []
+        # Layout first: openpyxl writes it before the rows.
         _page_setup(self.ws, columns, freeze)
-        title_cell = WriteOnlyCell(self.ws, value=inert_text(title))
-        title_cell.style = TITLE_STYLE
-        self.ws.append([title_cell])
-        header = []
-        for column in columns:
-            cell = WriteOnlyCell(self.ws, value=column.header)
-            _header_style(cell)
-            header.append(cell)
-        self.ws.append(header)
-        # Each body style is looked up once per sheet and its style array handed to every cell:
-        # assigning a style by name searches the workbook's named styles for every cell, which
-        # was a fifth of the time of a city's ledger.
-        self._body_styles = {}
-        for kind in BODY_STYLES:
-            template = WriteOnlyCell(self.ws)
-            _style(template, kind)
-            self._body_styles[kind] = template._style
+        self._rows = io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", errors="xmlcharrefreplace", newline="")
+        letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
+        self._write_row([_cell_xml(f"A{TITLE_ROW}", _style_id(self.ws, TITLE_STYLE), _cell_content(title, TEXT))])
+        header_style = _style_id(self.ws, HEADER_STYLE)
+        self._write_row(
+            [
+                _cell_xml(f"{letter}{HEADER_ROW}", header_style, _cell_content(column.header, TEXT))
+                for letter, column in zip(letters, columns)
+            ]
+        )
+        # Each column's letter and style are worked out once, not once per cell. Text columns
+        # carry Excel's text format ("@"), so that a code such as 2.10 typed over in Excel stays
+        # "2.10" instead of becoming the number 2.1.
+        self._plan = [
+            (letter, column.value, column.kind, _style_id(self.ws, BODY_STYLES[column.kind]), column.spread)
+            for letter, column in zip(letters, columns)
+        ]
 
-    def _cell(self, value, kind):
-        content = _cell_content(value, kind)
-        cell = Cell(self.ws, row=1, column=1, value=content, style_array=self._body_styles[kind])
-        if isinstance(content, str):
-            # As in ``_style``: a string cell is stored as a string, whatever it looks like.
-            cell.data_type = "s"
-        return cell
+    def _write_row(self, cells):
+        self._rows.write(f'<row r="{self.next_row}">{"".join(cells)}</row>')
+        self.next_row += 1
 
     def append(self, obj):
-        self.ws.append([self._cell(column.value(obj), column.kind) for column in self.columns])
-        self.next_row += 1
+        row = self.next_row
+        self._write_row(
+            [
+                _cell_xml(f"{letter}{row}", style_id, _cell_content(value(obj), kind))
+                for letter, value, kind, style_id, _spread in self._plan
+            ]
+        )
 
     def append_block(self, obj):
         """Write ``obj`` over as many rows as its longest ``spread`` list; merge its other cells down.
@@ -203,44 +251,78 @@ class StreamSheet:
         Returns the number of rows used. The cells under a merged cell are written empty with the
         column's style, so the merged area keeps its borders.
         """
-        spreads = {index: list(column.value(obj)) for index, column in enumerate(self.columns) if column.spread}
+        spreads = {letter: list(value(obj)) for letter, value, _kind, _style_id, spread in self._plan if spread}
         height = max([1, *(len(items) for items in spreads.values())])
+        first = self.next_row
         rows = [[] for _ in range(height)]
-        for index, column in enumerate(self.columns):
-            if column.spread:
-                items = spreads[index]
+        for letter, value, kind, style_id, spread in self._plan:
+            if spread:
+                items = spreads[letter]
                 for offset in range(height):
-                    rows[offset].append(self._cell(items[offset] if offset < len(items) else None, column.kind))
+                    content = _cell_content(items[offset], kind) if offset < len(items) else None
+                    rows[offset].append(_cell_xml(f"{letter}{first + offset}", style_id, content))
                 continue
-            rows[0].append(self._cell(column.value(obj), column.kind))
+            rows[0].append(_cell_xml(f"{letter}{first}", style_id, _cell_content(value(obj), kind)))
             for offset in range(1, height):
-                rows[offset].append(self._cell(None, column.kind))
+                rows[offset].append(_cell_xml(f"{letter}{first + offset}", style_id, None))
             if height > 1:
-                # Straight into the set of ranges: ``merged_cells.add`` compares every new range
-                # with all earlier ones (quadratic); a block's ranges never overlap another's.
-                self.ws.merged_cells.ranges.add(
-                    CellRange(min_col=index + 1, min_row=self.next_row, max_col=index + 1, max_row=self.next_row + height - 1)
-                )
-        for row in rows:
-            self.ws.append(row)
-        self.next_row += height
+                # A block's ranges never overlap another's, so none is checked (openpyxl's own
+                # ``merge_cells`` compares each new range with all earlier ones: quadratic).
+                self.merged.append(f"{letter}{first}:{letter}{first + height - 1}")
+        for cells in rows:
+            self._write_row(cells)
         return height
+
+    def write_part(self, part):
+        """Write the rows and merged ranges into ``part``, the sheet's file in the saved workbook.
+
+        <mergeCells> goes right after <sheetData>: no sheet of ours has the elements the schema
+        puts between them (protection, scenarios, an auto filter).
+        """
+        self._rows.flush()
+        rows = self._rows.buffer
+        rows.seek(0)
+        part.write(b"<sheetData>")
+        shutil.copyfileobj(rows, part)
+        part.write(b"</sheetData>")
+        if self.merged:
+            merged = "".join(f'<mergeCell ref="{ref}" />' for ref in self.merged)
+            part.write(f'<mergeCells count="{len(self.merged)}">{merged}</mergeCells>'.encode())
+
+    def close(self):
+        self._rows.close()
 
 
 def stream_workbook():
-    workbook = Workbook(write_only=True)
-    styles_register(workbook)
-    return workbook
+    return StreamWorkbook()
+
+
+# openpyxl writes a sheet it was given no cells as an empty <sheetData> (with or without lxml).
+_EMPTY_SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 
 
 def workbook_bytes(workbook):
-    """Save to memory and close: a workbook is never left open."""
-    buffer = io.BytesIO()
+    """Save to memory with every sheet's rows, and close: a workbook is never left open."""
     try:
-        workbook.save(buffer)
+        saved = io.BytesIO()
+        workbook.book.save(saved)
+        sheets = {sheet.ws.path.lstrip("/"): sheet for sheet in workbook.sheets}
+        content = io.BytesIO()
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(content, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                data = source.read(info)
+                sheet = sheets.get(info.filename)
+                if sheet is None:
+                    target.writestr(info, data)
+                    continue
+                head, tail = _EMPTY_SHEET_DATA.split(data)
+                with target.open(info.filename, "w") as part:
+                    part.write(head)
+                    sheet.write_part(part)
+                    part.write(tail)
     finally:
         workbook.close()
-    return buffer.getvalue()
+    return content.getvalue()
 
 
 def xlsx_response(content, filename):
