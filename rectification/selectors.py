@@ -10,6 +10,7 @@ from .models import (
     SupervisionNotice,
     WeeklyCycle,
     CloseOutRequest,
+    Evidence,
     CloseOutState,
     CoordinationItem,
     InspectionRound,
@@ -179,7 +180,7 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
 
 def unit_week_rows(*, user, unit, iso_year, iso_week):
     """The report page: each open measure (with its problem and round) with its latest report of
-    the week and that report's evidence.
+    the week and that report's evidence, as (measure, report or None, evidence list) triples.
 
     Only the columns the page and the report services read are loaded: a busy unit has hundreds
     of rows, and the problem's long texts are not shown.
@@ -194,15 +195,28 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
         )
         .order_by("problem__seq", "seq")
     )
+    # The week's reports and their evidence are read by the unit, whatever it has this week (a
+    # list of ids, or a prefetch, would skip the query when there is nothing, and the page's
+    # query count would depend on the data); only those of the listed measures are used.
+    listed = {measure.pk for measure in measures}
     reports = {}
     for report in (
-        ProgressReport.objects.filter(measure__in=[m.pk for m in measures], iso_year=iso_year, iso_week=iso_week)
+        ProgressReport.objects.filter(measure__owner_unit=unit, iso_year=iso_year, iso_week=iso_week)
         .select_related("filled_by", "confirmed_by")
-        .prefetch_related("evidence")
         .order_by("measure_id", "-version")
     ):
-        reports.setdefault(report.measure_id, report)
-    return [(measure, reports.get(measure.pk)) for measure in measures]
+        if report.measure_id in listed:
+            reports.setdefault(report.measure_id, report)
+    evidence = {}
+    for item in Evidence.objects.filter(
+        report__measure__owner_unit=unit, report__iso_year=iso_year, report__iso_week=iso_week
+    ).order_by("uploaded_at", "pk"):
+        evidence.setdefault(item.report_id, []).append(item)
+    rows = []
+    for measure in measures:
+        report = reports.get(measure.pk)
+        rows.append((measure, report, evidence.get(report.pk, []) if report else []))
+    return rows
 
 
 def led_problem_reports(*, user, unit, iso_year, iso_week):

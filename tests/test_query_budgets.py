@@ -142,6 +142,18 @@ class TestWeeklyReportForm:
             response = client.get(url)
         assert len(response.context["rows"]) == 21
 
+    def test_it_runs_as_many_queries_before_anything_is_written_this_week(
+        self, world, client, frozen, django_assert_num_queries
+    ):
+        # No report yet, so no evidence either: the page still reads both (the demo's busiest
+        # unit on a Monday), so the count does not depend on what has been written.
+        url = f"{reverse('rectification:report_week')}?week={WEEK}"
+        client.force_login(world.resp_staff)
+        client.get(url)
+        with django_assert_num_queries(REPORT_FORM):
+            response = client.get(url)
+        assert [row["report"] for row in response.context["rows"]] == [None]
+
     def test_it_runs_as_many_queries_for_a_busy_unit_shown_one_round_at_a_time(
         self, world, client, frozen, django_assert_num_queries, settings, tmp_path, monkeypatch
     ):

@@ -75,11 +75,12 @@ ALL_ROUNDS = "all"
 def _report_rows(request, unit, iso_year, iso_week):
     """All of the unit's rows for the week: each open measure with its latest report."""
     rows = []
-    for measure, report in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
+    for measure, report, evidence in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
         editable = (report.state if report else None) in REPORT_STATE_EDITABLE
         rows.append({
             "measure": measure,
             "report": report,
+            "evidence": evidence,
             "prefix": f"m{measure.pk}",
             "editable": editable,
             "form": None,  # only for a posted row
@@ -165,13 +166,14 @@ def report_week(request):
         except services.ReportConflict as conflict:
             failed = True
             row["conflict"] = {"mine": form.cleaned_data, "theirs": conflict.current}
-            row.update(report=conflict.current, form=None)
+            row.update(report=conflict.current, evidence=conflict.current.evidence.all(), form=None)
             continue
         except ValidationError as error:
             failed = True
             form.add_error(None, error)
             continue
-        row["report"] = report
+        # The saved version, with its evidence read again if the page is shown once more.
+        row.update(report=report, evidence=report.evidence.all())
         upload = form.cleaned_data.get("evidence_file")
         if upload:
             try:
