@@ -247,7 +247,7 @@ def office_dashboard(*, user, inspection_round, today, filters):
         "trend": weekly_trend(snapshots=snapshots),
         # The same snapshots, newest first, for the list of weekly packages.
         "snapshots": snapshots[::-1],
-        "signals": _signals_summary(formalism_signals(measures=open_measures, today=today)),
+        "signals": _signals_summary(formalism_signals(measures=open_measures, today=today, scope=measures.exclude(CLOSED))),
         "many_returns": units_with_many_returns(measures=measures),
     }
 
