@@ -947,6 +947,7 @@ class _CityBuilder:
                         cycle=cycle_of[(inspection_round.pk, iso_year, iso_week)],
                         figures=week_figures,
                         created_at=_at(self.mondays[w] + datetime.timedelta(days=4), 18),
+                        **WeeklySnapshot.headline(week_figures),
                     )
                 )
         with historic_timestamps(WeeklySnapshot):

@@ -10,9 +10,7 @@ import datetime
 import statistics
 from dataclasses import dataclass
 
-from django.db.models import Count, Func, IntegerField, Q
-from django.db.models.fields.json import KT, KeyTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Unit
@@ -312,46 +310,16 @@ def level_engagement(*, measures, open_stats, today):
     return rows
 
 
-class JSONLength(Func):
-    """How many items the JSON array or object under ``key`` of a JSON column holds, computed
-    by the database (0 when the key is missing)."""
-
-    output_field = IntegerField()
-
-    def __init__(self, column, key):
-        super().__init__(KeyTransform(key, column))
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # json_each walks an array's elements and an object's members alike.
-        inner, params = compiler.compile(self.source_expressions[0])
-        return f"(SELECT COUNT(*) FROM json_each({inner}))", params
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        inner, params = compiler.compile(self.source_expressions[0])
-        sql = (
-            f"(CASE jsonb_typeof({inner}) WHEN 'array' THEN jsonb_array_length({inner}) "
-            f"WHEN 'object' THEN (SELECT COUNT(*) FROM jsonb_object_keys({inner})) ELSE 0 END)"
-        )
-        return sql, (*params, *params, *params)
-
-
 def round_snapshots(*, inspection_round):
     """The round's frozen weekly snapshots, oldest first, in one query.
 
-    Only the few numbers the dashboard shows are read out of each snapshot's figures (in the
-    database): a city's snapshot is a JSON document of ~150 KB, and a year of them took longer
-    to parse than the rest of the page.
+    Only their headline columns are read: the figures themselves (a JSON document of ~150 KB
+    for a city) stay in the database.
     """
     return list(
         WeeklySnapshot.objects.filter(cycle__round=inspection_round)
         .select_related("cycle")
         .defer("figures")
-        .annotate(
-            measures_total=Cast(KT("figures__measures__total"), IntegerField()),
-            measures_closed=Cast(KT("figures__measures__closed"), IntegerField()),
-            overdue_count=JSONLength("figures", "overdue"),
-            missed_count=JSONLength("figures", "missed_units"),
-        )
         .order_by("cycle__iso_year", "cycle__iso_week")
     )
 

@@ -186,6 +186,20 @@ class TestPage:
         ]
         assert "<polyline" in page
 
+    def test_snapshots_written_before_the_headline_columns_get_them_from_their_figures(self, world):
+        import importlib
+
+        from django.apps import apps
+
+        cycle = WeeklyCycle.objects.create(round=world.round, iso_year=2026, iso_week=45)
+        figures = {"measures": {"total": 7, "closed": 3}, "overdue": [{"code": "1.1.2"}], "missed_units": {"协办镇": 2}}
+        snapshot = WeeklySnapshot.objects.create(cycle=cycle, figures=figures)
+        assert (snapshot.measures_total, snapshot.measures_closed, snapshot.overdue_count, snapshot.missed_unit_count) == (7, 3, 1, 1)
+        WeeklySnapshot.objects.update(measures_total=0, measures_closed=0, overdue_count=0, missed_unit_count=0)
+        importlib.import_module("rectification.migrations.0008_snapshot_headline").fill_headline(apps, None)
+        snapshot.refresh_from_db()
+        assert (snapshot.measures_total, snapshot.measures_closed, snapshot.overdue_count, snapshot.missed_unit_count) == (7, 3, 1, 1)
+
     def test_it_shows_the_units_needing_attention_first_and_all_on_request(self, world, client, frozen, monkeypatch):
         monkeypatch.setattr(dashboard_views, "RANKING_SHOWN", 1)
         client.force_login(world.office)

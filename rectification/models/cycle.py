@@ -124,12 +124,37 @@ class SupervisionNotice(models.Model):
 
 
 class WeeklySnapshot(models.Model):
-    """The week's figures, frozen at the summary. Never updated afterwards."""
+    """The week's figures, frozen at the summary. Never updated afterwards.
+
+    The few numbers the dashboard shows for every week (its trend and the list of weekly
+    packages) are also kept as columns, taken from ``figures`` when the snapshot is written: a
+    city's figures are a JSON document of ~150 KB, and a year of them is slow to read back.
+    """
 
     cycle = models.OneToOneField(WeeklyCycle, on_delete=models.PROTECT, related_name="snapshot")
     figures = models.JSONField(_("统计数据"))
+    measures_total = models.PositiveIntegerField(_("措施总数"), default=0)
+    measures_closed = models.PositiveIntegerField(_("已销号措施"), default=0)
+    overdue_count = models.PositiveIntegerField(_("逾期措施"), default=0)
+    missed_unit_count = models.PositiveIntegerField(_("未报单位"), default=0)
     package_name = models.CharField(_("周报表文件"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+
+    @staticmethod
+    def headline(figures):
+        """The column values for ``figures``: what ``save`` sets, and what bulk writers pass."""
+        measures = figures.get("measures", {})
+        return {
+            "measures_total": measures.get("total", 0),
+            "measures_closed": measures.get("closed", 0),
+            "overdue_count": len(figures.get("overdue", ())),
+            "missed_unit_count": len(figures.get("missed_units", ())),
+        }
+
+    def save(self, *args, **kwargs):
+        for name, value in self.headline(self.figures).items():
+            setattr(self, name, value)
+        super().save(*args, **kwargs)
 
     class Meta:
         verbose_name = _("周小结快照")
