@@ -293,7 +293,8 @@ class _CityBuilder:
             [
                 Unit(
                     name=name,
-                    short_name=name.removeprefix("市")[:30],
+                    # 市财政局 → 财政局; a 市委 office keeps its name (委政法委 is no name).
+                    short_name="" if name.startswith("市委") else name.removeprefix("市")[:30],
                     level=level,
                     kind=kind,
                     group=group,

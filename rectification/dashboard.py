@@ -260,7 +260,10 @@ def _signals_summary(signals):
     counts = {}
     for signal in signals:
         counts[signal.label] = counts.get(signal.label, 0) + 1
-    return {"shown": ranked[:SIGNALS_SHOWN], "hidden": max(0, len(ranked) - SIGNALS_SHOWN), "counts": counts}
+    hidden = {}
+    for signal in ranked[SIGNALS_SHOWN:]:
+        hidden[signal.label] = hidden.get(signal.label, 0) + 1
+    return {"shown": ranked[:SIGNALS_SHOWN], "hidden": sum(hidden.values()), "hidden_by_label": hidden, "counts": counts}
 
 
 def level_engagement(*, measures, open_stats, today):
@@ -348,7 +351,14 @@ def trend_chart(points, *, width=560, height=180, pad=28):
             f"{pad + i * step:.1f},{height - pad - (height - 2 * pad) * p[key] / top:.1f}" for i, p in enumerate(points)
         )
 
-    labels = [{"x": round(pad + i * step, 1), "text": p["week"]} for i, p in enumerate(points)]
+    # About eight week labels whatever the number of weeks (a year of them would overlap), the
+    # latest always among them.
+    every = -(-len(points) // 8)
+    labels = [
+        {"x": round(pad + i * step, 1), "text": p["week"]}
+        for i, p in enumerate(points)
+        if (len(points) - 1 - i) % every == 0
+    ]
     return {"width": width, "height": height, "open": line("open"), "closed": line("closed"), "labels": labels,
             "top": top, "baseline": height - pad, "pad": pad}
 

@@ -152,10 +152,11 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
     measures = list(
         unit_measures(user=user, unit=unit)
         .select_related(None)
-        .select_related("problem__lead_official")
+        .select_related("problem__lead_official", "problem__round")
         .only(
             "code", "text", "start_date", "due_date", "percent", "progress_state", "closeout_state",
-            "last_reported_at", "problem__round", "problem__lead_official__username", "problem__lead_official__full_name",
+            "last_reported_at", "problem__round__title", "problem__lead_official__username",
+            "problem__lead_official__full_name",
         )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
@@ -314,7 +315,7 @@ def closeouts_pending_for(user):
         closeouts_visible_to(user)
         .filter(waiting)
         .exclude(applied_by=user)
-        .select_related("problem", "measure", "applicant_unit")
+        .select_related("problem__round", "measure", "applicant_unit")
         .distinct()
         .order_by("created_at", "id")
     )

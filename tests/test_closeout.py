@@ -383,6 +383,9 @@ class TestViews:
         response = client.get(reverse("rectification:closeout_pending"))
         badge = '待我审核<span class="badge">1</span>'
         assert badge in response.content.decode()
+        # The application's number (第1次) and the inspection round it belongs to.
+        assert "1.1.1 销号申请（第1次）" in response.content.decode()
+        assert f"<td>{world.round.title}</td>" in response.content.decode()
         assert "1.1.1" in response.content.decode()
         # Every other page shows the same badge, counted through the access check.
         assert badge in client.get(reverse("rectification:home"), follow=True).content.decode()

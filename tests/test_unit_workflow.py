@@ -82,6 +82,15 @@ class TestWorklist:
         assert "镇街自查自纠" not in page
         assert "第48周" in page
 
+    def test_it_names_the_round_of_each_row_once_the_unit_works_in_several(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        assert "<th>巡视轮次</th>" not in client.get(WORKLIST).content.decode()
+        _second_round(world)
+        page = client.get(WORKLIST).content.decode()
+        assert "<th>巡视轮次</th>" in page
+        assert f'<td class="small">{world.round.title}</td>' in page
+        assert '<td class="small">第二轮巡视</td>' in page
+
     def test_it_shows_another_unit_only_its_own_work(self, world, client, frozen):
         for user in (world.lead_staff, world.outsider):
             client.force_login(user)
@@ -421,7 +430,7 @@ class TestReportByRound:
         _later, measures = _second_round(world)
         client.force_login(world.resp_staff)
         refused = _post_report(client, "submit", *(_row(m, "") for m in (world.resp_measure, *measures)), follow=True)
-        assert f"以下措施还没有填写本周进展，不能提交：{world.round.title}：1.1.1；第二轮巡视：2.1.1等3项" in refused.content.decode()
+        assert f"以下措施还没有填写本周进展，不能提交：{world.round.title}：1.1.1；第二轮巡视：2.1.1（共3项，以上为前2项）" in refused.content.decode()
 
     def test_it_submits_the_whole_week_from_one_round(self, world, client, frozen, monkeypatch):
         monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)

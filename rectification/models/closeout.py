@@ -73,7 +73,7 @@ class CloseOutRequest(models.Model):
 
     def __str__(self):
         target = self.measure.code if self.measure_id else self.problem.code
-        return f"{target} {self.get_kind_display()}申请（第{self.cycle}轮）"
+        return f"{target} {self.get_kind_display()}申请（第{self.cycle}次）"
 
     def get_absolute_url(self):
         return reverse("rectification:closeout_detail", args=[self.pk])

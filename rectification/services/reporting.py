@@ -118,7 +118,7 @@ def _missing_codes(measures):
             parts.append(f"{inspection_round.title}：{listed}" if len(by_round) > 1 else listed)
     text = "；".join(parts)
     if shown < len(measures):
-        text += _("等%(n)s项") % {"n": len(measures)}
+        text += _("（共%(n)s项，以上为前%(shown)s项）") % {"n": len(measures), "shown": shown}
     return text
 
 

@@ -26,6 +26,7 @@ DASHBOARD_ROLES = (Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVIN
 # The unit ranking and the lead-unit table show the units that most need attention first; a
 # city has hundreds of units, and the whole list is one click away (?ranking=all).
 RANKING_SHOWN = 20
+TREND_TABLE_WEEKS = 12
 
 
 def _dashboard_filters(request):
@@ -78,6 +79,9 @@ def dashboard(request):
             "show_all": show_all,
             "shown": RANKING_SHOWN,
             "ranking": ranking[:shown],
+            # The table under the chart: the latest weeks (the chart draws them all).
+            "trend_recent": data["trend"][-TREND_TABLE_WEEKS:] if data else [],
+            "trend_hidden": max(0, len(data["trend"]) - TREND_TABLE_WEEKS) if data else 0,
             "ranking_hidden": max(0, len(ranking) - RANKING_SHOWN) if shown else 0,
             "by_lead_unit": by_lead_unit[:shown],
             "lead_units_hidden": max(0, len(by_lead_unit) - RANKING_SHOWN) if shown else 0,

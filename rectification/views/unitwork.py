@@ -58,6 +58,8 @@ def worklist(request):
             "measures": measures,
             "light_counts": [(light, counts[light.code]) for light in LIGHTS],
             "returned": [m for m in measures if m.is_returned],
+            # Codes repeat across rounds (1.1.1 in each): a unit in several rounds sees which.
+            "several_rounds": len({m.problem.round_id for m in measures}) > 1,
             "measure_url": url_prefix("rectification:measure_detail"),
             "today": today,
             **week_context(iso_year, iso_week),
