@@ -26,7 +26,7 @@ DASHBOARD_ROLES = (Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVIN
 # The unit ranking and the lead-unit table show the units that most need attention first; a
 # city has hundreds of units, and the whole list is one click away (?ranking=all).
 RANKING_SHOWN = 20
-TREND_TABLE_WEEKS = 12
+TREND_TABLE_WEEKS = 8
 
 
 def _dashboard_filters(request):
