@@ -243,6 +243,16 @@ class TestAccess:
         client.force_login(world.outsider)
         assert not list(client.get(reverse("rectification:measure_list"), {"light": "red"}).context["page"])
 
+    def test_the_measure_lists_pages_keep_its_filters(self, world, client, frozen):
+        _bulk_measures(world, world.problem, 45)
+        client.force_login(world.office)
+        url = reverse("rectification:measure_list")
+        first = client.get(url, {"round": world.round.pk, "unit": world.coop_unit.pk})
+        assert f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=2">下一页' in first.content.decode()
+        second = client.get(url, {"round": world.round.pk, "unit": world.coop_unit.pk, "page": 2})
+        assert {m.owner_unit_id for m in second.context["page"]} == {world.coop_unit.pk}
+        assert f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=1">上一页' in second.content.decode()
+
     def test_it_shows_a_leader_their_items_and_nobody_elses(self, world, client, frozen):
         client.force_login(world.leader)
         page = client.get(reverse("rectification:leader")).content.decode()

@@ -63,8 +63,6 @@ def dashboard(request):
     shown = None if show_all else RANKING_SHOWN
     ranking = data["ranking"] if data else []
     by_lead_unit = data["by_lead_unit"] if data else []
-    params = request.GET.copy()
-    params.pop("ranking", None)
 
     return render(
         request,
@@ -75,7 +73,6 @@ def dashboard(request):
             "d": data,
             "chart": trend_chart(data["trend"]) if data else None,
             "filters": filters,
-            "query": params.urlencode(),
             "show_all": show_all,
             "shown": RANKING_SHOWN,
             "ranking": ranking[:shown],
@@ -117,8 +114,6 @@ def measure_list(request):
     page = Paginator(with_oldest_open_milestone(measures), PAGE_SIZE).get_page(request.GET.get("page"))
     for measure in page:
         measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
-    params = request.GET.copy()
-    params.pop("page", None)
     return render(
         request,
         "rectification/measure_list.html",
@@ -128,6 +123,5 @@ def measure_list(request):
             "rounds": rounds,
             "light_label": next((l.label for l in LIGHTS if l.code == light), ""),
             "filters": filters,
-            "query": params.urlencode(),
         },
     )
