@@ -16,7 +16,6 @@ import hashlib
 import ipaddress
 import json
 import math
-from dataclasses import dataclass
 
 from django.db import connection
 
@@ -109,26 +108,3 @@ def chain_head_locked():
             cursor.execute("SELECT row_hash FROM accounts_auditevent ORDER BY id DESC LIMIT 1")
         row = cursor.fetchone()
     return row[0] if row and row[0] else GENESIS
-
-
-@dataclass
-class ChainBreak:
-    event_id: int
-    reason: str
-
-
-def chain_verify(queryset=None, *, batch_size=2000):
-    """Walk the whole chain in insertion order; return the first broken row, or None if intact."""
-    from .models import AuditEvent
-
-    rows = (queryset if queryset is not None else AuditEvent.objects.all()).order_by("id")
-    expected_prev = GENESIS
-    checked = 0
-    for event in rows.iterator(chunk_size=batch_size):
-        if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "前一条摘要不符：该记录之前的记录被删除、插入或改动"), checked
-        if event.row_hash != row_hash(event.prev_hash, event):
-            return ChainBreak(event.id, "本条摘要不符：该记录的内容被改动"), checked
-        expected_prev = event.row_hash
-        checked += 1
-    return None, checked

@@ -121,7 +121,7 @@ def lockout_response(request, original_response=None, credentials=None):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("rectification:home")
+    success_url = reverse_lazy(settings.LOGIN_REDIRECT_URL)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -163,7 +163,7 @@ def totp_setup(request):
         else:
             del request.session[TOTP_SETUP_KEY]
             messages.success(request, _("动态口令已启用，今后登录时需要输入手机上的6位数字。"))
-            return redirect("rectification:home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
     return render(
         request,
         "accounts/totp_setup.html",
@@ -264,7 +264,7 @@ def audit_export(request):
 @role_required(Role.AUDIT_ADMIN)
 @require_POST
 def audit_verify(request):
-    broken, checked = audit.chain_verify()
+    broken, checked = selectors.chain_verify()
     services.audit_record(
         actor=request.user,
         action="audit.verify",

@@ -196,7 +196,7 @@ def jobs_run(actors, *, repeat, only=None):
         weekly_export,
     )
     from rectification.excel.imports import ledger_plan
-    from rectification.excel.services import ledger_import
+    from rectification.services.ledger_import import ledger_import
     from rectification.services.cycle import step_dispatch, step_summary
 
     office, newest = actors.office, actors.round

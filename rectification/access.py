@@ -44,6 +44,29 @@ MEASURE_ACTIONS = {
 MANAGE_ROLES = {Role.OFFICE}
 
 
+class _ProvincialRelease:
+    """The provincial team as a whole, not one of its accounts: the reader the system builds the
+    weekly package for. It reads exactly what a provincial account reads, and acts on nothing."""
+
+    pk = None
+    unit_id = None
+    is_active = True
+    is_authenticated = True
+    username = "system"
+
+    def has_role(self, *roles):
+        return Role.PROVINCIAL in roles
+
+    def has_perm(self, perm, obj=None):
+        return False
+
+    def __str__(self):
+        return "系统（省巡视组报送包）"
+
+
+PROVINCIAL_RELEASE = _ProvincialRelease()
+
+
 def _is_active(user):
     return user is not None and user.is_authenticated and user.is_active
 

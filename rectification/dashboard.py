@@ -18,6 +18,7 @@ from accounts.models import Unit
 from .access import measures_visible_to, problems_visible_to
 from .formalism import formalism_signals, units_with_many_returns
 from .lights import GREY, RED, YELLOW, measure_light, with_oldest_open_milestone
+from .selectors import closeouts_pending_for, coordination_for, dashboard_filters
 from .models import (
     CloseOutState,
     CoordinationItem,
@@ -34,23 +35,6 @@ CLOSED = Q(closeout_state=CloseOutState.CLOSED)
 
 def _rate(part, whole):
     return round(100 * part / whole) if whole else 0
-
-
-def dashboard_filters(*, problems, measures, filters):
-    """Narrow both querysets by the dashboard's filters (track, unit, leader, state)."""
-    if filters.get("track"):
-        problems = problems.filter(track__kind=filters["track"])
-        measures = measures.filter(problem__track__kind=filters["track"])
-    if filters.get("unit"):
-        problems = problems.filter(Q(lead_unit_id=filters["unit"]) | Q(measures__owner_unit_id=filters["unit"])).distinct()
-        measures = measures.filter(owner_unit_id=filters["unit"])
-    if filters.get("leader"):
-        problems = problems.filter(lead_official_id=filters["leader"])
-        measures = measures.filter(problem__lead_official_id=filters["leader"])
-    if filters.get("state"):
-        problems = problems.filter(closeout_state=filters["state"])
-        measures = measures.filter(closeout_state=filters["state"])
-    return problems, measures
 
 
 def _problem_counts(problems):
@@ -365,7 +349,6 @@ def trend_chart(points, *, width=560, height=180, pad=28):
 
 def leader_page(*, user, today):
     """A lead official's items: problems, their open measures, what waits for them, coordination."""
-    from .selectors import closeouts_pending_for, coordination_for
 
     problems = (
         problems_visible_to(user)

@@ -388,7 +388,6 @@ def penalties_for(*, user):
 
 def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None):
     """The measures behind a dashboard number: same access, same filters, lights in SQL."""
-    from .dashboard import dashboard_filters
     from .lights import light_q
 
     filters = filters or {}
@@ -476,3 +475,20 @@ def battle_map(*, problem, today):
         "today_left": position(today),
         "deadline_left": position(problem.round.report_deadline),
     }
+
+
+def dashboard_filters(*, problems, measures, filters):
+    """Narrow both querysets by the dashboard's filters (track, unit, leader, state)."""
+    if filters.get("track"):
+        problems = problems.filter(track__kind=filters["track"])
+        measures = measures.filter(problem__track__kind=filters["track"])
+    if filters.get("unit"):
+        problems = problems.filter(Q(lead_unit_id=filters["unit"]) | Q(measures__owner_unit_id=filters["unit"])).distinct()
+        measures = measures.filter(owner_unit_id=filters["unit"])
+    if filters.get("leader"):
+        problems = problems.filter(lead_official_id=filters["leader"])
+        measures = measures.filter(problem__lead_official_id=filters["leader"])
+    if filters.get("state"):
+        problems = problems.filter(closeout_state=filters["state"])
+        measures = measures.filter(closeout_state=filters["state"])
+    return problems, measures

@@ -13,7 +13,7 @@ from .services import cycle_tick, step_run
 
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def weekly_cycle_tick():
-    from .excel.jobs import export_jobs_sweep
+    from .services.export_jobs import export_jobs_sweep
 
     # The quarter-hourly tick also sweeps export jobs a dead broker left in the queue.
     export_jobs_sweep()
@@ -27,6 +27,6 @@ def run_cycle_step(cycle_id, step, force=False):
 
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
 def run_export_job(job_id):
-    from .excel.jobs import export_job_run
+    from .services.export_jobs import export_job_run
 
     return export_job_run(job_id)

@@ -1,8 +1,22 @@
 from django.urls import include, path
 
 from . import views
+from .views import excel
 
 app_name = "rectification"
+
+# The spreadsheets: exports for everyone, the office's ledger import, background export jobs.
+excel_patterns = [
+    path("", excel.index, name="index"),
+    path("rounds/<int:round_id>/ledger.xlsx", excel.ledger, name="ledger"),
+    path("rounds/<int:round_id>/weekly.xlsx", excel.weekly, name="weekly"),
+    path("rounds/<int:round_id>/statistics.xlsx", excel.statistics, name="statistics"),
+    path("rounds/<int:round_id>/units/<int:unit_id>/tasks.xlsx", excel.unit_tasks, name="unit_tasks"),
+    path("jobs/", excel.job_list, name="jobs"),
+    path("jobs/<int:pk>/", excel.job_download, name="job_download"),
+    path("import/", excel.import_upload, name="import_upload"),
+    path("import/confirm/", excel.import_confirm, name="import_confirm"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -54,5 +68,5 @@ urlpatterns = [
     path("unit/claims/", views.unit_claims, name="unit_claims"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
-    path("excel/", include("rectification.excel.urls")),
+    path("excel/", include((excel_patterns, "excel"))),
 ]

@@ -13,7 +13,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts.audit import GENESIS, chain_verify
+from accounts.audit import GENESIS
+from accounts.selectors import chain_verify
 from accounts.models import AuditEvent, AuditLogAppendOnly
 from accounts.roles import Role
 from accounts.services import audit_record, audit_record_many, user_create

@@ -122,8 +122,12 @@ class TestLedgerExport:
             ("单位", "协办镇", 0, 0, 0, 1, 0, 1),
         ]
 
-    def test_it_records_the_export_in_the_audit_log(self, world):
-        ledger(world.resp_staff, world)
+    def test_it_builds_the_file_without_an_audit_row_and_the_download_records_the_person(self, world, client):
+        export = exports.ledger_export(user=world.resp_staff, inspection_round=world.round, today=TODAY)
+        assert not AuditEvent.objects.filter(action="excel.export_ledger").exists()
+        assert (export.action, export.changes) == ("excel.export_ledger", {"problems": 1, "measures": 2})
+        client.force_login(world.resp_staff)
+        assert client.get(reverse("rectification:excel:ledger", args=[world.round.pk])).status_code == 200
         event = AuditEvent.objects.get(action="excel.export_ledger")
         assert (event.actor, event.target_id, event.changes) == (
             world.resp_staff, str(world.round.pk), {"problems": 1, "measures": 2}
@@ -255,9 +259,14 @@ class TestWeeklyExport:
         assert by_header(self._export(world.resp_staff, world), "措施编号") == ["1.1.1", "1.1.2"]
         assert by_header(self._export(world.outsider, world), "措施编号") == ["9.1.1"]
 
-    def test_it_records_the_week_in_the_audit_log(self, world):
+    def test_it_records_the_week_in_the_audit_row_of_whoever_downloads_it(self, world, client):
         self._export(world.provincial, world)
+        assert not AuditEvent.objects.filter(action="excel.export_weekly").exists()
+        client.force_login(world.provincial)
+        url = reverse("rectification:excel:weekly", args=[world.round.pk])
+        assert client.get(url, {"week": "2026-W48"}).status_code == 200
         event = AuditEvent.objects.get(action="excel.export_weekly")
+        assert event.actor == world.provincial
         assert event.changes == {"week": "2026-W48", "measures": 2, "reported": 0}
 
 
@@ -355,12 +364,12 @@ class TestStatisticsExport:
         values = self._values(world.office, world)
         assert values[("立行立改", "立行立改措施数")] == 1
         assert values[("上轮巡视未整改到位问题", "本轮反馈的上轮未整改到位问题数")] == 0
-        assert AuditEvent.objects.filter(action="excel.export_statistics", actor=world.office).exists()
+        assert not AuditEvent.objects.filter(action="excel.export_statistics").exists()
 
 
 @pytest.mark.django_db
 class TestUnitTaskExport:
-    def test_it_lists_only_the_units_own_measures(self, world):
+    def test_it_lists_only_the_units_own_measures(self, world, client):
         content = exports.unit_tasks_export(
             user=world.resp_staff, inspection_round=world.round, unit=world.resp_unit, today=TODAY
         ).content
@@ -371,8 +380,12 @@ class TestUnitTaskExport:
         assert by_header(sheet, "预警") == ["临期"]
         everything = {value for row in sheet.iter_rows(values_only=True) for value in row}
         assert "镇街自查自纠" not in everything
+        assert not AuditEvent.objects.filter(action="excel.export_unit_tasks").exists()
+        client.force_login(world.resp_staff)
+        url = reverse("rectification:excel:unit_tasks", args=[world.round.pk, world.resp_unit.pk])
+        assert client.get(url).status_code == 200
         event = AuditEvent.objects.get(action="excel.export_unit_tasks")
-        assert event.changes == {"unit": "责任局", "measures": 1}
+        assert (event.actor, event.changes) == (world.resp_staff, {"unit": "责任局", "measures": 1})
 
 
 @pytest.mark.django_db
@@ -386,9 +399,9 @@ class TestLedgerLoading:
             responsible_leaders=[world.leader], responsible_units=[world.resp_unit, world.coop_unit],
             criteria=["发文数量下降"], is_secretary_led=True,
         )
-        # The problems and their four lists, the measures and their milestones, the audit row
-        # (the head of the chain, the insert): none per problem or measure.
-        with django_assert_num_queries(9):
+        # The problems and their four lists, the measures and their milestones: none per problem
+        # or measure (and no audit row: the builder hands the file to nobody).
+        with django_assert_num_queries(7):
             content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
         problems = workbook(content)["问题清单"]
         assert problems["P4"].value == "津补贴专项整治" and problems["Q4"].value == "1.1"

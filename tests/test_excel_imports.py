@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max
 from openpyxl import Workbook, load_workbook
 
-from accounts.audit import chain_verify
+from accounts.selectors import chain_verify
 from accounts.models import AuditEvent, Unit, User
 from accounts.services import audit_record, unit_create
 from rectification import services
@@ -23,7 +23,7 @@ from rectification.access import measures_visible_to, permissions_sync_for_probl
 from rectification.demo import DEMO_ROUND_TITLE, demo_load
 from rectification.excel import exports
 from rectification.excel.imports import ImportRefused, ledger_plan, xlsx_check
-from rectification.excel.services import ledger_import
+from rectification.services.ledger_import import ledger_import
 from rectification.models import (
     Aspect,
     DeadlineCategory,

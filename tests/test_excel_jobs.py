@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from rectification.excel import jobs
+from rectification.services import export_jobs as jobs
 from rectification.models import ExportJob
 
 

@@ -244,7 +244,7 @@ class TestImportConfirm:
         def failing(**kwargs):
             raise ValidationError("模拟保存失败")
 
-        monkeypatch.setattr(services, "measure_create_many", failing)
+        monkeypatch.setattr("rectification.services.ledger.measure_create_many", failing)
         before = (Problem.objects.count(), Measure.objects.count())
         response = client.post(CONFIRM, {"token": token})
         assert "导入失败，未保存任何数据：模拟保存失败" in response.content.decode()

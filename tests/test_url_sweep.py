@@ -105,7 +105,7 @@ def _objects(world):
         reason="津补贴清退口径需调整",
         requested_by=world.lead_staff,
     )
-    from rectification.excel import jobs
+    from rectification.services import export_jobs as jobs
 
     job = ExportJob.objects.create(requested_by=world.resp_staff, round=world.round, kind=ExportJob.Kind.LEDGER)
     jobs.export_job_run(job.pk)

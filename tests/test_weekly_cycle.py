@@ -187,6 +187,8 @@ class TestPages:
         assert client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).status_code == 404
         assert client.post(reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}).status_code == 404
 
+    # Committed for real: the rerun is queued only once the request's transaction has committed.
+    @pytest.mark.django_db(transaction=True)
     def test_it_reruns_a_step_for_the_office_even_with_the_broker_down(self, world, client, settings):
         cycle = self._cycle(world)
         client.force_login(world.office)
@@ -298,3 +300,19 @@ class TestWeeklyPackage:
         cells = [c for row in weekly.active.iter_rows(values_only=True) for c in row if c]
         assert "全面清理违规发放的津贴补贴" in cells
         weekly.close()
+
+    def test_it_records_the_package_as_the_systems_act_not_an_export_by_a_person(self, world, settings, tmp_path):
+        # Before: the package was built as the first provincial account, so every week the audit
+        # log said that person had exported the ledger, the weekly table and the statistics.
+        from accounts.models import AuditEvent
+
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        with time_machine.travel(at(11, 27, 19), tick=False):
+            cycle = services.cycle_for(world.round, 2026, 48)
+            services.step_run(cycle, "summary")
+        assert not AuditEvent.objects.filter(action__startswith="excel.export").exists()
+        assert not AuditEvent.objects.filter(actor=world.provincial).exists()
+        event = AuditEvent.objects.get(action="cycle.package")
+        assert event.actor is None and event.target_id == str(cycle.pk)
+        ledger = next(changes for name, changes in event.changes["files"].items() if "台账" in name)
+        assert ledger == {"problems": 1, "measures": 2}

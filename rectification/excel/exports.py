@@ -2,7 +2,7 @@
 
 Every export starts from the access chokepoints (``problems_visible_to``,
 ``measures_visible_to``), so a file holds exactly what its requester may see on screen, and
-every export leaves an audit row. Record types that hang off a problem (accountability,
+the view or job that hands the file to a person writes its audit row. Record types that hang off a problem (accountability,
 recoveries, rules) are counted in full for the office, supervision and the provincial team,
 and for anyone else only where the linked problem is visible to them; petitions and work
 activities have no problem, so only those three roles see them counted.
@@ -14,7 +14,7 @@ in the background (Celery) is not done yet.
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 
@@ -22,7 +22,6 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Unit, User
 from accounts.roles import READ_ALL_ROLES
-from accounts.services import audit_record
 from rectification.access import measures_visible_to, problems_visible_to
 from rectification.lights import BEHIND_MARGIN, expected_percent, measure_light
 from rectification.models import (
@@ -50,8 +49,17 @@ LEDGER_SHEETS = ("问题清单", "任务清单", "责任清单")
 
 @dataclass(frozen=True)
 class Export:
+    """A built file, and what the audit row of whoever hands it to a person should say about it.
+
+    Builders write no audit rows: a file built for the weekly package, or by a worker for a
+    download later, is not yet in anybody's hands. The view or service that gives it to a person
+    records that, once, naming that person (``services.export_delivered``).
+    """
+
     content: bytes
     filename: str
+    action: str = ""
+    changes: dict = field(default_factory=dict)
 
 
 def _filename(inspection_round, kind, today, extra=""):
@@ -233,13 +241,12 @@ def ledger_export(*, user, inspection_round, today):
         inspection_round=inspection_round,
         today=today,
     )
-    audit_record(
-        actor=user,
-        action="excel.export_ledger",
-        target=inspection_round,
-        changes={"problems": ledger.problems, "measures": ledger.measures},
+    return Export(
+        ledger.content,
+        _filename(inspection_round, "整改台账", today),
+        "excel.export_ledger",
+        {"problems": ledger.problems, "measures": ledger.measures},
     )
-    return Export(ledger.content, _filename(inspection_round, "整改台账", today))
 
 
 # --- the weekly progress table -----------------------------------------------------------------
@@ -288,17 +295,16 @@ def weekly_export(*, user, inspection_round, iso_year, iso_week, today):
     for row in rows:
         sheet.append(row)
     content = workbook_bytes(workbook)
-    audit_record(
-        actor=user,
-        action="excel.export_weekly",
-        target=inspection_round,
-        changes={
+    return Export(
+        content,
+        _filename(inspection_round, "整改进展周报表", today, f"-{iso_year}年第{iso_week}周"),
+        "excel.export_weekly",
+        {
             "week": f"{iso_year}-W{iso_week:02d}",
             "measures": len(rows),
             "reported": sum(1 for row in rows if row.report is not None),
         },
     )
-    return Export(content, _filename(inspection_round, "整改进展周报表", today, f"-{iso_year}年第{iso_week}周"))
 
 
 # --- the statistics of the final report ------------------------------------------------------------
@@ -456,8 +462,7 @@ def statistics_export(*, user, inspection_round, today):
     for row in rows:
         sheet.append(row)
     content = workbook_bytes(workbook)
-    audit_record(actor=user, action="excel.export_statistics", target=inspection_round, changes={"rows": len(rows)})
-    return Export(content, _filename(inspection_round, "整改情况统计表", today))
+    return Export(content, _filename(inspection_round, "整改情况统计表", today), "excel.export_statistics", {"rows": len(rows)})
 
 
 # --- a unit's task list ---------------------------------------------------------------------------
@@ -503,10 +508,9 @@ def unit_tasks_export(*, user, inspection_round, unit, today):
     for row in rows:
         sheet.append(row)
     content = workbook_bytes(workbook)
-    audit_record(
-        actor=user,
-        action="excel.export_unit_tasks",
-        target=inspection_round,
-        changes={"unit": unit.name, "measures": len(rows)},
+    return Export(
+        content,
+        _filename(inspection_round, f"{unit.name}任务清单", today),
+        "excel.export_unit_tasks",
+        {"unit": unit.name, "measures": len(rows)},
     )
-    return Export(content, _filename(inspection_round, f"{unit.name}任务清单", today))

@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..workdays import add_workdays, iso_week_of, next_workday, previous_workday, round_cutoff, week_monday, workdays_between
 from .notifications import notify_each, unit_staff
+from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
 Step = WeeklyCycle.Step
@@ -152,6 +153,7 @@ def cycle_tick(*, now=None):
     return ran
 
 
+@transaction.atomic
 def step_rerun_request(*, actor, cycle, step):
     """The office asks for a step to run again; the run itself happens in the background."""
     if not actor.has_role(Role.OFFICE):
@@ -161,6 +163,8 @@ def step_rerun_request(*, actor, cycle, step):
     WeeklyCycle.objects.filter(pk=cycle.pk).update(**{f"{step}_state": StepState.PENDING})
     _log(cycle, step, attempts=0, rerun_by=actor.username, rerun_at=timezone.now().isoformat())
     audit_record(actor=actor, action="cycle.rerun", target=cycle, changes={"step": step})
+    # The step is marked pending above: should the broker be down, the quarter-hourly sweep runs it.
+    return task_after_commit("rectification.tasks.run_cycle_step", cycle.pk, step)
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -509,7 +513,7 @@ def step_summary(cycle):
 
 def weekly_package_store(cycle):
     """Write the week's Excel package for the provincial team; returns its file name ('' if none)."""
-    from ..excel.package import weekly_package_write
+    from .package import weekly_package_write
 
     name = f"{cycle.round_id}-{cycle.iso_year}-W{cycle.iso_week:02d}.zip"
     path = package_path(name)

@@ -75,16 +75,11 @@ def cycle_rerun(request, pk):
     cycle = get_object_or_404(selectors.cycles_visible_to(request.user), pk=pk)
     step = request.POST.get("step", "")
     try:
-        services.step_rerun_request(actor=request.user, cycle=cycle, step=step)
+        queued = services.step_rerun_request(actor=request.user, cycle=cycle, step=step)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("rectification:cycle_detail", pk=cycle.pk)
-    try:
-        from ..tasks import run_cycle_step
-
-        # The service above has committed (views run in autocommit), so the worker sees the change.
-        run_cycle_step.delay(cycle.pk, step)
-    except Exception:  # noqa: BLE001 - the broker being down must not lose the request
+    if queued.sent is False:
         # The step is marked pending; the quarter-hourly sweep runs it once the broker is back.
         messages.warning(request, _("任务队列暂时不可用，已登记，系统恢复后将自动运行。"))
     else:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.audit import chain_verify
+from accounts.selectors import chain_verify
 
 
 class Command(BaseCommand):

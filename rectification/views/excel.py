@@ -28,11 +28,13 @@ from rectification.access import MANAGE_ROLES
 from rectification.models import ExportJob, InspectionRound
 from rectification.selectors import rounds_visible_to
 
-from . import exports, jobs, uploads
-from .forms import ImportConfirmForm, ImportUploadForm
-from .imports import ImportRefused, ledger_plan
-from .services import ledger_import
-from .workbook import xlsx_response
+from ..excel import exports
+from ..excel.imports import ImportRefused, ledger_plan
+from ..excel.workbook import xlsx_response
+from ..forms import ImportConfirmForm, ImportUploadForm
+from ..services import export_jobs as jobs
+from ..services import uploads
+from ..services.ledger_import import ledger_import
 
 IMPORT_TEMPLATE = "rectification/excel/import.html"
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
@@ -106,6 +108,7 @@ def ledger(request, round_id):
     if queued is not None:
         return queued
     export = exports.ledger_export(user=request.user, inspection_round=inspection_round, today=timezone.localdate())
+    jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
 
 
@@ -132,6 +135,7 @@ def weekly(request, round_id):
         iso_week=iso_week,
         today=timezone.localdate(),
     )
+    jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
 
 
@@ -142,6 +146,7 @@ def statistics(request, round_id):
     export = exports.statistics_export(
         user=request.user, inspection_round=inspection_round, today=timezone.localdate()
     )
+    jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
 
 
@@ -153,6 +158,7 @@ def unit_tasks(request, round_id, unit_id):
     export = exports.unit_tasks_export(
         user=request.user, inspection_round=inspection_round, unit=unit, today=timezone.localdate()
     )
+    jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
-from .reading import ImportRefused
+from ..excel.reading import ImportRefused
 
 TOKEN_SALT = "rectification.excel.import"
 TOKEN_MAX_AGE = 2 * 60 * 60

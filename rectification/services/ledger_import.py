@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import Role
 from accounts.services import audit_record
-from rectification import services as ledger
+from rectification.services import ledger
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
 

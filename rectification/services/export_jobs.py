@@ -6,7 +6,6 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +13,8 @@ from accounts.services import audit_record
 
 from ..access import measures_visible_to
 from ..models import ExportJob
-from . import exports
+from ..excel import exports
+from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
 # A queued job nobody picked up this long (the broker was down) is run by the sweep.
@@ -34,17 +34,14 @@ def job_path(job):
 def export_job_request(*, actor, inspection_round, kind, params=None):
     job = ExportJob.objects.create(requested_by=actor, round=inspection_round, kind=kind, params=params or {})
     audit_record(actor=actor, action="excel.export_requested", target=job, changes={"kind": kind, **(params or {})})
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    task_after_commit("rectification.tasks.run_export_job", job.pk)
     return job
 
 
-def _enqueue(job_id):
-    from ..tasks import run_export_job
-
-    try:
-        run_export_job.delay(job_id)
-    except Exception:  # noqa: BLE001 - a dead broker must not lose the request; the sweep runs it
-        logger.warning("export job %s queued for the sweep: the broker is unreachable", job_id)
+def export_delivered(*, actor, export, inspection_round):
+    """Record that ``export`` was handed to ``actor``: one audit row, naming that person."""
+    audit_record(actor=actor, action=export.action, target=inspection_round, changes=export.changes)
+    return export
 
 
 def export_job_run(job_id):
