@@ -3,8 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from . import access
 from .models import Unit, User
-from .roles import Role
 
 
 class OfficeOnlyAdmin(admin.ModelAdmin):
@@ -15,16 +15,16 @@ class OfficeOnlyAdmin(admin.ModelAdmin):
     """
 
     def has_module_permission(self, request):
-        return request.user.has_role(Role.OFFICE)
+        return access.is_office(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_role(Role.OFFICE)
+        return access.is_office(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_role(Role.OFFICE)
+        return access.is_office(request.user)
 
     def has_add_permission(self, request):
-        return request.user.has_role(Role.OFFICE)
+        return access.is_office(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False

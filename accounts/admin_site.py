@@ -3,7 +3,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role
+from . import access
 
 
 class OfficeAdminSite(AdminSite):
@@ -12,8 +12,7 @@ class OfficeAdminSite(AdminSite):
     index_title = _("数据维护（仅限整改办）")
 
     def has_permission(self, request):
-        user = request.user
-        return user.is_active and user.is_staff and user.has_role(Role.OFFICE)
+        return access.may_enter_data_maintenance(request.user)
 
     def login(self, request, extra_context=None):
         # One way in for everybody: the site's own login page, with its lockout and second factor.

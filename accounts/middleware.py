@@ -17,7 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from . import passwords
+from . import access, passwords
 
 _client_ip = ContextVar("client_ip", default=None)
 
@@ -163,7 +163,7 @@ class AccountGateMiddleware:
 
 
 def totp_required_for(user):
-    return user.has_role(*settings.TOTP_REQUIRED_ROLES)
+    return access.must_use_totp(user)
 
 
 class ContentSecurityPolicyMiddleware:

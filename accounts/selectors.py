@@ -7,13 +7,13 @@ from django.conf import settings
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from . import access
 from .audit import GENESIS, row_hash
 from .models import AuditEvent, Unit, User
-from .roles import Role
 
 
-def audit_events_search(*, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
-    events = AuditEvent.objects.select_related("actor").order_by("-id")
+def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
+    events = access.audit_events_visible_to(user).select_related("actor").order_by("-id")
     if q:
         events = events.filter(
             Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q)
@@ -56,20 +56,15 @@ def locked_accounts(now=None):
     return rows
 
 
-def users_for_admin(*, q=""):
-    users = User.objects.select_related("unit").prefetch_related("groups").order_by("username")
+def users_for_admin(*, user, page, q=""):
+    users = access.users_visible_to(user, page).select_related("unit").prefetch_related("groups").order_by("username")
     if q:
         users = users.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(unit__name__icontains=q))
     return users
 
 
-def role_labels(user):
-    """The role names of a user whose groups were prefetched."""
-    return [str(Role(g.name).label) for g in user.groups.all() if g.name in Role.values]
-
-
-def units_for_admin():
-    return Unit.objects.select_related("parent").order_by("sort_order", "id")
+def units_for_admin(*, user):
+    return access.units_visible_to(user).select_related("parent").order_by("sort_order", "id")
 
 
 @dataclass

@@ -6,10 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, totp
+from . import access, audit, totp
 from .middleware import current_client_ip
 from .models import AuditEvent, Unit, User
-from .roles import ADMIN_ROLES, Role
+from .roles import Role
 
 # Actions whose name says they failed are recorded with outcome "failure" unless told otherwise,
 # so existing callers (e.g. "closeout.leader.password_failed") need no change.
@@ -153,9 +153,11 @@ def user_move_to_unit(*, actor, user, unit):
 # --- the three administrators (三员分立) -------------------------------------------------------
 
 
-def _require_role(actor, role):
-    if actor is None or not actor.is_active or not actor.has_role(role):
-        raise PermissionDenied(_("该操作仅限%(role)s。") % {"role": Role(role).label})
+def _require_role(actor, page):
+    """A service behind an administrator's page applies the page's rule itself."""
+    if actor is None:
+        raise PermissionDenied(_("该操作须由管理员执行。"))
+    access.require_admin_page(actor, page)
 
 
 def _role_labels(roles):
@@ -165,7 +167,7 @@ def _role_labels(roles):
 @transaction.atomic
 def user_set_active(*, actor, user, active):
     """The system administrator deactivates (or reactivates) an account; its sessions end with it."""
-    _require_role(actor, Role.SYSTEM_ADMIN)
+    _require_role(actor, "accounts")
     if user.pk == actor.pk:
         raise ValidationError(_("不能停用自己的账号。"))
     if user.is_active == active:
@@ -184,10 +186,10 @@ def user_set_active(*, actor, user, active):
 @transaction.atomic
 def user_password_reset(*, actor, user, password):
     """The system administrator sets a temporary password, which the person must change at once."""
-    _require_role(actor, Role.SYSTEM_ADMIN)
+    _require_role(actor, "accounts")
     if user.pk == actor.pk:
         raise ValidationError(_("请在“修改密码”页面修改自己的密码。"))
-    if user.is_superuser or user.has_role(*ADMIN_ROLES):
+    if access.is_administrator(user):
         # Otherwise the system administrator could take over the security or audit administrator.
         raise ValidationError(
             _("管理员账号的密码只能由本人修改，或由运维人员在服务器上执行 manage.py changepassword 重置。")
@@ -201,21 +203,13 @@ def user_password_reset(*, actor, user, password):
     return user
 
 
-def roles_check(roles):
-    """三员分立: an administrator's account holds that one role only, so no person both runs the
-    system and works on findings, and no person holds two of the three administrator roles."""
-    roles = {Role(r) for r in roles}
-    if roles & ADMIN_ROLES and len(roles) > 1:
-        raise ValidationError(
-            _("系统管理员、安全管理员、审计管理员（三员）必须由不同的专用账号担任，不能与其他角色同时授予。")
-        )
-    return roles
+roles_check = access.roles_given
 
 
 @transaction.atomic
 def user_roles_set(*, actor, user, roles):
     """The security administrator sets which role groups a person holds (unit groups are untouched)."""
-    _require_role(actor, Role.SECURITY_ADMIN)
+    _require_role(actor, "security")
     if user.pk == actor.pk:
         raise ValidationError(_("不能修改自己的角色，请由另一名安全管理员操作。"))
     if user.is_superuser:
@@ -242,7 +236,7 @@ def account_unlock(*, actor, username):
     """The security administrator lifts a lockout (django-axes) before it runs out."""
     from axes.utils import reset
 
-    _require_role(actor, Role.SECURITY_ADMIN)
+    _require_role(actor, "security")
     removed = reset(username=username)
     user = User.objects.filter(username=username).first()
     audit_record(
@@ -259,7 +253,7 @@ def account_unlock(*, actor, username):
 @transaction.atomic
 def totp_reset(*, actor, user):
     """The security administrator removes a person's second factor (e.g. a lost phone)."""
-    _require_role(actor, Role.SECURITY_ADMIN)
+    _require_role(actor, "security")
     if not user.has_totp:
         return user
     user.totp_secret = ""
@@ -305,7 +299,7 @@ def totp_check(*, user, code):
 def user_create_by_admin(*, actor, username, full_name, password, unit=None, title="", phone=""):
     """The system administrator opens an account; roles are the security administrator's to grant
     (三员分立), and the first password must be changed at the first login."""
-    _require_role(actor, Role.SYSTEM_ADMIN)
+    _require_role(actor, "accounts")
     if User.objects.filter(username=username).exists():
         raise ValidationError(_("用户名“%(name)s”已被使用。") % {"name": username})
     user = user_create(actor=actor, username=username, full_name=full_name, password=password, unit=unit, title=title, phone=phone)
@@ -317,15 +311,15 @@ def user_create_by_admin(*, actor, username, full_name, password, unit=None, tit
 @transaction.atomic
 def user_move_by_admin(*, actor, user, unit):
     """Move a person to another unit: their access to findings follows the unit group at once."""
-    _require_role(actor, Role.SYSTEM_ADMIN)
-    if user.has_role(*ADMIN_ROLES):
+    _require_role(actor, "accounts")
+    if access.is_administrator(user):
         raise ValidationError(_("管理员账号不属于任何业务单位。"))
     return user_move_to_unit(actor=actor, user=user, unit=unit)
 
 
 @transaction.atomic
 def unit_create_by_admin(*, actor, name, level, kind, short_name="", parent=None):
-    _require_role(actor, Role.SYSTEM_ADMIN)
+    _require_role(actor, "accounts")
     if Unit.objects.filter(name=name).exists():
         raise ValidationError(_("单位“%(name)s”已存在。") % {"name": name})
     if parent is not None and level != Unit.Level.VILLAGE and parent.level == Unit.Level.TOWNSHIP:

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import audit, exports, selectors, services, totp
+from . import access, exports, selectors, services, totp
 from .forms import (
     AuditSearchForm,
     PasswordResetByAdminForm,
@@ -33,7 +33,6 @@ from .forms import (
     UserMoveForm,
 )
 from .models import User
-from .roles import ADMIN_ROLES, Role
 
 PAGE_SIZE = 50
 # A password accepted at the first step waits this long for its second factor.
@@ -179,15 +178,15 @@ def totp_setup(request):
 # --- the three administrators -----------------------------------------------------------------
 
 
-def role_required(role):
-    """Only holders of ``role`` get in; other signed-in people get 403, anonymous ones the login page."""
+def admin_page(page):
+    """The pages of one administrator (``access.ADMIN_PAGES``): other signed-in people get 403,
+    anonymous ones the login page."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
-            if not request.user.has_role(role):
-                raise PermissionDenied
+            access.require_admin_page(request.user, page)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -210,14 +209,14 @@ def _search_events(request):
     filters = {}
     if form.is_bound and form.is_valid():
         filters = {key: value for key, value in form.cleaned_data.items() if value}
-    return form, filters, selectors.audit_events_search(**filters)
+    return form, filters, selectors.audit_events_search(user=request.user, **filters)
 
 
 def _printable(filters):
     return {key: str(value) for key, value in filters.items()}
 
 
-@role_required(Role.AUDIT_ADMIN)
+@admin_page("audit")
 @require_GET
 def audit_log(request):
     form, filters, events = _search_events(request)
@@ -243,7 +242,7 @@ def audit_log(request):
     )
 
 
-@role_required(Role.AUDIT_ADMIN)
+@admin_page("audit")
 @require_GET
 def audit_export(request):
     export_format = request.GET.get("format", "csv")
@@ -261,7 +260,7 @@ def audit_export(request):
     return exports.audit_csv(events) if export_format == "csv" else exports.audit_xlsx(events)
 
 
-@role_required(Role.AUDIT_ADMIN)
+@admin_page("audit")
 @require_POST
 def audit_verify(request):
     broken, checked = selectors.chain_verify()
@@ -285,7 +284,7 @@ def audit_verify(request):
     return redirect("accounts:audit_log")
 
 
-@role_required(Role.SECURITY_ADMIN)
+@admin_page("security")
 @require_GET
 def security_lockouts(request):
     return render(
@@ -303,7 +302,7 @@ def _cooloff_minutes():
     return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
 
 
-@role_required(Role.SECURITY_ADMIN)
+@admin_page("security")
 @require_POST
 def security_unlock(request):
     form = UnlockForm(request.POST)
@@ -314,12 +313,12 @@ def security_unlock(request):
     return redirect("accounts:security_lockouts")
 
 
-@role_required(Role.SECURITY_ADMIN)
+@admin_page("security")
 @require_GET
 def security_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(q=q))
-    rows = [(user, selectors.role_labels(user)) for user in page]
+    page = _page(request, selectors.users_for_admin(user=request.user, page="security", q=q))
+    rows = [(user, access.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/security_users.html",
@@ -327,11 +326,11 @@ def security_users(request):
     )
 
 
-@role_required(Role.SECURITY_ADMIN)
+@admin_page("security")
 @require_http_methods(["GET", "POST"])
 def security_user_roles(request, pk):
-    person = get_object_or_404(User, pk=pk)
-    held = [g.name for g in person.groups.filter(name__in=Role.values)]
+    person = access.user_for_user(request.user, pk, "security")
+    held = access.roles_held(person)
     form = RolesForm(request.POST or None, initial={"roles": held})
     if request.method == "POST" and form.is_valid():
         try:
@@ -344,25 +343,25 @@ def security_user_roles(request, pk):
     return render(
         request,
         "accounts/security_user_roles.html",
-        {"person": person, "form": form, "admin_roles": [str(Role(r).label) for r in ADMIN_ROLES]},
+        {"person": person, "form": form, "admin_roles": access.administrator_role_labels()},
     )
 
 
-@role_required(Role.SECURITY_ADMIN)
+@admin_page("security")
 @require_POST
 def security_totp_reset(request, pk):
-    person = get_object_or_404(User, pk=pk)
+    person = access.user_for_user(request.user, pk, "security")
     services.totp_reset(actor=request.user, user=person)
     messages.success(request, _("已清除“%(name)s”的动态口令，其下次登录后可重新绑定。") % {"name": person})
     return redirect("accounts:security_user_roles", pk=person.pk)
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_GET
 def system_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(q=q))
-    rows = [(user, selectors.role_labels(user)) for user in page]
+    page = _page(request, selectors.users_for_admin(user=request.user, page="accounts", q=q))
+    rows = [(user, access.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/system_users.html",
@@ -370,16 +369,16 @@ def system_users(request):
     )
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_GET
 def system_units(request):
-    return render(request, "accounts/system_units.html", {"page": _page(request, selectors.units_for_admin())})
+    return render(request, "accounts/system_units.html", {"page": _page(request, selectors.units_for_admin(user=request.user))})
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_POST
 def system_user_active(request, pk):
-    person = get_object_or_404(User, pk=pk)
+    person = access.user_for_user(request.user, pk, "accounts")
     active = request.POST.get("active") == "1"
     try:
         services.user_set_active(actor=request.user, user=person, active=active)
@@ -396,10 +395,10 @@ def system_user_active(request, pk):
     return redirect(back or "accounts:system_users")
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_http_methods(["GET", "POST"])
 def system_user_password(request, pk):
-    person = get_object_or_404(User, pk=pk)
+    person = access.user_for_user(request.user, pk, "accounts")
     form = PasswordResetByAdminForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -412,7 +411,7 @@ def system_user_password(request, pk):
     return render(request, "accounts/system_user_password.html", {"person": person, "form": form})
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_http_methods(["GET", "POST"])
 def system_user_create(request):
     form = UserCreateForm(request.POST or None)
@@ -438,10 +437,10 @@ def system_user_create(request):
     return render(request, "accounts/system_user_form.html", {"form": form})
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_http_methods(["GET", "POST"])
 def system_user_move(request, pk):
-    person = get_object_or_404(User, pk=pk)
+    person = access.user_for_user(request.user, pk, "accounts")
     form = UserMoveForm(request.POST or None, initial={"unit": person.unit_id})
     if request.method == "POST" and form.is_valid():
         try:
@@ -458,7 +457,7 @@ def system_user_move(request, pk):
     return render(request, "accounts/system_user_move.html", {"person": person, "form": form})
 
 
-@role_required(Role.SYSTEM_ADMIN)
+@admin_page("accounts")
 @require_http_methods(["GET", "POST"])
 def system_unit_create(request):
     form = UnitCreateForm(request.POST or None)

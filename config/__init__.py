@@ -1,4 +1,4 @@
-# Load Celery with Django so that ``delay_on_commit`` in services finds the configured app.
+# Load Celery with Django so that services.queue finds the configured app when it sends a task.
 from .celery import app as celery_app
 
 __all__ = ("celery_app",)

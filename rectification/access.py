@@ -1,4 +1,8 @@
-"""The access chokepoints. Every view, export, dashboard, e-mail and task asks here.
+"""The access policy for the findings: who may see and do what, for every protected type.
+
+Every view, export, dashboard, message and task asks here, and nothing else reads a role: a
+test walks the code and fails on a role check anywhere else. When a rule changes, it changes in
+this file, once.
 
 Who sees what:
 - the office (整改办), supervision and the provincial team read every finding;
@@ -7,68 +11,319 @@ Who sees what:
   unit's group, an object permission (see ``permissions_sync_for_problem``);
 - the three administrators hold no object permissions and read nothing.
 
+For each protected type there are two chokepoints: ``<type>s_visible_to(user)``, a queryset of
+what the person may see, and ``<type>_for_user(user, pk, action)``, one object: 404 when it is
+missing *or* invisible (the two look the same), 403 when it is visible but the action is not
+permitted. Each action is one named predicate (``may_decompose``, ``may_apply_closeout``, ...).
+
 Global (model-level) permissions are never consulted for findings, so a stray global grant
 cannot let a unit's staff see another unit's rows.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
+from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Unit
-from accounts.roles import READ_ALL_ROLES, Role
+from accounts.access import (  # noqa: F401 - who is told, asked here by the findings' code
+    PROVINCIAL_TEAM,
+    is_administrator,
+    is_leader,
+    is_liaison,
+    is_office,
+    is_supervision,
+    is_unit_head,
+    is_unit_staff,
+    leader_accounts,
+    office_staff,
+    reads_all,
+    track_office_staff,
+    track_office_unit,
+    unit_heads,
+    unit_liaisons,
+    units_staff,
+)
+from accounts.access import active as _active
+from accounts.models import Unit, User
 
 from .models import (
+    CloseOutRequest,
+    CoordinationItem,
+    Evidence,
+    ExportJob,
     Measure,
+    MeasureChangeRequest,
     MeasureGroupObjectPermission,
     MeasureUserObjectPermission,
+    Milestone,
+    Notification,
+    Penalty,
     Problem,
     ProblemGroupObjectPermission,
     ProblemUserObjectPermission,
+    ProgressReport,
+    SupervisionNotice,
+    Track,
+    WeeklyCycle,
+    WeeklySnapshot,
 )
 
-# For each action beyond "view": the object permission it needs and the roles that may use it.
-PROBLEM_ACTIONS = {
-    "decompose": ("decompose_problem", {Role.LIAISON, Role.UNIT_HEAD}),
-    "sign_off": ("sign_off_problem", {Role.LEADER}),
-}
-MEASURE_ACTIONS = {
-    "report": ("report_measure", {Role.LIAISON, Role.UNIT_HEAD}),
-    # The unit head confirms (or returns) what the liaison reported.
-    "confirm": ("report_measure", {Role.UNIT_HEAD}),
-    "review": ("review_measure", {Role.LIAISON, Role.UNIT_HEAD}),
-    "sign_off": ("sign_off_measure", {Role.LEADER}),
-}
-# Only the office edits the ledger itself (responsibilities, due dates, texts).
-MANAGE_ROLES = {Role.OFFICE}
+# --- who someone is: the roles, read in ``accounts.access`` -----------------------------------------
+
+# The weekly package is built for the provincial team as a whole, not as one of its accounts.
+PROVINCIAL_RELEASE = PROVINCIAL_TEAM
 
 
-class _ProvincialRelease:
-    """The provincial team as a whole, not one of its accounts: the reader the system builds the
-    weekly package for. It reads exactly what a provincial account reads, and acts on nothing."""
+def staff_unit(user):
+    """The unit whose work this person does; 404 for anyone who is not a unit's staff."""
+    if not is_unit_staff(user):
+        raise Http404
+    return user.unit
 
-    pk = None
-    unit_id = None
-    is_active = True
-    is_authenticated = True
-    username = "system"
 
-    def has_role(self, *roles):
-        return Role.PROVINCIAL in roles
+# --- pages and menus: who is shown what --------------------------------------------------------------
 
-    def has_perm(self, perm, obj=None):
+
+def sees_round_overview(user):
+    """The round's overview on the home page and the round pickers of whole-round readers."""
+    return reads_all(user) or track_office_unit(user) is not None
+
+
+def may_view_dashboard(user):
+    return sees_round_overview(user)
+
+
+def may_view_leader_page(user):
+    return is_leader(user)
+
+
+def home_is_worklist(user):
+    """Someone who only does a unit's work starts on the unit's worklist."""
+    return is_unit_staff(user) and not (sees_round_overview(user) or is_leader(user))
+
+
+def sees_no_findings(user):
+    """An administrator (三员) and nothing else: the home page says why it is empty."""
+    if not (_active(user) and is_administrator(user)):
         return False
-
-    def __str__(self):
-        return "系统（省巡视组报送包）"
+    return not (sees_round_overview(user) or is_leader(user) or is_unit_staff(user))
 
 
-PROVINCIAL_RELEASE = _ProvincialRelease()
+def reviews_anything(user):
+    """Whether the "待我审批" badge belongs in this person's menu at all."""
+    return is_unit_staff(user) or is_leader(user) or is_office(user) or track_office_unit(user) is not None
 
 
-def _is_active(user):
-    return user is not None and user.is_authenticated and user.is_active
+def may_view_cycles(user):
+    """The weekly cycle's log is the office's tool; supervision may read it."""
+    return is_office(user) or is_supervision(user)
+
+
+def may_run_cycle(user):
+    """Re-running a step of the weekly cycle."""
+    return is_office(user)
+
+
+def may_view_penalties(user):
+    return is_office(user) or is_supervision(user) or is_unit_staff(user)
+
+
+def may_decide_penalty(user):
+    """Confirming or dismissing the circulars and deductions the weekly cycle drafts."""
+    return is_office(user)
+
+
+def may_download_package(user):
+    """The weekly package for the provincial team: for those who read every finding."""
+    return reads_all(user)
+
+
+# --- the ledger ----------------------------------------------------------------------------------
+
+
+def may_manage_ledger(user):
+    """Rounds, problems and their responsibilities, the import, re-assignments and approving
+    changes to claimed measures: the office's own work on the ledger."""
+    return is_office(user)
+
+
+def _checker(user, objects=()):
+    """A guardian checker holding the person's object permissions on ``objects`` (one query a
+    type), so that deciding for many rows costs the same as for one."""
+    checker = ObjectPermissionChecker(user)
+    if objects:
+        checker.prefetch_perms(list(objects))
+    return checker
+
+
+def _granted(user, codename, obj, checker=None):
+    if not _active(user) or not isinstance(user, User):
+        return False
+    return (checker or _checker(user)).has_perm(codename, obj)
+
+
+def may_decompose(user, problem, checker=None):
+    """Decomposing a problem into measures (and editing them before they are claimed): the office,
+    or the liaison or head of the problem's lead unit."""
+    if may_manage_ledger(user):
+        return True
+    return is_unit_staff(user) and _granted(user, "decompose_problem", problem, checker)
+
+
+def may_report(user, measure, checker=None):
+    """The weekly report, evidence, milestones and claims of a measure: its owner unit's staff."""
+    return is_unit_staff(user) and _granted(user, "report_measure", measure, checker)
+
+
+def may_confirm_report(user, measure, checker=None):
+    """The unit head confirms (or returns) what the liaison reported."""
+    return is_unit_head(user) and _granted(user, "report_measure", measure, checker)
+
+
+def may_review_measure(user, measure, checker=None):
+    """The lead unit reviews its responsible units' measures (reports, close-outs)."""
+    return is_unit_staff(user) and _granted(user, "review_measure", measure, checker)
+
+
+def may_sign_off(user, item, checker=None):
+    """A problem's lead official and responsible leaders sign off its items."""
+    codename = "sign_off_problem" if isinstance(item, Problem) else "sign_off_measure"
+    return is_leader(user) and _granted(user, codename, item, checker)
+
+
+def may_change_claimed_measure(user):
+    """Once a unit has claimed a measure, only the office changes it (others ask for a change)."""
+    return may_manage_ledger(user)
+
+
+def may_resolve_coordination(user, item):
+    """A difficulty raised to the lead official's dispatch meeting: the office or the problem's leaders."""
+    return is_office(user) or may_sign_off(user, item.measure.problem)
+
+
+def may_reply_notice(user, notice):
+    """A supervision notice (督办单) is answered by the staff of the unit it was sent to."""
+    return is_unit_staff(user) and user.unit_id == notice.unit_id and may_report(user, notice.measure)
+
+
+def may_enter_records(user, problem=None):
+    """Accountability, rule-building and recovery records: the units taking part in the problem,
+    the office and supervision; records of no problem (petitions, clues): the office and supervision."""
+    if is_office(user) or is_supervision(user):
+        return True
+    if problem is None or not is_unit_staff(user):
+        return False
+    involved = {problem.lead_unit_id, *problem.responsible_units.values_list("id", flat=True)}
+    involved |= set(Measure.objects.filter(problem=problem).values_list("owner_unit_id", flat=True))
+    return user.unit_id in involved
+
+
+def may_export_unit_tasks(user, unit_id):
+    """A unit's task list: whole-round readers for any unit, a unit's staff for their own."""
+    return reads_all(user) or is_unit_staff(user) and user.unit_id == unit_id
+
+
+def task_unit_for_user(user, unit_id):
+    """The unit whose task list is asked for: 404 for a unit this person may not export."""
+    if not may_export_unit_tasks(user, unit_id):
+        raise Http404
+    unit = Unit.objects.filter(pk=unit_id).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def task_list_units(user, inspection_round):
+    """The units whose task lists this person may export in a round."""
+    if reads_all(user):
+        return Unit.objects.filter(owned_measures__problem__round=inspection_round).distinct().order_by("sort_order", "id")
+    if is_unit_staff(user):
+        return [user.unit]
+    return []
+
+
+# --- close-out -------------------------------------------------------------------------------------
+
+
+def may_apply_closeout(user, problem, measure=None, checker=None):
+    """The unit head of the measure's owner unit, or of the problem's lead unit for a whole problem."""
+    if measure is not None:
+        return may_confirm_report(user, measure, checker)
+    return is_unit_head(user) and _granted(user, "decompose_problem", problem, checker)
+
+
+def closeout_track_office(request):
+    """The special track whose office reviews this request instead of the 整改办, if any."""
+    problem = request.problem
+    if problem.round.track_offices_review and problem.track.kind != Track.Kind.GENERAL:
+        return problem.track
+    return None
+
+
+def may_decide_closeout(user, request):
+    """Whether ``user`` may approve or return ``request`` at the step it is at now.
+
+    Nobody decides on their own unit's application; the applicant never closes its own item.
+    """
+    State = CloseOutRequest.State
+    if not _active(user) or request.applied_by_id == user.pk:
+        return False
+    problem, measure = request.problem, request.measure
+    if request.state == State.PENDING_LEAD_UNIT:
+        if user.unit_id == request.applicant_unit_id:
+            return False
+        if measure is not None:
+            return may_review_measure(user, measure)
+        return is_unit_staff(user) and _granted(user, "decompose_problem", problem)
+    if request.state == State.PENDING_LEADER:
+        return may_sign_off(user, measure if measure is not None else problem)
+    if request.state == State.PENDING_OFFICE:
+        if user.unit_id == request.applicant_unit_id:
+            return False
+        track = closeout_track_office(request)
+        if track is not None:
+            return track_office_unit(user) == track.office_unit_id
+        return is_office(user)
+    return False
+
+
+def closeout_waiting_condition(user):
+    """The queryset condition of ``may_decide_closeout``: the requests waiting for this person, or
+    None for someone who decides none. A test checks that the two agree for every role and step."""
+    State = CloseOutRequest.State
+    waiting = None
+
+    def either(condition):
+        return condition if waiting is None else waiting | condition
+
+    if is_unit_staff(user):
+        waiting = either(
+            Q(state=State.PENDING_LEAD_UNIT, problem__lead_unit_id=user.unit_id) & ~Q(applicant_unit_id=user.unit_id)
+        )
+    if is_leader(user):
+        waiting = either(
+            Q(state=State.PENDING_LEADER) & (Q(problem__lead_official=user) | Q(problem__responsible_leaders=user))
+        )
+    special_track = Q(problem__round__track_offices_review=True) & ~Q(problem__track__kind=Track.Kind.GENERAL)
+    if is_office(user):
+        waiting = either(Q(state=State.PENDING_OFFICE) & ~special_track & ~Q(applicant_unit_id=user.unit_id))
+    track_unit = track_office_unit(user)
+    if track_unit is not None:
+        waiting = either(
+            Q(state=State.PENDING_OFFICE, problem__track__office_unit_id=track_unit)
+            & special_track
+            & ~Q(applicant_unit_id=user.unit_id)
+        )
+    return waiting
+
+
+def may_reopen_closeout(user):
+    """回头看: the office and supervision reopen closed items."""
+    return is_office(user) or is_supervision(user)
+
+
+# --- problems and measures ---------------------------------------------------------------------------
 
 
 def _objects_granted(user, model, codename):
@@ -78,42 +333,58 @@ def _objects_granted(user, model, codename):
 
 
 def problems_visible_to(user):
-    if not _is_active(user):
+    if not _active(user):
         return Problem.objects.none()
-    if user.has_role(*READ_ALL_ROLES):
+    if reads_all(user):
         return Problem.objects.all()
     visible = _objects_granted(user, Problem, "view_problem")
-    if user.has_role(Role.TRACK_OFFICE) and user.unit_id:
-        visible = visible | Problem.objects.filter(track__office_unit_id=user.unit_id)
+    track_unit = track_office_unit(user)
+    if track_unit is not None:
+        visible = visible | Problem.objects.filter(track__office_unit_id=track_unit)
     return visible
 
 
 def measures_visible_to(user):
-    if not _is_active(user):
+    if not _active(user):
         return Measure.objects.none()
-    if user.has_role(*READ_ALL_ROLES):
+    if reads_all(user):
         return Measure.objects.all()
     visible = _objects_granted(user, Measure, "view_measure")
-    if user.has_role(Role.TRACK_OFFICE) and user.unit_id:
-        visible = visible | Measure.objects.filter(problem__track__office_unit_id=user.unit_id)
+    track_unit = track_office_unit(user)
+    if track_unit is not None:
+        visible = visible | Measure.objects.filter(problem__track__office_unit_id=track_unit)
     return visible
 
 
-def _may(user, obj, action, actions):
-    if action == "view":
-        return True
-    if action == "manage":
-        return user.has_role(*MANAGE_ROLES)
-    codename, roles = actions[action]
-    return user.has_role(*roles) and user.has_perm(f"rectification.{codename}", obj)
+PROBLEM_ACTIONS = {
+    "view": lambda user, problem: True,
+    "decompose": may_decompose,
+    "apply_closeout": lambda user, problem: may_apply_closeout(user, problem),
+    "sign_off": may_sign_off,
+    "enter_records": may_enter_records,
+}
+MEASURE_ACTIONS = {
+    "view": lambda user, measure: True,
+    "report": may_report,
+    "confirm": may_confirm_report,
+    "review": may_review_measure,
+    "sign_off": may_sign_off,
+    "decompose": lambda user, measure: may_decompose(user, measure.problem),
+    "apply_closeout": lambda user, measure: may_apply_closeout(user, measure.problem, measure),
+    "manage": lambda user, measure: may_manage_ledger(user),
+}
 
 
-def can_act_on_problem(user, problem, action):
-    return _may(user, problem, action, PROBLEM_ACTIONS)
-
-
-def can_act_on_measure(user, measure, action):
-    return _may(user, measure, action, MEASURE_ACTIONS)
+def _one(queryset, pk, user, action, actions):
+    """The object ``pk`` of ``queryset`` if visible (else 404), and if ``action`` is permitted (else 403)."""
+    if action not in actions:
+        raise ValueError(f"unknown action {action!r}")
+    obj = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        raise Http404
+    if not actions[action](user, obj):
+        raise PermissionDenied
+    return obj
 
 
 def problem_for_user(user, pk, action="view", queryset=None):
@@ -121,24 +392,184 @@ def problem_for_user(user, pk, action="view", queryset=None):
     base = problems_visible_to(user)
     if queryset is not None:
         base = queryset & base
-    problem = base.filter(pk=pk).first()
-    if problem is None:
-        raise Http404
-    if not can_act_on_problem(user, problem, action):
-        raise PermissionDenied
-    return problem
+    return _one(base, pk, user, action, PROBLEM_ACTIONS)
 
 
 def measure_for_user(user, pk, action="view", queryset=None):
     base = measures_visible_to(user)
     if queryset is not None:
         base = queryset & base
-    measure = base.filter(pk=pk).first()
-    if measure is None:
-        raise Http404
-    if not can_act_on_measure(user, measure, action):
-        raise PermissionDenied
-    return measure
+    return _one(base, pk, user, action, MEASURE_ACTIONS)
+
+
+def measures_permitted(user, measures, action):
+    """The ids of ``measures`` on which ``user`` may take ``action``, in one permission read."""
+    measures = list(measures)
+    checker = _checker(user, measures) if _active(user) and isinstance(user, User) else None
+    rule = {"report": may_report, "confirm": may_confirm_report, "review": may_review_measure}[action]
+    return {measure.pk for measure in measures if rule(user, measure, checker)}
+
+
+def require_measures(user, measures, action, message):
+    """Refuse (403) unless ``user`` may take ``action`` on every one of ``measures``."""
+    measures = list(measures)
+    if len(measures_permitted(user, measures, action)) != len({m.pk for m in measures}):
+        raise PermissionDenied(message)
+
+
+# --- what hangs off a measure ------------------------------------------------------------------------
+
+
+def reports_visible_to(user):
+    return ProgressReport.objects.filter(measure__in=measures_visible_to(user))
+
+
+def report_for_user(user, pk, action="view"):
+    """A weekly report; "correct" needs the right to report on its measure."""
+    actions = {"view": lambda u, r: True, "correct": lambda u, r: may_report(u, r.measure)}
+    return _one(reports_visible_to(user).select_related("measure"), pk, user, action, actions)
+
+
+def evidence_visible_to(user):
+    return Evidence.objects.filter(measure__in=measures_visible_to(user))
+
+
+def evidence_for_user(user, pk, action="view"):
+    return _one(evidence_visible_to(user), pk, user, action, {"view": lambda u, e: True})
+
+
+def milestones_visible_to(user):
+    return Milestone.objects.filter(measure__in=measures_visible_to(user))
+
+
+def milestone_for_user(user, pk, action="view"):
+    """A milestone; "done" is the owner unit's, "edit" the decomposer's."""
+    actions = {
+        "view": lambda u, m: True,
+        "done": lambda u, m: may_report(u, m.measure),
+        "edit": lambda u, m: may_decompose(u, m.measure.problem),
+    }
+    return _one(milestones_visible_to(user).select_related("measure__problem"), pk, user, action, actions)
+
+
+def coordination_items_visible_to(user):
+    """Coordination items on measures the user can see; a leader (who reads nothing else
+    whole-round) sees those of the problems they lead or are responsible for."""
+    items = CoordinationItem.objects.filter(measure__in=measures_visible_to(user))
+    if is_leader(user) and not reads_all(user):
+        items = items.filter(Q(measure__problem__lead_official=user) | Q(measure__problem__responsible_leaders=user))
+    return items
+
+
+def coordination_item_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, i: True, "resolve": may_resolve_coordination}
+    return _one(coordination_items_visible_to(user).select_related("measure__problem"), pk, user, action, actions)
+
+
+def change_requests_visible_to(user):
+    return MeasureChangeRequest.objects.filter(measure__in=measures_visible_to(user))
+
+
+def change_request_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, c: True, "decide": lambda u, c: may_manage_ledger(u)}
+    return _one(change_requests_visible_to(user).select_related("measure"), pk, user, action, actions)
+
+
+# --- close-out requests --------------------------------------------------------------------------
+
+
+def closeouts_visible_to(user):
+    """Close-out requests on problems the user may see (and, for a measure's request, that measure)."""
+    return CloseOutRequest.objects.filter(problem__in=problems_visible_to(user)).filter(
+        Q(measure__isnull=True) | Q(measure__in=measures_visible_to(user))
+    )
+
+
+def closeout_for_user(user, pk, action="view"):
+    actions = {
+        "view": lambda u, r: True,
+        "decide": may_decide_closeout,
+        "reopen": lambda u, r: may_reopen_closeout(u),
+    }
+    return _one(closeouts_visible_to(user), pk, user, action, actions)
+
+
+# --- the weekly cycle --------------------------------------------------------------------------------
+
+
+def cycles_visible_to(user):
+    if not may_view_cycles(user):
+        return WeeklyCycle.objects.none()
+    return WeeklyCycle.objects.all()
+
+
+def notices_visible_to(user):
+    """督办单: a unit's staff see their unit's; whole-round readers see all they can see."""
+    notices = SupervisionNotice.objects.filter(measure__in=measures_visible_to(user))
+    if not reads_all(user):
+        notices = notices.filter(unit_id=user.unit_id) if is_unit_staff(user) else notices.none()
+    return notices
+
+
+def notice_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, n: True, "reply": may_reply_notice}
+    return _one(notices_visible_to(user).select_related("measure"), pk, user, action, actions)
+
+
+def penalties_visible_to(user):
+    """The office and supervision see every draft and decision; a unit sees what was confirmed against it."""
+    if is_office(user) or is_supervision(user):
+        return Penalty.objects.all()
+    if is_unit_staff(user):
+        return Penalty.objects.filter(unit_id=user.unit_id, state=Penalty.State.CONFIRMED)
+    return Penalty.objects.none()
+
+
+def penalty_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, p: True, "decide": lambda u, p: may_decide_penalty(u)}
+    return _one(penalties_visible_to(user), pk, user, action, actions)
+
+
+def snapshots_with_package_visible_to(user):
+    if not may_download_package(user):
+        return WeeklySnapshot.objects.none()
+    return WeeklySnapshot.objects.exclude(package_name="")
+
+
+# --- what belongs to one person -------------------------------------------------------------------
+
+
+def export_jobs_visible_to(user):
+    """A background export holds what its requester may see: only they see it."""
+    if not _active(user):
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(requested_by=user)
+
+
+def export_job_for_user(user, pk, action="view"):
+    return _one(export_jobs_visible_to(user), pk, user, action, {"view": lambda u, j: True})
+
+
+def notifications_visible_to(user):
+    """A notice in the bell is its recipient's alone."""
+    if not _active(user):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user)
+
+
+def notification_for_user(user, pk, action="view"):
+    return _one(notifications_visible_to(user), pk, user, action, {"view": lambda u, n: True})
+
+
+# --- who is told ---------------------------------------------------------------------------------------
+
+
+def unit_staff(unit):
+    """The liaisons and heads of a unit: who is told about the unit's work."""
+    return units_staff([unit.pk])
+
+
+# --- keeping the object permissions in step with the assignments -----------------------------------
 
 
 def _grants_for_problem(problem, measures):

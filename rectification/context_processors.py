@@ -1,5 +1,4 @@
-from accounts.roles import Role
-
+from . import access
 from .selectors import pending_closeout_count, unread_notification_count
 
 
@@ -20,11 +19,10 @@ def bell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    reviews = user.has_role(Role.LIAISON, Role.UNIT_HEAD, Role.LEADER, Role.OFFICE, Role.TRACK_OFFICE)
     return {
         "unread_count": _once(lambda: unread_notification_count(user=user)),
-        "shows_pending": reviews,
+        "shows_pending": access.reviews_anything(user),
         "pending_count": _once(lambda: pending_closeout_count(user=user)),
-        "shows_dashboard": user.has_role(Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVINCIAL),
-        "is_leader": user.has_role(Role.LEADER),
+        "shows_dashboard": access.may_view_dashboard(user),
+        "is_leader": access.may_view_leader_page(user),
     }

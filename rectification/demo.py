@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import unit_create, user_create
 
-from . import demo_data, services
+from . import access, demo_data, services
 from .models import (
     CloseOutRequest,
     CloseOutState,
@@ -333,8 +333,8 @@ class _DemoBuilder:
             if target is None:
                 continue
             problem = measure.problem
-            owner_head = services.unit_staff(measure.owner_unit, Role.UNIT_HEAD).first()
-            owner_liaison = services.unit_staff(measure.owner_unit, Role.LIAISON).first()
+            owner_head = access.unit_heads(measure.owner_unit).first()
+            owner_liaison = access.unit_liaisons(measure.owner_unit).first()
             proof = services.evidence_upload(
                 actor=owner_liaison,
                 measure=measure,
@@ -353,7 +353,7 @@ class _DemoBuilder:
             if target == CloseOutState.PENDING_LEAD_UNIT:
                 continue
             if request.state == CloseOutRequest.State.PENDING_LEAD_UNIT:
-                reviewer = services.unit_staff(problem.lead_unit, Role.LIAISON).first()
+                reviewer = access.unit_liaisons(problem.lead_unit).first()
                 services.closeout_decide(actor=reviewer, request=request, approve=True, comment="材料齐全，同意报领导审核。")
             services.closeout_decide(actor=problem.lead_official, request=request, approve=True, comment="同意。")
             if target == CloseOutState.PENDING_OFFICE:

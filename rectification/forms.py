@@ -192,10 +192,9 @@ def _units():
 
 
 def _leaders():
-    from accounts.models import User
-    from accounts.roles import Role
+    from .access import leader_accounts
 
-    return User.objects.filter(is_active=True, groups__name=Role.LEADER.value).order_by("username")
+    return leader_accounts().order_by("username")
 
 
 class _UnitChoice(forms.ModelChoiceField):

@@ -2,6 +2,7 @@
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
+from . import access
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
@@ -244,71 +245,33 @@ def measure_reports(*, measure):
 
 
 def coordination_for(*, user, state=None):
-    """Coordination items on measures the user can see; leaders see those of their problems."""
-    from accounts.roles import Role
-
-    items = CoordinationItem.objects.filter(measure__in=measures_visible_to(user))
-    if not user.has_role(Role.OFFICE, Role.SUPERVISION, Role.PROVINCIAL) and user.has_role(Role.LEADER):
-        items = items.filter(Q(measure__problem__lead_official=user) | Q(measure__problem__responsible_leaders=user))
+    """Coordination items the user may see (leaders: those of their problems)."""
+    items = access.coordination_items_visible_to(user)
     if state:
         items = items.filter(state=state)
     return items.select_related("measure__problem", "measure__owner_unit", "resolved_by").distinct()
 
 
 def notifications_for(*, user, limit=50):
-    return Notification.objects.filter(recipient=user)[:limit]
+    return access.notifications_visible_to(user)[:limit]
 
 
 def unread_notification_count(*, user):
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return access.notifications_visible_to(user).filter(read_at__isnull=True).count()
 
 
 # --- close-out ----------------------------------------------------------------------------------
 
 
-def closeouts_visible_to(user):
-    """Close-out requests on problems the user may see (and, for a measure's request, that measure)."""
-    return CloseOutRequest.objects.filter(problem__in=problems_visible_to(user)).filter(
-        Q(measure__isnull=True) | Q(measure__in=measures_visible_to(user))
-    )
-
-
-def _waiting_for(user):
-    """The condition of requests waiting for this user's decision, or None for someone who decides none."""
-    from accounts.roles import Role
-
-    State = CloseOutRequest.State
-    waiting = None
-
-    def either(condition):
-        return condition if waiting is None else waiting | condition
-
-    if user.has_role(Role.LIAISON, Role.UNIT_HEAD) and user.unit_id:
-        waiting = either(
-            Q(state=State.PENDING_LEAD_UNIT, problem__lead_unit_id=user.unit_id) & ~Q(applicant_unit_id=user.unit_id)
-        )
-    if user.has_role(Role.LEADER):
-        waiting = either(
-            Q(state=State.PENDING_LEADER) & (Q(problem__lead_official=user) | Q(problem__responsible_leaders=user))
-        )
-    special_track = Q(problem__round__track_offices_review=True) & ~Q(problem__track__kind=Track.Kind.GENERAL)
-    if user.has_role(Role.OFFICE):
-        waiting = either(Q(state=State.PENDING_OFFICE) & ~special_track & ~Q(applicant_unit_id=user.unit_id))
-    if user.has_role(Role.TRACK_OFFICE) and user.unit_id:
-        waiting = either(
-            Q(state=State.PENDING_OFFICE, problem__track__office_unit_id=user.unit_id)
-            & special_track
-            & ~Q(applicant_unit_id=user.unit_id)
-        )
-    return waiting
+closeouts_visible_to = access.closeouts_visible_to
 
 
 def closeouts_pending_for(user):
     """The requests waiting for this user's decision: the "pending my signature" list.
 
-    This is the queryset form of ``services.may_decide``; a test checks that the two agree.
+    This is the queryset form of ``access.may_decide_closeout``; a test checks that the two agree.
     """
-    waiting = _waiting_for(user)
+    waiting = access.closeout_waiting_condition(user)
     if waiting is None:
         return CloseOutRequest.objects.none()
     return (
@@ -328,7 +291,7 @@ def pending_closeout_count(*, user):
     (without the visibility subqueries, which cost several milliseconds at city scale) decides
     whether the access-checked count runs at all; the number shown always comes from that count.
     """
-    waiting = _waiting_for(user)
+    waiting = access.closeout_waiting_condition(user)
     if waiting is None or not CloseOutRequest.objects.filter(waiting).exclude(applied_by=user).exists():
         return 0
     return closeouts_pending_for(user).count()
@@ -353,11 +316,7 @@ def closeout_history(*, problem, measure=None):
 
 def cycles_visible_to(user):
     """The cycle log is the office's tool (supervision may read it)."""
-    from accounts.roles import Role
-
-    if not user.has_role(Role.OFFICE, Role.SUPERVISION):
-        return WeeklyCycle.objects.none()
-    return WeeklyCycle.objects.select_related("round", "snapshot")
+    return access.cycles_visible_to(user).select_related("round", "snapshot")
 
 
 def unit_dispatch_sheets(*, user, unit, limit=8):
@@ -366,24 +325,12 @@ def unit_dispatch_sheets(*, user, unit, limit=8):
 
 def notices_for(*, user):
     """督办单: a unit's staff see their unit's; the office and supervision see all they can see."""
-    from accounts.roles import Role
-
-    notices = SupervisionNotice.objects.filter(measure__in=measures_visible_to(user))
-    if not user.has_role(Role.OFFICE, Role.SUPERVISION, Role.PROVINCIAL):
-        notices = notices.filter(unit_id=user.unit_id)
-    return notices.select_related("unit", "measure", "replied_by")
+    return access.notices_visible_to(user).select_related("unit", "measure", "replied_by")
 
 
 def penalties_for(*, user):
     """The office sees and decides drafts; a unit sees what was confirmed against it."""
-    from accounts.roles import Role
-
-    penalties = Penalty.objects.select_related("unit", "cycle", "decided_by")
-    if user.has_role(Role.OFFICE, Role.SUPERVISION):
-        return penalties
-    if user.has_role(Role.LIAISON, Role.UNIT_HEAD) and user.unit_id:
-        return penalties.filter(unit_id=user.unit_id, state=Penalty.State.CONFIRMED)
-    return penalties.none()
+    return access.penalties_visible_to(user).select_related("unit", "cycle", "decided_by")
 
 
 def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None):

@@ -6,10 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
-from rectification import services
+from rectification import access, services
 from rectification.access import (
-    can_act_on_measure,
-    can_act_on_problem,
     measure_for_user,
     measures_visible_to,
     problem_for_user,
@@ -92,29 +90,30 @@ class TestVisibility:
 @pytest.mark.django_db
 class TestActions:
     def test_it_lets_only_the_owner_unit_report_on_a_measure(self, world):
-        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
-        assert not can_act_on_measure(world.coop_staff, world.resp_measure, "report")
-        assert not can_act_on_measure(world.lead_staff, world.resp_measure, "report")
-        assert not can_act_on_measure(world.office, world.resp_measure, "report")
+        assert access.may_report(world.resp_staff, world.resp_measure)
+        assert not access.may_report(world.coop_staff, world.resp_measure)
+        assert not access.may_report(world.lead_staff, world.resp_measure)
+        assert not access.may_report(world.office, world.resp_measure)
 
     def test_it_lets_the_lead_unit_review_and_decompose(self, world):
-        assert can_act_on_measure(world.lead_staff, world.resp_measure, "review")
-        assert can_act_on_problem(world.lead_staff, world.problem, "decompose")
-        assert not can_act_on_measure(world.resp_staff, world.resp_measure, "review")
-        assert not can_act_on_problem(world.resp_staff, world.problem, "decompose")
+        assert access.may_review_measure(world.lead_staff, world.resp_measure)
+        assert access.may_decompose(world.lead_staff, world.problem)
+        assert not access.may_review_measure(world.resp_staff, world.resp_measure)
+        assert not access.may_decompose(world.resp_staff, world.problem)
 
     def test_it_lets_only_the_problems_leaders_sign_off(self, world):
-        assert can_act_on_problem(world.leader, world.problem, "sign_off")
-        assert can_act_on_measure(world.leader, world.coop_measure, "sign_off")
-        assert not can_act_on_problem(world.other_leader, world.problem, "sign_off")
-        assert not can_act_on_problem(world.office, world.problem, "sign_off")
+        assert access.may_sign_off(world.leader, world.problem)
+        assert access.may_sign_off(world.leader, world.coop_measure)
+        assert not access.may_sign_off(world.other_leader, world.problem)
+        assert not access.may_sign_off(world.office, world.problem)
 
     def test_it_never_lets_read_only_roles_act(self, world):
         for user in (world.provincial, world.supervision):
-            for action in ("manage", "decompose", "sign_off"):
-                assert not can_act_on_problem(user, world.problem, action)
-            for action in ("report", "review", "sign_off"):
-                assert not can_act_on_measure(user, world.resp_measure, action)
+            assert not access.may_manage_ledger(user)
+            assert not access.may_decompose(user, world.problem)
+            assert not access.may_sign_off(user, world.problem)
+            for rule in (access.may_report, access.may_confirm_report, access.may_review_measure, access.may_sign_off):
+                assert not rule(user, world.resp_measure)
 
     def test_it_raises_403_for_a_visible_item_the_user_may_not_change(self, world):
         with pytest.raises(PermissionDenied):
@@ -131,9 +130,9 @@ class TestReassignment:
         assert not problems_visible_to(world.coop_staff).exists()
         assert not measures_visible_to(world.coop_staff).exists()
         assert world.problem in problems_visible_to(world.outsider)
-        assert can_act_on_measure(world.outsider, world.coop_measure, "report")
+        assert access.may_report(world.outsider, world.coop_measure)
         # The responsible unit keeps its own measure untouched.
-        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
+        assert access.may_report(world.resp_staff, world.resp_measure)
 
     def test_it_moves_lead_rights_when_the_lead_unit_changes(self, world):
         services.problem_assign(
@@ -145,17 +144,17 @@ class TestReassignment:
             responsible_units=[world.resp_unit],
         )
         assert not problems_visible_to(world.lead_staff).exists()
-        assert can_act_on_problem(world.outsider, world.problem, "decompose")
-        assert can_act_on_measure(world.outsider, world.resp_measure, "review")
+        assert access.may_decompose(world.outsider, world.problem)
+        assert access.may_review_measure(world.outsider, world.resp_measure)
         assert not problems_visible_to(world.leader).exists()
-        assert can_act_on_problem(world.other_leader, world.problem, "sign_off")
+        assert access.may_sign_off(world.other_leader, world.problem)
 
     def test_it_moves_access_when_a_person_changes_unit(self, world):
         from accounts.services import user_move_to_unit
 
         user_move_to_unit(actor=world.office, user=world.outsider, unit=world.resp_unit)
         moved = type(world.outsider).objects.get(pk=world.outsider.pk)
-        assert can_act_on_measure(moved, world.resp_measure, "report")
+        assert access.may_report(moved, world.resp_measure)
 
         user_move_to_unit(actor=world.office, user=moved, unit=world.other_unit)
         moved = type(world.outsider).objects.get(pk=world.outsider.pk)
@@ -164,7 +163,7 @@ class TestReassignment:
     def test_it_refuses_reassignment_by_anyone_but_the_office(self, world):
         with pytest.raises(PermissionDenied):
             services.measure_reassign(actor=world.lead_staff, measure=world.resp_measure, owner_unit=world.other_unit)
-        assert can_act_on_measure(world.resp_staff, world.resp_measure, "report")
+        assert access.may_report(world.resp_staff, world.resp_measure)
 
     def test_it_writes_an_audit_row_for_each_reassignment(self, world):
         from accounts.models import AuditEvent
@@ -173,3 +172,63 @@ class TestReassignment:
         event = AuditEvent.objects.filter(action="measure.reassign").get()
         assert event.actor == world.office
         assert event.changes == {"owner_unit": ["协办镇", "无关局"]}
+
+
+@pytest.mark.django_db
+class TestChokepointsOfWhatHangsOffAMeasure:
+    """Each type is fetched through its own chokepoint, which checks visibility in the same query
+    as the id: an invisible object and a missing one both answer 404, a visible one the person
+    may not act on 403. Before, six views fetched the object by id and only then asked about its
+    parent measure."""
+
+    def _objects(self, world):
+        from rectification.models import CoordinationItem, Evidence, Milestone, ProgressReport
+
+        milestone = Milestone.objects.create(measure=world.resp_measure, seq=1, title="节点", due_date=world.resp_measure.due_date)
+        report = ProgressReport.objects.create(
+            measure=world.resp_measure, iso_year=2026, iso_week=48, progress_this_week="推进", filled_by=world.resp_staff
+        )
+        evidence = Evidence.objects.create(
+            measure=world.resp_measure, kind=Evidence.Kind.OTHER, original_name="a.pdf", stored_name="x/a.pdf",
+            content_type="application/pdf", size=1, sha256="0" * 64, uploaded_by=world.resp_staff,
+        )
+        item = CoordinationItem.objects.create(measure=world.resp_measure, report=report, text="需要协调")
+        return {"milestone": milestone, "report": report, "evidence": evidence, "coordination_item": item}
+
+    CHOKEPOINTS = {
+        "milestone": ("milestone_for_user", "done"),
+        "report": ("report_for_user", "correct"),
+        "evidence": ("evidence_for_user", "view"),
+        "coordination_item": ("coordination_item_for_user", "resolve"),
+    }
+
+    @pytest.mark.parametrize("kind", sorted(CHOKEPOINTS))
+    def test_it_answers_404_alike_for_missing_and_invisible(self, world, kind):
+        obj = self._objects(world)[kind]
+        name, action = self.CHOKEPOINTS[kind]
+        chokepoint = getattr(access, name)
+        for pk in (obj.pk, obj.pk + 10_000):
+            with pytest.raises(Http404):
+                chokepoint(world.outsider, pk, action)
+
+    def test_it_answers_403_for_a_visible_object_the_person_may_not_act_on(self, world):
+        objects = self._objects(world)
+        # The cooperating unit sees the problem's measures but reports only on its own.
+        with pytest.raises(PermissionDenied):
+            access.milestone_for_user(world.coop_staff, objects["milestone"].pk, "done")
+        with pytest.raises(PermissionDenied):
+            access.report_for_user(world.coop_staff, objects["report"].pk, "correct")
+        # A difficulty goes to the problem's leaders (or the office), not to the units.
+        with pytest.raises(PermissionDenied):
+            access.coordination_item_for_user(world.resp_staff, objects["coordination_item"].pk, "resolve")
+        assert access.milestone_for_user(world.resp_staff, objects["milestone"].pk, "done") == objects["milestone"]
+        assert access.coordination_item_for_user(world.leader, objects["coordination_item"].pk, "resolve")
+
+    def test_it_serves_the_pages_through_them(self, world, client):
+        objects = self._objects(world)
+        client.force_login(world.outsider)
+        assert client.post(reverse("rectification:milestone_done", args=[objects["milestone"].pk])).status_code == 404
+        assert client.get(reverse("rectification:report_correct", args=[objects["report"].pk])).status_code == 404
+        assert client.get(reverse("rectification:evidence_download", args=[objects["evidence"].pk])).status_code == 404
+        client.force_login(world.coop_staff)
+        assert client.post(reverse("rectification:milestone_done", args=[objects["milestone"].pk])).status_code == 403

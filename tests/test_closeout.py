@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from accounts.services import user_create
-from rectification import selectors, services
+from rectification import access, selectors, services
 from rectification.models import (
     AcceptanceCriterion,
     AccountabilityRecord,
@@ -191,7 +191,7 @@ class TestSteps:
         request = _apply(world, proof, actor=lead_head, measure=own)
         assert request.state == State.PENDING_LEADER
         assert request.steps.filter(step="lead_unit", decision="skipped").exists()
-        assert not services.may_decide(lead_head, request)
+        assert not access.may_decide_closeout(lead_head, request)
         with pytest.raises(PermissionDenied):
             services.closeout_decide(actor=lead_head, request=request, approve=True)
 
@@ -318,7 +318,7 @@ class TestPendingList:
             for name in actors:
                 user = getattr(world, name)
                 listed = request in selectors.closeouts_pending_for(user)
-                assert listed == services.may_decide(user, request), (name, request.state)
+                assert listed == access.may_decide_closeout(user, request), (name, request.state)
                 # The navigation badge, which skips the full count when nothing waits, agrees too.
                 assert selectors.pending_closeout_count(user=user) == int(listed), (name, request.state)
             services.closeout_decide(actor=approver, request=request, approve=True)

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Unit, User
 from accounts.roles import Role
-from rectification import services
+from rectification import access, services
 from rectification.demo import DEMO_PASSWORD, demo_load
 from rectification.models import CloseOutRequest, CloseOutState, Measure, WeeklyCycle
 
@@ -80,7 +80,7 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     demo_load()
     measure = _story_measure()
     problem = measure.problem
-    lead_reviewer = services.unit_staff(problem.lead_unit, Role.LIAISON).first().username
+    lead_reviewer = access.unit_liaisons(problem.lead_unit).first().username
     leader = problem.lead_official.username
     url = live_server.url
     evidence = tmp_path / f"{measure.code}清退情况报告.pdf"

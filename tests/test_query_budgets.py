@@ -206,3 +206,29 @@ REPORT_FORM = 9
 # Session, user, roles, the requests (with problem, measure and applicant unit), the bell, and
 # the unit for unit staff (a leader belongs to none); the badge counts the list already read.
 PENDING = {"leader": 5, "lead_staff": 6}
+
+
+def _permission_reads(queries):
+    return [q["sql"] for q in queries if "objectpermission" in q["sql"].lower()]
+
+
+@pytest.mark.django_db
+class TestWeeklyReportSubmission:
+    def test_it_reads_the_permissions_once_however_many_measures_are_submitted(self, world, frozen):
+        # Before: two permission reads per measure (74 queries, 42 of them permission reads, for
+        # a unit with 21 measures), because each row was checked on its own.
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from rectification import services
+
+        _report(world.resp_measure, world.resp_staff, with_evidence=False)
+        with CaptureQueriesContext(connection) as one:
+            services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=2026, iso_week=48)
+        ProgressReport.objects.update(state="draft")
+        for measure in _measures(world, world.problem, world.resp_unit, 20):
+            _report(measure, world.resp_staff, with_evidence=False)
+        with CaptureQueriesContext(connection) as many:
+            submitted = services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=2026, iso_week=48)
+        assert len(submitted) == 21
+        assert 0 < len(_permission_reads(many.captured_queries)) == len(_permission_reads(one.captured_queries)) <= 2

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from rectification import selectors, services
-from rectification.access import can_act_on_measure, measures_visible_to, problems_visible_to
+from rectification import access
+from rectification.access import measures_visible_to, problems_visible_to
 from rectification.models import InspectionRound, Measure, MeasureChangeRequest, Problem, Track
 from rectification.workdays import is_workday
 
@@ -191,7 +192,7 @@ class TestClaiming:
         world.coop_measure.refresh_from_db()
         assert (world.coop_measure.owner_unit, world.coop_measure.claim_state) == (world.other_unit, "pending")
         assert not measures_visible_to(world.coop_staff).exists()
-        assert can_act_on_measure(world.outsider, world.coop_measure, "report")
+        assert access.may_report(world.outsider, world.coop_measure)
         client.force_login(world.lead_staff)
         assert client.post(reverse("rectification:measure_reassign", args=[world.coop_measure.pk]), {"owner_unit": world.coop_unit.pk}).status_code == 404
 

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Unit, User
-from rectification.access import can_act_on_measure, problems_visible_to
+from rectification import access
+from rectification.access import problems_visible_to
 
 TEMP = "Linshi#2026pass"
 
@@ -49,7 +50,7 @@ class TestMoveAndUnits:
         client.post(reverse("accounts:system_user_move", args=[world.outsider.pk]), {"unit": world.resp_unit.pk})
         moved = User.objects.get(pk=world.outsider.pk)
         assert moved.unit == world.resp_unit
-        assert can_act_on_measure(moved, world.resp_measure, "report")
+        assert access.may_report(moved, world.resp_measure)
         client.post(reverse("accounts:system_user_move", args=[moved.pk]), {"unit": world.other_unit.pk})
         assert not problems_visible_to(User.objects.get(pk=moved.pk)).exists()
         assert AuditEvent.objects.filter(action="user.move_unit").count() == 2

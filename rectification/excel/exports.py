@@ -21,8 +21,7 @@ from itertools import islice
 from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Unit, User
-from accounts.roles import READ_ALL_ROLES
-from rectification.access import measures_visible_to, problems_visible_to
+from rectification.access import measures_visible_to, problems_visible_to, reads_all
 from rectification.lights import BEHIND_MARGIN, expected_percent, measure_light
 from rectification.models import (
     AcceptanceCriterion,
@@ -336,7 +335,7 @@ def _ledger_statistics(label, queryset, rows):
 def _visible_records(model, *, user, inspection_round, problems, link):
     """Rows of a record type: all for the read-all roles, else those linked to a visible problem."""
     records = model.objects.filter(round=inspection_round)
-    if user.has_role(*READ_ALL_ROLES):
+    if reads_all(user):
         return records
     if link is None:
         return records.none()
@@ -344,7 +343,7 @@ def _visible_records(model, *, user, inspection_round, problems, link):
 
 
 def statistics_rows(*, user, inspection_round):
-    read_all = user.has_role(*READ_ALL_ROLES)
+    read_all = reads_all(user)
     problems = problems_visible_to(user).filter(round=inspection_round)
     measures = measures_visible_to(user).filter(problem__round=inspection_round)
 

@@ -24,8 +24,8 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
-from accounts.models import Unit, User
-from accounts.roles import Role
+from accounts.models import Unit
+from rectification.access import leader_accounts
 from rectification.models import (
     AcceptanceCriterion,
     Aspect,
@@ -376,7 +376,7 @@ class LedgerPlanner:
         self.plan = ImportPlan(inspection_round=inspection_round)
         self.units = UnitMatcher(Unit.objects.filter(is_active=True))
         self.leaders = LeaderMatcher(
-            User.objects.filter(is_active=True, groups__name=Role.LEADER.value).distinct().order_by("pk")
+            leader_accounts().order_by("pk")
         )
         self.aspects = {normalised(a.title): a for a in Aspect.objects.filter(round=inspection_round)}
         self.tracks = {t.kind: t for t in Track.objects.filter(round=inspection_round)}

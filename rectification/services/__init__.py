@@ -6,7 +6,6 @@ from .closeout import (
     closeout_criteria,
     closeout_decide,
     closeout_reopen,
-    may_decide,
     petition_clue_create,
     recovery_create,
     rule_record_create,
@@ -24,7 +23,7 @@ from .ledger import (
     problem_create_many,
     round_create,
 )
-from .notifications import notifications_mark_read, notify, notify_new_assignment, unit_staff
+from .notifications import notifications_mark_read, notify, notify_new_assignment
 from .setup import (
     EDITABLE_FIELDS,
     change_request_create,
@@ -85,7 +84,6 @@ __all__ = [
     "closeout_reopen",
     "coordination_resolve",
     "evidence_upload",
-    "may_decide",
     "measure_create",
     "measure_create_many",
     "measure_reassign",
@@ -107,5 +105,4 @@ __all__ = [
     "round_create",
     "rule_record_create",
     "three_tests",
-    "unit_staff",
 ]

@@ -11,10 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role
 from accounts.services import audit_record
 
-from ..access import can_act_on_measure, can_act_on_problem
+from .. import access
 from ..models import (
     AccountabilityRecord,
     CloseOutRequest,
@@ -31,7 +30,7 @@ from ..models import (
     SignOffStep,
     Track,
 )
-from .notifications import notify, unit_staff
+from .notifications import notify
 
 State = CloseOutRequest.State
 Step = SignOffStep.Step
@@ -61,13 +60,6 @@ def _step(request, *, step, decision, actor, comment=""):
     return SignOffStep.objects.create(request=request, step=step, decision=decision, actor=actor, comment=comment)
 
 
-def _may_apply(actor, problem, measure):
-    """The unit head of the measure's owner unit, or of the problem's lead unit for a whole problem."""
-    if measure is not None:
-        return can_act_on_measure(actor, measure, "confirm")
-    return actor.has_role(Role.UNIT_HEAD) and can_act_on_problem(actor, problem, "decompose")
-
-
 def _check_problem_ready(problem, kind):
     measures = list(problem.measures.all())
     if not measures:
@@ -90,7 +82,7 @@ def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, 
 
     ``checks`` maps each required AcceptanceCriterion id to the Evidence ids that prove it.
     """
-    if not _may_apply(actor, problem, measure):
+    if not access.may_apply_closeout(actor, problem, measure):
         raise PermissionDenied(_("只有责任单位负责人可以申请销号。"))
     if not pledged:
         raise ValidationError(_("单位负责人须承诺所报情况真实准确，方可提交销号申请。"))
@@ -163,39 +155,6 @@ def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, 
     return request
 
 
-def _office_reviewers_track(request):
-    """The track whose office checks this request, or None for the general office."""
-    track = request.problem.track
-    if request.problem.round.track_offices_review and track.kind != Track.Kind.GENERAL:
-        return track
-    return None
-
-
-def may_decide(actor, request):
-    """Whether ``actor`` may approve or return ``request`` at its current step."""
-    if actor.pk == request.applied_by_id:
-        return False
-    problem, measure = request.problem, request.measure
-    if request.state == State.PENDING_LEAD_UNIT:
-        if actor.unit_id == request.applicant_unit_id:
-            return False
-        if measure is not None:
-            return can_act_on_measure(actor, measure, "review")
-        return can_act_on_problem(actor, problem, "decompose")
-    if request.state == State.PENDING_LEADER:
-        if measure is not None:
-            return can_act_on_measure(actor, measure, "sign_off")
-        return can_act_on_problem(actor, problem, "sign_off")
-    if request.state == State.PENDING_OFFICE:
-        if actor.unit_id == request.applicant_unit_id:
-            return False
-        track = _office_reviewers_track(request)
-        if track is not None:
-            return actor.has_role(Role.TRACK_OFFICE) and actor.unit_id == track.office_unit_id
-        return actor.has_role(Role.OFFICE)
-    return False
-
-
 def three_tests(request):
     """事要解决、人要处理、长效机制要建立: each test with its proof, for the office's check."""
     problem = request.problem
@@ -226,7 +185,7 @@ def closeout_decide(*, actor, request, approve, comment="", no_accountability_re
     expected_state = request.state
     if expected_state not in (State.PENDING_LEAD_UNIT, State.PENDING_LEADER, State.PENDING_OFFICE):
         raise ValidationError(_("该申请当前不在审核环节，可能已由他人处理，请刷新页面。"))
-    if not may_decide(actor, request):
+    if not access.may_decide_closeout(actor, request):
         raise PermissionDenied(_("您不能审核这一环节（申请人不能审核自己的申请）。"))
     step = {
         State.PENDING_LEAD_UNIT: Step.LEAD_UNIT,
@@ -285,7 +244,7 @@ def closeout_decide(*, actor, request, approve, comment="", no_accountability_re
 @transaction.atomic
 def closeout_reopen(*, actor, request, reason):
     """回头看: reopen a closed item. Its history stays; the next application is a new cycle."""
-    if not actor.has_role(Role.OFFICE, Role.SUPERVISION):
+    if not access.may_reopen_closeout(actor):
         raise PermissionDenied(_("只有整改办或监督部门可以重启已销号事项。"))
     reason = (reason or "").strip()
     if not reason:
@@ -317,7 +276,7 @@ def _audit_decision(actor, request, step, decision, comment):
 
 
 def _notify_applicant(request, text):
-    for person in unit_staff(request.applicant_unit, Role.LIAISON, Role.UNIT_HEAD):
+    for person in access.unit_staff(request.applicant_unit):
         notify(
             recipient=person,
             kind=Notification.Kind.CLOSEOUT,
@@ -328,19 +287,17 @@ def _notify_applicant(request, text):
 
 
 def _notify_next_reviewers(request):
-    from accounts.models import User
-
     problem = request.problem
     if request.state == State.PENDING_LEAD_UNIT:
-        people = unit_staff(problem.lead_unit, Role.UNIT_HEAD, Role.LIAISON)
+        people = access.unit_staff(problem.lead_unit)
     elif request.state == State.PENDING_LEADER:
         people = [problem.lead_official, *problem.responsible_leaders.all()]
     else:
-        track = _office_reviewers_track(request)
+        track = access.closeout_track_office(request)
         if track is not None:
-            people = unit_staff(track.office_unit, Role.TRACK_OFFICE)
+            people = access.track_office_staff(track.office_unit)
         else:
-            people = User.objects.filter(is_active=True, groups__name=Role.OFFICE.value)
+            people = access.office_staff()
     for person in people:
         notify(
             recipient=person,
@@ -354,21 +311,10 @@ def _notify_next_reviewers(request):
 # --- accountability and rule-building records -----------------------------------------------------
 
 
-def _may_record(actor, problem):
-    """Units taking part in the problem and the supervision role enter its records."""
-    if actor.has_role(Role.SUPERVISION, Role.OFFICE):
-        return True
-    if not actor.has_role(Role.LIAISON, Role.UNIT_HEAD) or not actor.unit_id:
-        return False
-    involved = {problem.lead_unit_id, *problem.responsible_units.values_list("id", flat=True)}
-    involved |= set(Measure.objects.filter(problem=problem).values_list("owner_unit_id", flat=True))
-    return actor.unit_id in involved
-
-
 def _record_create(actor, problem, instance, action, changes):
-    if problem is not None and not _may_record(actor, problem):
-        raise PermissionDenied(_("只有承担该问题整改的单位或监督部门可以录入。"))
-    if problem is None and not actor.has_role(Role.SUPERVISION, Role.OFFICE):
+    if not access.may_enter_records(actor, problem):
+        if problem is not None:
+            raise PermissionDenied(_("只有承担该问题整改的单位或监督部门可以录入。"))
         raise PermissionDenied(_("只有整改办或监督部门可以录入。"))
     instance.entered_by = actor
     instance.full_clean()

@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
-from accounts.roles import Role
 from accounts.services import audit_record
 
+from .. import access
 from ..figures import round_week_figures
 from ..models import (
     CloseOutState,
@@ -39,7 +39,7 @@ from ..models import (
     WeeklySnapshot,
 )
 from ..workdays import add_workdays, iso_week_of, next_workday, previous_workday, round_cutoff, week_monday, workdays_between
-from .notifications import notify_each, unit_staff
+from .notifications import notify_each
 from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def cycle_tick(*, now=None):
 @transaction.atomic
 def step_rerun_request(*, actor, cycle, step):
     """The office asks for a step to run again; the run itself happens in the background."""
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_run_cycle(actor):
         raise PermissionDenied(_("只有整改办可以重新运行周工作循环。"))
     if step not in Step.values:
         raise ValidationError(_("没有这个环节。"))
@@ -242,9 +242,9 @@ class _DispatchBatch:
             self.staff[person.unit_id].append(person)
         self.dispatched = set(DispatchSheet.objects.filter(cycle=cycle, unit_id__in=unit_ids).values_list("unit_id", flat=True))
 
-    def staff_having(self, unit, *roles):
-        """The unit's active staff holding any of ``roles``."""
-        return [person for person in self.staff[unit.pk] if person.has_role(*roles)]
+    def staff_having(self, unit, rule):
+        """The unit's active staff for whom ``rule`` (a predicate of ``access``) holds."""
+        return [person for person in self.staff[unit.pk] if rule(person)]
 
 
 def dispatch_sheet_content(cycle, unit, today, batch=None):
@@ -291,10 +291,10 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     if not created:
         return False
 
-    def staff_having(*roles):
-        return batch.staff_having(unit, *roles)
+    def staff_having(rule):
+        return batch.staff_having(unit, rule)
 
-    staff = staff_having(Role.LIAISON, Role.UNIT_HEAD)
+    staff = staff_having(access.is_unit_staff)
     countdown = content["countdown"]
     _digest(
         staff,
@@ -318,7 +318,7 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     close = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.leader_days]
     if near:
         _digest(
-            staff_having(Role.LIAISON),
+            staff_having(access.is_liaison),
             cycle=cycle,
             unit=unit,
             kind="notice",
@@ -361,7 +361,7 @@ def _dispatch_unit(cycle, unit, today, batch=None):
             if item["id"] not in noticed
         )
         _digest(
-            staff_having(Role.UNIT_HEAD, Role.LIAISON),
+            staff_having(access.is_unit_staff),
             cycle=cycle,
             unit=unit,
             kind="overdue",
@@ -406,7 +406,7 @@ def _remind(cycle, kind):
     for unit, measures in _units_not_submitted(cycle).items():
         with transaction.atomic():
             _digest(
-                unit_staff(unit, Role.LIAISON, Role.UNIT_HEAD),
+                access.unit_staff(unit),
                 cycle=cycle,
                 unit=unit,
                 kind=kind,
@@ -495,7 +495,7 @@ def step_summary(cycle):
         snapshot.save(update_fields=["package_name"])
     drafted = _apply_penalty_rules(cycle)
     notify_each(
-        recipients=User.objects.filter(is_active=True, groups__name=Role.OFFICE.value),
+        recipients=access.office_staff(),
         kind=Notification.Kind.DISPATCH,
         text=_("第%(week)s周小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
         % {
@@ -539,9 +539,7 @@ STEP_FUNCTIONS = {
 
 @transaction.atomic
 def notice_reply(*, actor, notice, reply):
-    from ..access import can_act_on_measure
-
-    if not can_act_on_measure(actor, notice.measure, "report"):
+    if not access.may_reply_notice(actor, notice):
         raise PermissionDenied(_("只有责任单位可以答复督办单。"))
     reply = (reply or "").strip()
     if not reply:
@@ -560,7 +558,7 @@ def notice_reply(*, actor, notice, reply):
 
 @transaction.atomic
 def penalty_decide(*, actor, penalty, confirm):
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_decide_penalty(actor):
         raise PermissionDenied(_("只有整改办可以确认或撤销通报和扣分。"))
     penalty = Penalty.objects.select_for_update().get(pk=penalty.pk)
     if penalty.state != Penalty.State.DRAFT:

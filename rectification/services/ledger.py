@@ -9,10 +9,10 @@ from django.db import transaction
 from django.db.models import CheckConstraint
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role
 from accounts.services import audit_record, audit_record_many
 
-from ..access import can_act_on_problem, permissions_sync_for_problem, permissions_sync_for_problems
+from .. import access
+from ..access import permissions_sync_for_problem, permissions_sync_for_problems
 from ..models import (
     AcceptanceCriterion,
     Aspect,
@@ -29,7 +29,7 @@ from .notifications import notify_new_assignment, notify_new_assignments
 
 
 def _require_office(actor):
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_manage_ledger(actor):
         raise PermissionDenied(_("只有整改办可以进行此项操作。"))
 
 
@@ -335,7 +335,7 @@ def _measure_created_changes(measure):
 
 
 def _require_decompose(actor, problem):
-    if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")):
+    if not access.may_decompose(actor, problem):
         raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
 
 

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import Max, ProtectedError
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role
 from accounts.services import audit_record
 from rectification.services import ledger
+from rectification import access
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
 
@@ -37,7 +37,7 @@ MEASURE_UPDATABLE = ("text", "kind", "handler_name", "handler_phone", "start_dat
 
 
 def _require_office(actor):
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_manage_ledger(actor):
         raise PermissionDenied(_("只有整改办可以进行此项操作。"))
 
 

@@ -1,16 +1,16 @@
 """In-app notices (the bell) and their e-mail copies."""
 
-from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from accounts.roles import Role
-
+from .. import access
 from ..models import Notification
+from .queue import mail_after_commit
 
+
+
+def _mail(address, kind, text, link):
+    mail_after_commit(subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}", message=f"{text}\n\n{link}", to=address)
 
 
 def notify(*, recipient, kind, text, link="", dedup_key):
@@ -19,15 +19,7 @@ def notify(*, recipient, kind, text, link="", dedup_key):
         recipient=recipient, dedup_key=dedup_key, defaults={"kind": kind, "text": text[:300], "link": link}
     )
     if created and recipient.email:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}",
-                message=f"{text}\n\n{link}",
-                from_email=None,
-                recipient_list=[recipient.email],
-                fail_silently=True,
-            )
-        )
+        _mail(recipient.email, kind, text, link)
     return notification
 
 
@@ -65,28 +57,8 @@ def notices_write(notices):
         notice.text = notice.text[:300]
     Notification.objects.bulk_create(new, ignore_conflicts=True)
     for address, kind, text, link in mails:
-        transaction.on_commit(
-            lambda address=address, kind=kind, text=text, link=link: send_mail(
-                subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}",
-                message=f"{text}\n\n{link}",
-                from_email=None,
-                recipient_list=[address],
-                fail_silently=True,
-            )
-        )
+        _mail(address, kind, text, link)
     return len(new)
-
-
-def unit_staff(unit, *roles):
-    return units_staff([unit.pk], *roles)
-
-
-def units_staff(unit_ids, *roles):
-    """The active people of these units who hold one of ``roles``, in one query."""
-    # EXISTS rather than a join plus DISTINCT: in a city the role groups hold thousands of
-    # people, and the DISTINCT sorted every matching membership on all the user's columns.
-    holds_role = User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=[Role(r).value for r in roles])
-    return User.objects.filter(Exists(holds_role), unit_id__in=unit_ids, is_active=True)
 
 
 def notifications_mark_read(*, actor, ids=None):
@@ -104,7 +76,7 @@ def notify_new_assignments(measures):
     """Tell the liaisons and heads of each measure's owner unit about it: three queries for any number."""
     measures = list(measures)
     staff = {}
-    for person in units_staff({m.owner_unit_id for m in measures}, Role.LIAISON, Role.UNIT_HEAD):
+    for person in access.units_staff({m.owner_unit_id for m in measures}):
         staff.setdefault(person.unit_id, []).append(person)
     notices = []
     for m in measures:

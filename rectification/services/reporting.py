@@ -6,14 +6,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role
 from accounts.services import audit_record
 
-from ..access import can_act_on_measure, can_act_on_problem
+from .. import access
 from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import CloseOutState, CoordinationItem, Evidence, Measure, Notification, ProgressReport
 from ..workdays import round_cutoff
-from .notifications import notify, unit_staff
+from .notifications import notify
 
 
 
@@ -37,8 +36,7 @@ def report_latest(measure, iso_year, iso_week):
 
 
 def _require_measure_action(actor, measure, action, message):
-    if not can_act_on_measure(actor, measure, action):
-        raise PermissionDenied(message)
+    access.require_measures(actor, [measure], action, message)
 
 
 @transaction.atomic
@@ -128,8 +126,8 @@ def report_submit(*, actor, unit, iso_year, iso_week):
     measures = list(
         _unit_open_measures(unit).select_related("problem__round").order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq")
     )
-    for measure in measures:
-        _require_measure_action(actor, measure, "report", _("只有本单位的联络员或负责人可以提交周报。"))
+    # One permission read for all the unit's rows, however many there are.
+    access.require_measures(actor, measures, "report", _("只有本单位的联络员或负责人可以提交周报。"))
     latest = _week_reports_for_update(unit, iso_year, iso_week)
     missing = [m for m in measures if m.pk not in latest or not latest[m.pk].progress_this_week.strip()]
     if missing:
@@ -161,7 +159,7 @@ def report_submit(*, actor, unit, iso_year, iso_week):
             "late": any(r.is_late for r in submitted),
         },
     )
-    for head in unit_staff(unit, Role.UNIT_HEAD):
+    for head in access.unit_heads(unit):
         notify(
             recipient=head,
             kind=Notification.Kind.REPORT_SUBMITTED,
@@ -192,8 +190,7 @@ def _submitted_reports(actor, unit, iso_year, iso_week, measure_ids=None):
     reports = [r for r in latest.values() if r.state == ProgressReport.State.SUBMITTED]
     if measure_ids is not None:
         reports = [r for r in reports if r.measure_id in set(measure_ids)]
-    for report in reports:
-        _require_measure_action(actor, report.measure, "confirm", _("只有本单位负责人可以确认或退回周报。"))
+    access.require_measures(actor, [r.measure for r in reports], "confirm", _("只有本单位负责人可以确认或退回周报。"))
     if not reports:
         raise ValidationError(_("没有待确认的周报。"))
     return reports
@@ -353,7 +350,7 @@ def milestone_mark_done(*, actor, milestone, done_on, uploaded=None, kind=Eviden
 @transaction.atomic
 def coordination_resolve(*, actor, item, resolution):
     problem = item.measure.problem
-    if not (actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "sign_off")):
+    if not access.may_resolve_coordination(actor, item):
         raise PermissionDenied(_("只有牵头领导、责任领导或整改办可以答复协调事项。"))
     resolution = (resolution or "").strip()
     if not resolution:

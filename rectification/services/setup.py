@@ -10,14 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from accounts.roles import Role
 from accounts.services import audit_record
 
-from ..access import can_act_on_measure, can_act_on_problem, permissions_sync_for_problem
+from .. import access
+from ..access import permissions_sync_for_problem
 from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember
 from ..workdays import milestones_backwards
-from .notifications import notify, unit_staff
+from .notifications import notify
 
 ClaimState = Measure.ClaimState
 # The fields a lead unit may change on a measure (and request to change after it is claimed).
@@ -25,12 +24,8 @@ EDITABLE_FIELDS = ("text", "kind", "start_date", "due_date", "expected_deliverab
 DEFAULT_MILESTONES = ("制定整改工作方案", "取得阶段性成果", "收集整理佐证材料", "申请销号")
 
 
-def _may_decompose(actor, problem):
-    return actor.has_role(Role.OFFICE) or can_act_on_problem(actor, problem, "decompose")
-
-
 def _require_decompose(actor, problem):
-    if not _may_decompose(actor, problem):
+    if not access.may_decompose(actor, problem):
         raise PermissionDenied(_("只有该问题的牵头单位或整改办可以分解和调整整改措施。"))
 
 
@@ -53,7 +48,7 @@ def measure_update(*, actor, measure, **fields):
     """Edit an unclaimed measure (lead unit or office), or any measure (office, logged)."""
     measure = Measure.objects.select_for_update().select_related("problem").get(pk=measure.pk)
     _require_decompose(actor, measure.problem)
-    if measure.claim_state == ClaimState.CLAIMED and not actor.has_role(Role.OFFICE):
+    if measure.claim_state == ClaimState.CLAIMED and not access.may_change_claimed_measure(actor):
         raise PermissionDenied(_("责任单位已认领该措施，调整需报整改办审批。请提交变更申请。"))
     before = {name: _jsonable(getattr(measure, name)) for name in fields}
     for name, value in fields.items():
@@ -108,7 +103,7 @@ def measures_reorder(*, actor, problem, ordered_ids):
 def criteria_set(*, actor, measure, texts):
     """Replace a measure's own acceptance criteria (before it is claimed)."""
     _require_decompose(actor, measure.problem)
-    if measure.claim_state == ClaimState.CLAIMED and not actor.has_role(Role.OFFICE):
+    if measure.claim_state == ClaimState.CLAIMED and not access.may_change_claimed_measure(actor):
         raise PermissionDenied(_("责任单位已认领该措施，调整需报整改办审批。"))
     texts = [t.strip() for t in texts if t.strip()]
     AcceptanceCriterion.objects.filter(measure=measure).delete()
@@ -161,7 +156,7 @@ def milestone_update(*, actor, milestone, title, due_date):
 
 
 def _require_owner(actor, measure):
-    if not can_act_on_measure(actor, measure, "report"):
+    if not access.may_report(actor, measure):
         raise PermissionDenied(_("只有该措施的责任单位可以认领或提出异议。"))
 
 
@@ -182,7 +177,7 @@ def measure_claim(*, actor, measure, handler_name, handler_phone):
     measure.objection_reason = ""
     measure.save(update_fields=["claim_state", "claimed_by", "claimed_at", "handler_name", "handler_phone", "objection_reason", "updated_at"])
     audit_record(actor=actor, action="measure.claim", target=measure, changes={"handler": handler_name})
-    for person in unit_staff(measure.problem.lead_unit, Role.LIAISON, Role.UNIT_HEAD):
+    for person in access.unit_staff(measure.problem.lead_unit):
         notify(
             recipient=person,
             kind="new_assignment",
@@ -207,7 +202,7 @@ def measure_object(*, actor, measure, reason):
     measure.objection_reason = reason[:300]
     measure.save(update_fields=["claim_state", "objection_reason", "updated_at"])
     audit_record(actor=actor, action="measure.object", target=measure, changes={"reason": reason})
-    for person in User.objects.filter(is_active=True, groups__name=Role.OFFICE.value):
+    for person in access.office_staff():
         notify(
             recipient=person,
             kind="new_assignment",
@@ -242,7 +237,7 @@ def change_request_create(*, actor, measure, changes, reason):
 def change_request_decide(*, actor, request, approve):
     import datetime
 
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_manage_ledger(actor):
         raise PermissionDenied(_("只有整改办可以审批措施变更。"))
     request = MeasureChangeRequest.objects.select_for_update().get(pk=request.pk)
     if request.state != MeasureChangeRequest.State.PENDING:
@@ -265,7 +260,7 @@ def change_request_decide(*, actor, request, approve):
 
 @transaction.atomic
 def round_member_add(*, actor, inspection_round, user, role):
-    if not actor.has_role(Role.OFFICE):
+    if not access.may_manage_ledger(actor):
         raise PermissionDenied(_("只有整改办可以设置领导小组和整改办成员。"))
     member, created = RoundMember.objects.get_or_create(round=inspection_round, user=user, role=role)
     if not created:

@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.roles import Role
 from accounts.services import audit_record
 
 from .. import selectors, services
-from ..access import can_act_on_problem, measure_for_user, problem_for_user
+from .. import access
+from ..access import closeout_for_user, measure_for_user, problem_for_user
 from ..forms import (
     AccountabilityForm,
     CloseOutApplyForm,
@@ -70,31 +70,22 @@ def _closeout_apply(request, problem, measure):
 @login_required
 @require_http_methods(["GET", "POST"])
 def measure_closeout_apply(request, pk):
-    measure = measure_for_user(request.user, pk, "confirm")
+    measure = measure_for_user(request.user, pk, "apply_closeout")
     return _closeout_apply(request, measure.problem, measure)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def problem_closeout_apply(request, pk):
-    problem = problem_for_user(request.user, pk)
-    if not (request.user.has_role(Role.UNIT_HEAD) and can_act_on_problem(request.user, problem, "decompose")):
-        raise PermissionDenied
+    problem = problem_for_user(request.user, pk, "apply_closeout")
     return _closeout_apply(request, problem, None)
-
-
-def _closeout_for_user(user, pk):
-    closeout = selectors.closeouts_visible_to(user).filter(pk=pk).first()
-    if closeout is None:
-        raise Http404
-    return closeout
 
 
 @login_required
 @require_GET
 def closeout_detail(request, pk):
-    closeout = selectors.closeout_detail(request=_closeout_for_user(request.user, pk))
-    can_decide = services.may_decide(request.user, closeout)
+    closeout = selectors.closeout_detail(request=closeout_for_user(request.user, pk))
+    can_decide = access.may_decide_closeout(request.user, closeout)
     return render(
         request,
         "rectification/closeout_detail.html",
@@ -105,7 +96,7 @@ def closeout_detail(request, pk):
             "needs_password": can_decide and closeout.state == CloseOutRequest.State.PENDING_LEADER,
             "is_office_step": closeout.state == CloseOutRequest.State.PENDING_OFFICE,
             "decision_form": CloseOutDecisionForm(),
-            "can_reopen": request.user.has_role(Role.OFFICE, Role.SUPERVISION)
+            "can_reopen": access.may_reopen_closeout(request.user)
             and closeout.state == CloseOutRequest.State.CLOSED
             and closeout.target.closeout_state == CloseOutState.CLOSED,
             "reopen_form": ReopenForm(),
@@ -117,7 +108,7 @@ def closeout_detail(request, pk):
 @login_required
 @require_POST
 def closeout_decide(request, pk):
-    closeout = _closeout_for_user(request.user, pk)
+    closeout = closeout_for_user(request.user, pk)
     form = CloseOutDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择通过或退回。"))
@@ -147,7 +138,7 @@ def closeout_decide(request, pk):
 @login_required
 @require_POST
 def closeout_reopen(request, pk):
-    closeout = _closeout_for_user(request.user, pk)
+    closeout = closeout_for_user(request.user, pk)
     form = ReopenForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("重启时必须说明理由。"))

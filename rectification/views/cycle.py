@@ -11,10 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import READ_ALL_ROLES, Role
 from accounts.services import audit_record
 
-from .. import selectors, services
+from .. import access, selectors, services
 from ..forms import ResolveForm
 from ..models import StepState, WeeklyCycle, WeeklySnapshot
 from ..services.cycle import package_path
@@ -24,9 +23,9 @@ from .common import staff_unit
 @login_required
 @require_GET
 def cycle_list(request):
-    cycles = selectors.cycles_visible_to(request.user)
-    if not request.user.has_role(Role.OFFICE, Role.SUPERVISION):
+    if not access.may_view_cycles(request.user):
         raise Http404
+    cycles = selectors.cycles_visible_to(request.user)
     return render(
         request,
         "rectification/cycle_list.html",
@@ -64,7 +63,7 @@ def cycle_detail(request, pk):
             "snapshot": snapshot,
             "sheets": cycle.dispatch_sheets.select_related("unit"),
             "missed": cycle.missed_reports.select_related("unit", "measure"),
-            "can_rerun": request.user.has_role(Role.OFFICE),
+            "can_rerun": access.may_run_cycle(request.user),
         },
     )
 
@@ -113,7 +112,7 @@ def notice_list(request):
 @login_required
 @require_POST
 def notice_reply(request, pk):
-    notice = get_object_or_404(selectors.notices_for(user=request.user), pk=pk)
+    notice = access.notice_for_user(request.user, pk, "reply")
     try:
         services.notice_reply(actor=request.user, notice=notice, reply=request.POST.get("resolution", ""))
     except ValidationError as error:
@@ -126,19 +125,19 @@ def notice_reply(request, pk):
 @login_required
 @require_GET
 def penalty_list(request):
-    if not request.user.has_role(Role.OFFICE, Role.SUPERVISION, Role.LIAISON, Role.UNIT_HEAD):
+    if not access.may_view_penalties(request.user):
         raise Http404
     return render(
         request,
         "rectification/penalty_list.html",
-        {"penalties": selectors.penalties_for(user=request.user), "can_decide": request.user.has_role(Role.OFFICE)},
+        {"penalties": selectors.penalties_for(user=request.user), "can_decide": access.may_decide_penalty(request.user)},
     )
 
 
 @login_required
 @require_POST
 def penalty_decide(request, pk):
-    penalty = get_object_or_404(selectors.penalties_for(user=request.user), pk=pk)
+    penalty = access.penalty_for_user(request.user, pk, "decide")
     try:
         services.penalty_decide(actor=request.user, penalty=penalty, confirm=request.POST.get("decision") == "confirm")
     except ValidationError as error:
@@ -152,11 +151,7 @@ def penalty_decide(request, pk):
 @require_GET
 def snapshot_package(request, pk):
     """The weekly package (ledger, progress table, statistics) for those who read every finding."""
-    if not request.user.has_role(*READ_ALL_ROLES):
-        raise Http404
-    snapshot = get_object_or_404(WeeklySnapshot.objects.select_related("cycle__round"), pk=pk)
-    if not snapshot.package_name:
-        raise Http404
+    snapshot = get_object_or_404(access.snapshots_with_package_visible_to(request.user).select_related("cycle__round"), pk=pk)
     path = package_path(snapshot.package_name)
     if not path.exists():
         raise Http404

@@ -8,9 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.roles import Role
-
-from .. import selectors
+from .. import access, selectors
 from ..dashboard import leader_page, office_dashboard, trend_chart
 from ..lights import LIGHTS, measure_light, with_oldest_open_milestone
 from ..models import (
@@ -22,7 +20,6 @@ from ..models import (
 from .common import PAGE_SIZE, current_round
 
 
-DASHBOARD_ROLES = (Role.OFFICE, Role.TRACK_OFFICE, Role.SUPERVISION, Role.PROVINCIAL)
 # The unit ranking and the lead-unit table show the units that most need attention first; a
 # city has hundreds of units, and the whole list is one click away (?ranking=all).
 RANKING_SHOWN = 20
@@ -49,7 +46,7 @@ def _dashboard_filters(request):
 @require_GET
 def dashboard(request):
     user = request.user
-    if not user.has_role(*DASHBOARD_ROLES):
+    if not access.may_view_dashboard(user):
         raise Http404
     current, rounds = current_round(user, request.GET.get("round"))
     today = timezone.localdate()
@@ -57,7 +54,7 @@ def dashboard(request):
     data = None
     if current is not None:
         data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
-    from accounts.models import Unit, User
+    from accounts.models import Unit
 
     show_all = request.GET.get("ranking") == "all"
     shown = None if show_all else RANKING_SHOWN
@@ -87,7 +84,7 @@ def dashboard(request):
             "progress_labels": dict(ProgressState.choices),
             "closeout_labels": dict(CloseOutState.choices),
             "units": Unit.objects.filter(is_active=True).exclude(level=Unit.Level.VILLAGE).only("id", "name"),
-            "leaders": User.objects.filter(groups__name=Role.LEADER.value, is_active=True).only("id", "full_name"),
+            "leaders": access.leader_accounts().only("id", "full_name"),
             # Read with the trend, in the same query (newest first).
             "snapshots": data["snapshots"] if data else [],
         },
@@ -97,7 +94,7 @@ def dashboard(request):
 @login_required
 @require_GET
 def leader_dashboard(request):
-    if not request.user.has_role(Role.LEADER):
+    if not access.may_view_leader_page(request.user):
         raise Http404
     return render(request, "rectification/leader.html", leader_page(user=request.user, today=timezone.localdate()))
 

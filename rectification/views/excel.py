@@ -22,9 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Unit
-from accounts.roles import READ_ALL_ROLES, UNIT_STAFF_ROLES
 from accounts.services import audit_record
-from rectification.access import MANAGE_ROLES
+from rectification import access
 from rectification.models import ExportJob, InspectionRound
 from rectification.selectors import rounds_visible_to
 
@@ -48,25 +47,9 @@ def _round_for_user(user, round_id):
     return inspection_round
 
 
-def _unit_for_tasks(user, unit_id):
-    if user.has_role(*READ_ALL_ROLES):
-        return get_object_or_404(Unit, pk=unit_id)
-    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id == unit_id:
-        return user.unit
-    raise Http404
-
-
 def _require_importer(user):
-    if not user.has_role(*MANAGE_ROLES):
+    if not access.may_manage_ledger(user):
         raise PermissionDenied(_("只有整改办可以导入台账。"))
-
-
-def _task_units(user, inspection_round):
-    if user.has_role(*READ_ALL_ROLES):
-        return Unit.objects.filter(owned_measures__problem__round=inspection_round).distinct().order_by("sort_order", "id")
-    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id:
-        return [user.unit]
-    return []
 
 
 def _week_param(day):
@@ -83,8 +66,8 @@ def index(request):
     current = next((r for r in rounds if str(r.pk) == chosen), rounds[0] if rounds else None)
     context = {"rounds": rounds, "round": current, "week": _week_param(timezone.localdate())}
     if current is not None:
-        context["task_units"] = _task_units(user, current)
-    if user.has_role(*MANAGE_ROLES):
+        context["task_units"] = access.task_list_units(user, current)
+    if access.may_manage_ledger(user):
         context["import_form"] = ImportUploadForm(
             rounds=InspectionRound.objects.all(), initial={"inspection_round": current}
         )
@@ -153,7 +136,7 @@ def statistics(request, round_id):
 @login_required
 @require_GET
 def unit_tasks(request, round_id, unit_id):
-    unit = _unit_for_tasks(request.user, unit_id)
+    unit = access.task_unit_for_user(request.user, unit_id)
     inspection_round = _round_for_user(request.user, round_id)
     export = exports.unit_tasks_export(
         user=request.user, inspection_round=inspection_round, unit=unit, today=timezone.localdate()
@@ -282,7 +265,7 @@ def import_confirm(request):
 @require_GET
 def job_list(request):
     """The person's own background exports, with progress; refreshes itself while any runs."""
-    own = ExportJob.objects.filter(requested_by=request.user).select_related("round")[:30]
+    own = access.export_jobs_visible_to(request.user).select_related("round")[:30]
     running = any(job.state in (ExportJob.State.QUEUED, ExportJob.State.RUNNING) for job in own)
     return render(request, "rectification/excel/jobs.html", {"jobs": own, "running": running})
 
@@ -291,7 +274,9 @@ def job_list(request):
 @require_GET
 def job_download(request, pk):
     # Only the person who asked: the file holds what *they* may see.
-    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user, state=ExportJob.State.DONE)
+    job = access.export_job_for_user(request.user, pk)
+    if job.state != ExportJob.State.DONE:
+        raise Http404
     path = jobs.job_path(job)
     if not path.exists():
         raise Http404

@@ -7,10 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
-
 from .. import selectors
-from ..access import can_act_on_measure, can_act_on_problem, measure_for_user, problem_for_user
+from .. import access
+from ..access import measure_for_user, problem_for_user
 from ..forms import (
     EvidenceForm,
     MilestoneDoneForm,
@@ -27,28 +26,23 @@ from .common import ACTIVE_CLOSEOUT_STATES, PAGE_SIZE, current_round
 @require_GET
 def home(request):
     user = request.user
-    only_unit_staff = user.has_role(*UNIT_STAFF_ROLES) and not user.has_role(
-        *READ_ALL_ROLES, Role.TRACK_OFFICE, Role.LEADER
-    )
-    if only_unit_staff and user.unit_id:
+    if access.home_is_worklist(user):
         return redirect("rectification:worklist")
     today = timezone.localdate()
     context = {"today": today}
-    if user.has_role(*READ_ALL_ROLES, Role.TRACK_OFFICE):
+    if access.sees_round_overview(user):
         current, _rounds = current_round(user)
         if current is not None:
             context["round"] = current
             context["days_left"] = (current.report_deadline - today).days
             context["days_overdue"] = -context["days_left"]
             context["overview"] = selectors.round_overview(user=user, inspection_round=current)
-    if user.has_role(Role.LEADER):
+    if access.is_leader(user):
         context["leader_problems"] = selectors.leader_problems(user=user)
-    if user.has_role(*UNIT_STAFF_ROLES) and user.unit_id:
+    if access.is_unit_staff(user):
         context["led_problems"] = selectors.led_problems(user=user, unit=user.unit)
         context["unit_measures"] = selectors.unit_measures(user=user, unit=user.unit)
-    context["is_admin_only"] = user.has_role(*ADMIN_ROLES) and not (
-        user.has_role(*READ_ALL_ROLES, Role.TRACK_OFFICE, Role.LEADER, *UNIT_STAFF_ROLES)
-    )
+    context["is_admin_only"] = access.sees_no_findings(user)
     return render(request, "rectification/home.html", context)
 
 
@@ -89,9 +83,8 @@ def problem_detail(request, pk):
             "problem": problem,
             "today": timezone.localdate(),
             "closeouts": selectors.closeout_history(problem=problem),
-            "can_decompose": request.user.has_role(Role.OFFICE) or can_act_on_problem(request.user, problem, "decompose"),
-            "can_apply": request.user.has_role(Role.UNIT_HEAD)
-            and can_act_on_problem(request.user, problem, "decompose")
+            "can_decompose": access.may_decompose(request.user, problem),
+            "can_apply": access.may_apply_closeout(request.user, problem)
             and problem.closeout_state not in ACTIVE_CLOSEOUT_STATES,
         },
     )
@@ -109,8 +102,8 @@ def measure_detail(request, pk):
             "today": timezone.localdate(),
             "reports": selectors.measure_reports(measure=measure),
             "evidence": measure.evidence.select_related("uploaded_by"),
-            "can_report": can_act_on_measure(request.user, measure, "report"),
-            "can_apply": can_act_on_measure(request.user, measure, "confirm")
+            "can_report": access.may_report(request.user, measure),
+            "can_apply": access.may_apply_closeout(request.user, measure.problem, measure)
             and measure.closeout_state not in ACTIVE_CLOSEOUT_STATES,
             "closeouts": selectors.closeout_history(problem=measure.problem, measure=measure),
             "evidence_form": EvidenceForm(),

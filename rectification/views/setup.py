@@ -10,10 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.roles import Role
-
 from .. import selectors, services
-from ..access import can_act_on_problem, measure_for_user, problem_for_user
+from .. import access
+from ..access import change_request_for_user, measure_for_user, milestone_for_user, problem_for_user
 from ..forms import (
     AspectForm,
     ChangeRequestForm,
@@ -32,7 +31,8 @@ from .common import staff_unit
 
 
 def _office_only(user):
-    if not user.has_role(Role.OFFICE):
+    """The office's own pages are not there for anyone else."""
+    if not access.may_manage_ledger(user):
         raise Http404
 
 
@@ -137,9 +137,7 @@ def problem_create(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def problem_decompose(request, pk):
-    problem = problem_for_user(request.user, pk)
-    if not (request.user.has_role(Role.OFFICE) or can_act_on_problem(request.user, problem, "decompose")):
-        raise PermissionDenied
+    problem = problem_for_user(request.user, pk, "decompose")
     form = MeasureForm(request.POST or None, initial={"start_date": timezone.localdate(), "due_date": problem.due_date})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -175,18 +173,11 @@ def problem_decompose(request, pk):
     )
 
 
-def _decomposable_measure(user, pk):
-    measure = measure_for_user(user, pk)
-    if not (user.has_role(Role.OFFICE) or can_act_on_problem(user, measure.problem, "decompose")):
-        raise PermissionDenied
-    return measure
-
-
 @login_required
 @require_POST
 def measure_setup_action(request, pk):
     """Withdraw, move up, or regenerate milestones of one measure on the decomposition page."""
-    measure = _decomposable_measure(request.user, pk)
+    measure = measure_for_user(request.user, pk, "decompose")
     action = request.POST.get("action")
     try:
         if action == "withdraw":
@@ -211,8 +202,8 @@ def measure_setup_action(request, pk):
 @login_required
 @require_POST
 def milestone_edit(request, pk):
-    milestone = get_object_or_404(Milestone, pk=pk)
-    measure = _decomposable_measure(request.user, milestone.measure_id)
+    milestone = milestone_for_user(request.user, pk, "edit")
+    measure = milestone.measure
     form = MilestoneEditForm(request.POST)
     if form.is_valid():
         try:
@@ -229,7 +220,7 @@ def milestone_edit(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def measure_change_request(request, pk):
-    measure = _decomposable_measure(request.user, pk)
+    measure = measure_for_user(request.user, pk, "decompose")
     form = ChangeRequestForm(
         request.POST or None,
         initial={"text": measure.text, "due_date": measure.due_date, "expected_deliverable": measure.expected_deliverable},
@@ -252,7 +243,7 @@ def measure_change_request(request, pk):
 @require_POST
 def change_request_decide(request, pk):
     _office_only(request.user)
-    change = get_object_or_404(MeasureChangeRequest, pk=pk)
+    change = change_request_for_user(request.user, pk, "decide")
     try:
         services.change_request_decide(actor=request.user, request=change, approve=request.POST.get("decision") == "approve")
     except ValidationError as error:
@@ -266,7 +257,7 @@ def change_request_decide(request, pk):
 @require_POST
 def measure_reassign(request, pk):
     _office_only(request.user)
-    measure = get_object_or_404(Measure, pk=pk)
+    measure = measure_for_user(request.user, pk, "manage")
     form = ReassignForm(request.POST)
     if form.is_valid():
         services.measure_reassign(actor=request.user, measure=measure, owner_unit=form.cleaned_data["owner_unit"])

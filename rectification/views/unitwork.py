@@ -12,10 +12,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.roles import Role
 from accounts.services import audit_record
 
-from .. import selectors, services
+from .. import access, selectors, services
 from ..access import measure_for_user
 from ..evidence import evidence_path
 from ..forms import (
@@ -224,7 +223,7 @@ def _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, st
             # ("__all__" for the row as a whole) are marked.
             row.update(values=form.input_values(), invalid=frozenset(form.errors))
     states = [row["report"].state if row["report"] else None for row in rows]
-    can_confirm = request.user.has_role(Role.UNIT_HEAD) and ProgressReport.State.SUBMITTED in states
+    can_confirm = access.is_unit_head(request.user) and ProgressReport.State.SUBMITTED in states
     tabs = _round_tabs(rows)
     for tab in tabs:
         tab["shown"] = str(tab["round"].pk) == shown_round
@@ -292,8 +291,8 @@ def report_return(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_correct(request, pk):
-    report = get_object_or_404(ProgressReport.objects.select_related("measure"), pk=pk)
-    measure = measure_for_user(request.user, report.measure_id, "report")
+    report = access.report_for_user(request.user, pk, "correct")
+    measure = report.measure
     if request.method == "POST":
         form = CorrectionForm(request.POST)
         if form.is_valid():
@@ -327,9 +326,8 @@ def led_reports(request):
 @login_required
 @require_GET
 def evidence_download(request, pk):
-    evidence = get_object_or_404(Evidence, pk=pk)
     # The file is only ever served to someone who may see its measure: same answer as missing.
-    measure_for_user(request.user, evidence.measure_id)
+    evidence = access.evidence_for_user(request.user, pk)
     path = evidence_path(evidence)
     if not path.exists():
         raise Http404
@@ -364,8 +362,8 @@ def measure_evidence_upload(request, pk):
 @login_required
 @require_POST
 def milestone_done(request, pk):
-    milestone = get_object_or_404(Milestone.objects.select_related("measure"), pk=pk)
-    measure = measure_for_user(request.user, milestone.measure_id, "report")
+    milestone = access.milestone_for_user(request.user, pk, "done")
+    measure = milestone.measure
     form = MilestoneDoneForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -402,7 +400,7 @@ def coordination_list(request):
 @login_required
 @require_POST
 def coordination_resolve(request, pk):
-    item = get_object_or_404(selectors.coordination_for(user=request.user), pk=pk)
+    item = access.coordination_item_for_user(request.user, pk, "resolve")
     form = ResolveForm(request.POST)
     if form.is_valid():
         try:

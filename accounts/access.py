@@ -1,0 +1,261 @@
+"""Who someone is, and what the administrators' pages allow: the only place in ``accounts`` that
+reads a role.
+
+``rectification.access`` builds the policy for the findings on the predicates here (``is_office``,
+``is_unit_staff``, ...), so a role means the same thing on every page. A test walks the code and
+fails on a role check anywhere but the two access modules.
+
+The three administrators (三员分立) each have their own pages and nothing else: the system
+administrator manages accounts and units, the security administrator roles and lockouts, the
+audit administrator reads the audit log. None of them reads a finding.
+"""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from .models import AuditEvent, Unit, User
+from .roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
+
+# --- who someone is ----------------------------------------------------------------------------------
+
+
+def active(user):
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def _holds(user, *roles):
+    return active(user) and user.has_role(*roles)
+
+
+def reads_all(user):
+    """The office, supervision and the provincial team read every finding of every round."""
+    return _holds(user, *READ_ALL_ROLES)
+
+
+def is_office(user):
+    return _holds(user, Role.OFFICE)
+
+
+def is_supervision(user):
+    return _holds(user, Role.SUPERVISION)
+
+
+def is_leader(user):
+    return _holds(user, Role.LEADER)
+
+
+def is_unit_staff(user):
+    """A liaison or unit head who belongs to a unit: the people who do a unit's weekly work."""
+    return _holds(user, *UNIT_STAFF_ROLES) and user.unit_id is not None
+
+
+def is_unit_head(user):
+    return is_unit_staff(user) and user.has_role(Role.UNIT_HEAD)
+
+
+def is_liaison(user):
+    return is_unit_staff(user) and user.has_role(Role.LIAISON)
+
+
+def track_office_unit(user):
+    """The unit whose track(s) this person's track office runs, or None."""
+    if _holds(user, Role.TRACK_OFFICE) and user.unit_id:
+        return user.unit_id
+    return None
+
+
+def is_administrator(user):
+    """One of the three administrators (三员), or a superuser: accounts that others may not touch."""
+    return user.is_superuser or user.has_role(*ADMIN_ROLES)
+
+
+def roles_held(user):
+    """The role values a person holds (unit groups aside), as the role form shows them."""
+    return [role.value for role in Role if role in user.role_set]
+
+
+def administrator_role_labels():
+    return [str(Role(r).label) for r in ADMIN_ROLES]
+
+
+def roles_given(roles):
+    """三员分立: an administrator's account holds that one role only, so no person both runs the
+    system and works on findings, and no person holds two of the three administrator roles.
+    Returns the roles as ``Role`` members, or refuses."""
+    from django.core.exceptions import ValidationError
+
+    roles = {Role(r) for r in roles}
+    if roles & ADMIN_ROLES and len(roles) > 1:
+        raise ValidationError(
+            _("系统管理员、安全管理员、审计管理员（三员）必须由不同的专用账号担任，不能与其他角色同时授予。")
+        )
+    return roles
+
+
+def role_labels(user):
+    """The names of the roles a person holds, in the order of ``Role``."""
+    held = user.role_set
+    return [str(role.label) for role in Role if role in held]
+
+
+class RolePrincipal:
+    """A whole role rather than one of its accounts, for work the system does on that role's behalf
+    (the weekly package is built for the provincial team as a whole). It holds that role only,
+    belongs to no unit, holds no object permission and cannot sign in."""
+
+    pk = None
+    unit_id = None
+    is_active = True
+    is_authenticated = True
+    is_superuser = False
+
+    def __init__(self, role, label):
+        self.role_set = frozenset({role})
+        self.username = "system"
+        self.label = label
+
+    def has_role(self, *roles):
+        return any(role in self.role_set for role in roles)
+
+    def has_perm(self, perm, obj=None):
+        return False
+
+    def __str__(self):
+        return self.label
+
+
+PROVINCIAL_TEAM = RolePrincipal(Role.PROVINCIAL, "系统（省巡视组报送包）")
+
+
+# --- who is told -------------------------------------------------------------------------------------
+
+
+def _holding(*roles):
+    return User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=[Role(r).value for r in roles])
+
+
+def _people(*roles):
+    # EXISTS rather than a join plus DISTINCT: in a city the role groups hold thousands of
+    # people, and the DISTINCT sorted every matching membership on all the user's columns.
+    return User.objects.filter(Exists(_holding(*roles)), is_active=True)
+
+
+def units_staff(unit_ids):
+    """The liaisons and heads of these units, in one query."""
+    return _people(*UNIT_STAFF_ROLES).filter(unit_id__in=unit_ids)
+
+
+def unit_heads(unit):
+    return _people(Role.UNIT_HEAD).filter(unit_id=unit.pk)
+
+
+def unit_liaisons(unit):
+    return _people(Role.LIAISON).filter(unit_id=unit.pk)
+
+
+def track_office_staff(unit):
+    return _people(Role.TRACK_OFFICE).filter(unit_id=unit.pk)
+
+
+def office_staff():
+    """The 整改办's active people."""
+    return _people(Role.OFFICE)
+
+
+def leader_accounts():
+    """District leaders: who may be named lead official or responsible leader."""
+    return _people(Role.LEADER)
+
+
+# --- sign-in -------------------------------------------------------------------------------------------
+
+
+def must_use_totp(user):
+    """Whether the deployment requires this person to sign in with a second factor."""
+    return user.has_role(*settings.TOTP_REQUIRED_ROLES)
+
+
+def may_enter_data_maintenance(user):
+    """Django's admin ("数据维护"): the office, on accounts marked as staff."""
+    return is_office(user) and user.is_staff
+
+
+# --- the administrators' pages ------------------------------------------------------------------------
+
+
+def may_manage_accounts(user):
+    """Accounts and units: the system administrator."""
+    return _holds(user, Role.SYSTEM_ADMIN)
+
+
+def may_manage_security(user):
+    """Roles, lockouts: the security administrator."""
+    return _holds(user, Role.SECURITY_ADMIN)
+
+
+def may_read_audit_log(user):
+    """The audit log, its search, export and chain check: the audit administrator."""
+    return _holds(user, Role.AUDIT_ADMIN)
+
+
+ADMIN_PAGES = {
+    "accounts": (may_manage_accounts, Role.SYSTEM_ADMIN),
+    "security": (may_manage_security, Role.SECURITY_ADMIN),
+    "audit": (may_read_audit_log, Role.AUDIT_ADMIN),
+}
+
+
+def require_admin_page(user, page):
+    """403, naming who may, unless ``user`` may open the administrators' pages of ``page``."""
+    rule, role = ADMIN_PAGES[page]
+    if not rule(user):
+        raise PermissionDenied(_("该操作仅限%(role)s。") % {"role": Role(role).label})
+
+
+def users_visible_to(user, page):
+    """The accounts an administrator works on in ``page``: every account, for its administrator."""
+    require_admin_page(user, page)
+    return User.objects.all()
+
+
+def user_for_user(user, pk, page):
+    """One account for an administrator's page: 403 for anyone else, 404 for one that does not exist."""
+    found = users_visible_to(user, page).filter(pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise Http404
+    return found
+
+
+def units_visible_to(user):
+    require_admin_page(user, "accounts")
+    return Unit.objects.all()
+
+
+def unit_for_user(user, pk):
+    found = units_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise Http404
+    return found
+
+
+def audit_events_visible_to(user):
+    require_admin_page(user, "audit")
+    return AuditEvent.objects.all()
+
+
+def navigation(user):
+    """What the menus show this person, for ``context_processors.roles``."""
+    held = user.role_set
+    return {
+        "user_roles": role_labels(user),
+        "is_office": is_office(user),
+        # The three administrators hold no other role and see no findings: no links to them.
+        "sees_findings": bool(held - ADMIN_ROLES),
+        "is_unit_staff": is_unit_staff(user),
+        "is_system_admin": may_manage_accounts(user),
+        "is_security_admin": may_manage_security(user),
+        "is_audit_admin": may_read_audit_log(user),
+    }

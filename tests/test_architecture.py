@@ -1,0 +1,112 @@
+"""Where a rule lives, checked by reading the code: who may do what is decided in the two access
+modules and nowhere else, protected objects are fetched through their chokepoints, and work for
+the background is queued one way. (The layers themselves are import-linter contracts in
+pyproject.toml, run by scripts/check.)"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("accounts", "rectification", "config")
+
+# The policy: the only modules that read a person's roles.
+ACCESS_MODULES = {"accounts/access.py", "rectification/access.py"}
+# Modules that name roles as data, never to decide: the role definitions, the account model that
+# reads its own groups, the security administrator's form and service that grant roles, the
+# command that opens the first administrators, and the demo district's accounts.
+ROLE_DATA_MODULES = ACCESS_MODULES | {
+    "accounts/roles.py",
+    "accounts/models.py",
+    "accounts/forms.py",
+    "accounts/services.py",
+    "accounts/management/commands/create_admin_account.py",
+    "rectification/demo.py",
+}
+# What a view must never fetch by id itself: each has a ``<type>_for_user`` in an access module.
+PROTECTED_MODELS = {
+    "Problem", "Measure", "ProgressReport", "Evidence", "Milestone", "CloseOutRequest", "SupervisionNotice",
+    "CoordinationItem", "Penalty", "ExportJob", "MeasureChangeRequest", "Notification", "User", "Unit",
+}
+QUEUE_MODULE = "rectification/services/queue.py"
+
+
+def _sources():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" not in relative:
+                yield relative, path.read_text(encoding="utf-8")
+
+
+def violations(relative, source):
+    """Each rule broken in one module, as "path:line: what"."""
+    found = []
+    tree = ast.parse(source, filename=relative)
+    in_views = "/views" in relative or relative.endswith("views.py")
+
+    def report(node, what):
+        found.append(f"{relative}:{node.lineno}: {what}")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name == "has_role" and relative not in ACCESS_MODULES:
+                report(node, "a role check outside the access modules (ask a named predicate of access)")
+            if name in {"delay", "apply_async", "send_task", "on_commit"} and relative != QUEUE_MODULE:
+                report(node, f".{name}() outside services.queue (hand work on with task_after_commit)")
+            for keyword in node.keywords:
+                if keyword.arg and ("groups__name" in keyword.arg or "group__name" in keyword.arg):
+                    if relative not in ACCESS_MODULES:
+                        report(node, "a query by role outside the access modules (use the people lookups of access)")
+        if isinstance(node, ast.Attribute) and node.attr in {"role_set", "TOTP_REQUIRED_ROLES"}:
+            if relative not in ACCESS_MODULES | {"accounts/models.py"}:
+                report(node, f"reads {node.attr} outside the access modules")
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names_roles = module == "accounts.roles" or (module == "roles" and node.level == 1)
+            if names_roles and relative not in ROLE_DATA_MODULES:
+                report(node, "imports the roles outside the access modules")
+        if in_views and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "get_object_or_404" and node.args and isinstance(node.args[0], ast.Name):
+                if node.args[0].id in PROTECTED_MODELS:
+                    report(node, f"fetches a {node.args[0].id} by id (use its <type>_for_user chokepoint)")
+    return found
+
+
+class TestTheCheckItself:
+    """The walker must catch what it claims to, or the test below could pass on anything."""
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "def view(request):\n    if request.user.has_role(Role.OFFICE):\n        pass\n",
+            "from accounts.roles import Role\n",
+            "from .roles import ADMIN_ROLES\n",
+            "def f(user):\n    return user.role_set\n",
+            "def f():\n    return User.objects.filter(groups__name='role:office')\n",
+            "def f(job):\n    run_export_job.delay(job.pk)\n",
+            "def f():\n    transaction.on_commit(lambda: None)\n",
+            "def detail(request, pk):\n    return get_object_or_404(Measure, pk=pk)\n",
+        ],
+    )
+    def test_it_flags_a_planted_violation(self, source):
+        assert violations("rectification/views/planted.py", source)
+
+    def test_it_allows_the_same_in_the_access_modules(self):
+        source = "from accounts.roles import Role\n\ndef f(user):\n    return user.has_role(Role.OFFICE)\n"
+        assert violations("rectification/access.py", source) == []
+        assert violations("accounts/access.py", source) == []
+
+
+class TestWhereRulesLive:
+    def test_it_finds_no_role_check_outside_the_access_modules(self):
+        found = [line for relative, source in _sources() for line in violations(relative, source)]
+        assert found == [], "\n".join(found)
+
+    def test_it_reads_the_whole_project(self):
+        # A walker that silently read nothing would pass the test above.
+        read = dict(_sources())
+        assert {"rectification/access.py", "rectification/views/ledger.py", "accounts/views.py"} <= set(read)
+        assert len(read) > 60
