@@ -195,7 +195,9 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
             "code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id",
             "problem__code", "problem__seq", "problem__round__title", "problem__round__feedback_date",
         )
-        .order_by("problem__seq", "seq")
+        # Round by round, as the page's tabs and the submission's list of missing rows go: problem
+        # numbers start again in each round, so ordering by them alone mixed the rounds.
+        .order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq", "pk")
     )
     # The week's reports and their evidence are read by the unit, whatever it has this week (a
     # list of ids, or a prefetch, would skip the query when there is nothing, and the page's

@@ -26,17 +26,16 @@ def _database_url():
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
-    queue = f"zg-test-{uuid.uuid4().hex[:8]}"
+def _worker(queue, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": BROKER,
         "DJANGO_VAR_DIR": str(tmp_path),
+        "DJANGO_PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
          "--without-mingle", "--without-gossip", "--loglevel=INFO"],
         cwd=ROOT,
@@ -45,6 +44,20 @@ def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _stop(worker):
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
+    queue = f"zg-test-{uuid.uuid4().hex[:8]}"
+    worker = _worker(queue, tmp_path)
     try:
         cycle = services.cycle_for(world.round, 2026, 48)
         # An explicit connection to Redis: the app's own pool points at the tests' broker.
@@ -59,8 +72,32 @@ def test_it_delivers_a_dispatch_through_a_real_worker(world, tmp_path):
         assert cycle.dispatch_state == "done"
         assert Notification.objects.filter(recipient=world.coop_staff, dedup_key__contains=":dispatch:").count() == 1
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(worker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_an_export_a_service_queued_after_commit(world, tmp_path, settings):
+    # The way every service hands work on (services.queue: by the task's name, after commit),
+    # end to end: the request is committed, the worker builds the file with the requester's rights.
+    from rectification.models import ExportJob
+    from rectification.services.export_jobs import export_job_request, job_path
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    queue = f"zg-test-{uuid.uuid4().hex[:8]}"
+    saved = {key: app.conf[key] for key in ("broker_url", "task_default_queue")}
+    app.close()
+    app.conf.update(broker_url=BROKER, task_default_queue=queue)
+    worker = _worker(queue, tmp_path)
+    try:
+        job = export_job_request(actor=world.resp_staff, inspection_round=world.round, kind=ExportJob.Kind.LEDGER)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and ExportJob.objects.get(pk=job.pk).state != ExportJob.State.DONE:
+            assert worker.poll() is None, worker.stdout.read()
+            time.sleep(0.5)
+        job.refresh_from_db()
+        assert job.state == ExportJob.State.DONE
+        assert job_path(job).read_bytes()[:2] == b"PK"
+    finally:
+        _stop(worker)
+        app.close()
+        app.conf.update(saved)

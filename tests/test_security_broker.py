@@ -47,6 +47,14 @@ def broker_down(settings, monkeypatch, tmp_path):
         return original(task, *args, **kwargs)
 
     monkeypatch.setattr(Task, "apply_async", spy)
+    # Services send their tasks by name (services.queue), without the task object.
+    original_send = type(celery_app).send_task
+
+    def send_spy(app, name, *args, **kwargs):
+        published.append(name)
+        return original_send(app, name, *args, **kwargs)
+
+    monkeypatch.setattr(type(celery_app), "send_task", send_spy)
     yield published
     celery_app.close()
     celery_app.conf.update(saved)
@@ -131,6 +139,8 @@ class TestBrokerDown:
         assert ProgressReport.objects.filter(measure=world.resp_measure).exists()
         assert broker_down == []
 
+    # Committed for real: the rerun is handed to Celery only once its transaction has committed.
+    @pytest.mark.django_db(transaction=True)
     def test_it_keeps_a_rerun_request_when_the_queue_is_down(self, world, client, broker_down):
         year, week = _week()
         cycle = services.cycle_for(world.round, year, week)

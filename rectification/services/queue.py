@@ -36,7 +36,8 @@ def task_after_commit(name: str, *args: object) -> Queued:
 
     def send() -> None:
         try:
-            current_app.tasks[name].delay(*args)
+            # By name: the web process need not have imported the tasks module to send one.
+            current_app.send_task(name, args=list(args))
         except Exception:  # noqa: BLE001 - a dead broker must not lose the request; the sweep runs it
             logger.warning("%s%r left for the sweep: the broker is unreachable", name, args)
             queued.sent = False
