@@ -136,10 +136,6 @@ def _latest_week_report(iso_year, iso_week):
     )
 
 
-def _latest_report(**filters):
-    return ProgressReport.objects.filter(measure=OuterRef("pk"), **filters).order_by("-iso_year", "-iso_week", "-version")
-
-
 def unit_worklist(*, user, unit, today, iso_year, iso_week):
     """The unit's open measures with everything the worklist shows, most urgent first.
 
