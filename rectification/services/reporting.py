@@ -12,7 +12,7 @@ from accounts.services import audit_record
 from ..access import can_act_on_measure, can_act_on_problem
 from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import CloseOutState, CoordinationItem, Evidence, Measure, Notification, ProgressReport
-from ..workdays import round_cutoff
+from ..workdays import round_cutoff, week_key, week_short_label
 from .notifications import notify, unit_staff
 
 
@@ -156,7 +156,7 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         action="report.submit",
         target=unit,
         changes={
-            "week": f"{iso_year}-W{iso_week:02d}",
+            "week": week_key(iso_year, iso_week),
             "reports": len(submitted),
             "late": any(r.is_late for r in submitted),
         },
@@ -165,9 +165,9 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         notify(
             recipient=head,
             kind=Notification.Kind.REPORT_SUBMITTED,
-            text=_("%(unit)s第%(week)s周的周报已提交，请确认。") % {"unit": unit.display_name, "week": iso_week},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"submitted:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(unit)s%(week)s的周报已提交，请确认。") % {"unit": unit.display_name, "week": week_short_label(iso_week)},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"submitted:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return submitted
 
@@ -220,15 +220,15 @@ def report_confirm(*, actor, unit, iso_year, iso_week):
         actor=actor,
         action="report.confirm",
         target=unit,
-        changes={"week": f"{iso_year}-W{iso_week:02d}", "reports": len(reports)},
+        changes={"week": week_key(iso_year, iso_week), "reports": len(reports)},
     )
     for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
         notify(
             recipient=person,
             kind=Notification.Kind.REPORT_CONFIRMED,
-            text=_("第%(week)s周的周报已由单位负责人确认。") % {"week": iso_week},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"confirmed:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(week)s的周报已由单位负责人确认。") % {"week": week_short_label(iso_week)},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"confirmed:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return reports
 
@@ -250,15 +250,15 @@ def report_return(*, actor, unit, iso_year, iso_week, reason, measure_ids=None):
         actor=actor,
         action="report.return",
         target=unit,
-        changes={"week": f"{iso_year}-W{iso_week:02d}", "measures": [r.measure.code for r in reports], "reason": reason},
+        changes={"week": week_key(iso_year, iso_week), "measures": [r.measure.code for r in reports], "reason": reason},
     )
     for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
         notify(
             recipient=person,
             kind=Notification.Kind.REPORT_RETURNED,
-            text=_("第%(week)s周的周报被退回：%(reason)s") % {"week": iso_week, "reason": reason[:100]},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"returned:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(week)s的周报被退回：%(reason)s") % {"week": week_short_label(iso_week), "reason": reason[:100]},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"returned:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return reports
 

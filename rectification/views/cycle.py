@@ -18,6 +18,7 @@ from .. import selectors, services
 from ..forms import ResolveForm
 from ..models import StepState, WeeklyCycle, WeeklySnapshot
 from ..services.cycle import package_path
+from ..workdays import week_label
 from .common import staff_unit
 
 
@@ -162,5 +163,5 @@ def snapshot_package(request, pk):
         raise Http404
     audit_record(actor=request.user, action="package.download", target=snapshot, changes={"file": snapshot.package_name})
     cycle = snapshot.cycle
-    filename = f"{cycle.round.title}-{cycle.iso_year}年第{cycle.iso_week}周报送材料.zip"
+    filename = f"{cycle.round.title}-{week_label(cycle.iso_year, cycle.iso_week)}报送材料.zip"
     return FileResponse(open(path, "rb"), as_attachment=True, filename=filename, content_type="application/zip")

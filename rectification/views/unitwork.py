@@ -35,7 +35,7 @@ from ..models import (
     ProgressReport,
 )
 from ..templatetags.ledger import plain_choices
-from ..workdays import iso_week_of
+from ..workdays import iso_week_of, week_key, week_short_label
 
 from .common import staff_unit, url_prefix, week_context, week_from_request
 
@@ -127,7 +127,7 @@ def _shown_round(asked, tabs, row_count):
 
 
 def _report_url(iso_year, iso_week, round_param=""):
-    query = {"week": f"{iso_year}-W{iso_week:02d}"}
+    query = {"week": week_key(iso_year, iso_week)}
     if round_param:
         query["round"] = round_param
     return f"{reverse('rectification:report_week')}?{urlencode(query)}"
@@ -199,7 +199,7 @@ def report_week(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(_report_url(iso_year, iso_week, round_param))
-        messages.success(request, _("第%(week)s周的周报已提交，等待单位负责人确认。") % {"week": iso_week})
+        messages.success(request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)})
         return redirect(_report_url(iso_year, iso_week, round_param))
     if not failed:
         messages.success(request, _("草稿已保存。"))
