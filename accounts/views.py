@@ -34,6 +34,7 @@ from .forms import (
 )
 from .models import User
 from .roles import ADMIN_ROLES, Role
+from .ui import error_text
 
 PAGE_SIZE = 50
 # A password accepted at the first step waits this long for its second factor.
@@ -384,7 +385,7 @@ def system_user_active(request, pk):
     try:
         services.user_set_active(actor=request.user, user=person, active=active)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         if active:
             messages.success(request, _("已启用账号“%(name)s”。") % {"name": person})

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import Role
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import selectors, services
 from ..access import can_act_on_problem, measure_for_user, problem_for_user
@@ -138,7 +139,7 @@ def closeout_decide(request, pk):
             no_rules_reason=data["no_rules_reason"],
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已办理。"))
     return redirect(closeout.get_absolute_url())
@@ -155,7 +156,7 @@ def closeout_reopen(request, pk):
         try:
             services.closeout_reopen(actor=request.user, request=closeout, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("事项已重启，原签批记录保留。"))
     return redirect(closeout.get_absolute_url())

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import READ_ALL_ROLES, Role
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import selectors, services
 from ..forms import ResolveForm
@@ -78,7 +79,7 @@ def cycle_rerun(request, pk):
     try:
         queued = services.step_rerun_request(actor=request.user, cycle=cycle, step=step)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
         return redirect("rectification:cycle_detail", pk=cycle.pk)
     if queued.sent is False:
         # The step is marked pending; the quarter-hourly sweep runs it once the broker is back.
@@ -118,7 +119,7 @@ def notice_reply(request, pk):
     try:
         services.notice_reply(actor=request.user, notice=notice, reply=request.POST.get("resolution", ""))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("督办单已答复。"))
     return redirect("rectification:notice_list")
@@ -143,7 +144,7 @@ def penalty_decide(request, pk):
     try:
         services.penalty_decide(actor=request.user, penalty=penalty, confirm=request.POST.get("decision") == "confirm")
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已处理。"))
     return redirect("rectification:penalty_list")

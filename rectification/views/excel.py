@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Unit
 from accounts.roles import READ_ALL_ROLES, UNIT_STAFF_ROLES
 from accounts.services import audit_record
+from accounts.ui import error_text
 from rectification.access import MANAGE_ROLES
 from rectification.models import ExportJob, InspectionRound
 from rectification.selectors import rounds_visible_to
@@ -246,7 +247,7 @@ def import_confirm(request):
     try:
         counts = ledger_import(actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"])
     except (ValidationError, IntegrityError) as failed:
-        reason = "；".join(failed.messages) if isinstance(failed, ValidationError) else str(failed)
+        reason = error_text(failed)
         audit_record(
             actor=request.user,
             action="excel.import_failed",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Role
+from accounts.ui import error_text
 
 from .. import selectors, services
 from ..access import can_act_on_problem, measure_for_user, problem_for_user
@@ -34,10 +35,6 @@ from .common import staff_unit
 def _office_only(user):
     if not user.has_role(Role.OFFICE):
         raise Http404
-
-
-def _error(request, error):
-    messages.error(request, " ".join(error.messages) if hasattr(error, "messages") else str(error))
 
 
 @login_required
@@ -96,7 +93,7 @@ def round_setup(request, pk):
                     messages.success(request, _("已添加。"))
                     return redirect("rectification:round_setup", pk=pk)
         except ValidationError as error:
-            _error(request, error)
+            messages.error(request, error_text(error))
     return render(
         request,
         "rectification/setup/round_setup.html",
@@ -204,7 +201,7 @@ def measure_setup_action(request, pk):
         else:
             raise Http404
     except (ValidationError, PermissionDenied) as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     return redirect("rectification:problem_decompose", pk=measure.problem_id)
 
 
@@ -218,7 +215,7 @@ def milestone_edit(request, pk):
         try:
             services.milestone_update(actor=request.user, milestone=milestone, **form.cleaned_data)
         except ValidationError as error:
-            _error(request, error)
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("时间节点已调整。"))
     else:
@@ -256,7 +253,7 @@ def change_request_decide(request, pk):
     try:
         services.change_request_decide(actor=request.user, request=change, approve=request.POST.get("decision") == "approve")
     except ValidationError as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已处理变更申请。"))
     return redirect("rectification:round_setup", pk=change.measure.problem.round_id)
@@ -308,7 +305,7 @@ def measure_claim(request, pk):
             )
             messages.success(request, _("已认领措施 %(code)s。") % {"code": measure.code})
     except ValidationError as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     return redirect("rectification:unit_claims")
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import Role
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import selectors, services
 from ..access import measure_for_user
@@ -197,7 +198,7 @@ def report_week(request):
         try:
             services.report_submit(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
             return redirect(_report_url(iso_year, iso_week, round_param))
         messages.success(request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)})
         return redirect(_report_url(iso_year, iso_week, round_param))
@@ -263,7 +264,7 @@ def report_confirm(request):
     try:
         reports = services.report_confirm(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已确认 %(n)s 项措施的周报。") % {"n": len(reports)})
     return redirect(_report_url(iso_year, iso_week))
@@ -283,7 +284,7 @@ def report_return(request):
                 actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("已退回 %(n)s 项措施的周报。") % {"n": len(reports)})
     return redirect(_report_url(iso_year, iso_week))
@@ -353,7 +354,7 @@ def measure_evidence_upload(request, pk):
                 actor=request.user, measure=measure, uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("佐证材料已上传。"))
     else:
@@ -377,7 +378,7 @@ def milestone_done(request, pk):
                 kind=form.cleaned_data["kind"],
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("时间节点“%(title)s”已标记完成。") % {"title": milestone.title})
     else:
@@ -408,7 +409,7 @@ def coordination_resolve(request, pk):
         try:
             services.coordination_resolve(actor=request.user, item=item, resolution=form.cleaned_data["resolution"])
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("协调结果已答复。"))
     else:
