@@ -5,6 +5,14 @@ It lives in ``accounts`` because ``rectification`` may import ``accounts`` and n
 round; it knows nothing of people or units.
 """
 
+from django.core.paginator import Paginator
+
+
+def paginate(request, items, per_page):
+    """The page of ``items`` the request asks for (``?page=``): the first for a missing or wrong
+    number, the last for one past the end. Shown with ``{% include "_pager.html" %}``."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
 
 def error_text(error):
     """The reasons of a refusal as one message: every message of a ValidationError (a list, or a

@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,7 +33,7 @@ from .forms import (
 )
 from .models import User
 from .roles import ADMIN_ROLES, Role
-from .ui import error_text
+from .ui import error_text, paginate
 
 PAGE_SIZE = 50
 # A password accepted at the first step waits this long for its second factor.
@@ -196,16 +195,6 @@ def role_required(role):
     return decorator
 
 
-def _page(request, items):
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _querystring(request):
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 def _search_events(request):
     form = AuditSearchForm(request.GET or None)
     filters = {}
@@ -222,7 +211,7 @@ def _printable(filters):
 @require_GET
 def audit_log(request):
     form, filters, events = _search_events(request)
-    page = _page(request, events)
+    page = paginate(request, events, PAGE_SIZE)
     # The auditor's reading is itself audited (who looked for what).
     services.audit_record(
         actor=request.user,
@@ -238,7 +227,6 @@ def audit_log(request):
         {
             "form": form,
             "page": page,
-            "querystring": _querystring(request),
             "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
         },
     )
@@ -319,12 +307,12 @@ def security_unlock(request):
 @require_GET
 def security_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(q=q))
+    page = paginate(request, selectors.users_for_admin(q=q), PAGE_SIZE)
     rows = [(user, selectors.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/security_users.html",
-        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+        {"page": page, "rows": rows, "q": q},
     )
 
 
@@ -362,19 +350,19 @@ def security_totp_reset(request, pk):
 @require_GET
 def system_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(q=q))
+    page = paginate(request, selectors.users_for_admin(q=q), PAGE_SIZE)
     rows = [(user, selectors.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/system_users.html",
-        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+        {"page": page, "rows": rows, "q": q},
     )
 
 
 @role_required(Role.SYSTEM_ADMIN)
 @require_GET
 def system_units(request):
-    return render(request, "accounts/system_units.html", {"page": _page(request, selectors.units_for_admin())})
+    return render(request, "accounts/system_units.html", {"page": paginate(request, selectors.units_for_admin(), PAGE_SIZE)})
 
 
 @role_required(Role.SYSTEM_ADMIN)

@@ -2,12 +2,12 @@
 
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
+from accounts.ui import paginate
 
 from .. import selectors
 from ..access import can_act_on_measure, can_act_on_problem, measure_for_user, problem_for_user
@@ -63,7 +63,7 @@ def problem_list(request):
     problems = selectors.problem_list(
         user=user, inspection_round=current, track_kind=track_kind, closeout_state=state, search=search
     )
-    page = Paginator(problems, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, problems, PAGE_SIZE)
     return render(
         request,
         "rectification/problem_list.html",
