@@ -13,8 +13,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-CHARACTER_CLASSES = ("lower", "upper", "digit", "symbol")
-
 
 def character_classes(password):
     """Which of lowercase letters, uppercase letters, digits and other symbols the password uses."""

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import access
 from .audit import GENESIS, row_hash
-from .models import AuditEvent, Unit, User
+from .models import AuditEvent, User
 
 
 def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):

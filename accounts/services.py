@@ -86,12 +86,6 @@ def audit_record_many(*, actor, entries):
     return events
 
 
-def role_groups_ensure():
-    """Create the role groups that are missing; safe to run any number of times."""
-    for role in Role:
-        Group.objects.get_or_create(name=role.value)
-
-
 def _unit_group_name(name):
     return f"unit:{name}"
 

@@ -14,8 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -33,6 +32,7 @@ from .forms import (
     UserMoveForm,
 )
 from .models import User
+from .ui import error_text, paginate
 
 PAGE_SIZE = 50
 # A password accepted at the first step waits this long for its second factor.
@@ -194,16 +194,6 @@ def admin_page(page):
     return decorator
 
 
-def _page(request, items):
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _querystring(request):
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 def _search_events(request):
     form = AuditSearchForm(request.GET or None)
     filters = {}
@@ -220,7 +210,7 @@ def _printable(filters):
 @require_GET
 def audit_log(request):
     form, filters, events = _search_events(request)
-    page = _page(request, events)
+    page = paginate(request, events, PAGE_SIZE)
     # The auditor's reading is itself audited (who looked for what).
     services.audit_record(
         actor=request.user,
@@ -236,7 +226,6 @@ def audit_log(request):
         {
             "form": form,
             "page": page,
-            "querystring": _querystring(request),
             "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
         },
     )
@@ -317,12 +306,12 @@ def security_unlock(request):
 @require_GET
 def security_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(user=request.user, page="security", q=q))
+    page = paginate(request, selectors.users_for_admin(user=request.user, page="security", q=q), PAGE_SIZE)
     rows = [(user, access.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/security_users.html",
-        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+        {"page": page, "rows": rows, "q": q},
     )
 
 
@@ -360,19 +349,19 @@ def security_totp_reset(request, pk):
 @require_GET
 def system_users(request):
     q = request.GET.get("q", "").strip()[:50]
-    page = _page(request, selectors.users_for_admin(user=request.user, page="accounts", q=q))
+    page = paginate(request, selectors.users_for_admin(user=request.user, page="accounts", q=q), PAGE_SIZE)
     rows = [(user, access.role_labels(user)) for user in page]
     return render(
         request,
         "accounts/system_users.html",
-        {"page": page, "rows": rows, "q": q, "querystring": _querystring(request)},
+        {"page": page, "rows": rows, "q": q},
     )
 
 
 @admin_page("accounts")
 @require_GET
 def system_units(request):
-    return render(request, "accounts/system_units.html", {"page": _page(request, selectors.units_for_admin(user=request.user))})
+    return render(request, "accounts/system_units.html", {"page": paginate(request, selectors.units_for_admin(user=request.user), PAGE_SIZE)})
 
 
 @admin_page("accounts")
@@ -383,7 +372,7 @@ def system_user_active(request, pk):
     try:
         services.user_set_active(actor=request.user, user=person, active=active)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         if active:
             messages.success(request, _("已启用账号“%(name)s”。") % {"name": person})

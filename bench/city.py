@@ -59,7 +59,7 @@ from rectification.models import (
     WeeklyCycle,
     WeeklySnapshot,
 )
-from rectification.workdays import iso_week_of, week_monday
+from rectification.workdays import iso_week_of, week_key, week_monday
 
 from .grants import ProblemAssignment, grants_bulk_write
 
@@ -941,7 +941,7 @@ class _CityBuilder:
             for w in range(s.weeks):
                 iso_year, iso_week = iso_week_of(self.mondays[w])
                 week_figures = dict(figures)
-                week_figures["week"] = f"{iso_year}-W{iso_week:02d}"
+                week_figures["week"] = week_key(iso_year, iso_week)
                 week_figures["measures"] = {**figures["measures"], "closed": round(closed * (w + 1) / s.weeks)}
                 snapshots.append(
                     WeeklySnapshot(

@@ -102,10 +102,6 @@ def broker_check():
     return {"ok": True, "ms": _elapsed_ms(started), "transport": str(transport)}
 
 
-def _week_label(iso_year, iso_week):
-    return f"{iso_year}-W{iso_week:02d}"
-
-
 def weekly_cycle_report(now=None):
     """When the weekly cycle last ran, and whether any step is overdue or failed.
 
@@ -114,7 +110,7 @@ def weekly_cycle_report(now=None):
     """
     from rectification.models import StepState, WeeklyCycle
     from rectification.services.cycle import STEPS, active_rounds, step_due_at
-    from rectification.workdays import iso_week_of
+    from rectification.workdays import iso_week_of, week_key
 
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -130,14 +126,14 @@ def weekly_cycle_report(now=None):
             finished = entry.get("finished_at") or entry.get("failed_at")
             if finished and (last_run is None or finished > last_run["at"]):
                 last_run = {
-                    "week": _week_label(cycle.iso_year, cycle.iso_week),
+                    "week": week_key(cycle.iso_year, cycle.iso_week),
                     "step": step,
                     "state": cycle.state_of(step),
                     "at": finished,
                 }
 
     failed = [
-        f"{_week_label(c.iso_year, c.iso_week)} {step}"
+        f"{week_key(c.iso_year, c.iso_week)} {step}"
         for c in recent
         if (c.iso_year, c.iso_week) >= oldest_counted
         for step in STEPS
@@ -159,11 +155,11 @@ def weekly_cycle_report(now=None):
             if state in (StepState.DONE, StepState.FAILED):
                 continue
             if now - step_due_at(inspection_round, iso_year, iso_week, step) > STEP_GRACE:
-                overdue.add(f"{_week_label(iso_year, iso_week)} {step}")
+                overdue.add(f"{week_key(iso_year, iso_week)} {step}")
 
     return {
         "ok": not failed and not overdue,
-        "current_week": _week_label(*this_week),
+        "current_week": week_key(*this_week),
         "last_run": last_run,
         "failed_steps": failed,
         "overdue_steps": sorted(overdue),

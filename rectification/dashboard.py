@@ -28,7 +28,7 @@ from .models import (
     Track,
     WeeklySnapshot,
 )
-from .workdays import iso_week_of, week_monday, workdays_between
+from .workdays import iso_week_of, week_monday, week_short_label, workdays_between
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
 
@@ -315,7 +315,7 @@ def weekly_trend(*, snapshots):
     """Open and cumulative closed measures per week, read from the frozen snapshots."""
     return [
         {
-            "week": f"第{snapshot.cycle.iso_week}周",
+            "week": week_short_label(snapshot.cycle.iso_week),
             "open": snapshot.measures_total - snapshot.measures_closed,
             "closed": snapshot.measures_closed,
         }

@@ -21,7 +21,7 @@ from .models import (
     ProgressState,
     SignOffStep,
 )
-from .workdays import week_monday, workdays_between
+from .workdays import week_key, week_monday, workdays_between
 
 
 def _by_state(queryset, field):
@@ -108,7 +108,7 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
     )
     return {
         "round": inspection_round.title,
-        "week": f"{iso_year}-W{iso_week:02d}",
+        "week": week_key(iso_year, iso_week),
         "as_of": today.isoformat(),
         "countdown": {
             "deadline": inspection_round.report_deadline.isoformat(),

@@ -7,17 +7,12 @@ from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
     DispatchSheet,
-    Penalty,
-    SupervisionNotice,
-    WeeklyCycle,
     CloseOutRequest,
     Evidence,
     CloseOutState,
-    CoordinationItem,
     InspectionRound,
     Measure,
     Milestone,
-    Notification,
     Problem,
     ProgressReport,
     Track,
@@ -135,10 +130,6 @@ def _latest_week_report(iso_year, iso_week):
     return ProgressReport.objects.filter(measure=OuterRef("pk"), iso_year=iso_year, iso_week=iso_week).order_by(
         "-version"
     )
-
-
-def _latest_report(**filters):
-    return ProgressReport.objects.filter(measure=OuterRef("pk"), **filters).order_by("-iso_year", "-iso_week", "-version")
 
 
 def unit_worklist(*, user, unit, today, iso_year, iso_week):

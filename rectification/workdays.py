@@ -7,8 +7,10 @@ Monday-Friday rather than fail, because a deadline must always be computable.
 
 import datetime
 import functools
+import re
 
 import chinese_calendar
+from django.utils.translation import gettext as _
 
 
 # The calendar is fixed for the life of the process, and the weekly cycle asks about the same
@@ -68,6 +70,37 @@ def iso_week_of(day):
 
 def week_monday(iso_year, iso_week):
     return datetime.date.fromisocalendar(iso_year, iso_week, 1)
+
+
+_WEEK_KEY = re.compile(r"^(\d{4})-W(\d{1,2})$")
+
+
+def week_key(iso_year, iso_week):
+    """``2026-W48``: a week as URLs, file names, audit rows and the command line write it."""
+    return f"{iso_year}-W{iso_week:02d}"
+
+
+def week_from_key(text):
+    """(ISO year, ISO week) of a ``2026-W48`` (surrounding spaces ignored).
+
+    ValueError for any other text and for a week its year does not have (2026-W53).
+    """
+    match = _WEEK_KEY.match(text.strip())
+    if match is None:
+        raise ValueError(f"not an ISO week: {text!r}")
+    iso_year, iso_week = int(match[1]), int(match[2])
+    datetime.date.fromisocalendar(iso_year, iso_week, 1)
+    return iso_year, iso_week
+
+
+def week_label(iso_year, iso_week):
+    """``2026年第48周``: a week as people read it."""
+    return _("%(year)s年第%(week)s周") % {"year": iso_year, "week": iso_week}
+
+
+def week_short_label(iso_week):
+    """``第48周``: a week as people read it where the year goes without saying."""
+    return _("第%(week)s周") % {"week": iso_week}
 
 
 def add_workdays(day, count):

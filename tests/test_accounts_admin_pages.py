@@ -238,6 +238,13 @@ class TestAuditAdministrator:
         assert page.context["page"].paginator.count == 1
         assert client.get(reverse("accounts:audit_log"), {"ip": "10.7.7.8"}).context["page"].paginator.count == 0
 
+    def test_it_exports_what_it_shows_whichever_page_is_open(self, world, client):
+        client.force_login(world.auditadmin)
+        page = client.get(reverse("accounts:audit_log"), {"action": "auth.login_failed", "page": "1"}).content.decode()
+        export = reverse("accounts:audit_export")
+        assert f'href="{export}?action=auth.login_failed&amp;format=csv"' in page
+        assert f'href="{export}?action=auth.login_failed&amp;format=xlsx"' in page
+
     def test_it_audits_its_own_searches(self, world, client):
         client.force_login(world.auditadmin)
         client.get(reverse("accounts:audit_log"), {"actor": "office"})

@@ -17,7 +17,6 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Unit, User
-from accounts.roles import Role
 from rectification import access, services
 from rectification.demo import DEMO_PASSWORD, demo_load
 from rectification.models import CloseOutRequest, CloseOutState, Measure, WeeklyCycle

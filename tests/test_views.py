@@ -1,5 +1,8 @@
 """The pages of the foundation: login, home per role, problem list and details, the admin."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -88,6 +91,17 @@ class TestProblemList:
     def test_it_refuses_post(self, world, client):
         client.force_login(world.office)
         assert client.post(LIST).status_code == 405
+
+    def test_its_next_page_keeps_the_filters(self, world, client):
+        for n in range(25):
+            world.make_problem(f"6.{n}", track_kind=Track.Kind.CADRE)
+        client.force_login(world.office)
+        first = client.get(LIST, {"track": "cadre"}).content.decode()
+        next_link = html.unescape(re.search(r'href="([^"]*)">下一页', first)[1])
+        second = client.get(LIST + next_link)
+        assert second.context["page"].number == 2
+        assert second.context["page"].paginator.count == 25
+        assert "违规发放津补贴" not in second.content.decode()
 
     @pytest.mark.parametrize("actor", ["office", "resp_staff", "leader"])
     def test_it_runs_the_same_number_of_queries_for_3_and_30_problems(

@@ -2,7 +2,18 @@
 
 import datetime
 
-from rectification.workdays import is_workday, milestones_backwards, previous_workday, workdays_between
+import pytest
+
+from rectification.workdays import (
+    is_workday,
+    milestones_backwards,
+    previous_workday,
+    week_from_key,
+    week_key,
+    week_label,
+    week_short_label,
+    workdays_between,
+)
 
 D = datetime.date
 
@@ -49,3 +60,19 @@ class TestMilestonesBackwards:
         dates = [day for _, day in plan]
         assert dates == sorted(dates)
         assert all(D(2026, 11, 23) <= day <= D(2026, 11, 24) for day in dates)
+
+
+class TestWeekKey:
+    def test_it_writes_and_reads_back_the_same_week(self):
+        assert week_key(2026, 8) == "2026-W08"
+        assert week_from_key(week_key(2026, 8)) == (2026, 8)
+        assert week_from_key(" 2026-W48 ") == (2026, 48)
+
+    @pytest.mark.parametrize("text", ["", "2026-48", "2026-W048", "2026W48", "2026-W", "2025-W53", "2026-W00"])
+    def test_it_refuses_what_is_not_a_week(self, text):
+        with pytest.raises(ValueError):
+            week_from_key(text)
+
+    def test_it_labels_a_week_for_people(self):
+        assert week_label(2026, 8) == "2026年第8周"
+        assert week_short_label(8) == "第8周"

@@ -39,6 +39,7 @@ from rectification.models import (
     RuleRecord,
     WorkActivity,
 )
+from rectification.workdays import week_key, week_label
 
 from . import columns as cols
 from .workbook import StreamSheet, stream_workbook, title_text, workbook_bytes
@@ -282,7 +283,7 @@ def weekly_export(*, user, inspection_round, iso_year, iso_week, today):
     rows = weekly_rows(user=user, inspection_round=inspection_round, iso_year=iso_year, iso_week=iso_week)
     monday = datetime.date.fromisocalendar(iso_year, iso_week, 1)
     sunday = monday + datetime.timedelta(days=6)
-    week_text = f"{iso_year}年第{iso_week}周（{monday:%m月%d日}—{sunday:%m月%d日}）"
+    week_text = f"{week_label(iso_year, iso_week)}（{monday:%m月%d日}—{sunday:%m月%d日}）"
     workbook = stream_workbook()
     sheet = StreamSheet(
         workbook,
@@ -296,10 +297,10 @@ def weekly_export(*, user, inspection_round, iso_year, iso_week, today):
     content = workbook_bytes(workbook)
     return Export(
         content,
-        _filename(inspection_round, "整改进展周报表", today, f"-{iso_year}年第{iso_week}周"),
+        _filename(inspection_round, "整改进展周报表", today, f"-{week_label(iso_year, iso_week)}"),
         "excel.export_weekly",
         {
-            "week": f"{iso_year}-W{iso_week:02d}",
+            "week": week_key(iso_year, iso_week),
             "measures": len(rows),
             "reported": sum(1 for row in rows if row.report is not None),
         },

@@ -52,7 +52,6 @@ MAX_CELL_TEXT = 32767
 
 TITLE_ROW = 1
 HEADER_ROW = 2
-FIRST_DATA_ROW = 3
 
 _thin = Side(style="thin", color="999999")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..workdays import week_label
 from .ledger import InspectionRound, Measure
 
 
@@ -49,7 +50,7 @@ class WeeklyCycle(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.round} {self.iso_year}年第{self.iso_week}周"
+        return f"{self.round} {week_label(self.iso_year, self.iso_week)}"
 
     def state_of(self, step):
         return getattr(self, f"{step}_state")

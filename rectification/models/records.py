@@ -9,7 +9,19 @@ from .ledger import InspectionRound, Problem
 from .work import Evidence
 
 
-class AccountabilityRecord(models.Model):
+class FinalReportRecord(models.Model):
+    """What every record behind the final report has: the round it counts towards and who entered it."""
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class AccountabilityRecord(FinalReportRecord):
     """人要处理: one person or unit held to account for a problem."""
 
     class Kind(models.TextChoices):
@@ -34,7 +46,6 @@ class AccountabilityRecord(models.Model):
         PERSON = "person", _("个人")
         UNIT = "unit", _("单位")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
     problem = models.ForeignKey(
         Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="accountability"
     )
@@ -47,9 +58,6 @@ class AccountabilityRecord(models.Model):
     is_accountability = models.BooleanField(_("属于问责"), default=False)
     decision_document = models.CharField(_("处理决定文号"), max_length=100, blank=True)
     decided_on = models.DateField(_("决定日期"))
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
-    )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 
     class Meta:
@@ -62,7 +70,7 @@ class AccountabilityRecord(models.Model):
         return f"{self.person_name} {self.get_kind_display()}"
 
 
-class RuleRecord(models.Model):
+class RuleRecord(FinalReportRecord):
     """长效机制要建立: a rule or institution issued, revised or abolished."""
 
     class Change(models.TextChoices):
@@ -70,7 +78,6 @@ class RuleRecord(models.Model):
         REVISED = "revised", _("修订")
         ABOLISHED = "abolished", _("废止")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
     problems = models.ManyToManyField(Problem, verbose_name=_("相关问题"), blank=True, related_name="rules")
     title = models.CharField(_("制度名称"), max_length=200)
     doc_number = models.CharField(_("文号"), max_length=100)
@@ -81,9 +88,6 @@ class RuleRecord(models.Model):
     )
     evidence = models.ForeignKey(
         Evidence, verbose_name=_("制度文件"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 
@@ -96,7 +100,7 @@ class RuleRecord(models.Model):
         return f"{self.title}（{self.doc_number}）"
 
 
-class Recovery(models.Model):
+class Recovery(FinalReportRecord):
     """挽回经济损失、追缴/清退资金, in 万元."""
 
     class Kind(models.TextChoices):
@@ -104,7 +108,6 @@ class Recovery(models.Model):
         FUNDS_RECOVERED = "funds_recovered", _("追缴资金")
         FUNDS_RETURNED = "funds_returned", _("清退资金")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
     problem = models.ForeignKey(
         Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries"
     )
@@ -112,9 +115,6 @@ class Recovery(models.Model):
     amount_wan = models.DecimalField(_("金额（万元）"), max_digits=12, decimal_places=2)
     description = models.CharField(_("说明"), max_length=300, blank=True)
     recorded_on = models.DateField(_("日期"))
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
-    )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 
     class Meta:
@@ -127,14 +127,13 @@ class Recovery(models.Model):
         return f"{self.get_kind_display()} {self.amount_wan}万元"
 
 
-class PetitionClue(models.Model):
+class PetitionClue(FinalReportRecord):
     """信访件 or 问题线索 handed over by the inspection team, received and closed."""
 
     class Kind(models.TextChoices):
         PETITION = "petition", _("信访件")
         CLUE = "clue", _("问题线索")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("编号"), max_length=50)
     summary = models.CharField(_("摘要"), max_length=300)
@@ -144,9 +143,6 @@ class PetitionClue(models.Model):
     received_on = models.DateField(_("接收日期"))
     closed_on = models.DateField(_("办结日期"), null=True, blank=True)
     case_filed = models.BooleanField(_("已立案"), default=False)
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("信访件和问题线索")
@@ -158,7 +154,7 @@ class PetitionClue(models.Model):
         return f"{self.get_kind_display()} {self.code}"
 
 
-class WorkActivity(models.Model):
+class WorkActivity(FinalReportRecord):
     """Meetings, dispatch meetings, supervision rounds and special campaigns held, for the final report."""
 
     class Kind(models.TextChoices):
@@ -166,13 +162,9 @@ class WorkActivity(models.Model):
         DISPATCH_MEETING = "dispatch_meeting", _("调度会")
         SUPERVISION = "supervision", _("督导检查")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("名称"), max_length=200)
     held_on = models.DateField(_("日期"))
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("工作开展记录")

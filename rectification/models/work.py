@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..workdays import week_label
 from .ledger import Measure, Milestone, ProgressState
 
 
@@ -75,7 +76,7 @@ class ProgressReport(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.measure.code} {self.iso_year}年第{self.iso_week}周"
+        return f"{self.measure.code} {week_label(self.iso_year, self.iso_week)}"
 
 
 class Evidence(models.Model):

@@ -21,14 +21,12 @@ from ..models import (
     CriterionCheck,
     DeadlineCategory,
     Evidence,
-    Measure,
     Notification,
     PetitionClue,
     ProgressState,
     Recovery,
     RuleRecord,
     SignOffStep,
-    Track,
 )
 from .notifications import notify
 

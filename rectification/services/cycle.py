@@ -38,7 +38,17 @@ from ..models import (
     WeeklyCycle,
     WeeklySnapshot,
 )
-from ..workdays import add_workdays, iso_week_of, next_workday, previous_workday, round_cutoff, week_monday, workdays_between
+from ..workdays import (
+    add_workdays,
+    iso_week_of,
+    next_workday,
+    previous_workday,
+    round_cutoff,
+    week_key,
+    week_monday,
+    week_short_label,
+    workdays_between,
+)
 from .notifications import notify_each
 from .queue import task_after_commit
 
@@ -255,7 +265,7 @@ def dispatch_sheet_content(cycle, unit, today, batch=None):
     sunday = monday + datetime.timedelta(days=6)
     measures = batch.measures[unit.pk]
     return {
-        "week": f"{cycle.iso_year}-W{cycle.iso_week:02d}",
+        "week": week_key(cycle.iso_year, cycle.iso_week),
         "cutoff": round_cutoff(inspection_round, cycle.iso_year, cycle.iso_week).isoformat(),
         "countdown": _countdown(inspection_round, today),
         "open": [_item(m, today) for m in measures],
@@ -301,9 +311,9 @@ def _dispatch_unit(cycle, unit, today, batch=None):
         cycle=cycle,
         unit=unit,
         kind="dispatch",
-        text=_("第%(week)s周调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。")
+        text=_("%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。")
         % {
-            "week": cycle.iso_week,
+            "week": week_short_label(cycle.iso_week),
             "open": len(content["open"]),
             "due": len(content["due_this_week"]),
             "overdue": len(content["overdue"]),
@@ -497,9 +507,9 @@ def step_summary(cycle):
     notify_each(
         recipients=access.office_staff(),
         kind=Notification.Kind.DISPATCH,
-        text=_("第%(week)s周小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
+        text=_("%(week)s小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
         % {
-            "week": cycle.iso_week,
+            "week": week_short_label(cycle.iso_week),
             "overdue": len(snapshot.figures["overdue"]),
             "stalled": len(snapshot.figures["stalled"]),
             "missed": len(snapshot.figures["missed_units"]),
@@ -515,7 +525,7 @@ def weekly_package_store(cycle):
     """Write the week's Excel package for the provincial team; returns its file name ('' if none)."""
     from .package import weekly_package_write
 
-    name = f"{cycle.round_id}-{cycle.iso_year}-W{cycle.iso_week:02d}.zip"
+    name = f"{cycle.round_id}-{week_key(cycle.iso_year, cycle.iso_week)}.zip"
     path = package_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     return name if weekly_package_write(cycle=cycle, path=path) else ""

@@ -11,7 +11,7 @@ from accounts.services import audit_record
 from .. import access
 from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import CloseOutState, CoordinationItem, Evidence, Measure, Notification, ProgressReport
-from ..workdays import round_cutoff
+from ..workdays import round_cutoff, week_key, week_short_label
 from .notifications import notify
 
 
@@ -154,7 +154,7 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         action="report.submit",
         target=unit,
         changes={
-            "week": f"{iso_year}-W{iso_week:02d}",
+            "week": week_key(iso_year, iso_week),
             "reports": len(submitted),
             "late": any(r.is_late for r in submitted),
         },
@@ -163,9 +163,9 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         notify(
             recipient=head,
             kind=Notification.Kind.REPORT_SUBMITTED,
-            text=_("%(unit)s第%(week)s周的周报已提交，请确认。") % {"unit": unit.display_name, "week": iso_week},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"submitted:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(unit)s%(week)s的周报已提交，请确认。") % {"unit": unit.display_name, "week": week_short_label(iso_week)},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"submitted:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return submitted
 
@@ -217,15 +217,15 @@ def report_confirm(*, actor, unit, iso_year, iso_week):
         actor=actor,
         action="report.confirm",
         target=unit,
-        changes={"week": f"{iso_year}-W{iso_week:02d}", "reports": len(reports)},
+        changes={"week": week_key(iso_year, iso_week), "reports": len(reports)},
     )
     for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
         notify(
             recipient=person,
             kind=Notification.Kind.REPORT_CONFIRMED,
-            text=_("第%(week)s周的周报已由单位负责人确认。") % {"week": iso_week},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"confirmed:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(week)s的周报已由单位负责人确认。") % {"week": week_short_label(iso_week)},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"confirmed:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return reports
 
@@ -247,15 +247,15 @@ def report_return(*, actor, unit, iso_year, iso_week, reason, measure_ids=None):
         actor=actor,
         action="report.return",
         target=unit,
-        changes={"week": f"{iso_year}-W{iso_week:02d}", "measures": [r.measure.code for r in reports], "reason": reason},
+        changes={"week": week_key(iso_year, iso_week), "measures": [r.measure.code for r in reports], "reason": reason},
     )
     for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
         notify(
             recipient=person,
             kind=Notification.Kind.REPORT_RETURNED,
-            text=_("第%(week)s周的周报被退回：%(reason)s") % {"week": iso_week, "reason": reason[:100]},
-            link=f"/unit/report/?week={iso_year}-W{iso_week:02d}",
-            dedup_key=f"returned:{unit.pk}:{iso_year}-{iso_week}:{now.timestamp()}",
+            text=_("%(week)s的周报被退回：%(reason)s") % {"week": week_short_label(iso_week), "reason": reason[:100]},
+            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            dedup_key=f"returned:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
     return reports
 
@@ -349,7 +349,6 @@ def milestone_mark_done(*, actor, milestone, done_on, uploaded=None, kind=Eviden
 
 @transaction.atomic
 def coordination_resolve(*, actor, item, resolution):
-    problem = item.measure.problem
     if not access.may_resolve_coordination(actor, item):
         raise PermissionDenied(_("只有牵头领导、责任领导或整改办可以答复协调事项。"))
     resolution = (resolution or "").strip()

@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from .. import workdays
+
 register = template.Library()
 
 _SELECTED = mark_safe(" selected")
@@ -13,6 +15,18 @@ _SELECTED = mark_safe(" selected")
 def get_item(mapping, key):
     """``{{ counts|get_item:state }}``: look a key up in a dict (templates cannot index by variable)."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def week_label(iso_year, iso_week):
+    """``{% week_label cycle.iso_year cycle.iso_week %}``: 2026年第48周."""
+    return workdays.week_label(iso_year, iso_week)
+
+
+@register.simple_tag
+def week_short_label(iso_week):
+    """``{% week_short_label iso_week %}``: 第48周."""
+    return workdays.week_short_label(iso_week)
 
 
 @register.simple_tag

@@ -3,13 +3,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import selectors, services
 from .. import access
@@ -129,7 +130,7 @@ def closeout_decide(request, pk):
             no_rules_reason=data["no_rules_reason"],
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已办理。"))
     return redirect(closeout.get_absolute_url())
@@ -146,7 +147,7 @@ def closeout_reopen(request, pk):
         try:
             services.closeout_reopen(actor=request.user, request=closeout, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("事项已重启，原签批记录保留。"))
     return redirect(closeout.get_absolute_url())

@@ -10,7 +10,7 @@ from ..access import staff_unit  # noqa: F401 - the views' name for it
 from ..models import (
     CloseOutState,
 )
-from ..workdays import iso_week_of, report_cutoff, week_monday
+from ..workdays import iso_week_of, report_cutoff, week_from_key, week_key, week_monday
 
 
 PAGE_SIZE = 20
@@ -34,10 +34,7 @@ def week_from_request(request):
     """The ISO week asked for as ``?week=2026-W48``, else the current week (Asia/Shanghai)."""
     raw = request.GET.get("week") or request.POST.get("week") or ""
     try:
-        year, week = raw.split("-W")
-        year, week = int(year), int(week)
-        datetime.date.fromisocalendar(year, week, 1)
-        return year, week
+        return week_from_key(raw)
     except ValueError:
         return iso_week_of(timezone.localdate())
 
@@ -49,12 +46,12 @@ def week_context(iso_year, iso_week):
     return {
         "iso_year": iso_year,
         "iso_week": iso_week,
-        "week_param": f"{iso_year}-W{iso_week:02d}",
+        "week_param": week_key(iso_year, iso_week),
         "week_start": monday,
         "week_end": monday + datetime.timedelta(days=6),
         "cutoff": report_cutoff(iso_year, iso_week),
-        "previous_week_param": f"{previous_year}-W{previous_week:02d}",
-        "next_week_param": f"{next_year}-W{next_week:02d}",
+        "previous_week_param": week_key(previous_year, previous_week),
+        "next_week_param": week_key(next_year, next_week),
     }
 
 

@@ -12,11 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import access, selectors, services
 from ..forms import ResolveForm
-from ..models import StepState, WeeklyCycle, WeeklySnapshot
+from ..models import StepState, WeeklyCycle
 from ..services.cycle import package_path
+from ..workdays import week_label
 from .common import staff_unit
 
 
@@ -76,7 +78,7 @@ def cycle_rerun(request, pk):
     try:
         queued = services.step_rerun_request(actor=request.user, cycle=cycle, step=step)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
         return redirect("rectification:cycle_detail", pk=cycle.pk)
     if queued.sent is False:
         # The step is marked pending; the quarter-hourly sweep runs it once the broker is back.
@@ -116,7 +118,7 @@ def notice_reply(request, pk):
     try:
         services.notice_reply(actor=request.user, notice=notice, reply=request.POST.get("resolution", ""))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("督办单已答复。"))
     return redirect("rectification:notice_list")
@@ -141,7 +143,7 @@ def penalty_decide(request, pk):
     try:
         services.penalty_decide(actor=request.user, penalty=penalty, confirm=request.POST.get("decision") == "confirm")
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已处理。"))
     return redirect("rectification:penalty_list")
@@ -157,5 +159,5 @@ def snapshot_package(request, pk):
         raise Http404
     audit_record(actor=request.user, action="package.download", target=snapshot, changes={"file": snapshot.package_name})
     cycle = snapshot.cycle
-    filename = f"{cycle.round.title}-{cycle.iso_year}年第{cycle.iso_week}周报送材料.zip"
+    filename = f"{cycle.round.title}-{week_label(cycle.iso_year, cycle.iso_week)}报送材料.zip"
     return FileResponse(open(path, "rb"), as_attachment=True, filename=filename, content_type="application/zip")

@@ -2,11 +2,12 @@
 
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from accounts.ui import paginate
 
 from .. import access, selectors
 from ..dashboard import leader_page, office_dashboard, trend_chart
@@ -108,7 +109,7 @@ def measure_list(request):
     filters = _dashboard_filters(request)
     light = request.GET.get("light") if request.GET.get("light") in {l.code for l in LIGHTS} else None
     measures = selectors.measure_list(user=user, inspection_round=current, filters=filters, light=light, today=today)
-    page = Paginator(with_oldest_open_milestone(measures), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, with_oldest_open_milestone(measures), PAGE_SIZE)
     for measure in page:
         measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
     return render(

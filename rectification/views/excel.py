@@ -7,25 +7,23 @@ Who may do what:
 - the import: the office only; anyone else gets 403, as for any ledger change (``manage``).
 """
 
-import datetime
-import re
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Unit
 from accounts.services import audit_record
+from accounts.ui import error_text
 from rectification import access
 from rectification.models import ExportJob, InspectionRound
 from rectification.selectors import rounds_visible_to
+from rectification.workdays import iso_week_of, week_from_key, week_key
 
 from ..excel import exports
 from ..excel.imports import ImportRefused, ledger_plan
@@ -36,7 +34,6 @@ from ..services import uploads
 from ..services.ledger_import import ledger_import
 
 IMPORT_TEMPLATE = "rectification/excel/import.html"
-_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
 
 
 def _round_for_user(user, round_id):
@@ -52,9 +49,6 @@ def _require_importer(user):
         raise PermissionDenied(_("只有整改办可以导入台账。"))
 
 
-def _week_param(day):
-    year, week, _weekday = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 @login_required
@@ -64,7 +58,7 @@ def index(request):
     rounds = list(rounds_visible_to(user))
     chosen = request.GET.get("round", "")
     current = next((r for r in rounds if str(r.pk) == chosen), rounds[0] if rounds else None)
-    context = {"rounds": rounds, "round": current, "week": _week_param(timezone.localdate())}
+    context = {"rounds": rounds, "round": current, "week": week_key(*iso_week_of(timezone.localdate()))}
     if current is not None:
         context["task_units"] = access.task_list_units(user, current)
     if access.may_manage_ledger(user):
@@ -99,12 +93,10 @@ def ledger(request, round_id):
 @require_GET
 def weekly(request, round_id):
     inspection_round = _round_for_user(request.user, round_id)
-    raw = request.GET.get("week") or _week_param(timezone.localdate())
-    match = _WEEK.match(raw.strip())
+    raw = request.GET.get("week")
     try:
-        iso_year, iso_week = int(match[1]), int(match[2])
-        datetime.date.fromisocalendar(iso_year, iso_week, 1)
-    except (TypeError, ValueError):
+        iso_year, iso_week = week_from_key(raw) if raw else iso_week_of(timezone.localdate())
+    except ValueError:
         return HttpResponseBadRequest(_("周次格式不正确，应为“2026-W48”（年份-W周次）。"))
     queued = _in_background(
         request, inspection_round, ExportJob.Kind.WEEKLY, {"iso_year": iso_year, "iso_week": iso_week}
@@ -239,7 +231,7 @@ def import_confirm(request):
     try:
         counts = ledger_import(actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"])
     except (ValidationError, IntegrityError) as failed:
-        reason = "；".join(failed.messages) if isinstance(failed, ValidationError) else str(failed)
+        reason = error_text(failed)
         audit_record(
             actor=request.user,
             action="excel.import_failed",

@@ -2,10 +2,11 @@
 
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from accounts.ui import paginate
 
 from .. import selectors
 from .. import access
@@ -57,7 +58,7 @@ def problem_list(request):
     problems = selectors.problem_list(
         user=user, inspection_round=current, track_kind=track_kind, closeout_state=state, search=search
     )
-    page = Paginator(problems, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, problems, PAGE_SIZE)
     return render(
         request,
         "rectification/problem_list.html",

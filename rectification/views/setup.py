@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.ui import error_text
+
 from .. import selectors, services
 from .. import access
 from ..access import change_request_for_user, measure_for_user, milestone_for_user, problem_for_user
@@ -26,7 +28,7 @@ from ..forms import (
     RoundForm,
     split_lines,
 )
-from ..models import InspectionRound, Measure, MeasureChangeRequest, Milestone
+from ..models import InspectionRound, MeasureChangeRequest
 from .common import staff_unit
 
 
@@ -34,10 +36,6 @@ def _office_only(user):
     """The office's own pages are not there for anyone else."""
     if not access.may_manage_ledger(user):
         raise Http404
-
-
-def _error(request, error):
-    messages.error(request, " ".join(error.messages) if hasattr(error, "messages") else str(error))
 
 
 @login_required
@@ -96,7 +94,7 @@ def round_setup(request, pk):
                     messages.success(request, _("已添加。"))
                     return redirect("rectification:round_setup", pk=pk)
         except ValidationError as error:
-            _error(request, error)
+            messages.error(request, error_text(error))
     return render(
         request,
         "rectification/setup/round_setup.html",
@@ -195,7 +193,7 @@ def measure_setup_action(request, pk):
         else:
             raise Http404
     except (ValidationError, PermissionDenied) as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     return redirect("rectification:problem_decompose", pk=measure.problem_id)
 
 
@@ -209,7 +207,7 @@ def milestone_edit(request, pk):
         try:
             services.milestone_update(actor=request.user, milestone=milestone, **form.cleaned_data)
         except ValidationError as error:
-            _error(request, error)
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("时间节点已调整。"))
     else:
@@ -247,7 +245,7 @@ def change_request_decide(request, pk):
     try:
         services.change_request_decide(actor=request.user, request=change, approve=request.POST.get("decision") == "approve")
     except ValidationError as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已处理变更申请。"))
     return redirect("rectification:round_setup", pk=change.measure.problem.round_id)
@@ -299,7 +297,7 @@ def measure_claim(request, pk):
             )
             messages.success(request, _("已认领措施 %(code)s。") % {"code": measure.code})
     except ValidationError as error:
-        _error(request, error)
+        messages.error(request, error_text(error))
     return redirect("rectification:unit_claims")
 
 

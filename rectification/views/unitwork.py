@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.services import audit_record
+from accounts.ui import error_text
 
 from .. import access, selectors, services
 from ..access import measure_for_user
@@ -29,12 +30,10 @@ from ..forms import (
 from ..lights import LIGHTS
 from ..models import (
     CoordinationItem,
-    Evidence,
-    Milestone,
     ProgressReport,
 )
 from ..templatetags.ledger import plain_choices
-from ..workdays import iso_week_of
+from ..workdays import iso_week_of, week_key, week_short_label
 
 from .common import staff_unit, url_prefix, week_context, week_from_request
 
@@ -126,7 +125,7 @@ def _shown_round(asked, tabs, row_count):
 
 
 def _report_url(iso_year, iso_week, round_param=""):
-    query = {"week": f"{iso_year}-W{iso_week:02d}"}
+    query = {"week": week_key(iso_year, iso_week)}
     if round_param:
         query["round"] = round_param
     return f"{reverse('rectification:report_week')}?{urlencode(query)}"
@@ -196,9 +195,9 @@ def report_week(request):
         try:
             services.report_submit(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
             return redirect(_report_url(iso_year, iso_week, round_param))
-        messages.success(request, _("第%(week)s周的周报已提交，等待单位负责人确认。") % {"week": iso_week})
+        messages.success(request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)})
         return redirect(_report_url(iso_year, iso_week, round_param))
     if not failed:
         messages.success(request, _("草稿已保存。"))
@@ -262,7 +261,7 @@ def report_confirm(request):
     try:
         reports = services.report_confirm(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("已确认 %(n)s 项措施的周报。") % {"n": len(reports)})
     return redirect(_report_url(iso_year, iso_week))
@@ -282,7 +281,7 @@ def report_return(request):
                 actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("已退回 %(n)s 项措施的周报。") % {"n": len(reports)})
     return redirect(_report_url(iso_year, iso_week))
@@ -351,7 +350,7 @@ def measure_evidence_upload(request, pk):
                 actor=request.user, measure=measure, uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("佐证材料已上传。"))
     else:
@@ -375,7 +374,7 @@ def milestone_done(request, pk):
                 kind=form.cleaned_data["kind"],
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("时间节点“%(title)s”已标记完成。") % {"title": milestone.title})
     else:
@@ -406,7 +405,7 @@ def coordination_resolve(request, pk):
         try:
             services.coordination_resolve(actor=request.user, item=item, resolution=form.cleaned_data["resolution"])
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("协调结果已答复。"))
     else:

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
+from accounts.ui import error_text
 
 ROLES = {"system": Role.SYSTEM_ADMIN, "security": Role.SECURITY_ADMIN, "audit": Role.AUDIT_ADMIN}
 
@@ -35,6 +36,6 @@ class Command(BaseCommand):
         try:
             validate_password(password, probe)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            raise CommandError(error_text(error)) from None
         user_create(actor=None, username=username, full_name=full_name, password=password, roles=[ROLES[role]])
         self.stdout.write(self.style.SUCCESS(f"已创建{Role(ROLES[role]).label}账号 {username}。"))

@@ -1,9 +1,8 @@
-import datetime
-
 from django.core.management.base import BaseCommand, CommandError
 
 from rectification.models import InspectionRound, WeeklyCycle
 from rectification.services import STEPS, cycle_for, cycle_tick, step_run
+from rectification.workdays import week_from_key
 
 
 class Command(BaseCommand):
@@ -23,8 +22,7 @@ class Command(BaseCommand):
         if round is None or week is None:
             raise CommandError("指定周次时必须同时指定 --round 和 --week。")
         try:
-            year, number = (int(part) for part in week.split("-W"))
-            datetime.date.fromisocalendar(year, number, 1)
+            year, number = week_from_key(week)
         except ValueError as error:
             raise CommandError(f"周次“{week}”格式不对，应为 2026-W48 这样的写法。") from error
         inspection_round = InspectionRound.objects.filter(pk=round).first()
