@@ -152,6 +152,20 @@ class TestDecomposition:
         assert not problems_visible_to(world.coop_staff).exists()
         assert AuditEvent.objects.filter(action="measure.withdraw").exists()
 
+    def test_it_numbers_a_new_measure_after_the_last_once_one_was_withdrawn(self, world, client):
+        client.force_login(world.lead_staff)
+        client.post(reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "withdraw"})
+        assert not Measure.objects.filter(pk=world.resp_measure.pk).exists()
+        url = reverse("rectification:problem_decompose", args=[world.problem.pk])
+        assert client.post(url, _measure_post(world.resp_unit)).status_code == 302
+        assert client.post(url, _measure_post(world.coop_unit, text="规范补贴审批程序")).status_code == 302
+        measures = world.problem.measures.order_by("seq", "id")
+        assert [(m.code, m.text) for m in measures] == [
+            ("1.1.2", "镇街自查自纠"),
+            ("1.1.3", "制定会议和文件精简办法"),
+            ("1.1.4", "规范补贴审批程序"),
+        ]
+
     def test_it_lets_the_lead_unit_adjust_a_generated_milestone(self, world, client):
         client.force_login(world.lead_staff)
         client.post(reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "milestones"})
