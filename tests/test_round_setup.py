@@ -249,6 +249,17 @@ class TestChangesAfterClaiming:
         assert world.resp_measure.due_date == datetime.date(2026, 12, 20)
         assert AuditEvent.objects.filter(action="measure.update", actor=world.office).exists()
 
+    def test_it_refuses_a_change_request_beyond_the_problems_deadline(self, world, client):
+        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1")
+        client.force_login(world.lead_staff)
+        url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])
+        page = client.post(
+            url, {"text": world.resp_measure.text, "due_date": "2027-03-01", "expected_deliverable": "", "reason": "清退对象增加"}
+        ).content.decode()
+        # Refused at once: the office could never approve it.
+        assert "措施完成时限（2027-03-01）不能晚于问题的整改时限（2026-12-31）" in page
+        assert not MeasureChangeRequest.objects.exists()
+
     def test_it_hides_the_change_form_from_others(self, world, client):
         url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])
         client.force_login(world.resp_staff)

@@ -24,6 +24,7 @@ from ..models import (
     Milestone,
     Problem,
     Track,
+    measure_due_refusal,
 )
 from .notifications import notify_new_assignment, notify_new_assignments
 
@@ -322,11 +323,8 @@ def problem_assign(*, actor, problem, lead_official, lead_unit, responsible_lead
 def _measure_new(*, problem, code, text, kind, owner_unit, start_date, due_date, handler_name="", handler_phone="",
                  expected_deliverable="", seq=0):
     """The unsaved measure that ``measure_create`` and ``measure_create_many`` write."""
-    if problem.due_date and due_date > problem.due_date:
-        raise ValidationError(
-            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
-            % {"due": due_date.isoformat(), "limit": problem.due_date.isoformat()}
-        )
+    if refusal := measure_due_refusal(due_date=due_date, problem_due_date=problem.due_date):
+        raise ValidationError(refusal)
     return Measure(
         problem=problem,
         code=code,
