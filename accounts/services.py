@@ -244,6 +244,31 @@ def account_unlock(*, actor, username):
     return removed
 
 
+def password_reconfirm(*, user, password, request=None, reason="reconfirm"):
+    """Check a password re-entered to confirm a sensitive act (a leader's sign-off).
+
+    Returns "ok", "wrong" or "locked". It counts exactly as a login does: a wrong password goes
+    through Django's ``user_login_failed``, so django-axes adds one failure towards the account's
+    lockout (by username) and the audit log records it with ``reason``; a locked account is
+    refused even the right password, so this form is no way to keep guessing once login has
+    locked. ``request`` is the HTTP request (axes reads the address from it); a caller without
+    one, such as a command, gets an empty one in its place.
+    """
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.contrib.auth.signals import user_login_failed
+    from django.http import HttpRequest
+
+    request = request if request is not None else HttpRequest()
+    credentials = {"username": user.username}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return "locked"
+    if password and user.check_password(password):
+        return "ok"
+    request.login_failure_reason = reason
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    return "locked" if getattr(request, "axes_locked_out", False) else "wrong"
+
+
 @transaction.atomic
 def totp_reset(*, actor, user):
     """The security administrator removes a person's second factor (e.g. a lost phone)."""

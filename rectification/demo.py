@@ -355,7 +355,10 @@ class _DemoBuilder:
             if request.state == CloseOutRequest.State.PENDING_LEAD_UNIT:
                 reviewer = access.unit_liaisons(problem.lead_unit).first()
                 services.closeout_decide(actor=reviewer, request=request, approve=True, comment="材料齐全，同意报领导审核。")
-            services.closeout_decide(actor=problem.lead_official, request=request, approve=True, comment="同意。")
+            # The leader signs as on screen, re-entering the (shared) demo password.
+            services.closeout_decide(
+                actor=problem.lead_official, request=request, approve=True, comment="同意。", password=DEMO_PASSWORD
+            )
             if target == CloseOutState.PENDING_OFFICE:
                 continue
             if problem.pk not in recorded and self.rng.random() < 0.5:

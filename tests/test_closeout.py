@@ -7,8 +7,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from accounts.roles import Role
 from accounts.services import user_create
 from rectification import access, selectors, services
@@ -23,6 +25,7 @@ from rectification.models import (
     ProgressState,
     SignOffStep,
 )
+from rectification.views import closeout as views_closeout
 
 from .conftest import PASSWORD
 
@@ -75,7 +78,7 @@ def _records(world):
 def _walk_to_office(world, evidence):
     request = _apply(world, evidence)
     services.closeout_decide(actor=world.lead_staff, request=request, approve=True, comment="材料齐全")
-    services.closeout_decide(actor=world.leader, request=request, approve=True, comment="同意")
+    services.closeout_decide(actor=world.leader, request=request, approve=True, comment="同意", password=PASSWORD)
     request.refresh_from_db()
     return request
 
@@ -90,7 +93,7 @@ class TestApplication:
         assert world.resp_measure.closeout_state == CloseOutState.PENDING_LEAD_UNIT
 
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
-        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True, password=PASSWORD)
         services.closeout_decide(actor=world.office, request=request, approve=True)
 
         request.refresh_from_db()
@@ -241,7 +244,7 @@ class TestSteps:
             checks={problem.criteria.get().pk: [proof.pk]},
         )
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
-        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True, password=PASSWORD)
         with pytest.raises(PermissionDenied):
             services.closeout_decide(actor=world.office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无")
         services.closeout_decide(
@@ -256,7 +259,7 @@ class TestProblemAndReopen:
     def _close_measure(self, world, measure, proof):
         request = _apply(world, proof, measure=measure)
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
-        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True, password=PASSWORD)
         services.closeout_decide(actor=world.office, request=request, approve=True)
         return request
 
@@ -294,7 +297,7 @@ class TestProblemAndReopen:
         _records(world)
         request = _apply(world, evidence, kind=CloseOutRequest.Kind.STAGED)
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
-        services.closeout_decide(actor=world.leader, request=request, approve=True)
+        services.closeout_decide(actor=world.leader, request=request, approve=True, password=PASSWORD)
         services.closeout_decide(actor=world.office, request=request, approve=True)
         world.resp_measure.refresh_from_db()
         assert world.resp_measure.progress_state == ProgressState.STAGED
@@ -321,7 +324,7 @@ class TestPendingList:
                 assert listed == access.may_decide_closeout(user, request), (name, request.state)
                 # The navigation badge, which skips the full count when nothing waits, agrees too.
                 assert selectors.pending_closeout_count(user=user) == int(listed), (name, request.state)
-            services.closeout_decide(actor=approver, request=request, approve=True)
+            services.closeout_decide(actor=approver, request=request, approve=True, password=PASSWORD)
             request.refresh_from_db()
 
 
@@ -394,6 +397,49 @@ class TestViews:
         assert "待我审核<span" not in client.get(reverse("rectification:home"), follow=True).content.decode()
         client.force_login(world.outsider)
         assert "1.1.1" not in client.get(reverse("rectification:closeout_pending")).content.decode()
+
+
+@pytest.mark.django_db
+class TestLeaderPassword:
+    def test_it_refuses_a_leader_without_the_password_when_the_step_moved_on_meanwhile(
+        self, world, evidence, client, monkeypatch
+    ):
+        request = _apply(world, evidence)
+        seen = views_closeout._closeout_for_user
+
+        def stale_then_approved(user, pk):
+            # The leader's page showed the lead unit's step (no password field); before the
+            # leader's decision reaches the service, the lead unit approves.
+            closeout = seen(user, pk)
+            services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+            return closeout
+
+        monkeypatch.setattr(views_closeout, "_closeout_for_user", stale_then_approved)
+        client.force_login(world.leader)
+        url = reverse("rectification:closeout_decide", args=[request.pk])
+        page = client.post(url, {"decision": "approve", "comment": "同意"}, follow=True).content.decode()
+        assert "签批须再次输入您的登录密码" in page
+        request.refresh_from_db()
+        assert request.state == State.PENDING_LEADER
+        assert not SignOffStep.objects.filter(request=request, step="leader").exists()
+
+    def test_it_locks_the_account_after_as_many_wrong_passwords_as_wrong_logins(self, world, evidence, client, settings):
+        request = _apply(world, evidence)
+        services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
+        client.force_login(world.leader)
+        url = reverse("rectification:closeout_decide", args=[request.pk])
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post(url, {"decision": "approve", "password": "wrong"})
+        assert AuditEvent.objects.filter(action="closeout.leader.password_failed").count() == settings.AXES_FAILURE_LIMIT
+        # Locked now: the right password signs nothing, and signing in is refused as after wrong logins.
+        page = client.post(url, {"decision": "approve", "password": PASSWORD}, follow=True).content.decode()
+        assert "已被锁定" in page
+        request.refresh_from_db()
+        assert request.state == State.PENDING_LEADER
+        fresh = Client()
+        response = fresh.post(reverse("accounts:login"), {"username": world.leader.username, "password": PASSWORD})
+        assert response.status_code == 429
+        assert "已被锁定" in response.content.decode()
 
 
 @pytest.mark.django_db

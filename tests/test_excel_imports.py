@@ -788,6 +788,21 @@ class TestBulkApply:
             "工作表“任务清单”第3行G列（完成时限）：措施完成时限（2026-10-31）不能晚于问题“2.1”的整改时限（2026-10-15）。"
         ]
 
+    def test_it_changes_an_existing_measure_under_the_rules_of_the_decomposition_page(self, world, tmp_path):
+        row = measure_row(
+            问题编号="1.1", 措施编号="1.1.1", 整改措施=world.resp_measure.text, 措施类别="追缴资金", 经办人="",
+            完成时限="2026/12/15", 预期成果="",
+        )
+        plan = plan_for(world, ledger_file(tmp_path, None, [row]))
+        assert plan.errors == []
+        # Between preview and confirmation the problem's deadline moves before the measure's new one.
+        Problem.objects.filter(pk=world.problem.pk).update(due_date=datetime.date(2026, 12, 10))
+        with pytest.raises(ValidationError) as refused:
+            ledger_import(actor=world.office, plan=plan)
+        assert refused.value.messages == ["措施完成时限（2026-12-15）不能晚于问题的整改时限（2026-12-10）。"]
+        world.resp_measure.refresh_from_db()
+        assert world.resp_measure.due_date == datetime.date(2026, 11, 30)
+
     def test_confirming_a_plan_made_stale_by_a_change_of_the_problem_writes_nothing(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-15")]))
         assert plan.errors == []

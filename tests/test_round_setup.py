@@ -153,6 +153,20 @@ class TestDecomposition:
         assert not problems_visible_to(world.coop_staff).exists()
         assert AuditEvent.objects.filter(action="measure.withdraw").exists()
 
+    def test_it_numbers_a_new_measure_after_the_last_once_one_was_withdrawn(self, world, client):
+        client.force_login(world.lead_staff)
+        client.post(reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "withdraw"})
+        assert not Measure.objects.filter(pk=world.resp_measure.pk).exists()
+        url = reverse("rectification:problem_decompose", args=[world.problem.pk])
+        assert client.post(url, _measure_post(world.resp_unit)).status_code == 302
+        assert client.post(url, _measure_post(world.coop_unit, text="规范补贴审批程序")).status_code == 302
+        measures = world.problem.measures.order_by("seq", "id")
+        assert [(m.code, m.text) for m in measures] == [
+            ("1.1.2", "镇街自查自纠"),
+            ("1.1.3", "制定会议和文件精简办法"),
+            ("1.1.4", "规范补贴审批程序"),
+        ]
+
     def test_it_lets_the_lead_unit_adjust_a_generated_milestone(self, world, client):
         client.force_login(world.lead_staff)
         client.post(reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "milestones"})
@@ -235,6 +249,17 @@ class TestChangesAfterClaiming:
         world.resp_measure.refresh_from_db()
         assert world.resp_measure.due_date == datetime.date(2026, 12, 20)
         assert AuditEvent.objects.filter(action="measure.update", actor=world.office).exists()
+
+    def test_it_refuses_a_change_request_beyond_the_problems_deadline(self, world, client):
+        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1")
+        client.force_login(world.lead_staff)
+        url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])
+        page = client.post(
+            url, {"text": world.resp_measure.text, "due_date": "2027-03-01", "expected_deliverable": "", "reason": "清退对象增加"}
+        ).content.decode()
+        # Refused at once: the office could never approve it.
+        assert "措施完成时限（2027-03-01）不能晚于问题的整改时限（2026-12-31）" in page
+        assert not MeasureChangeRequest.objects.exists()
 
     def test_it_hides_the_change_form_from_others(self, world, client):
         url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])

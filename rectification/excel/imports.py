@@ -33,6 +33,7 @@ from rectification.models import (
     Measure,
     Problem,
     Track,
+    measure_due_refusal,
 )
 
 from .dates import DateRefused, parse_date, parse_deadline
@@ -999,13 +1000,13 @@ class LedgerPlanner:
             self.error(
                 where, _("完成时限（%(due)s）早于开始日期（%(start)s）。") % {"due": due.isoformat(), "start": start.isoformat()}
             )
-        limit = self._problem_due(raw.problem_code, drafts_by_code, problem)
-        if due is not None and limit is not None and due > limit and len(self.plan.errors) == errors_before:
-            self.error(
-                (present("due_date") or raw.cells.get("code")).where,
-                _("措施完成时限（%(due)s）不能晚于问题“%(problem)s”的整改时限（%(limit)s）。")
-                % {"due": due.isoformat(), "problem": raw.problem_code, "limit": limit.isoformat()},
-            )
+        refusal = measure_due_refusal(
+            due_date=due,
+            problem_due_date=self._problem_due(raw.problem_code, drafts_by_code, problem),
+            problem_code=raw.problem_code,
+        )
+        if refusal and len(self.plan.errors) == errors_before:
+            self.error((present("due_date") or raw.cells.get("code")).where, refusal)
         if len(self.plan.errors) > errors_before:
             return MeasureDraft(raw.problem_code, code, raw.where, existing, problem, values={}, failed=True)
         if existing is None:

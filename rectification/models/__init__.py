@@ -19,6 +19,7 @@ from .ledger import (
     ProblemUserObjectPermission,
     ProgressState,
     Track,
+    measure_due_refusal,
 )
 from .jobs import ExportJob
 from .setup import MeasureChangeRequest, RoundMember
@@ -64,4 +65,5 @@ __all__ = [
     "WeeklyCycle",
     "WeeklySnapshot",
     "WorkActivity",
+    "measure_due_refusal",
 ]

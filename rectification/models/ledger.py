@@ -330,6 +330,21 @@ class Measure(models.Model):
         return reverse("rectification:measure_detail", args=[self.pk])
 
 
+def measure_due_refusal(*, due_date, problem_due_date, problem_code=""):
+    """Why a measure due on ``due_date`` cannot belong to a problem due on ``problem_due_date``.
+
+    The rule, written only here: a measure is due no later than its problem. A problem without a
+    date (长期坚持, or not yet decided) sets no limit. Returns "" when the dates agree; the message
+    names the problem when ``problem_code`` is given (an import file lists many problems).
+    """
+    if due_date is None or problem_due_date is None or due_date <= problem_due_date:
+        return ""
+    values = {"due": due_date.isoformat(), "limit": problem_due_date.isoformat(), "problem": problem_code}
+    if problem_code:
+        return str(_("措施完成时限（%(due)s）不能晚于问题“%(problem)s”的整改时限（%(limit)s）。") % values)
+    return str(_("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。") % values)
+
+
 class AcceptanceCriterion(models.Model):
     """验收标准: one checkable criterion of a problem, or of one of its measures."""
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
+from accounts.services import audit_record, password_reconfirm
 
 from .. import access
 from ..models import (
@@ -174,22 +174,58 @@ def three_tests(request):
     }
 
 
-@transaction.atomic
-def closeout_decide(*, actor, request, approve, comment="", no_accountability_reason="", no_rules_reason=""):
-    """Approve or return the request at its current step."""
-    request = CloseOutRequest.objects.select_for_update(of=("self",)).select_related("problem__round", "problem__track").get(
-        pk=request.pk
-    )
-    expected_state = request.state
-    if expected_state not in (State.PENDING_LEAD_UNIT, State.PENDING_LEADER, State.PENDING_OFFICE):
-        raise ValidationError(_("该申请当前不在审核环节，可能已由他人处理，请刷新页面。"))
-    if not access.may_decide_closeout(actor, request):
-        raise PermissionDenied(_("您不能审核这一环节（申请人不能审核自己的申请）。"))
-    step = {
-        State.PENDING_LEAD_UNIT: Step.LEAD_UNIT,
-        State.PENDING_LEADER: Step.LEADER,
-        State.PENDING_OFFICE: Step.OFFICE,
-    }[expected_state]
+def closeout_decide(
+    *, actor, request, approve, comment="", no_accountability_reason="", no_rules_reason="", password=None,
+    http_request=None,
+):
+    """Approve or return the request at its current step.
+
+    At the leader's step the leader re-enters the login password (``password``). It is checked
+    here, under the request's lock, because only here is the step certain: the page the leader
+    acted on may have shown an earlier one. A wrong password counts towards the account's lockout
+    like a wrong login (``http_request`` is passed on for that) and is audited; both records are
+    kept although the decision is refused.
+    """
+    with transaction.atomic():
+        request = (
+            CloseOutRequest.objects.select_for_update(of=("self",))
+            .select_related("problem__round", "problem__track")
+            .get(pk=request.pk)
+        )
+        expected_state = request.state
+        if expected_state not in (State.PENDING_LEAD_UNIT, State.PENDING_LEADER, State.PENDING_OFFICE):
+            raise ValidationError(_("该申请当前不在审核环节，可能已由他人处理，请刷新页面。"))
+        if not access.may_decide_closeout(actor, request):
+            raise PermissionDenied(_("您不能审核这一环节（申请人不能审核自己的申请）。"))
+        step = {
+            State.PENDING_LEAD_UNIT: Step.LEAD_UNIT,
+            State.PENDING_LEADER: Step.LEADER,
+            State.PENDING_OFFICE: Step.OFFICE,
+        }[expected_state]
+        refusal = _leader_password_refusal(actor, request, password, http_request) if step == Step.LEADER else None
+        if refusal is None:
+            return _decide(actor, request, step, approve, comment, no_accountability_reason, no_rules_reason)
+    # Raised once the transaction has committed, so the record of a wrong password stays.
+    raise ValidationError(refusal)
+
+
+def _leader_password_refusal(actor, request, password, http_request):
+    """Why the leader may not sign without (the right) password, or None when it was right."""
+    if not password:
+        # Not a failed guess: typically the page showed the lead unit's step and had no password field.
+        return _("该申请已进入领导签批环节，签批须再次输入您的登录密码。请刷新页面后重新办理。")
+    outcome = password_reconfirm(user=actor, password=password, request=http_request, reason="closeout_password")
+    if outcome == "ok":
+        return None
+    if outcome == "wrong":
+        # Signing is a sensitive action: the leader proves it is really them at the keyboard.
+        audit_record(actor=actor, action="closeout.leader.password_failed", target=request)
+        return _("密码不正确，未签批。")
+    audit_record(actor=actor, action="closeout.leader.password_failed", target=request, changes={"locked": True})
+    return _("您的账号因连续多次密码错误已被锁定，未签批。请稍后再试，或联系安全管理员解锁。")
+
+
+def _decide(actor, request, step, approve, comment, no_accountability_reason, no_rules_reason):
     comment = (comment or "").strip()
     if not approve:
         if not comment:

@@ -6,7 +6,7 @@ moves the object permissions in the same transaction.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import CheckConstraint
+from django.db.models import CheckConstraint, Max
 from django.utils.translation import gettext as _
 
 from accounts.services import audit_record, audit_record_many
@@ -24,6 +24,7 @@ from ..models import (
     Milestone,
     Problem,
     Track,
+    measure_due_refusal,
 )
 from .notifications import notify_new_assignment, notify_new_assignments
 
@@ -132,9 +133,19 @@ def round_create(*, actor, title, inspection_team, feedback_date, report_deadlin
     return inspection_round
 
 
+def _round_locked(inspection_round):
+    # New aspects and problems are numbered one past the highest number in use: holding the
+    # round's row until commit keeps two additions at once from taking the same number.
+    return InspectionRound.objects.select_for_update().get(pk=inspection_round.pk)
+
+
 @transaction.atomic
-def aspect_create(*, actor, inspection_round, seq, title):
+def aspect_create(*, actor, inspection_round, title, seq=None):
+    """Add an aspect to a round, numbered after the last one unless ``seq`` is given."""
     _require_office(actor)
+    if seq is None:
+        _round_locked(inspection_round)
+        seq = (Aspect.objects.filter(round=inspection_round).aggregate(top=Max("seq"))["top"] or 0) + 1
     aspect = _validated(Aspect(round=inspection_round, seq=seq, title=title))
     aspect.save()
     audit_record(actor=actor, action="aspect.create", target=aspect, changes={"title": title})
@@ -201,9 +212,15 @@ def _problem_texts(problem, manifestations, criteria):
 def problem_create(*, actor, inspection_round, aspect, track, code, title, text, problem_type,
                    deadline_category, lead_official, lead_unit, due_date=None, goal="",
                    responsible_leaders=(), responsible_units=(), manifestations=(), criteria=(),
-                   previous_problem=None, is_secretary_led=False, campaign=None, seq=0, sync_permissions=True):
-    """Create a problem with its responsibilities; see ``measure_create`` for ``sync_permissions``."""
+                   previous_problem=None, is_secretary_led=False, campaign=None, seq=None, sync_permissions=True):
+    """Create a problem with its responsibilities; see ``measure_create`` for ``sync_permissions``.
+
+    It is placed after the round's other problems unless ``seq`` is given.
+    """
     _require_office(actor)
+    if seq is None:
+        _round_locked(inspection_round)
+        seq = (Problem.objects.filter(round=inspection_round).aggregate(top=Max("seq"))["top"] or 0) + 1
     problem = _validated(
         _problem_new(
             inspection_round=inspection_round, aspect=aspect, track=track, code=code, title=title, text=text,
@@ -306,11 +323,8 @@ def problem_assign(*, actor, problem, lead_official, lead_unit, responsible_lead
 def _measure_new(*, problem, code, text, kind, owner_unit, start_date, due_date, handler_name="", handler_phone="",
                  expected_deliverable="", seq=0):
     """The unsaved measure that ``measure_create`` and ``measure_create_many`` write."""
-    if problem.due_date and due_date > problem.due_date:
-        raise ValidationError(
-            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
-            % {"due": due_date.isoformat(), "limit": problem.due_date.isoformat()}
-        )
+    if refusal := measure_due_refusal(due_date=due_date, problem_due_date=problem.due_date):
+        raise ValidationError(refusal)
     return Measure(
         problem=problem,
         code=code,
@@ -339,17 +353,37 @@ def _require_decompose(actor, problem):
         raise PermissionDenied(_("只有整改办或该问题的牵头单位可以分解整改措施。"))
 
 
+def _measure_number_next(problem):
+    """One past the highest number a measure of ``problem`` has, by its code or its place in order.
+
+    Taken from the highest rather than from a count, so a withdrawn measure leaves no gap that
+    the next number would fall into (and collide with the measure after it). The caller holds the
+    problem's row lock, so two additions at once cannot take the same number.
+    """
+    prefix = f"{problem.code}."
+    top = 0
+    for code, seq in Measure.objects.filter(problem=problem).values_list("code", "seq"):
+        number = code.removeprefix(prefix)
+        top = max(top, seq, int(number) if code.startswith(prefix) and number.isdigit() else 0)
+    return top + 1
+
+
 @transaction.atomic
-def measure_create(*, actor, problem, code, text, kind, owner_unit, start_date, due_date,
+def measure_create(*, actor, problem, text, kind, owner_unit, start_date, due_date, code=None,
                    handler_name="", handler_phone="", expected_deliverable="", milestones=(), seq=0,
                    sync_permissions=True):
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
 
-    ``milestones`` is a sequence of (title, due_date) pairs. A caller that adds many measures of a
-    problem in one transaction passes ``sync_permissions=False`` and calls
+    Without a ``code`` the measure takes the problem's next number (code "<problem>.<n>", placed
+    last). ``milestones`` is a sequence of (title, due_date) pairs. A caller that adds many
+    measures of a problem in one transaction passes ``sync_permissions=False`` and calls
     ``permissions_sync_for_problem`` once afterwards, in that same transaction.
     """
     _require_decompose(actor, problem)
+    if code is None:
+        Problem.objects.select_for_update().filter(pk=problem.pk).get()
+        seq = _measure_number_next(problem)
+        code = f"{problem.code}.{seq}"
     measure = _validated(
         _measure_new(
             problem=problem, code=code, text=text, kind=kind, owner_unit=owner_unit, start_date=start_date,

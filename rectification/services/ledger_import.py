@@ -1,9 +1,10 @@
-"""The writes of the ledger import: applying a confirmed plan, and the two updates it needs.
+"""The writes of the ledger import: applying a confirmed plan, and the problem update it needs.
 
 Creating problems and measures and moving responsibilities go through the services of
 ``rectification.services`` (problem_create, measure_create, problem_assign, measure_reassign),
 so object permissions are re-synced and audit rows written exactly as when the office works on
-screen. The two updates below do the same for the ledger fields those services do not change.
+screen; a measure's other fields change through ``measure_update``, the one the decomposition page
+uses. ``problem_update`` below does the same for a problem's ledger fields.
 """
 
 from collections import Counter
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.services import audit_record
 from rectification.services import ledger
 from rectification import access
+from rectification.services.setup import measure_update
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
 
@@ -33,7 +35,6 @@ PROBLEM_UPDATABLE = (
     "is_secretary_led",
 )
 RESPONSIBILITY_FIELDS = ("lead_official", "lead_unit", "responsible_leaders", "responsible_units")
-MEASURE_UPDATABLE = ("text", "kind", "handler_name", "handler_phone", "start_date", "due_date", "expected_deliverable")
 
 
 def _require_office(actor):
@@ -111,26 +112,6 @@ def problem_update(*, actor, problem, manifestations=None, criteria=None, **fiel
     permissions_sync_for_problem(problem)
     audit_record(actor=actor, action="problem.update", target=problem, changes=changes)
     return problem
-
-
-@transaction.atomic
-def measure_update(*, actor, measure, **fields):
-    """Change the ledger fields of a measure. Its owner unit changes through measure_reassign."""
-    _require_office(actor)
-    unknown = set(fields) - set(MEASURE_UPDATABLE)
-    if unknown:
-        raise TypeError(f"measure_update() cannot change {sorted(unknown)}")
-    measure = Measure.objects.select_for_update().get(pk=measure.pk)
-    changes = {}
-    for name, value in fields.items():
-        old = getattr(measure, name)
-        if old != value:
-            changes[name] = [_shown(old), _shown(value)]
-            setattr(measure, name, value)
-    measure.full_clean()
-    measure.save()
-    audit_record(actor=actor, action="measure.update", target=measure, changes=changes)
-    return measure
 
 
 def _with_aspect(values, aspects):

@@ -14,7 +14,7 @@ from accounts.services import audit_record
 
 from .. import access
 from ..access import permissions_sync_for_problem
-from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember
+from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember, measure_due_refusal
 from ..workdays import milestones_backwards
 from .notifications import notify
 
@@ -34,12 +34,8 @@ def _jsonable(value):
 
 
 def _check_dates(measure):
-    problem = measure.problem
-    if problem.due_date and measure.due_date > problem.due_date:
-        raise ValidationError(
-            _("措施完成时限（%(due)s）不能晚于问题的整改时限（%(limit)s）。")
-            % {"due": measure.due_date.isoformat(), "limit": problem.due_date.isoformat()}
-        )
+    if refusal := measure_due_refusal(due_date=measure.due_date, problem_due_date=measure.problem.due_date):
+        raise ValidationError(refusal)
     measure.full_clean()
 
 
@@ -226,6 +222,9 @@ def change_request_create(*, actor, measure, changes, reason):
         raise ValidationError(_("请填写要变更的内容。"))
     if not (reason or "").strip():
         raise ValidationError(_("请说明变更理由。"))
+    # Refused now rather than when the office approves: such a request could never be applied.
+    if refusal := measure_due_refusal(due_date=changes.get("due_date"), problem_due_date=measure.problem.due_date):
+        raise ValidationError(refusal)
     request = MeasureChangeRequest.objects.create(
         measure=measure, changes={k: _jsonable(v) for k, v in changes.items()}, reason=reason.strip()[:300], requested_by=actor
     )

@@ -82,7 +82,6 @@ def round_setup(request, pk):
                     services.aspect_create(
                         actor=request.user,
                         inspection_round=inspection_round,
-                        seq=inspection_round.aspects.count() + 1,
                         title=aspect_form.cleaned_data["title"],
                     )
                     messages.success(request, _("问题方面已添加。"))
@@ -122,7 +121,7 @@ def problem_create(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             problem = services.problem_create(
-                actor=request.user, inspection_round=inspection_round, seq=inspection_round.problems.count() + 1, **form.service_kwargs()
+                actor=request.user, inspection_round=inspection_round, **form.service_kwargs()
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -143,8 +142,6 @@ def problem_decompose(request, pk):
             measure = services.measure_create(
                 actor=request.user,
                 problem=problem,
-                code=f"{problem.code}.{problem.measures.count() + 1}",
-                seq=problem.measures.count() + 1,
                 text=data["text"],
                 kind=data["kind"],
                 owner_unit=data["owner_unit"],
