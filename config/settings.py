@@ -9,6 +9,7 @@ real secret key and allowed hosts, and passes ``manage.py check --deploy``.
 
 from pathlib import Path
 import os
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -254,7 +255,7 @@ if PRODUCTION:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
     }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -265,7 +266,7 @@ LOGGING = {
 # 等保三级-style rules for signing in, sessions, passwords, the audit log and response headers.
 # Every number can be changed through the environment; the defaults are the required baseline.
 # Imported here, not at the top, to keep this block self-contained.
-from datetime import timedelta
+from datetime import timedelta  # noqa: E402
 
 # Passwords: at least PASSWORD_MIN_LENGTH characters from PASSWORD_MIN_CLASSES of the four classes
 # (lowercase, uppercase, digits, symbols); none of the last PASSWORD_HISTORY_COUNT again; expiry

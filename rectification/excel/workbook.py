@@ -254,7 +254,7 @@ class StreamSheet:
         spreads = {letter: list(value(obj)) for letter, value, _kind, _style_id, spread in self._plan if spread}
         height = max([1, *(len(items) for items in spreads.values())])
         first = self.next_row
-        rows = [[] for _ in range(height)]
+        rows: list[list[str]] = [[] for _ in range(height)]
         for letter, value, kind, style_id, spread in self._plan:
             if spread:
                 items = spreads[letter]

@@ -394,7 +394,7 @@ def _units_not_submitted(cycle):
         state__in=[ProgressReport.State.SUBMITTED, ProgressReport.State.CONFIRMED],
     ).values("measure_id")
     missing = measures.exclude(pk__in=done).select_related("owner_unit")
-    by_unit = {}
+    by_unit: dict[Unit, list[Measure]] = {}
     for measure in missing:
         by_unit.setdefault(measure.owner_unit, []).append(measure)
     return by_unit

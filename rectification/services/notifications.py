@@ -1,5 +1,7 @@
 """In-app notices (the bell) and their e-mail copies."""
 
+import functools
+
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -66,7 +68,8 @@ def notices_write(notices):
     Notification.objects.bulk_create(new, ignore_conflicts=True)
     for address, kind, text, link in mails:
         transaction.on_commit(
-            lambda address=address, kind=kind, text=text, link=link: send_mail(
+            functools.partial(
+                send_mail,
                 subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}",
                 message=f"{text}\n\n{link}",
                 from_email=None,
@@ -103,7 +106,7 @@ def notify_new_assignment(measure):
 def notify_new_assignments(measures):
     """Tell the liaisons and heads of each measure's owner unit about it: three queries for any number."""
     measures = list(measures)
-    staff = {}
+    staff: dict[int, list[User]] = {}
     for person in units_staff({m.owner_unit_id for m in measures}, Role.LIAISON, Role.UNIT_HEAD):
         staff.setdefault(person.unit_id, []).append(person)
     notices = []
