@@ -231,7 +231,7 @@ class _DemoBuilder:
             for name, unit, desc in demo_data.CAMPAIGNS
         ]
         tracks = {t.kind: t for t in current.tracks.all()}
-        per_aspect = {}
+        per_aspect: dict[int, int] = {}
         for seq, item in enumerate(demo_data.PROBLEMS, start=1):
             aspect_index = item["aspect"]
             per_aspect[aspect_index] = per_aspect.get(aspect_index, 0) + 1
