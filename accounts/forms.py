@@ -11,7 +11,7 @@ class AuditSearchForm(forms.Form):
     actor = forms.CharField(label=_("操作人用户名"), required=False, max_length=150)
     action = forms.CharField(label=_("操作"), required=False, max_length=60)
     outcome = forms.ChoiceField(
-        label=_("结果"), required=False, choices=[("", _("全部"))] + list(AuditEvent.Outcome.choices)
+        label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices]
     )
     ip = forms.CharField(label=_("来源地址"), required=False, max_length=45)
     date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

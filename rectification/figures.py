@@ -136,6 +136,6 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         "missed_units": missed,
         "unit_ranking": ranking,
         "by_leader": sorted(by_leader.values(), key=lambda row: (-row["red"], -row["yellow"], row["leader"])),
-        "coordination": [{"code": c, "leader": l, "text": t} for c, l, t in coordination],
+        "coordination": [{"code": code, "leader": leader, "text": text} for code, leader, text in coordination],
     }
 

@@ -12,7 +12,6 @@ from openpyxl import Workbook, load_workbook
 from accounts.models import AuditEvent
 from accounts.roles import Role
 from accounts.services import user_create
-from rectification import services
 from rectification.models import Measure, Problem
 
 from .conftest import PASSWORD

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
+from operator import itemgetter
 
 from django.db.models import Count, F, Q, Sum
 
@@ -183,7 +184,7 @@ class ResponsibilityPivot:
 
     def rows(self):
         """Leaders by id, then units in their order."""
-        first = lambda pair: pair[0]
+        first = itemgetter(0)
         return [row for _key, row in sorted(self._leaders.values(), key=first) + sorted(self._units.values(), key=first)]
 
 

@@ -144,7 +144,7 @@ def cycle_tick(*, now=None):
                 continue
             try:
                 result = step_run(cycle, step)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 # Logged and marked failed by step_run; later steps of this week wait for a retry.
                 break
             if not result.get("skipped"):
@@ -287,7 +287,7 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     if unit.pk in batch.dispatched:
         return False
     content = dispatch_sheet_content(cycle, unit, today, batch)
-    sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
+    _sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
     if not created:
         return False
 
