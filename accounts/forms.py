@@ -11,14 +11,15 @@ class AuditSearchForm(forms.Form):
     actor = forms.CharField(label=_("操作人用户名"), required=False, max_length=150)
     action = forms.CharField(label=_("操作"), required=False, max_length=60)
     outcome = forms.ChoiceField(
-        label=_("结果"), required=False, choices=[("", _("全部"))] + list(AuditEvent.Outcome.choices)
+        label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices]
     )
     ip = forms.CharField(label=_("来源地址"), required=False, max_length=45)
     date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError(_("起始日期不能晚于截止日期。"))
         return data
@@ -54,7 +55,8 @@ class PasswordResetByAdminForm(forms.Form):
 
     def clean_new_password2(self):
         first = self.cleaned_data.get("new_password1")
-        second = self.cleaned_data.get("new_password2")
+        # Only called once the field itself is clean, so the value is there.
+        second = self.cleaned_data["new_password2"]
         if first and second and first != second:
             raise forms.ValidationError(_("两次输入的密码不一致。"))
         password_validation.validate_password(second, self.user)

@@ -1,5 +1,6 @@
 import json
 from functools import cached_property
+from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
@@ -136,7 +137,7 @@ class AuditEventQuerySet(models.QuerySet):
         mistake here cannot write a broken chain. (The first row's link to the chain head is the
         caller's, made under the lock; ``prev_hash`` being unique refuses a fork.)
         """
-        for before, after in zip(events, events[1:]):
+        for before, after in pairwise(events):
             if after.prev_hash != before.row_hash:
                 raise AuditLogAppendOnly(_("审计记录必须逐条接在前一条之后。"))
         for event in events:

@@ -351,13 +351,13 @@ def _load(label, part):
 
 def _side_by_side(title, results, labels, headings, fields):
     """One Markdown table: a row per measured key, for each dataset label its columns ``fields``."""
-    lines = ["| " + title + " | " + " | ".join(f"{l} {h}" for l in labels for h in headings) + " |"]
+    lines = ["| " + title + " | " + " | ".join(f"{label} {h}" for label in labels for h in headings) + " |"]
     lines.append("|---|" + "---|" * (len(headings) * len(labels)))
     keys = [row["key"] for row in (results[labels[0]] or {}).get("results", [])] if labels else []
     for key in keys:
         cells, label_text = [], ""
-        for l in labels:
-            row = next((r for r in (results[l] or {}).get("results", []) if r["key"] == key), None)
+        for label in labels:
+            row = next((r for r in (results[label] or {}).get("results", []) if r["key"] == key), None)
             if row is None:
                 cells.append(" | ".join("–" for _ in fields))
                 continue
@@ -379,28 +379,28 @@ def report(labels):
         lines.append("| | " + " | ".join(present) + " |")
         lines.append("|---|" + "---|" * len(present))
         for name, _model in DATASET_TABLES:
-            lines.append(f"| {name} | " + " | ".join(f"{(pages[l] or jobs[l])['dataset'][name]:,}" for l in present) + " |")
+            lines.append(f"| {name} | " + " | ".join(f"{(pages[label] or jobs[label])['dataset'][name]:,}" for label in present) + " |")
         lines.append("")
     lines += _side_by_side("page", pages, present, ("p50 ms", "p95 ms", "queries"), ("p50_ms", "p95_ms", "queries"))
     lines += _side_by_side("job", jobs, present, ("s", "peak MB", "queries"), ("seconds", "peak_mb", "queries"))
-    for l in present:
-        for row in (jobs[l] or {}).get("results", []):
+    for label in present:
+        for row in (jobs[label] or {}).get("results", []):
             bare = row["detail"].get("bare_openpyxl")
             if bare:
                 lines.append(
-                    f"- {l}, {row['label']}: {row['seconds']} s vs bare openpyxl write-only {bare['seconds']} s "
+                    f"- {label}, {row['label']}: {row['seconds']} s vs bare openpyxl write-only {bare['seconds']} s "
                     f"({bare['cells']:,} cells) = ratio {row['detail']['ratio']}; peak {row['peak_mb']} MB vs {bare['peak_mb']} MB"
                 )
             elif row["detail"]:
-                lines.append(f"- {l}, {row['label']}: {json.dumps(row['detail'], ensure_ascii=False)}")
-    for l in labels:
-        if loads[l]:
+                lines.append(f"- {label}, {row['label']}: {json.dumps(row['detail'], ensure_ascii=False)}")
+    for label in labels:
+        if loads[label]:
             lines.append("")
-            lines.append(f"Load test ({l}): gunicorn, {loads[l]['results'][0]['workers']} sync workers, loopback")
+            lines.append(f"Load test ({label}): gunicorn, {loads[label]['results'][0]['workers']} sync workers, loopback")
             lines.append("")
             lines.append("| sessions | concurrency | requests | errors | req/s | p50 ms | p95 ms | max ms |")
             lines.append("|---|---|---|---|---|---|---|---|")
-            for row in loads[l]["results"]:
+            for row in loads[label]["results"]:
                 lines.append(
                     f"| {row['label']} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['rps']} | "
                     f"{row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |"

@@ -185,7 +185,7 @@ def healthz(request):
 
     if not (database["ok"] and broker["ok"]):
         status, code = "unavailable", 503
-    elif not cycle["ok"]:
+    elif cycle is not None and not cycle["ok"]:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200

@@ -9,6 +9,7 @@ real secret key and allowed hosts, and passes ``manage.py check --deploy``.
 
 from pathlib import Path
 import os
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -256,7 +257,7 @@ if PRODUCTION:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
     }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -267,7 +268,7 @@ LOGGING = {
 # 等保三级-style rules for signing in, sessions, passwords, the audit log and response headers.
 # Every number can be changed through the environment; the defaults are the required baseline.
 # Imported here, not at the top, to keep this block self-contained.
-from datetime import timedelta
+from datetime import timedelta  # noqa: E402
 
 # Passwords: at least PASSWORD_MIN_LENGTH characters from PASSWORD_MIN_CLASSES of the four classes
 # (lowercase, uppercase, digits, symbols); none of the last PASSWORD_HISTORY_COUNT again; expiry
@@ -276,7 +277,8 @@ PASSWORD_MIN_LENGTH = env_int("DJANGO_PASSWORD_MIN_LENGTH", 8)
 PASSWORD_MIN_CLASSES = env_int("DJANGO_PASSWORD_MIN_CLASSES", 3)
 PASSWORD_HISTORY_COUNT = env_int("DJANGO_PASSWORD_HISTORY_COUNT", 5)
 PASSWORD_EXPIRY_DAYS = env_int("DJANGO_PASSWORD_EXPIRY_DAYS", 90)
-AUTH_PASSWORD_VALIDATORS = AUTH_PASSWORD_VALIDATORS + [
+AUTH_PASSWORD_VALIDATORS = [
+    *AUTH_PASSWORD_VALIDATORS,
     {
         "NAME": "accounts.passwords.ComplexityValidator",
         "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH, "min_classes": PASSWORD_MIN_CLASSES},

@@ -9,6 +9,7 @@ snapshots, never a recomputation, so past weeks stay as they were reported.
 import datetime
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -48,7 +49,8 @@ def _problem_counts(problems):
         .values("progress_state", "closeout_state")
         .annotate(n=Count("id", distinct=True))
     )
-    by_progress, by_closeout = {}, {}
+    by_progress: dict[str, int] = {}
+    by_closeout: dict[str, int] = {}
     for row in rows:
         by_progress[row["progress_state"]] = by_progress.get(row["progress_state"], 0) + row["n"]
         by_closeout[row["closeout_state"]] = by_closeout.get(row["closeout_state"], 0) + row["n"]
@@ -60,7 +62,10 @@ def _problem_counts(problems):
 def _measure_counts(measures):
     """Totals, state breakdowns, per-track figures and closed counts per owner unit, from one grouped query."""
     totals = {"total": 0, "closed": 0}
-    by_progress, by_closeout, tracks, closed_by_owner = {}, {}, {}, {}
+    by_progress: dict[str, int] = {}
+    by_closeout: dict[str, int] = {}
+    tracks: dict[str, dict[str, Any]] = {}
+    closed_by_owner: dict[int, int] = {}
     for row in (
         measures.order_by()
         .values("problem__track__kind", "progress_state", "closeout_state", "owner_unit_id")
@@ -121,7 +126,7 @@ OPEN_MEASURE_COLUMNS = (
 
 def open_measure_rows(measures):
     """The open measures of ``measures`` (access-filtered) as ``OpenMeasure`` rows, in one query."""
-    units = {}
+    units: dict[int, UnitLabel] = {}
     rows = []
     for (pk, code, percent, start, due, progress, closeout, reported, milestone, unit_id, unit_name, unit_short,
          unit_level, leader_id, leader_name, leader_username, lead_unit_id, lead_name, lead_short) in (
@@ -157,7 +162,10 @@ def office_dashboard(*, user, inspection_round, today, filters):
     monday = week_monday(iso_year, iso_week)
     # How many open measures show each light; the lists behind them are the measure list page.
     light_counts = {"red": 0, "yellow": 0, "grey": 0, "overdue": 0}
-    by_leader, by_lead_unit, by_owner, by_level = {}, {}, {}, {}
+    by_leader: dict[int, dict[str, Any]] = {}
+    by_lead_unit: dict[int, dict[str, Any]] = {}
+    by_owner: dict[int, dict[str, Any]] = {}
+    by_level: dict[str, dict[str, Any]] = {}
     for measure in open_measures:
         light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
         overdue = measure.due_date < today and measure.progress_state != ProgressState.COMPLETED
@@ -241,10 +249,10 @@ def _signals_summary(signals):
     """Copy-paste and unproven jumps first (the clearest signs), then lagging; capped for the page."""
     order = {"copy": 0, "jump": 1, "behind": 2}
     ranked = sorted(signals, key=lambda s: (order[s.kind], s.measure_code))
-    counts = {}
+    counts: dict[str, int] = {}
     for signal in signals:
         counts[signal.label] = counts.get(signal.label, 0) + 1
-    hidden = {}
+    hidden: dict[str, int] = {}
     for signal in ranked[SIGNALS_SHOWN:]:
         hidden[signal.label] = hidden.get(signal.label, 0) + 1
     return {"shown": ranked[:SIGNALS_SHOWN], "hidden": sum(hidden.values()), "hidden_by_label": hidden, "counts": counts}

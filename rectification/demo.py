@@ -76,7 +76,7 @@ def demo_logins():
         DemoLogin("aqgly", "安全管理员（角色、锁定解锁，不看整改事项）"),
         DemoLogin("sjgly", "审计管理员（审计日志，不看整改事项）"),
     ]
-    existing = set(User.objects.filter(username__in=[l.username for l in logins]).values_list("username", flat=True))
+    existing = set(User.objects.filter(username__in=[entry.username for entry in logins]).values_list("username", flat=True))
     return [login for login in logins if login.username in existing]
 
 
@@ -231,7 +231,7 @@ class _DemoBuilder:
             for name, unit, desc in demo_data.CAMPAIGNS
         ]
         tracks = {t.kind: t for t in current.tracks.all()}
-        per_aspect = {}
+        per_aspect: dict[int, int] = {}
         for seq, item in enumerate(demo_data.PROBLEMS, start=1):
             aspect_index = item["aspect"]
             per_aspect[aspect_index] = per_aspect.get(aspect_index, 0) + 1

@@ -16,6 +16,8 @@ Plain data only (no logic). The shapes are relied upon by ``rectification.demo``
 
 from __future__ import annotations
 
+from typing import Any
+
 UNITS = [
     # 区级机关
     ("区委巡视整改工作领导小组办公室", "区整改办", "organ", "party", None),
@@ -126,7 +128,7 @@ PREVIOUS_ROUND_PROBLEMS = [
     ("S4", "选人用人工作不够规范，干部选拔任用程序执行不严", "区委组织部"),
 ]
 
-PROBLEMS = [
+PROBLEMS: list[dict[str, Any]] = [
     # ------------------------------------------------------------------ 方面一
     {
         "aspect": 0,

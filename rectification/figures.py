@@ -48,7 +48,9 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         .values("measure_id")
         .annotate(due=Min("due_date"))
     }
-    by_unit, by_leader, red, yellow, stalled, overdue = {}, {}, [], [], [], []
+    by_unit: dict[str, dict] = {}
+    by_leader: dict[str, dict] = {}
+    red, yellow, stalled, overdue = [], [], [], []
     for measure in open_measures:
         light = measure_light(measure, today, oldest_open_milestone_due=oldest.get(measure.pk))
         item = {"code": measure.code, "unit": measure.owner_unit.name, "leader": str(measure.problem.lead_official)}
@@ -134,6 +136,6 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         "missed_units": missed,
         "unit_ranking": ranking,
         "by_leader": sorted(by_leader.values(), key=lambda row: (-row["red"], -row["yellow"], row["leader"])),
-        "coordination": [{"code": c, "leader": l, "text": t} for c, l, t in coordination],
+        "coordination": [{"code": code, "leader": leader, "text": text} for code, leader, text in coordination],
     }
 

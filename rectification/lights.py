@@ -9,11 +9,15 @@ Closed and completed measures are always green.
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import CloseOutState, ProgressState
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DUE_SOON_DAYS = 7
 STALLED_DAYS = 7
@@ -24,7 +28,7 @@ BEHIND_MARGIN = 20
 @dataclass(frozen=True)
 class Light:
     code: str
-    label: str
+    label: "StrOrPromise"
     rank: int  # lower is more urgent, for sorting a worklist
 
 

@@ -194,15 +194,15 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
     # list of ids, or a prefetch, would skip the query when there is nothing, and the page's
     # query count would depend on the data); only those of the listed measures are used.
     listed = {measure.pk for measure in measures}
-    reports = {}
-    for report in (
+    reports: dict[int, ProgressReport] = {}
+    for version in (
         ProgressReport.objects.filter(measure__owner_unit=unit, iso_year=iso_year, iso_week=iso_week)
         .select_related("filled_by", "confirmed_by")
         .order_by("measure_id", "-version")
     ):
-        if report.measure_id in listed:
-            reports.setdefault(report.measure_id, report)
-    evidence = {}
+        if version.measure_id in listed:
+            reports.setdefault(version.measure_id, version)
+    evidence: dict[int | None, list[Evidence]] = {}
     for item in Evidence.objects.filter(
         report__measure__owner_unit=unit, report__iso_year=iso_year, report__iso_week=iso_week
     ).order_by("uploaded_at", "pk"):

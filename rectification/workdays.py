@@ -51,7 +51,7 @@ def milestones_backwards(*, start, due, titles):
     """
     span = (due - start).days
     count = len(titles)
-    dates = []
+    dates: list[datetime.date] = []
     for index in range(1, count + 1):
         day = previous_workday(start + datetime.timedelta(days=round(span * index / count)))
         if day < start:
@@ -59,7 +59,7 @@ def milestones_backwards(*, start, due, titles):
         if dates and day < dates[-1]:
             day = dates[-1]
         dates.append(day)
-    return list(zip(titles, dates))
+    return list(zip(titles, dates, strict=True))
 
 
 def iso_week_of(day):

@@ -93,7 +93,7 @@ class TestCityBuild:
         assert measure.problem in problems_visible_to(liaison)
 
     def test_it_refuses_a_database_that_has_data(self, city):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="empty database"):
             city_build(scale=TINY, seed=7)
 
 

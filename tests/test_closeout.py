@@ -269,7 +269,7 @@ class TestProblemAndReopen:
         lead_head = user_create(
             actor=None, username="lead_fzr", full_name="牵头局长", password=PASSWORD, unit=world.lead_unit, roles=[Role.UNIT_HEAD]
         )
-        with pytest.raises(ValidationError, match="1.1.2"):
+        with pytest.raises(ValidationError, match=r"1\.1\.2"):
             services.closeout_apply(
                 actor=lead_head, problem=world.problem, statement="整体完成", pledged=True,
                 checks={_criterion(world).pk: [evidence.pk]},

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import Unit, User
 from rectification.access import measures_visible_to, problems_visible_to
@@ -52,7 +53,7 @@ class TestLoadDemo:
 
     def _puts_every_due_date_before_the_report_deadline(self):
         current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
-        assert 35 <= (current.report_deadline - datetime.date.today()).days <= 45
+        assert 35 <= (current.report_deadline - timezone.localdate()).days <= 45
         assert not Measure.objects.filter(problem__round=current, due_date__gt=current.report_deadline).exists()
         for measure in Measure.objects.filter(problem__round=current).prefetch_related("milestones"):
             dates = [m.due_date for m in measure.milestones.all()]

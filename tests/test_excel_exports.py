@@ -71,7 +71,7 @@ class TestLedgerExport:
     def test_it_writes_the_three_lists_with_title_header_and_print_setup(self, world):
         book = ledger(world.office, world)
         assert book.sheetnames == ["问题清单", "任务清单", "责任清单"]
-        for sheet, columns in zip(book, (cols.LEDGER_PROBLEM_COLUMNS, cols.LEDGER_MEASURE_COLUMNS, cols.LEDGER_PIVOT_COLUMNS)):
+        for sheet, columns in zip(book, (cols.LEDGER_PROBLEM_COLUMNS, cols.LEDGER_MEASURE_COLUMNS, cols.LEDGER_PIVOT_COLUMNS), strict=True):
             assert "测试轮次" in sheet["A1"].value and "导出日期：2026年11月26日" in sheet["A1"].value
             assert [cell.value for cell in sheet[2]] == [column.header for column in columns]
             assert sheet.freeze_panes in ("B3", "C3", "D3")

@@ -302,7 +302,7 @@ class TestImportErrors:
 
 @pytest.mark.django_db
 class TestMergedSingleSheet:
-    HEADERS = PROBLEM_HEADERS[:13] + ["措施编号", "整改措施", "措施类别", "责任单位", "经办人", "完成时限"]
+    HEADERS = [*PROBLEM_HEADERS[:13], "措施编号", "整改措施", "措施类别", "责任单位", "经办人", "完成时限"]
 
     def _workbook(self, tmp_path):
         """Problem cells merged down across their measures, 方面 merged across both problems."""
@@ -343,7 +343,7 @@ class TestMergedSingleSheet:
         assert first.measures.get(code="2.1.2").owner_unit == world.lead_unit
 
     def test_it_refuses_repeated_problem_cells_that_disagree(self, world, tmp_path):
-        headers = PROBLEM_HEADERS + ["措施编号", "整改措施", "措施类别", "措施责任单位", "完成时限"]
+        headers = [*PROBLEM_HEADERS, "措施编号", "整改措施", "措施类别", "措施责任单位", "完成时限"]
         first = {**problem_row(), "措施编号": "2.1.1", "整改措施": "甲", "措施类别": "立行立改", "措施责任单位": "责任局", "完成时限": "2026-10-31"}
         second = {**problem_row(牵头单位="责任局"), "措施编号": "2.1.2", "整改措施": "乙", "措施类别": "立行立改", "措施责任单位": "责任局", "完成时限": "2026-10-31"}
         path = xlsx(tmp_path / "a.xlsx", {"台账": (headers, [first, second])})
@@ -362,7 +362,7 @@ class TestFileChecks:
             self._check("问题编号,反馈问题\n1.1,测试\n".encode())
 
     def test_it_refuses_an_old_xls_file(self):
-        with pytest.raises(ImportRefused, match="旧版 .xls"):
+        with pytest.raises(ImportRefused, match=r"旧版 \.xls"):
             self._check(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
 
     def test_it_refuses_a_zip_that_is_not_a_workbook(self):
@@ -550,7 +550,7 @@ class TestReimport:
         assert Problem.objects.filter(pk=world.problem.pk).exists()
 
     def test_it_warns_that_milestones_of_existing_measures_are_kept(self, world, tmp_path):
-        headers = MEASURE_HEADERS + ["时间节点"]
+        headers = [*MEASURE_HEADERS, "时间节点"]
         row = measure_row(问题编号="1.1", 措施编号="1.1.1", 整改措施=world.resp_measure.text, 措施类别="追缴资金",
                           完成时限="2026-11-30", 经办人="", 预期成果="", 时间节点="2026-10-01 完成清理")
         path = xlsx(tmp_path / "a.xlsx", {"任务清单": (headers, [row])})
@@ -604,7 +604,7 @@ class TestRoundTrip:
         states = {row[-1] for row in after["任务清单"].iter_rows(min_row=3, values_only=True)}
         assert states == {"未申请"}
         # 责任清单: the same people and units with the same numbers of problems and measures.
-        totals = lambda ws: [(r[0], r[1], r[2], r[5]) for r in ws.iter_rows(min_row=3, values_only=True)]
+        totals = lambda ws: [(r[0], r[1], r[2], r[5]) for r in ws.iter_rows(min_row=3, values_only=True)]  # noqa: E731
         assert totals(after["责任清单"]) == totals(before["责任清单"])
 
         # Importing the second export again changes nothing.
@@ -655,7 +655,7 @@ def _bulk_file(tmp_path, problems, measures_each, name):
         for m in range(1, measures_each + 1)
     ]
     measure_rows.append(measure_row(问题编号="1.1", 措施编号="1.1.9", 整改措施="补充措施", 责任单位="协办镇"))
-    return xlsx(tmp_path / name, {"问题清单": (PROBLEM_HEADERS, problem_rows), "任务清单": (MEASURE_HEADERS + ["时间节点"], measure_rows)})
+    return xlsx(tmp_path / name, {"问题清单": (PROBLEM_HEADERS, problem_rows), "任务清单": ([*MEASURE_HEADERS, "时间节点"], measure_rows)})
 
 
 def _import_one_by_one(actor, plan):

@@ -24,7 +24,7 @@ from rectification.excel.imports import (
 )
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-EXTENSIONS = sorted(ALLOWED) + ["exe", "html", "svg", "js", ""]
+EXTENSIONS = [*sorted(ALLOWED), "exe", "html", "svg", "js", ""]
 # Real magic numbers, so that the random files sometimes get past the first check.
 MAGIC = [b"", b"%PDF", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]
 PROFILE = settings(max_examples=300, deadline=None, database=None)

@@ -26,7 +26,7 @@ class TestSettings:
     def test_it_falls_back_to_sqlite_and_a_serverless_broker(self, tmp_path):
         result = _run(PRINT_SETTINGS, {}, tmp_path)
         assert result.returncode == 0, result.stderr
-        engine, broker, debug, tz = result.stdout.split()
+        engine, broker, _debug, tz = result.stdout.split()
         assert engine == "django.db.backends.sqlite3"
         assert broker == "filesystem://"
         assert (tmp_path / "celery-broker" / "queue").is_dir()

@@ -383,7 +383,7 @@ def _second_round(world, measures=2):
 @pytest.mark.django_db
 class TestReportByRound:
     def test_it_shows_a_unit_with_few_rows_all_of_them_with_a_tab_per_round(self, world, client, frozen):
-        later, measures = _second_round(world)
+        _later, measures = _second_round(world)
         client.force_login(world.resp_staff)
         response = client.get(f"{REPORT}?week={WEEK}")
         assert [row["measure"] for row in response.context["rows"]] == [world.resp_measure, *measures]

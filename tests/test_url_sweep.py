@@ -263,10 +263,7 @@ def _plan(world, objects):
 
 
 def _leaks(response):
-    if getattr(response, "streaming", False):
-        body = b"".join(response.streaming_content)
-    else:
-        body = response.content
+    body = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
     text = body.decode("utf-8", errors="replace")
     return [secret for secret in SECRETS if secret in text]
 

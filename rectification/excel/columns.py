@@ -9,6 +9,7 @@ and ``imports.MEASURE_FIELDS``); the others are for reading only.
 import functools
 from dataclasses import dataclass
 
+from django.db.models import Model
 from django.utils.encoding import force_str
 from django.utils.translation import get_language
 
@@ -20,7 +21,7 @@ def _choice_label(model, field, value, language):
     return force_str(dict(model._meta.get_field(field).flatchoices).get(value, value), strings_only=True)
 
 
-def shown(obj, field):
+def shown(obj: Model, field: str) -> str:
     """``obj.get_<field>_display()``, worked out once per value and language: a city's ledger asks
     tens of thousands of times, and each call would translate the label afresh."""
     return _choice_label(type(obj), field, getattr(obj, field), get_language())

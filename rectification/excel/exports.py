@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
+from operator import itemgetter
 
 from django.db.models import Count, F, Q, Sum
 
@@ -183,7 +184,7 @@ class ResponsibilityPivot:
 
     def rows(self):
         """Leaders by id, then units in their order."""
-        first = lambda pair: pair[0]
+        first = itemgetter(0)
         return [row for _key, row in sorted(self._leaders.values(), key=first) + sorted(self._units.values(), key=first)]
 
 
@@ -266,9 +267,9 @@ def weekly_rows(*, user, inspection_round, iso_year, iso_week):
         .select_related("filled_by", "confirmed_by")
         .order_by("measure_id", "-version")
     )
-    latest = {}
-    for report in reports:
-        latest.setdefault(report.measure_id, report)
+    latest: dict[int, ProgressReport] = {}
+    for version in reports:
+        latest.setdefault(version.measure_id, version)
     week_end = datetime.date.fromisocalendar(iso_year, iso_week, 7)
     rows = []
     for measure in measures:
@@ -327,8 +328,8 @@ def _ledger_statistics(label, queryset, rows):
     rows.append(cols.StatRow(section, f"{label}总数", total, "个"))
     for state in ProgressState:
         rows.append(cols.StatRow(section, f"进展状态：{state.label}", by_progress.get(state.value, 0), "个"))
-    for state in CloseOutState:
-        rows.append(cols.StatRow(section, f"销号状态：{state.label}", by_closeout.get(state.value, 0), "个"))
+    for closeout in CloseOutState:
+        rows.append(cols.StatRow(section, f"销号状态：{closeout.label}", by_closeout.get(closeout.value, 0), "个"))
     closed = by_closeout.get(CloseOutState.CLOSED.value, 0)
     rows.append(cols.StatRow(section, "完成率（已销号数/总数）", _rate(closed, total), "%"))
 
@@ -388,12 +389,12 @@ def statistics_rows(*, user, inspection_round):
     if read_all:
         section = "信访件和问题线索"
         petitions = records(PetitionClue, link=None)
-        for kind in PetitionClue.Kind:
-            of_kind = petitions.filter(kind=kind).aggregate(
+        for clue_kind in PetitionClue.Kind:
+            of_kind = petitions.filter(kind=clue_kind).aggregate(
                 total=Count("pk"), closed=Count("pk", filter=Q(closed_on__isnull=False))
             )
-            rows.append(cols.StatRow(section, f"收到{kind.label}", of_kind["total"], "件"))
-            rows.append(cols.StatRow(section, f"{kind.label}已办结", of_kind["closed"], "件"))
+            rows.append(cols.StatRow(section, f"收到{clue_kind.label}", of_kind["total"], "件"))
+            rows.append(cols.StatRow(section, f"{clue_kind.label}已办结", of_kind["closed"], "件"))
 
     section = "立案情况"
     accountability = records(AccountabilityRecord)
@@ -432,8 +433,10 @@ def statistics_rows(*, user, inspection_round):
 
     section = "挽回经济损失、追缴和清退资金"
     amounts = dict(records(Recovery).order_by().values_list("kind").annotate(total=Sum("amount_wan")))
-    for kind in Recovery.Kind:
-        rows.append(cols.StatRow(section, str(kind.label), amounts.get(kind.value) or Decimal("0.00"), "万元"))
+    for recovery_kind in Recovery.Kind:
+        rows.append(
+            cols.StatRow(section, str(recovery_kind.label), amounts.get(recovery_kind.value) or Decimal("0.00"), "万元")
+        )
     rows.append(cols.StatRow(section, "合计", sum(amounts.values(), Decimal("0.00")), "万元"))
 
     section = "专项整治"
@@ -445,8 +448,10 @@ def statistics_rows(*, user, inspection_round):
     if read_all:
         section = "会议和督导"
         activities = _counts(records(WorkActivity, link=None), "kind")
-        for kind in WorkActivity.Kind:
-            rows.append(cols.StatRow(section, f"召开或开展{kind.label}", activities.get(kind.value, 0), "次"))
+        for activity_kind in WorkActivity.Kind:
+            rows.append(
+                cols.StatRow(section, f"召开或开展{activity_kind.label}", activities.get(activity_kind.value, 0), "次")
+            )
     return rows
 
 

@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Choices, Prefetch
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
@@ -30,6 +30,7 @@ from rectification.models import (
     AcceptanceCriterion,
     Aspect,
     DeadlineCategory,
+    InspectionRound,
     Measure,
     Problem,
     Track,
@@ -224,6 +225,11 @@ class Change:
 class _DraftAction:
     """What confirming the import will do with one row: create, update, leave it, or fail."""
 
+    # Fields of the dataclasses below, declared here for ``action``.
+    failed: bool
+    existing: Problem | Measure | None
+    values: dict
+
     @property
     def action(self):
         if self.failed:
@@ -258,7 +264,7 @@ class MeasureDraft(_DraftAction):
 
 @dataclass
 class ImportPlan:
-    inspection_round: object
+    inspection_round: InspectionRound
     layout: str = ""
     sheets: list = field(default_factory=list)
     problems: list = field(default_factory=list)
@@ -330,7 +336,7 @@ class ImportPlan:
 class _Choices:
     """The labels a choice column accepts, plus a few everyday short forms."""
 
-    enum: type
+    enum: type[Choices]
     aliases: dict
 
     def get(self, text):
@@ -604,7 +610,8 @@ class LedgerPlanner:
 
     def _read_measure_sheet(self, layout):
         code_column = layout.problem_columns["code"]
-        last_code, last_where = "", None
+        # Both are set together by the first row with a code; until then no measure row is read.
+        last_code, last_where = "", Where(layout.sheet.title)
         for number, values in layout.sheet.rows:
             if number <= layout.header_row:
                 continue
@@ -636,7 +643,7 @@ class LedgerPlanner:
             if draft is not None:
                 self.plan.problems.append(draft)
         drafts_by_code = {d.code: d for d in self.plan.problems}
-        seen = {}
+        seen: dict[tuple[str, str], Where] = {}
         for raw in self.raw_measures:
             if raw.skip:
                 continue

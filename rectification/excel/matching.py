@@ -10,6 +10,7 @@ import difflib
 import re
 import unicodedata
 from collections import defaultdict
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -30,7 +31,9 @@ def normalised(text):
 
 def split_names(text):
     """"区财政局、区审计局" -> two names; separators inside brackets do not split."""
-    names, current, depth = [], [], 0
+    names: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in _OPEN:
             depth += 1
@@ -102,7 +105,7 @@ class UnitMatcher:
                 if loose in normalised(unit.name) or (unit.short_name and loose in normalised(unit.short_name))
             ]
             add(sorted(containing, key=lambda unit: len(unit.name))[:MAX_SUGGESTIONS])
-        labels = {}
+        labels: dict[str, Any] = {}
         for unit in self.units:
             for label in {unit.name, unit.short_name} - {""}:
                 labels.setdefault(normalised(label), unit)

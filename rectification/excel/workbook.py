@@ -213,14 +213,16 @@ class StreamSheet:
         self.merged = []
         # Layout first: openpyxl writes it before the rows.
         _page_setup(self.ws, columns, freeze)
-        self._rows = io.TextIOWrapper(tempfile.TemporaryFile(), encoding="utf-8", errors="xmlcharrefreplace", newline="")
+        # Open for the sheet's whole life: ``workbook_bytes`` copies it into the saved file, then closes it.
+        buffer = tempfile.TemporaryFile()  # noqa: SIM115
+        self._rows = io.TextIOWrapper(buffer, encoding="utf-8", errors="xmlcharrefreplace", newline="")
         letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
         self._write_row([_cell_xml(f"A{TITLE_ROW}", _style_id(self.ws, TITLE_STYLE), _cell_content(title, TEXT))])
         header_style = _style_id(self.ws, HEADER_STYLE)
         self._write_row(
             [
                 _cell_xml(f"{letter}{HEADER_ROW}", header_style, _cell_content(column.header, TEXT))
-                for letter, column in zip(letters, columns)
+                for letter, column in zip(letters, columns, strict=True)
             ]
         )
         # Each column's letter and style are worked out once, not once per cell. Text columns
@@ -228,7 +230,7 @@ class StreamSheet:
         # "2.10" instead of becoming the number 2.1.
         self._plan = [
             (letter, column.value, column.kind, _style_id(self.ws, BODY_STYLES[column.kind]), column.spread)
-            for letter, column in zip(letters, columns)
+            for letter, column in zip(letters, columns, strict=True)
         ]
 
     def _write_row(self, cells):
@@ -253,7 +255,7 @@ class StreamSheet:
         spreads = {letter: list(value(obj)) for letter, value, _kind, _style_id, spread in self._plan if spread}
         height = max([1, *(len(items) for items in spreads.values())])
         first = self.next_row
-        rows = [[] for _ in range(height)]
+        rows: list[list[str]] = [[] for _ in range(height)]
         for letter, value, kind, style_id, spread in self._plan:
             if spread:
                 items = spreads[letter]

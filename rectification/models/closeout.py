@@ -72,7 +72,7 @@ class CloseOutRequest(models.Model):
         indexes = [models.Index(fields=["state", "problem"])]
 
     def __str__(self):
-        target = self.measure.code if self.measure_id else self.problem.code
+        target = self.measure.code if self.measure is not None else self.problem.code
         return f"{target} {self.get_kind_display()}申请（第{self.cycle}次）"
 
     def get_absolute_url(self):

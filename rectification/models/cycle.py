@@ -141,6 +141,19 @@ class WeeklySnapshot(models.Model):
     package_name = models.CharField(_("周报表文件"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("周小结快照")
+        verbose_name_plural = _("周小结快照")
+        ordering = ["-cycle__iso_year", "-cycle__iso_week"]
+
+    def __str__(self):
+        return f"{self.cycle} 小结"
+
+    def save(self, *args, **kwargs):
+        for name, value in self.headline(self.figures).items():
+            setattr(self, name, value)
+        super().save(*args, **kwargs)
+
     @staticmethod
     def headline(figures):
         """The column values for ``figures``: what ``save`` sets, and what bulk writers pass."""
@@ -151,19 +164,6 @@ class WeeklySnapshot(models.Model):
             "overdue_count": len(figures.get("overdue", ())),
             "missed_unit_count": len(figures.get("missed_units", ())),
         }
-
-    def save(self, *args, **kwargs):
-        for name, value in self.headline(self.figures).items():
-            setattr(self, name, value)
-        super().save(*args, **kwargs)
-
-    class Meta:
-        verbose_name = _("周小结快照")
-        verbose_name_plural = _("周小结快照")
-        ordering = ["-cycle__iso_year", "-cycle__iso_week"]
-
-    def __str__(self):
-        return f"{self.cycle} 小结"
 
 
 class Penalty(models.Model):

@@ -154,7 +154,7 @@ def cycle_tick(*, now=None):
                 continue
             try:
                 result = step_run(cycle, step)
-            except Exception:
+            except Exception:  # noqa: BLE001
                 # Logged and marked failed by step_run; later steps of this week wait for a retry.
                 break
             if not result.get("skipped"):
@@ -297,7 +297,7 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     if unit.pk in batch.dispatched:
         return False
     content = dispatch_sheet_content(cycle, unit, today, batch)
-    sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
+    _sheet, created = DispatchSheet.objects.get_or_create(cycle=cycle, unit=unit, defaults={"content": content})
     if not created:
         return False
 
@@ -404,7 +404,7 @@ def _units_not_submitted(cycle):
         state__in=[ProgressReport.State.SUBMITTED, ProgressReport.State.CONFIRMED],
     ).values("measure_id")
     missing = measures.exclude(pk__in=done).select_related("owner_unit")
-    by_unit = {}
+    by_unit: dict[Unit, list[Measure]] = {}
     for measure in missing:
         by_unit.setdefault(measure.owner_unit, []).append(measure)
     return by_unit

@@ -91,6 +91,6 @@ def export_jobs_sweep(*, now=None):
         try:
             if export_job_run(job_id):
                 ran.append(job_id)
-        except Exception:  # noqa: BLE001 - recorded on the job; the sweep goes on with the others
+        except Exception:  # recorded on the job; the sweep goes on with the others
             logger.exception("export job %s failed", job_id)
     return ran

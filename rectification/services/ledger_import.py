@@ -188,7 +188,7 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
             actor=actor, inspection_round=inspection_round, seq=aspect_seq + offset, title=title
         )
 
-    counts = Counter()
+    counts: Counter[str] = Counter()
     saved = {}
     new_problems = []
     for draft in plan.problems:

@@ -3,6 +3,8 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+
 from .. import access
 from ..models import Notification
 from .queue import mail_after_commit
@@ -75,7 +77,7 @@ def notify_new_assignment(measure):
 def notify_new_assignments(measures):
     """Tell the liaisons and heads of each measure's owner unit about it: three queries for any number."""
     measures = list(measures)
-    staff = {}
+    staff: dict[int, list[User]] = {}
     for person in access.units_staff({m.owner_unit_id for m in measures}):
         staff.setdefault(person.unit_id, []).append(person)
     notices = []

@@ -10,7 +10,15 @@ from accounts.services import audit_record
 
 from .. import access
 from ..evidence import evidence_check, evidence_discard, evidence_store
-from ..models import CloseOutState, CoordinationItem, Evidence, Measure, Notification, ProgressReport
+from ..models import (
+    CloseOutState,
+    CoordinationItem,
+    Evidence,
+    InspectionRound,
+    Measure,
+    Notification,
+    ProgressReport,
+)
 from ..workdays import round_cutoff, week_key, week_short_label
 from .notifications import notify
 
@@ -92,7 +100,7 @@ def _week_reports_for_update(unit, iso_year, iso_week):
         .select_related("measure__problem__lead_official", "measure__problem__round")
         .order_by("measure_id", "-version")
     )
-    latest = {}
+    latest: dict[int, ProgressReport] = {}
     for report in reports:
         latest.setdefault(report.measure_id, report)
     return latest
@@ -104,7 +112,7 @@ MISSING_SHOWN = 20
 def _missing_codes(measures):
     """The codes still without this week's progress, by round when there are several (the same
     code can exist in two rounds), at most ``MISSING_SHOWN`` of them and then how many in all."""
-    by_round = {}
+    by_round: dict[InspectionRound, list[str]] = {}
     for measure in measures:
         by_round.setdefault(measure.problem.round, []).append(measure.code)
     parts, shown = [], 0

@@ -107,7 +107,7 @@ def measure_list(request):
     current, rounds = current_round(user, request.GET.get("round"))
     today = timezone.localdate()
     filters = _dashboard_filters(request)
-    light = request.GET.get("light") if request.GET.get("light") in {l.code for l in LIGHTS} else None
+    light = request.GET.get("light") if request.GET.get("light") in {candidate.code for candidate in LIGHTS} else None
     measures = selectors.measure_list(user=user, inspection_round=current, filters=filters, light=light, today=today)
     page = paginate(request, with_oldest_open_milestone(measures), PAGE_SIZE)
     for measure in page:
@@ -119,7 +119,7 @@ def measure_list(request):
             "page": page,
             "round": current,
             "rounds": rounds,
-            "light_label": next((l.label for l in LIGHTS if l.code == light), ""),
+            "light_label": next((candidate.label for candidate in LIGHTS if candidate.code == light), ""),
             "filters": filters,
         },
     )
