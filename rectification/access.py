@@ -153,7 +153,8 @@ def _checker(user, objects=()):
     type), so that deciding for many rows costs the same as for one."""
     checker = ObjectPermissionChecker(user)
     if objects:
-        checker.prefetch_perms(list(objects))
+        # The docstring and the code take any list of objects; only the annotation says QuerySet.
+        checker.prefetch_perms(list(objects))  # type: ignore[arg-type]
     return checker
 
 

@@ -203,6 +203,16 @@ def world(db):
     )
 
 
+def celery_connections_dropped(app):
+    """Forget the app's pooled connections and the producers built on them, so the next task is
+    sent to whatever ``broker_url`` says now. ``app.close()`` forgets the first but not the second:
+    a task sent through a pooled producer would still reach the broker of an earlier test."""
+    pool, app._pool = app._pool, None
+    if pool is not None:
+        pool.force_close_all()
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(autouse=True)
 def in_memory_broker():
     """Tasks queued by a test go to an in-memory broker, never to a real queue a worker might
@@ -210,9 +220,10 @@ def in_memory_broker():
     from config.celery import app
 
     saved = app.conf.broker_url
+    celery_connections_dropped(app)
     app.conf.broker_url = "memory://"
     yield
-    app.close()
+    celery_connections_dropped(app)
     app.conf.broker_url = saved
 
 

@@ -15,6 +15,8 @@ from rectification import services
 from rectification.models import DispatchSheet, Notification
 from rectification.tasks import run_cycle_step
 
+from .conftest import celery_connections_dropped
+
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 
@@ -85,7 +87,7 @@ def test_it_runs_an_export_a_service_queued_after_commit(world, tmp_path, settin
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     queue = f"zg-test-{uuid.uuid4().hex[:8]}"
     saved = {key: app.conf[key] for key in ("broker_url", "task_default_queue")}
-    app.close()
+    celery_connections_dropped(app)
     app.conf.update(broker_url=BROKER, task_default_queue=queue)
     worker = _worker(queue, tmp_path)
     try:
@@ -99,5 +101,5 @@ def test_it_runs_an_export_a_service_queued_after_commit(world, tmp_path, settin
         assert job_path(job).read_bytes()[:2] == b"PK"
     finally:
         _stop(worker)
-        app.close()
+        celery_connections_dropped(app)
         app.conf.update(saved)

@@ -405,16 +405,16 @@ class TestLeaderPassword:
         self, world, evidence, client, monkeypatch
     ):
         request = _apply(world, evidence)
-        seen = views_closeout._closeout_for_user
+        seen = views_closeout.closeout_for_user
 
-        def stale_then_approved(user, pk):
+        def stale_then_approved(user, pk, action="view"):
             # The leader's page showed the lead unit's step (no password field); before the
             # leader's decision reaches the service, the lead unit approves.
-            closeout = seen(user, pk)
+            closeout = seen(user, pk, action)
             services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
             return closeout
 
-        monkeypatch.setattr(views_closeout, "_closeout_for_user", stale_then_approved)
+        monkeypatch.setattr(views_closeout, "closeout_for_user", stale_then_approved)
         client.force_login(world.leader)
         url = reverse("rectification:closeout_decide", args=[request.pk])
         page = client.post(url, {"decision": "approve", "comment": "同意"}, follow=True).content.decode()

@@ -18,6 +18,8 @@ from config.celery import app as celery_app
 from rectification import services
 from rectification.models import Evidence, ProgressReport, WeeklyCycle
 
+from .conftest import celery_connections_dropped
+
 CLOSED_BROKER = "redis://127.0.0.1:6390/0"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -34,7 +36,7 @@ def broker_down(settings, monkeypatch, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     settings.CELERY_BROKER_URL = CLOSED_BROKER
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_publish_retry", "broker_connection_timeout")}
-    celery_app.close()  # drop any pooled connection to the real broker
+    celery_connections_dropped(celery_app)  # no pooled connection to the real broker
     celery_app.conf.broker_url = CLOSED_BROKER
     # Fail fast instead of retrying: the point is that nothing waits for the broker at all.
     celery_app.conf.task_publish_retry = False
@@ -56,7 +58,7 @@ def broker_down(settings, monkeypatch, tmp_path):
 
     monkeypatch.setattr(type(celery_app), "send_task", send_spy)
     yield published
-    celery_app.close()
+    celery_connections_dropped(celery_app)
     celery_app.conf.update(saved)
 
 

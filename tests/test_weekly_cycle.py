@@ -196,14 +196,16 @@ class TestPages:
         assert client.get(url).status_code == 405
         from config.celery import app
 
-        app.close()
+        from .conftest import celery_connections_dropped
+
+        celery_connections_dropped(app)
         app.conf.broker_url = "redis://127.0.0.1:6390/0"  # nothing listens there
         app.conf.broker_connection_timeout = 1
         app.conf.task_publish_retry = False
         try:
             page = client.post(url, {"step": "summary"}, follow=True).content.decode()
         finally:
-            app.close()
+            celery_connections_dropped(app)
             app.conf.task_publish_retry = True
             app.conf.broker_connection_timeout = 4
         cycle.refresh_from_db()
