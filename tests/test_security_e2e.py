@@ -1,6 +1,8 @@
 """The security baseline in a real browser: Chromium enforces the content security policy, so
 a page that needed an inline script or style would report a violation here."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -54,14 +56,26 @@ def test_it_gives_the_audit_administrator_the_log(world, live_server, page):
     assert violations == []
 
 
-def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_server, page):
+def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_server, page, browser):
     for _ in range(5):
         login(page, live_server, "resp_lly", "not-the-password")
     login(page, live_server, "secadmin", PASSWORD)
     page.get_by_role("link", name="安全管理").click()
-    expect(page.get_by_text("resp_lly")).to_be_visible()
+    locked = page.locator("table.grid tbody tr")
+    expect(locked).to_have_count(1)
+    expect(locked.locator("td")).to_have_text(["resp_lly", "张联络", world.resp_unit.display_name, "5", re.compile(r"\d{4}-"), re.compile(r"\d{4}-"), "解锁"])
     screenshot(page, "security-lockouts")
     page.get_by_role("button", name="解锁").click()
     expect(page.get_by_text("当前没有被锁定的账号。")).to_be_visible()
+    # Unlocked for real: the liaison signs in with the right password and reaches the worklist.
+    other = browser.new_context(locale="zh-CN").new_page()
+    login(other, live_server, "resp_lly", PASSWORD)
+    expect(other.locator("h1")).to_have_text("责任局 · 工作台")
+    other.context.close()
     page.get_by_role("link", name="角色授权").click()
+    page.fill("input[name=q]", "resp_lly")
+    page.get_by_role("button", name="查询").click()
+    row = page.locator("table.grid tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(3)).to_have_text("单位联络员")
     screenshot(page, "security-roles")

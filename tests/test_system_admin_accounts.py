@@ -1,5 +1,7 @@
 """The system administrator opens accounts and units and moves people between units."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -30,7 +32,10 @@ class TestUserCreate:
         url = reverse("accounts:system_user_create")
         page = client.post(url, {"username": "x1", "full_name": "某", "new_password1": "123", "new_password2": "123"}).content.decode()
         assert not User.objects.filter(username="x1").exists()
-        assert "密码" in page
+        # The reasons, each in Chinese (the page's labels say 密码 whatever happens).
+        reasons = " ".join(re.findall(r'class="error">([^<]*)<', page))
+        assert "密码长度至少 8 位" in reasons and "密码只包含数字" in reasons
+        assert not re.search("[A-Za-z]", reasons), reasons
         page = client.post(url, {"username": "resp_lly", "full_name": "重名", "new_password1": TEMP, "new_password2": TEMP}).content.decode()
         assert "已被使用" in page
 

@@ -1,9 +1,12 @@
 """The pages of the foundation: login, home per role, problem list and details, the admin."""
 
+import datetime
 import html
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from rectification.models import Track
@@ -11,6 +14,7 @@ from rectification.models import Track
 from .conftest import PASSWORD
 
 LIST = reverse("rectification:problem_list")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.mark.django_db
@@ -40,10 +44,18 @@ class TestLogin:
 @pytest.mark.django_db
 class TestHome:
     def test_it_shows_the_office_the_countdown_and_totals(self, world, client):
-        client.force_login(world.office)
-        page = client.get(reverse("rectification:home")).content.decode()
+        # The round's report is due on 2026-12-31. Signed in on the day, as sessions expire.
+        with time_machine.travel(datetime.datetime(2026, 12, 21, 10, tzinfo=SHANGHAI), tick=False):
+            client.force_login(world.office)
+            page = client.get(reverse("rectification:home")).content.decode()
         assert "测试轮次" in page
-        assert "距整改报告报送还有" in page or "已超过报送期限" in page
+        assert "距整改报告报送还有<strong>10</strong>天" in page
+        assert "已超过报送期限" not in page
+        with time_machine.travel(datetime.datetime(2027, 1, 5, 10, tzinfo=SHANGHAI), tick=False):
+            client.force_login(world.office)
+            page = client.get(reverse("rectification:home")).content.decode()
+        assert "已超过报送期限<strong>5</strong>天" in page
+        assert "距整改报告报送还有" not in page
 
     def test_it_shows_a_unit_its_own_measures_only(self, world, client):
         client.force_login(world.resp_staff)

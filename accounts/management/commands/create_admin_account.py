@@ -22,11 +22,14 @@ class Command(BaseCommand):
     help = "创建系统管理员、安全管理员或审计管理员账号（三员分立，各为专用账号，均不是超级用户）。"
 
     def add_arguments(self, parser):
-        parser.add_argument("role", choices=sorted(ROLES), help="system / security / audit")
+        # No argparse choices: its refusal would be in English; handle() refuses in Chinese.
+        parser.add_argument("role", help="system / security / audit")
         parser.add_argument("username")
         parser.add_argument("full_name")
 
     def handle(self, *args, role, username, full_name, **options):
+        if role not in ROLES:
+            raise CommandError("角色须为 system（系统管理员）、security（安全管理员）或 audit（审计管理员）。")
         if User.objects.filter(username=username).exists():
             raise CommandError(f"用户名 {username} 已存在。")
         password = getpass.getpass("密码：")
