@@ -242,7 +242,8 @@ def coordination_for(*, user, state=None):
     items = access.coordination_items_visible_to(user)
     if state:
         items = items.filter(state=state)
-    return items.select_related("measure__problem", "measure__owner_unit", "resolved_by").distinct()
+    # The coordination page names each problem's lead official (the one who calls the meeting).
+    return items.select_related("measure__problem__lead_official", "measure__owner_unit", "resolved_by").distinct()
 
 
 def notifications_for(*, user, limit=50):
