@@ -10,9 +10,7 @@ class AuditSearchForm(forms.Form):
     q = forms.CharField(label=_("关键词"), required=False, max_length=100)
     actor = forms.CharField(label=_("操作人用户名"), required=False, max_length=150)
     action = forms.CharField(label=_("操作"), required=False, max_length=60)
-    outcome = forms.ChoiceField(
-        label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices]
-    )
+    outcome = forms.ChoiceField(label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices])
     ip = forms.CharField(label=_("来源地址"), required=False, max_length=45)
     date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -67,7 +65,9 @@ class UserCreateForm(PasswordResetByAdminForm):
     """A new account: who, where, and a temporary password to change at the first login."""
 
     username = forms.RegexField(
-        label=_("用户名"), max_length=150, regex=r"^[A-Za-z0-9_.-]+$",
+        label=_("用户名"),
+        max_length=150,
+        regex=r"^[A-Za-z0-9_.-]+$",
         error_messages={"invalid": _("用户名只能包含字母、数字、下划线、点和连字符。")},
     )
     full_name = forms.CharField(label=_("姓名"), max_length=50)

@@ -74,7 +74,7 @@ def session_start(session, now=None):
 
 
 def session_expiry_reason(session, now):
-    """"idle", "absolute" or None for a signed-in session at ``now``."""
+    """ "idle", "absolute" or None for a signed-in session at ``now``."""
     login_at = session.get(SESSION_LOGIN_AT)
     seen_at = session.get(SESSION_SEEN_AT)
     if login_at is None or seen_at is None:

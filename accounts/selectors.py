@@ -15,9 +15,7 @@ from .models import AuditEvent, User
 def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
     events = access.audit_events_visible_to(user).select_related("actor").order_by("-id")
     if q:
-        events = events.filter(
-            Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q)
-        )
+        events = events.filter(Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q))
     if actor:
         events = events.filter(actor__username=actor)
     if action:

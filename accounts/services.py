@@ -52,8 +52,14 @@ def audit_record(*, actor, action, target=None, changes=None, outcome=None, targ
     ``target_repr`` instead. The client's address comes from ``RequestContextMiddleware``.
     """
     event = _audit_event(
-        actor=actor, action=action, target=target, changes=changes, outcome=outcome,
-        target_type=target_type, target_repr=target_repr, ip=current_client_ip(),
+        actor=actor,
+        action=action,
+        target=target,
+        changes=changes,
+        outcome=outcome,
+        target_type=target_type,
+        target_repr=target_repr,
+        ip=current_client_ip(),
     )
     # The chain lock must be held until the row is committed, so the read of the last hash and the
     # insert share one transaction (the caller's if there is one; no savepoint: no extra query).
@@ -72,7 +78,14 @@ def audit_record_many(*, actor, entries):
     ip = current_client_ip()
     events = [
         _audit_event(
-            actor=actor, action=action, target=target, changes=changes, outcome=None, target_type="", target_repr="", ip=ip
+            actor=actor,
+            action=action,
+            target=target,
+            changes=changes,
+            outcome=None,
+            target_type="",
+            target_repr="",
+            ip=ip,
         )
         for action, target, changes in entries
     ]
@@ -101,8 +114,9 @@ def unit_create(*, actor, name, level, kind, short_name="", parent=None, sort_or
 
 
 @transaction.atomic
-def user_create(*, actor, username, full_name, password=None, password_hash=None, unit=None, title="", phone="",
-                roles=()):
+def user_create(
+    *, actor, username, full_name, password=None, password_hash=None, unit=None, title="", phone="", roles=()
+):
     """Create an account; pass ``password_hash`` (from ``make_password``) to reuse one slow hash for many."""
     user = User(username=username, full_name=full_name, unit=unit, title=title, phone=phone)
     if password_hash is not None:
@@ -321,7 +335,9 @@ def user_create_by_admin(*, actor, username, full_name, password, unit=None, tit
     _require_role(actor, "accounts")
     if User.objects.filter(username=username).exists():
         raise ValidationError(_("用户名“%(name)s”已被使用。") % {"name": username})
-    user = user_create(actor=actor, username=username, full_name=full_name, password=password, unit=unit, title=title, phone=phone)
+    user = user_create(
+        actor=actor, username=username, full_name=full_name, password=password, unit=unit, title=title, phone=phone
+    )
     User.objects.filter(pk=user.pk).update(password_changed_at=None)
     user.password_changed_at = None
     return user
@@ -344,6 +360,11 @@ def unit_create_by_admin(*, actor, name, level, kind, short_name="", parent=None
     if parent is not None and level != Unit.Level.VILLAGE and parent.level == Unit.Level.TOWNSHIP:
         raise ValidationError(_("镇街的下级只能是村（社区）。"))
     return unit_create(
-        actor=actor, name=name, level=level, kind=kind, short_name=short_name, parent=parent,
+        actor=actor,
+        name=name,
+        level=level,
+        kind=kind,
+        short_name=short_name,
+        parent=parent,
         sort_order=Unit.objects.count() + 1,
     )

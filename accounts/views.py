@@ -361,7 +361,11 @@ def system_users(request):
 @admin_page("accounts")
 @require_GET
 def system_units(request):
-    return render(request, "accounts/system_units.html", {"page": paginate(request, selectors.units_for_admin(user=request.user), PAGE_SIZE)})
+    return render(
+        request,
+        "accounts/system_units.html",
+        {"page": paginate(request, selectors.units_for_admin(user=request.user), PAGE_SIZE)},
+    )
 
 
 @admin_page("accounts")

@@ -104,27 +104,104 @@ TRACK_OFFICE_UNITS = {
 }
 SUPERVISION_UNIT = "市纪委监委"
 ORGANS = [
-    OFFICE_UNIT, "市委巡察工作领导小组办公室", "市委组织部", "市委宣传部", SUPERVISION_UNIT, "市委办公室",
-    "市人大常委会办公室", "市政府办公室", "市政协办公室", "市委统战部", "市委政法委", "市委政策研究室",
-    "市委网信办", "市委编办", "市直机关工委", "市委党校", "市委老干部局", "市委机要保密局", "市总工会",
-    "团市委", "市妇联", "市科协", "市工商联", "市文联", "市残联", "市红十字会", "市中级人民法院",
-    "市人民检察院", "市委党史研究室", "市档案馆",
+    OFFICE_UNIT,
+    "市委巡察工作领导小组办公室",
+    "市委组织部",
+    "市委宣传部",
+    SUPERVISION_UNIT,
+    "市委办公室",
+    "市人大常委会办公室",
+    "市政府办公室",
+    "市政协办公室",
+    "市委统战部",
+    "市委政法委",
+    "市委政策研究室",
+    "市委网信办",
+    "市委编办",
+    "市直机关工委",
+    "市委党校",
+    "市委老干部局",
+    "市委机要保密局",
+    "市总工会",
+    "团市委",
+    "市妇联",
+    "市科协",
+    "市工商联",
+    "市文联",
+    "市残联",
+    "市红十字会",
+    "市中级人民法院",
+    "市人民检察院",
+    "市委党史研究室",
+    "市档案馆",
 ]
 DEPARTMENTS = [
-    "市发展和改革委员会", "市教育局", "市科学技术局", "市工业和信息化局", "市公安局", "市民政局", "市司法局",
-    "市财政局", "市人力资源和社会保障局", "市自然资源和规划局", "市生态环境局", "市住房和城乡建设局",
-    "市交通运输局", "市水利局", "市农业农村局", "市商务局", "市文化广电旅游局", "市卫生健康委员会",
-    "市退役军人事务局", "市应急管理局", "市审计局", "市国有资产监督管理委员会", "市市场监督管理局",
-    "市统计局", "市医疗保障局", "市城市管理局", "市林业局", "市体育局", "市信访局", "市数据局",
-    "市机关事务管理局", "市金融工作局", "市乡村振兴局", "市投资促进局", "市行政审批服务局",
-    "市住房公积金管理中心", "市公共资源交易中心", "市融媒体中心", "市供销合作社", "市气象局",
-    "市税务局", "市消防救援支队", "市烟草专卖局", "市邮政管理局", "市人民防空办公室", "市地震局",
-    "市民族宗教事务局", "市外事办公室", "市粮食和物资储备局", "市城市建设投资集团",
+    "市发展和改革委员会",
+    "市教育局",
+    "市科学技术局",
+    "市工业和信息化局",
+    "市公安局",
+    "市民政局",
+    "市司法局",
+    "市财政局",
+    "市人力资源和社会保障局",
+    "市自然资源和规划局",
+    "市生态环境局",
+    "市住房和城乡建设局",
+    "市交通运输局",
+    "市水利局",
+    "市农业农村局",
+    "市商务局",
+    "市文化广电旅游局",
+    "市卫生健康委员会",
+    "市退役军人事务局",
+    "市应急管理局",
+    "市审计局",
+    "市国有资产监督管理委员会",
+    "市市场监督管理局",
+    "市统计局",
+    "市医疗保障局",
+    "市城市管理局",
+    "市林业局",
+    "市体育局",
+    "市信访局",
+    "市数据局",
+    "市机关事务管理局",
+    "市金融工作局",
+    "市乡村振兴局",
+    "市投资促进局",
+    "市行政审批服务局",
+    "市住房公积金管理中心",
+    "市公共资源交易中心",
+    "市融媒体中心",
+    "市供销合作社",
+    "市气象局",
+    "市税务局",
+    "市消防救援支队",
+    "市烟草专卖局",
+    "市邮政管理局",
+    "市人民防空办公室",
+    "市地震局",
+    "市民族宗教事务局",
+    "市外事办公室",
+    "市粮食和物资储备局",
+    "市城市建设投资集团",
 ]
 PLACE_CHARS = "东西南北中新安和平兴华龙凤山河湖江海金银青松柏桃李杏梅兰竹泉石桥湾塘岭坪坝岗沙田溪"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "明华建国志强秀英丽娟海燕晓东文静国庆红梅玉兰小军春生德胜桂芳永康佳怡子涵宇轩雨欣思远博文俊杰浩然梓萱欣怡嘉怡诗涵"
-LEADER_TITLES = ["市委书记", "市长", "市委副书记", "常务副市长", "副市长", "市委常委", "市人大常委会副主任", "市政协副主席"]
+GIVEN = (
+    "明华建国志强秀英丽娟海燕晓东文静国庆红梅玉兰小军春生德胜桂芳永康佳怡子涵宇轩雨欣思远博文俊杰浩然梓萱欣怡嘉怡诗涵"
+)
+LEADER_TITLES = [
+    "市委书记",
+    "市长",
+    "市委副书记",
+    "常务副市长",
+    "副市长",
+    "市委常委",
+    "市人大常委会副主任",
+    "市政协副主席",
+]
 ASPECTS = [
     "贯彻落实党中央重大决策部署方面",
     "落实全面从严治党主体责任方面",
@@ -133,9 +210,21 @@ ASPECTS = [
     "巡视巡察和审计整改方面",
 ]
 TOPICS = [
-    "违规发放津贴补贴", "政府投资项目管理", "国有资产出租出借", "惠民惠农资金监管", "干部选拔任用程序",
-    "基层党组织建设", "意识形态阵地管理", "营商环境优化", "生态环境问题整改", "安全生产监管",
-    "财政资金绩效管理", "工程招投标监管", "债务风险防控", "民生实事推进", "巡察整改落实",
+    "违规发放津贴补贴",
+    "政府投资项目管理",
+    "国有资产出租出借",
+    "惠民惠农资金监管",
+    "干部选拔任用程序",
+    "基层党组织建设",
+    "意识形态阵地管理",
+    "营商环境优化",
+    "生态环境问题整改",
+    "安全生产监管",
+    "财政资金绩效管理",
+    "工程招投标监管",
+    "债务风险防控",
+    "民生实事推进",
+    "巡察整改落实",
 ]
 SENTENCES = [
     "部分单位对上级决策部署理解不深不透，贯彻落实打折扣、搞变通。",
@@ -180,7 +269,10 @@ STEP_CHAINS = {
     CloseOutRequest.State.PENDING_LEADER: [("apply", "submitted"), ("lead_unit", "approved")],
     CloseOutRequest.State.PENDING_OFFICE: [("apply", "submitted"), ("lead_unit", "approved"), ("leader", "approved")],
     CloseOutRequest.State.CLOSED: [
-        ("apply", "submitted"), ("lead_unit", "approved"), ("leader", "approved"), ("office", "approved"),
+        ("apply", "submitted"),
+        ("lead_unit", "approved"),
+        ("leader", "approved"),
+        ("office", "approved"),
     ],
     CloseOutRequest.State.RETURNED: [("apply", "submitted"), ("lead_unit", "returned")],
 }
@@ -228,7 +320,9 @@ class _CityBuilder:
         current_year, current_week = iso_week_of(today)
         self.current_monday = week_monday(current_year, current_week)
         # Week index w: 0 is the oldest past week, scale.weeks is the current week.
-        self.mondays = [self.current_monday - datetime.timedelta(days=7 * (scale.weeks - w)) for w in range(scale.weeks + 1)]
+        self.mondays = [
+            self.current_monday - datetime.timedelta(days=7 * (scale.weeks - w)) for w in range(scale.weeks + 1)
+        ]
         self.counts = {}
 
     # -- helpers --
@@ -275,7 +369,9 @@ class _CityBuilder:
         s = self.scale
         organs = (ORGANS + [f"市委第{k}工作委员会" for k in range(1, s.organs)])[: s.organs]
         departments = [
-            DEPARTMENTS[k] if k < len(DEPARTMENTS) else f"{DEPARTMENTS[k % len(DEPARTMENTS)]}第{k // len(DEPARTMENTS) + 1}分局"
+            DEPARTMENTS[k]
+            if k < len(DEPARTMENTS)
+            else f"{DEPARTMENTS[k % len(DEPARTMENTS)]}第{k // len(DEPARTMENTS) + 1}分局"
             for k in range(s.departments)
         ]
         places = set()
@@ -411,12 +507,18 @@ class _CityBuilder:
             previous = inspection_round
         tracks = _bulk(
             Track,
-            [Track(round=r, kind=kind, office_unit=self.track_units[kind]) for r in self.rounds for kind in Track.Kind.values],
+            [
+                Track(round=r, kind=kind, office_unit=self.track_units[kind])
+                for r in self.rounds
+                for kind in Track.Kind.values
+            ],
         )
         self.tracks = {}
         for track in tracks:
             self.tracks.setdefault(track.round_id, []).append(track)
-        aspects = _bulk(Aspect, [Aspect(round=r, seq=i, title=t) for r in self.rounds for i, t in enumerate(ASPECTS, start=1)])
+        aspects = _bulk(
+            Aspect, [Aspect(round=r, seq=i, title=t) for r in self.rounds for i, t in enumerate(ASPECTS, start=1)]
+        )
         self.aspects = {}
         for aspect in aspects:
             self.aspects.setdefault(aspect.round_id, []).append(aspect)
@@ -451,21 +553,30 @@ class _CityBuilder:
                 topic = self.rng.choice(TOPICS)
                 common = self.rng.random() < 0.3
                 category = self.rng.choices(
-                    [DeadlineCategory.IMMEDIATE, DeadlineCategory.BY_DATE, DeadlineCategory.LONG_TERM], weights=[2, 6, 2]
+                    [DeadlineCategory.IMMEDIATE, DeadlineCategory.BY_DATE, DeadlineCategory.LONG_TERM],
+                    weights=[2, 6, 2],
                 )[0]
                 feedback = inspection_round.feedback_date
                 if category == DeadlineCategory.IMMEDIATE:
                     due = feedback + datetime.timedelta(days=30)
                 elif category == DeadlineCategory.BY_DATE:
-                    due = feedback + datetime.timedelta(weeks=self.rng.randint(max(2, s.weeks * 2 // 5), max(3, s.weeks * 7 // 5)))
+                    due = feedback + datetime.timedelta(
+                        weeks=self.rng.randint(max(2, s.weeks * 2 // 5), max(3, s.weeks * 7 // 5))
+                    )
                 else:
                     due = None
                 lead_unit = self.work_units[self.weighted(self.unit_weights)[0]]
                 responsible = [
-                    self.work_units[i] for i in self.weighted(self.unit_weights, k=self.rng.randint(1, min(4, len(self.work_units))))
+                    self.work_units[i]
+                    for i in self.weighted(self.unit_weights, k=self.rng.randint(1, min(4, len(self.work_units))))
                 ]
                 responsible = [unit for unit in responsible if unit.pk != lead_unit.pk]
-                leaders = [self.leaders[i] for i in self.weighted(self.leader_weights, k=min(len(self.leaders), 1 + self.rng.choice([0, 1, 1, 2])))]
+                leaders = [
+                    self.leaders[i]
+                    for i in self.weighted(
+                        self.leader_weights, k=min(len(self.leaders), 1 + self.rng.choice([0, 1, 1, 2]))
+                    )
+                ]
                 previous_problem = None
                 if previous_by_round.get(r - 1) and self.rng.random() < 0.05:
                     previous_problem = self.rng.choice(previous_by_round[r - 1])
@@ -488,16 +599,18 @@ class _CityBuilder:
                         lead_unit=lead_unit,
                         previous_problem=previous_problem,
                         is_secretary_led=self.rng.random() < 0.04,
-                        campaign=self.rng.choice(self.campaigns[inspection_round.pk]) if common and self.rng.random() < 0.5 else None,
+                        campaign=self.rng.choice(self.campaigns[inspection_round.pk])
+                        if common and self.rng.random() < 0.5
+                        else None,
                         created_at=_at(feedback, 9),
                         updated_at=_at(feedback, 9),
                     )
                 )
                 self.problem_plans.append({"responsible": responsible, "leaders": leaders[1:]})
-            previous_by_round[r] = problems[-per_round[r]:] if per_round[r] else []
+            previous_by_round[r] = problems[-per_round[r] :] if per_round[r] else []
             # Previous problems must be saved before they are referred to: write round by round.
             with historic_timestamps(Problem):
-                _bulk(Problem, problems[len(problems) - per_round[r]:])
+                _bulk(Problem, problems[len(problems) - per_round[r] :])
         self.problems = problems
         _bulk(
             Problem.responsible_units.through,
@@ -553,7 +666,9 @@ class _CityBuilder:
                     owner = self.rng.choice(candidates)
                 else:
                     owner = self.work_units[self.weighted(self.unit_weights)[0]]
-                start = feedback + datetime.timedelta(weeks=self.rng.randint(0, max(0, s.weeks * 2 // 5)), days=self.rng.randint(0, 4))
+                start = feedback + datetime.timedelta(
+                    weeks=self.rng.randint(0, max(0, s.weeks * 2 // 5)), days=self.rng.randint(0, 4)
+                )
                 due = start + datetime.timedelta(weeks=self.rng.randint(max(1, s.weeks // 8), max(2, s.weeks * 4 // 5)))
                 if problem.due_date is not None and due > problem.due_date:
                     due = problem.due_date
@@ -575,7 +690,10 @@ class _CityBuilder:
             expected = min(100, max(0, round(100 * (today - start).days / span)))
             plan["percent"] = max(0, expected - self.rng.choice([0, 0, 0, 5, 10, 15, 30, 50]))
             plan["progress"] = ProgressState.IN_PROGRESS if plan["percent"] > 0 else ProgressState.NOT_STARTED
-            if plan["progress"] == ProgressState.IN_PROGRESS and problem.deadline_category == DeadlineCategory.LONG_TERM:
+            if (
+                plan["progress"] == ProgressState.IN_PROGRESS
+                and problem.deadline_category == DeadlineCategory.LONG_TERM
+            ):
                 plan["progress"] = ProgressState.ONGOING
         plan["closeout"] = CloseOutState.NOT_APPLIED
         # A few units stopped reporting two to four weeks ago (the grey light).
@@ -625,7 +743,9 @@ class _CityBuilder:
         _bulk(
             AcceptanceCriterion,
             [
-                AcceptanceCriterion(problem=plan["problem"], measure=plan["measure"], seq=1, text="措施完成并有佐证材料。")
+                AcceptanceCriterion(
+                    problem=plan["problem"], measure=plan["measure"], seq=1, text="措施完成并有佐证材料。"
+                )
                 for plan in self.measure_plans
             ],
         )
@@ -648,7 +768,13 @@ class _CityBuilder:
         """Pick finished measures for close-out requests until the chains hold exactly ``signoffs`` steps."""
         target = self.scale.signoffs
         States = CloseOutRequest.State
-        weights = {States.CLOSED: 45, States.PENDING_OFFICE: 12, States.PENDING_LEADER: 15, States.PENDING_LEAD_UNIT: 10, States.RETURNED: 6}
+        weights = {
+            States.CLOSED: 45,
+            States.PENDING_OFFICE: 12,
+            States.PENDING_LEADER: 15,
+            States.PENDING_LEAD_UNIT: 10,
+            States.RETURNED: 6,
+        }
         finished = [plan for plan in self.measure_plans if plan["completed_on"] is not None]
         self.rng.shuffle(finished)
         total = 0
@@ -669,7 +795,9 @@ class _CityBuilder:
             plan["closeout"] = CloseOutState(state.value)
             self.closeout_plans.append((plan, state, steps))
         if total != target:
-            raise ValueError(f"Only {total} of {target} sign-off steps fit this scale: it has too few finished measures.")
+            raise ValueError(
+                f"Only {total} of {target} sign-off steps fit this scale: it has too few finished measures."
+            )
 
     def closeouts_create(self):
         requests, step_rows = [], []
@@ -687,7 +815,9 @@ class _CityBuilder:
                     applicant_unit=plan["owner"],
                     applied_by_id=self.head_of[plan["owner"].pk],
                     pledged_at=applied,
-                    no_accountability_reason="经核查，该措施不涉及违纪违规责任人。" if state == CloseOutRequest.State.CLOSED else "",
+                    no_accountability_reason="经核查，该措施不涉及违纪违规责任人。"
+                    if state == CloseOutRequest.State.CLOSED
+                    else "",
                     created_at=applied,
                     decided_at=times[-1] if state == CloseOutRequest.State.CLOSED else None,
                 )
@@ -747,7 +877,7 @@ class _CityBuilder:
         slots = sorted(self.report_slots())
         if len(slots) > s.reports:
             # Reporting in the system began later for some: drop the oldest weeks first.
-            slots = slots[len(slots) - s.reports:]
+            slots = slots[len(slots) - s.reports :]
         corrections = s.reports - len(slots)
         past = [slot for slot in slots if slot[0] < s.weeks]
         if corrections > len(past):
@@ -782,12 +912,19 @@ class _CityBuilder:
                 submitted = cutoff - datetime.timedelta(hours=self.rng.randint(1, 30))
                 if w == s.weeks:
                     state = self.rng.choices(
-                        [ProgressReport.State.DRAFT, ProgressReport.State.SUBMITTED, ProgressReport.State.CONFIRMED, ProgressReport.State.RETURNED],
+                        [
+                            ProgressReport.State.DRAFT,
+                            ProgressReport.State.SUBMITTED,
+                            ProgressReport.State.CONFIRMED,
+                            ProgressReport.State.RETURNED,
+                        ],
                         weights=[40, 35, 15, 10],
                     )[0]
                     submitted = min(submitted, self.now - datetime.timedelta(minutes=30))
                 else:
-                    state = ProgressReport.State.RETURNED if self.rng.random() < 0.01 else ProgressReport.State.CONFIRMED
+                    state = (
+                        ProgressReport.State.RETURNED if self.rng.random() < 0.01 else ProgressReport.State.CONFIRMED
+                    )
                 draft = state == ProgressReport.State.DRAFT
                 versions = [1, 2] if (w, p) in corrected else [1]
                 for version in versions:
@@ -802,14 +939,20 @@ class _CityBuilder:
                             cumulative_state=plan["progress"] if n == len(weeks) else ProgressState.IN_PROGRESS,
                             percent=percent,
                             next_week_plan="继续按整改方案推进，做好佐证材料收集。",
-                            difficulties="部分资金清退涉及多个部门，需牵头领导协调。" if self.rng.random() < 0.02 else "",
+                            difficulties="部分资金清退涉及多个部门，需牵头领导协调。"
+                            if self.rng.random() < 0.02
+                            else "",
                             correction_reason="更正本周完成百分比。" if version > 1 else "",
-                            return_reason="进展描述过于笼统，请补充具体数据。" if state == ProgressReport.State.RETURNED else "",
+                            return_reason="进展描述过于笼统，请补充具体数据。"
+                            if state == ProgressReport.State.RETURNED
+                            else "",
                             is_late=self.rng.random() < 0.08,
                             filled_by_id=liaison,
                             submitted_at=None if draft else submitted,
                             confirmed_by_id=head if state == ProgressReport.State.CONFIRMED else None,
-                            confirmed_at=submitted + datetime.timedelta(hours=3) if state == ProgressReport.State.CONFIRMED else None,
+                            confirmed_at=submitted + datetime.timedelta(hours=3)
+                            if state == ProgressReport.State.CONFIRMED
+                            else None,
                             created_at=submitted - datetime.timedelta(hours=2),
                             updated_at=submitted,
                         )
@@ -830,9 +973,12 @@ class _CityBuilder:
         # Difficulties raised in a report become coordination items; the old ones were answered.
         items = []
         recent = self.now - datetime.timedelta(days=21)
-        for report_id, measure_id, text, created in ProgressReport.objects.filter(
-            measure__problem__round__in=self.rounds
-        ).exclude(difficulties="").exclude(state=ProgressReport.State.DRAFT).values_list("pk", "measure_id", "difficulties", "created_at"):
+        for report_id, measure_id, text, created in (
+            ProgressReport.objects.filter(measure__problem__round__in=self.rounds)
+            .exclude(difficulties="")
+            .exclude(state=ProgressReport.State.DRAFT)
+            .values_list("pk", "measure_id", "difficulties", "created_at")
+        ):
             resolved = created < recent
             items.append(
                 CoordinationItem(
@@ -936,7 +1082,9 @@ class _CityBuilder:
         last_year, last_week = iso_week_of(self.mondays[s.weeks - 1])
         snapshots = []
         for inspection_round in self.rounds:
-            figures = round_week_figures(inspection_round=inspection_round, iso_year=last_year, iso_week=last_week, today=self.today)
+            figures = round_week_figures(
+                inspection_round=inspection_round, iso_year=last_year, iso_week=last_week, today=self.today
+            )
             closed = figures["measures"]["closed"]
             for w in range(s.weeks):
                 iso_year, iso_week = iso_week_of(self.mondays[w])
@@ -971,7 +1119,12 @@ class _CityBuilder:
                 if plan["completed_on"] is None and plan["start"] <= self.mondays[w] and measure.pk not in reported:
                     cycle = cycle_of[(plan["problem"].round_id, iso_year, iso_week)]
                     missed.append(
-                        MissedReport(cycle=cycle, unit_id=measure.owner_unit_id, measure=measure, created_at=_at(self.mondays[w] + datetime.timedelta(days=3), 17))
+                        MissedReport(
+                            cycle=cycle,
+                            unit_id=measure.owner_unit_id,
+                            measure=measure,
+                            created_at=_at(self.mondays[w] + datetime.timedelta(days=3), 17),
+                        )
                     )
         with historic_timestamps(MissedReport):
             _bulk(MissedReport, missed)

@@ -59,13 +59,19 @@ def grant_keys(assignment, group_of_unit):
     group_keys |= {(group_of_unit[unit], "view_problem", "problem", a.problem_id) for unit in units}
     user_keys = set()
     for leader in leaders:
-        user_keys |= {(leader, "view_problem", "problem", a.problem_id), (leader, "sign_off_problem", "problem", a.problem_id)}
+        user_keys |= {
+            (leader, "view_problem", "problem", a.problem_id),
+            (leader, "sign_off_problem", "problem", a.problem_id),
+        }
     for measure, owner in a.measures:
         group_keys |= {(group_of_unit[unit], "view_measure", "measure", measure) for unit in units}
         group_keys.add((group_of_unit[owner], "report_measure", "measure", measure))
         group_keys.add((group_of_unit[a.lead_unit_id], "review_measure", "measure", measure))
         for leader in leaders:
-            user_keys |= {(leader, "view_measure", "measure", measure), (leader, "sign_off_measure", "measure", measure)}
+            user_keys |= {
+                (leader, "view_measure", "measure", measure),
+                (leader, "sign_off_measure", "measure", measure),
+            }
     return group_keys, user_keys
 
 

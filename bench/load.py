@@ -78,7 +78,16 @@ class Server:
         }
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--access-logfile", "/dev/null", "config.wsgi"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--access-logfile",
+                "/dev/null",
+                "config.wsgi",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -133,7 +133,12 @@ def page_specs(actors):
         ("worklist", "Unit worklist 工作台, busiest unit", actors.liaison, "/unit/"),
         ("problem_detail", "Problem detail 问题详情", actors.problem_viewer, f"/problems/{actors.problem.pk}/"),
         ("problem_list", "Problem list p.1, track 综合 (office)", actors.office, "/problems/?track=general"),
-        ("problem_list_unit", "Problem list p.1, track 综合 (busiest unit)", actors.liaison, "/problems/?track=general"),
+        (
+            "problem_list_unit",
+            "Problem list p.1, track 综合 (busiest unit)",
+            actors.liaison,
+            "/problems/?track=general",
+        ),
         ("report_week", "Weekly report form 周报, busiest unit", actors.liaison, "/unit/report/"),
         ("closeout_pending", "Pending signature 待我审批, busiest leader", actors.leader, "/closeout/pending/"),
     ]
@@ -146,7 +151,10 @@ def pages_run(actors, *, requests):
     results = []
     for key, label, user, url in page_specs(actors):
         result = page_measure(key=key, label=label, user=user, url=url, requests=requests)
-        print(f"  {label:<48} {result.p50_ms:>7.1f} ms p50 {result.p95_ms:>7.1f} ms p95 {result.queries:>3} queries", flush=True)
+        print(
+            f"  {label:<48} {result.p50_ms:>7.1f} ms p50 {result.p95_ms:>7.1f} ms p95 {result.queries:>3} queries",
+            flush=True,
+        )
         results.append(result)
     return results
 
@@ -196,8 +204,8 @@ def jobs_run(actors, *, repeat, only=None):
         weekly_export,
     )
     from rectification.excel.imports import ledger_plan
-    from rectification.services.ledger_import import ledger_import
     from rectification.services.cycle import step_dispatch, step_summary
+    from rectification.services.ledger_import import ledger_import
 
     office, newest = actors.office, actors.round
     today = timezone.localdate()
@@ -211,7 +219,9 @@ def jobs_run(actors, *, repeat, only=None):
         if only and key not in only:
             return None
         result = job_measure(key=key, label=label, fn=fn, repeat=repeat, detail=extra)
-        print(f"  {label:<48} {result.seconds:>7.2f} s {result.peak_mb:>7.1f} MB {result.queries:>6} queries", flush=True)
+        print(
+            f"  {label:<48} {result.seconds:>7.2f} s {result.peak_mb:>7.1f} MB {result.queries:>6} queries", flush=True
+        )
         results.append(result)
         return result
 
@@ -238,13 +248,25 @@ def jobs_run(actors, *, repeat, only=None):
         return {"kilobytes": len(export.content) // 1024}
 
     def weekly():
-        export = weekly_export(user=office, inspection_round=newest, iso_year=last_year, iso_week=last_week, today=today)
+        export = weekly_export(
+            user=office, inspection_round=newest, iso_year=last_year, iso_week=last_week, today=today
+        )
         kept["weekly"] = export.content
         return {"kilobytes": len(export.content) // 1024}
 
-    open_units = Measure.objects.filter(problem__round=newest).exclude(closeout_state=CloseOutState.CLOSED).values("owner_unit").distinct().count()
-    measured("summary", "Weekly summary step_summary, newest round", summary,
-             measures=Measure.objects.filter(problem__round=newest).count())
+    open_units = (
+        Measure.objects.filter(problem__round=newest)
+        .exclude(closeout_state=CloseOutState.CLOSED)
+        .values("owner_unit")
+        .distinct()
+        .count()
+    )
+    measured(
+        "summary",
+        "Weekly summary step_summary, newest round",
+        summary,
+        measures=Measure.objects.filter(problem__round=newest).count(),
+    )
     measured("dispatch", "Dispatch step_dispatch, every unit of the round", dispatch, units_with_open_work=open_units)
     for key, label, fn in (
         ("ledger_all", "Ledger export, all rounds in one workbook", ledger_all_rounds),
@@ -257,7 +279,10 @@ def jobs_run(actors, *, repeat, only=None):
         bare = bare_measure(xlsx_grid(kept[key]), repeat=repeat)
         result.detail["bare_openpyxl"] = bare
         result.detail["ratio"] = round(result.seconds / bare["seconds"], 2) if bare["seconds"] else None
-        print(f"    bare openpyxl write-only: {bare['seconds']:.2f} s, {bare['peak_mb']} MB, {bare['cells']} cells; ratio {result.detail['ratio']}", flush=True)
+        print(
+            f"    bare openpyxl write-only: {bare['seconds']:.2f} s, {bare['peak_mb']} MB, {bare['cells']} cells; ratio {result.detail['ratio']}",
+            flush=True,
+        )
 
     path, n_problems, n_measures = _import_file(actors, today)
 
@@ -279,10 +304,19 @@ def jobs_run(actors, *, repeat, only=None):
         if plan.errors:
             raise RuntimeError("import plan has errors: " + "; ".join(str(e) for e in plan.errors[:5]))
         counts = ledger_import(actor=office, plan=plan)
-        return {"plan_seconds": round(planned, 2), "apply_seconds": round(time.perf_counter() - started - planned, 2), **counts}
+        return {
+            "plan_seconds": round(planned, 2),
+            "apply_seconds": round(time.perf_counter() - started - planned, 2),
+            **counts,
+        }
 
-    measured("import", "Ledger import into an empty round (plan + apply)", import_ledger,
-             file_problems=n_problems, file_measures=n_measures)
+    measured(
+        "import",
+        "Ledger import into an empty round (plan + apply)",
+        import_ledger,
+        file_problems=n_problems,
+        file_measures=n_measures,
+    )
     return results
 
 
@@ -299,11 +333,19 @@ def load_part(actors, *, requests, concurrency, label):
     with Server(workers=2, log_path=log) as server:
         for name, cookies in (("busiest unit", busiest), (f"{len(mixed)} units' liaisons", mixed)):
             result = load_run(
-                label=name, port=server.port, path="/unit/", cookies=cookies, workers=2,
-                requests=requests, concurrency=concurrency,
+                label=name,
+                port=server.port,
+                path="/unit/",
+                cookies=cookies,
+                workers=2,
+                requests=requests,
+                concurrency=concurrency,
             )
-            print(f"  /unit/ {name:<24} {result.rps:>7.1f} req/s p50 {result.p50_ms} ms p95 {result.p95_ms} ms "
-                  f"({result.requests} requests, {result.errors} errors)", flush=True)
+            print(
+                f"  /unit/ {name:<24} {result.rps:>7.1f} req/s p50 {result.p50_ms} ms p95 {result.p95_ms} ms "
+                f"({result.requests} requests, {result.errors} errors)",
+                flush=True,
+            )
             results.append(result)
     return results
 
@@ -379,7 +421,11 @@ def report(labels):
         lines.append("| | " + " | ".join(present) + " |")
         lines.append("|---|" + "---|" * len(present))
         for name, _model in DATASET_TABLES:
-            lines.append(f"| {name} | " + " | ".join(f"{(pages[label] or jobs[label])['dataset'][name]:,}" for label in present) + " |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(f"{(pages[label] or jobs[label])['dataset'][name]:,}" for label in present)
+                + " |"
+            )
         lines.append("")
     lines += _side_by_side("page", pages, present, ("p50 ms", "p95 ms", "queries"), ("p50_ms", "p95_ms", "queries"))
     lines += _side_by_side("job", jobs, present, ("s", "peak MB", "queries"), ("seconds", "peak_mb", "queries"))
@@ -396,7 +442,9 @@ def report(labels):
     for label in labels:
         if loads[label]:
             lines.append("")
-            lines.append(f"Load test ({label}): gunicorn, {loads[label]['results'][0]['workers']} sync workers, loopback")
+            lines.append(
+                f"Load test ({label}): gunicorn, {loads[label]['results'][0]['workers']} sync workers, loopback"
+            )
             lines.append("")
             lines.append("| sessions | concurrency | requests | errors | req/s | p50 ms | p95 ms | max ms |")
             lines.append("|---|---|---|---|---|---|---|---|")
@@ -409,14 +457,20 @@ def report(labels):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("part", choices=["build", "pages", "jobs", "load", "all", "report"])
     parser.add_argument("--label", default="city", help="name of the dataset in the saved results (city, demo)")
     parser.add_argument("--labels", default="demo,city", help="report: the datasets to put side by side")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--requests", type=int, default=60, help="pages: requests per page (at least 50)")
     parser.add_argument("--repeat", type=int, default=1, help="jobs: timed runs of each job (the best is kept)")
-    parser.add_argument("--jobs", default="", help="jobs: only these, comma-separated (summary,dispatch,ledger_all,ledger_round,weekly,import)")
+    parser.add_argument(
+        "--jobs",
+        default="",
+        help="jobs: only these, comma-separated (summary,dispatch,ledger_all,ledger_round,weekly,import)",
+    )
     parser.add_argument("--load-requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
@@ -439,7 +493,11 @@ def main(argv=None):
     print(json.dumps(header, ensure_ascii=False, indent=1), flush=True)
     if args.part in ("pages", "all"):
         results = pages_run(actors, requests=args.requests)
-        save(args.label, "pages", {**header, "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results]})
+        save(
+            args.label,
+            "pages",
+            {**header, "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results]},
+        )
     if args.part in ("jobs", "all"):
         results = jobs_run(actors, repeat=args.repeat, only=set(filter(None, args.jobs.split(","))))
         save(args.label, "jobs", {**header, "results": [asdict(r) for r in results]})

@@ -7,8 +7,8 @@ Celery broker on the local filesystem, so a newcomer needs no server at all. Set
 real secret key and allowed hosts, and passes ``manage.py check --deploy``.
 """
 
-from pathlib import Path
 import os
+from pathlib import Path
 from typing import Any
 
 import dj_database_url
@@ -158,7 +158,7 @@ GUARDIAN_RENDER_403 = False
 
 # No MinimumLengthValidator: its message has no Chinese translation in Django 5.2, and the
 # ComplexityValidator added below already refuses a password shorter than PASSWORD_MIN_LENGTH.
-AUTH_PASSWORD_VALIDATORS = [
+AUTH_PASSWORD_VALIDATORS: list[dict[str, object]] = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

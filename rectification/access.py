@@ -222,7 +222,7 @@ def may_enter_records(user, problem=None):
 
 def may_export_unit_tasks(user, unit_id):
     """A unit's task list: whole-round readers for any unit, a unit's staff for their own."""
-    return reads_all(user) or is_unit_staff(user) and user.unit_id == unit_id
+    return reads_all(user) or (is_unit_staff(user) and user.unit_id == unit_id)
 
 
 def task_unit_for_user(user, unit_id):
@@ -238,7 +238,9 @@ def task_unit_for_user(user, unit_id):
 def task_list_units(user, inspection_round):
     """The units whose task lists this person may export in a round."""
     if reads_all(user):
-        return Unit.objects.filter(owned_measures__problem__round=inspection_round).distinct().order_by("sort_order", "id")
+        return (
+            Unit.objects.filter(owned_measures__problem__round=inspection_round).distinct().order_by("sort_order", "id")
+        )
     if is_unit_staff(user):
         return [user.unit]
     return []
@@ -621,7 +623,9 @@ def permissions_sync_for_problems(problems):
     loaded = (
         Problem.objects.filter(pk__in=ids)
         .select_related("lead_unit__group", "lead_official")
-        .prefetch_related(Prefetch("responsible_units", queryset=Unit.objects.select_related("group")), "responsible_leaders")
+        .prefetch_related(
+            Prefetch("responsible_units", queryset=Unit.objects.select_related("group")), "responsible_leaders"
+        )
     )
     group_grants, user_grants = [], []
     for problem in loaded:
@@ -654,7 +658,15 @@ def permissions_sync_for_problems(problems):
     group_rows = list(rows(group_grants, ProblemGroupObjectPermission, MeasureGroupObjectPermission, "group_id"))
     user_rows = list(rows(user_grants, ProblemUserObjectPermission, MeasureUserObjectPermission, "user_id"))
     # One bulk insert per table, each named so the rows' type is plain to a reader and to mypy.
-    ProblemGroupObjectPermission.objects.bulk_create([r for r in group_rows if isinstance(r, ProblemGroupObjectPermission)])
-    MeasureGroupObjectPermission.objects.bulk_create([r for r in group_rows if isinstance(r, MeasureGroupObjectPermission)])
-    ProblemUserObjectPermission.objects.bulk_create([r for r in user_rows if isinstance(r, ProblemUserObjectPermission)])
-    MeasureUserObjectPermission.objects.bulk_create([r for r in user_rows if isinstance(r, MeasureUserObjectPermission)])
+    ProblemGroupObjectPermission.objects.bulk_create(
+        [r for r in group_rows if isinstance(r, ProblemGroupObjectPermission)]
+    )
+    MeasureGroupObjectPermission.objects.bulk_create(
+        [r for r in group_rows if isinstance(r, MeasureGroupObjectPermission)]
+    )
+    ProblemUserObjectPermission.objects.bulk_create(
+        [r for r in user_rows if isinstance(r, ProblemUserObjectPermission)]
+    )
+    MeasureUserObjectPermission.objects.bulk_create(
+        [r for r in user_rows if isinstance(r, MeasureUserObjectPermission)]
+    )

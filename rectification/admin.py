@@ -1,10 +1,10 @@
 from django.contrib import admin
 
 from accounts.admin import OfficeOnlyAdmin
+from accounts.services import audit_record
 
 from . import models
 from .access import permissions_sync_for_problem
-from accounts.services import audit_record
 
 
 class ManifestationInline(admin.TabularInline):

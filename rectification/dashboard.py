@@ -19,7 +19,6 @@ from accounts.models import Unit
 from .access import measures_visible_to, problems_visible_to
 from .formalism import formalism_signals, units_with_many_returns
 from .lights import GREY, RED, YELLOW, measure_light, with_oldest_open_milestone
-from .selectors import closeouts_pending_for, coordination_for, dashboard_filters
 from .models import (
     CloseOutState,
     CoordinationItem,
@@ -29,6 +28,7 @@ from .models import (
     Track,
     WeeklySnapshot,
 )
+from .selectors import closeouts_pending_for, coordination_for, dashboard_filters
 from .workdays import iso_week_of, week_monday, week_short_label, workdays_between
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
@@ -44,11 +44,7 @@ def _problem_counts(problems):
     Every figure counts a problem once, also under the unit filter, which joins the problems
     to their measures (a problem with three of the unit's measures is still one problem).
     """
-    rows = list(
-        problems.order_by()
-        .values("progress_state", "closeout_state")
-        .annotate(n=Count("id", distinct=True))
-    )
+    rows = list(problems.order_by().values("progress_state", "closeout_state").annotate(n=Count("id", distinct=True)))
     by_progress: dict[str, int] = {}
     by_closeout: dict[str, int] = {}
     for row in rows:
@@ -75,7 +71,9 @@ def _measure_counts(measures):
         totals["total"] += n
         by_progress[row["progress_state"]] = by_progress.get(row["progress_state"], 0) + n
         by_closeout[row["closeout_state"]] = by_closeout.get(row["closeout_state"], 0) + n
-        track = tracks.setdefault(row["problem__track__kind"], {"problem__track__kind": row["problem__track__kind"], "total": 0, "closed": 0})
+        track = tracks.setdefault(
+            row["problem__track__kind"], {"problem__track__kind": row["problem__track__kind"], "total": 0, "closed": 0}
+        )
         track["total"] += n
         if closed:
             totals["closed"] += n
@@ -117,10 +115,25 @@ class OpenMeasure:
 
 
 OPEN_MEASURE_COLUMNS = (
-    "pk", "code", "percent", "start_date", "due_date", "progress_state", "closeout_state", "last_reported_at",
-    "oldest_open_milestone", "owner_unit_id", "owner_unit__name", "owner_unit__short_name", "owner_unit__level",
-    "problem__lead_official_id", "problem__lead_official__full_name", "problem__lead_official__username",
-    "problem__lead_unit_id", "problem__lead_unit__name", "problem__lead_unit__short_name",
+    "pk",
+    "code",
+    "percent",
+    "start_date",
+    "due_date",
+    "progress_state",
+    "closeout_state",
+    "last_reported_at",
+    "oldest_open_milestone",
+    "owner_unit_id",
+    "owner_unit__name",
+    "owner_unit__short_name",
+    "owner_unit__level",
+    "problem__lead_official_id",
+    "problem__lead_official__full_name",
+    "problem__lead_official__username",
+    "problem__lead_unit_id",
+    "problem__lead_unit__name",
+    "problem__lead_unit__short_name",
 )
 
 
@@ -128,16 +141,47 @@ def open_measure_rows(measures):
     """The open measures of ``measures`` (access-filtered) as ``OpenMeasure`` rows, in one query."""
     units: dict[int, UnitLabel] = {}
     rows = []
-    for (pk, code, percent, start, due, progress, closeout, reported, milestone, unit_id, unit_name, unit_short,
-         unit_level, leader_id, leader_name, leader_username, lead_unit_id, lead_name, lead_short) in (
-        with_oldest_open_milestone(measures.exclude(CLOSED)).order_by().values_list(*OPEN_MEASURE_COLUMNS)
-    ):
+    for (
+        pk,
+        code,
+        percent,
+        start,
+        due,
+        progress,
+        closeout,
+        reported,
+        milestone,
+        unit_id,
+        unit_name,
+        unit_short,
+        unit_level,
+        leader_id,
+        leader_name,
+        leader_username,
+        lead_unit_id,
+        lead_name,
+        lead_short,
+    ) in with_oldest_open_milestone(measures.exclude(CLOSED)).order_by().values_list(*OPEN_MEASURE_COLUMNS):
         unit = units.get(unit_id)
         if unit is None:
             unit = units[unit_id] = UnitLabel(unit_id, unit_name, unit_short or unit_name, unit_level)
         rows.append(
-            OpenMeasure(pk, code, percent, start, due, progress, closeout, reported, milestone, unit,
-                        leader_id, leader_name or leader_username, lead_unit_id, lead_short or lead_name)
+            OpenMeasure(
+                pk,
+                code,
+                percent,
+                start,
+                due,
+                progress,
+                closeout,
+                reported,
+                milestone,
+                unit,
+                leader_id,
+                leader_name or leader_username,
+                lead_unit_id,
+                lead_short or lead_name,
+            )
         )
     return rows
 
@@ -196,7 +240,9 @@ def office_dashboard(*, user, inspection_round, today, filters):
         closed = closed_by_owner.get(row["id"], 0)
         row["closed"] = closed
         row["rate"] = _rate(closed, closed + row["open"])
-    ranking = sorted(by_owner.values(), key=lambda r: (-(r["red"] * 3 + r["yellow"] + r["overdue"]), -r["rate"], r["label"]))
+    ranking = sorted(
+        by_owner.values(), key=lambda r: (-(r["red"] * 3 + r["yellow"] + r["overdue"]), -r["rate"], r["label"])
+    )
     snapshots = round_snapshots(inspection_round=inspection_round)
 
     return {
@@ -232,12 +278,16 @@ def office_dashboard(*, user, inspection_round, today, filters):
             .order_by("created_at")[:50]
         ),
         "previous_round": list(
-            problems.filter(previous_problem__isnull=False).select_related("previous_problem", "lead_unit").order_by("seq")
+            problems.filter(previous_problem__isnull=False)
+            .select_related("previous_problem", "lead_unit")
+            .order_by("seq")
         ),
         "trend": weekly_trend(snapshots=snapshots),
         # The same snapshots, newest first, for the list of weekly packages.
         "snapshots": snapshots[::-1],
-        "signals": _signals_summary(formalism_signals(measures=open_measures, today=today, scope=measures.exclude(CLOSED))),
+        "signals": _signals_summary(
+            formalism_signals(measures=open_measures, today=today, scope=measures.exclude(CLOSED))
+        ),
         "many_returns": units_with_many_returns(measures=measures),
     }
 
@@ -255,7 +305,12 @@ def _signals_summary(signals):
     hidden: dict[str, int] = {}
     for signal in ranked[SIGNALS_SHOWN:]:
         hidden[signal.label] = hidden.get(signal.label, 0) + 1
-    return {"shown": ranked[:SIGNALS_SHOWN], "hidden": sum(hidden.values()), "hidden_by_label": hidden, "counts": counts}
+    return {
+        "shown": ranked[:SIGNALS_SHOWN],
+        "hidden": sum(hidden.values()),
+        "hidden_by_label": hidden,
+        "counts": counts,
+    }
 
 
 def level_engagement(*, measures, open_stats, today):
@@ -351,8 +406,16 @@ def trend_chart(points, *, width=560, height=180, pad=28):
         for i, p in enumerate(points)
         if (len(points) - 1 - i) % every == 0
     ]
-    return {"width": width, "height": height, "open": line("open"), "closed": line("closed"), "labels": labels,
-            "top": top, "baseline": height - pad, "pad": pad}
+    return {
+        "width": width,
+        "height": height,
+        "open": line("open"),
+        "closed": line("closed"),
+        "labels": labels,
+        "top": top,
+        "baseline": height - pad,
+        "pad": pad,
+    }
 
 
 def leader_page(*, user, today):

@@ -76,7 +76,9 @@ def demo_logins():
         DemoLogin("aqgly", "安全管理员（角色、锁定解锁，不看整改事项）"),
         DemoLogin("sjgly", "审计管理员（审计日志，不看整改事项）"),
     ]
-    existing = set(User.objects.filter(username__in=[entry.username for entry in logins]).values_list("username", flat=True))
+    existing = set(
+        User.objects.filter(username__in=[entry.username for entry in logins]).values_list("username", flat=True)
+    )
     return [login for login in logins if login.username in existing]
 
 
@@ -354,7 +356,9 @@ class _DemoBuilder:
                 continue
             if request.state == CloseOutRequest.State.PENDING_LEAD_UNIT:
                 reviewer = access.unit_liaisons(problem.lead_unit).first()
-                services.closeout_decide(actor=reviewer, request=request, approve=True, comment="材料齐全，同意报领导审核。")
+                services.closeout_decide(
+                    actor=reviewer, request=request, approve=True, comment="材料齐全，同意报领导审核。"
+                )
             # The leader signs as on screen, re-entering the (shared) demo password.
             services.closeout_decide(
                 actor=problem.lead_official, request=request, approve=True, comment="同意。", password=DEMO_PASSWORD
@@ -403,7 +407,12 @@ class _DemoBuilder:
                 measure.progress_state = ProgressState.COMPLETED
                 # How far its close-out got; the chain itself is walked through the services below.
                 self.closeout_targets[measure.pk] = self.rng.choice(
-                    [CloseOutState.CLOSED, CloseOutState.CLOSED, CloseOutState.PENDING_OFFICE, CloseOutState.PENDING_LEAD_UNIT]
+                    [
+                        CloseOutState.CLOSED,
+                        CloseOutState.CLOSED,
+                        CloseOutState.PENDING_OFFICE,
+                        CloseOutState.PENDING_LEAD_UNIT,
+                    ]
                 )
                 measure.latest_progress = "各项整改任务已全部完成，佐证材料已收集整理，已按程序申请销号。"
             elif percent > 0:
@@ -456,4 +465,3 @@ class _DemoBuilder:
                     else ProgressState.IN_PROGRESS
                 )
             problem.save(update_fields=["progress_state"])
-

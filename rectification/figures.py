@@ -138,4 +138,3 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         "by_leader": sorted(by_leader.values(), key=lambda row: (-row["red"], -row["yellow"], row["leader"])),
         "coordination": [{"code": code, "leader": leader, "text": text} for code, leader, text in coordination],
     }
-

@@ -7,8 +7,8 @@
 Each signal names the measure and the reports behind it, so the office can look.
 """
 
-import difflib
 import datetime
+import difflib
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
@@ -89,20 +89,40 @@ def formalism_signals(*, measures, today, scope=None):
             ratio = text_similarity(last.progress_this_week, this.progress_this_week, at_least=SIMILAR_RATIO)
             if ratio >= SIMILAR_RATIO:
                 signals.append(
-                    Signal("copy", "进展文字与上周雷同", measure.pk, measure.code, measure.owner_unit.name,
-                           f"相似度 {ratio:.0%}", [last.pk, this.pk])
+                    Signal(
+                        "copy",
+                        "进展文字与上周雷同",
+                        measure.pk,
+                        measure.code,
+                        measure.owner_unit.name,
+                        f"相似度 {ratio:.0%}",
+                        [last.pk, this.pk],
+                    )
                 )
             jump = this.percent - last.percent
             if jump >= JUMP_WITHOUT_EVIDENCE and (measure.pk, iso_year, iso_week) not in evidence_weeks:
                 signals.append(
-                    Signal("jump", "进度大幅提高但无新佐证", measure.pk, measure.code, measure.owner_unit.name,
-                           f"{last.percent}% → {this.percent}%", [last.pk, this.pk])
+                    Signal(
+                        "jump",
+                        "进度大幅提高但无新佐证",
+                        measure.pk,
+                        measure.code,
+                        measure.owner_unit.name,
+                        f"{last.percent}% → {this.percent}%",
+                        [last.pk, this.pk],
+                    )
                 )
         expected = expected_percent(measure, today)
         if measure.percent + BEHIND_MARGIN < expected:
             signals.append(
-                Signal("behind", "进度明显滞后", measure.pk, measure.code, measure.owner_unit.name,
-                       f"实际 {measure.percent}% / 应达 {expected}%")
+                Signal(
+                    "behind",
+                    "进度明显滞后",
+                    measure.pk,
+                    measure.code,
+                    measure.owner_unit.name,
+                    f"实际 {measure.percent}% / 应达 {expected}%",
+                )
             )
     return signals
 
@@ -125,7 +145,12 @@ def units_with_many_returns(*, measures, threshold=MANY_RETURNS):
         .annotate(n=Count("id"))
     }
     rows = [
-        {"unit_id": key[0], "unit": key[1], "reports": report_returns.get(key, 0), "closeouts": closeout_returns.get(key, 0)}
+        {
+            "unit_id": key[0],
+            "unit": key[1],
+            "reports": report_returns.get(key, 0),
+            "closeouts": closeout_returns.get(key, 0),
+        }
         for key in set(report_returns) | set(closeout_returns)
     ]
     return sorted(

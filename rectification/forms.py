@@ -3,7 +3,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .excel.reading import MAX_UPLOAD_BYTES, ImportRefused, xlsx_check
-
 from .models import (
     AccountabilityRecord,
     CloseOutRequest,
@@ -117,9 +116,12 @@ class CloseOutApplyForm(forms.Form):
     """An application: statement, pledge, and for each criterion the evidence that proves it."""
 
     statement = forms.CharField(
-        label=_("完成情况说明"), widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("写明整改了什么、怎么整改的、达到了什么效果")})
+        label=_("完成情况说明"),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("写明整改了什么、怎么整改的、达到了什么效果")}),
     )
-    kind = forms.ChoiceField(label=_("申请类型"), choices=CloseOutRequest.Kind.choices, initial=CloseOutRequest.Kind.FULL)
+    kind = forms.ChoiceField(
+        label=_("申请类型"), choices=CloseOutRequest.Kind.choices, initial=CloseOutRequest.Kind.FULL
+    )
     pledged = forms.BooleanField(
         label=_("本人作为单位负责人承诺：以上情况和佐证材料真实、准确、完整，如有不实愿承担相应责任。"), required=False
     )
@@ -162,8 +164,15 @@ class AccountabilityForm(forms.ModelForm):
     class Meta:
         model = AccountabilityRecord
         fields = [
-            "target", "person_name", "person_unit", "post", "kind", "case_filed", "is_accountability",
-            "decision_document", "decided_on",
+            "target",
+            "person_name",
+            "person_unit",
+            "post",
+            "kind",
+            "case_filed",
+            "is_accountability",
+            "decision_document",
+            "decided_on",
         ]
         widgets = {"decided_on": _DATE}
 
@@ -235,9 +244,15 @@ class RoundForm(forms.Form):
     rectification_end = forms.DateField(label=_("集中整改结束日期"), required=False, widget=_DATE)
     previous_round = forms.ModelChoiceField(label=_("上一轮"), queryset=InspectionRound.objects.all(), required=False)
     general_office = _UnitChoice(label=_("综合：整改办所在单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
-    inspection_office = _UnitChoice(label=_("巡察工作专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
-    cadre_office = _UnitChoice(label=_("选人用人专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
-    ideology_office = _UnitChoice(label=_("意识形态专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH))
+    inspection_office = _UnitChoice(
+        label=_("巡察工作专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH)
+    )
+    cadre_office = _UnitChoice(
+        label=_("选人用人专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH)
+    )
+    ideology_office = _UnitChoice(
+        label=_("意识形态专项：牵头办公室"), queryset=None, required=False, widget=forms.Select(attrs=_SEARCH)
+    )
     track_offices_review = forms.BooleanField(label=_("各专项办审核本专项的销号"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -247,14 +262,22 @@ class RoundForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("feedback_date") and data.get("report_deadline") and data["report_deadline"] < data["feedback_date"]:
+        if (
+            data.get("feedback_date")
+            and data.get("report_deadline")
+            and data["report_deadline"] < data["feedback_date"]
+        ):
             self.add_error("report_deadline", _("整改报告报送期限不能早于反馈日期。"))
         return data
 
     def track_offices(self):
         data = self.cleaned_data
         offices = {Track.Kind.GENERAL: data["general_office"]}
-        for kind, name in ((Track.Kind.INSPECTION, "inspection_office"), (Track.Kind.CADRE, "cadre_office"), (Track.Kind.IDEOLOGY, "ideology_office")):
+        for kind, name in (
+            (Track.Kind.INSPECTION, "inspection_office"),
+            (Track.Kind.CADRE, "cadre_office"),
+            (Track.Kind.IDEOLOGY, "ideology_office"),
+        ):
             if data.get(name):
                 offices[kind] = data[name]
         return offices
@@ -270,16 +293,22 @@ class ProblemForm(forms.Form):
     track = forms.ModelChoiceField(label=_("专项"), queryset=None)
     title = forms.CharField(label=_("问题概述"), max_length=200)
     text = forms.CharField(label=_("反馈原文"), widget=forms.Textarea(attrs={"rows": 3}))
-    manifestations = forms.CharField(label=_("具体表现（每行一条）"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    manifestations = forms.CharField(
+        label=_("具体表现（每行一条）"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     problem_type = forms.ChoiceField(label=_("问题类型"), choices=Problem.ProblemType.choices)
     deadline_category = forms.ChoiceField(label=_("整改时限类别"), choices=DeadlineCategory.choices)
     due_date = forms.DateField(label=_("整改时限"), required=False, widget=_DATE)
     goal = forms.CharField(label=_("整改目标"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     criteria = forms.CharField(label=_("验收标准（每行一条）"), widget=forms.Textarea(attrs={"rows": 3}))
     lead_official = _LeaderChoice(label=_("牵头领导"), queryset=None, widget=forms.Select(attrs=_SEARCH))
-    responsible_leaders = _LeaderChoices(label=_("责任领导"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 6}))
+    responsible_leaders = _LeaderChoices(
+        label=_("责任领导"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 6})
+    )
     lead_unit = _UnitChoice(label=_("牵头单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
-    responsible_units = _UnitChoices(label=_("责任单位"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 8}))
+    responsible_units = _UnitChoices(
+        label=_("责任单位"), queryset=None, required=False, widget=forms.SelectMultiple(attrs={**_SEARCH, "size": 8})
+    )
     is_secretary_led = forms.BooleanField(label=_("书记领办"), required=False)
 
     def __init__(self, *args, inspection_round, **kwargs):
@@ -313,7 +342,11 @@ class MeasureForm(forms.Form):
     start_date = forms.DateField(label=_("开始日期"), widget=_DATE)
     due_date = forms.DateField(label=_("完成时限"), widget=_DATE)
     expected_deliverable = forms.CharField(label=_("预期成果"), max_length=200, required=False)
-    criteria = forms.CharField(label=_("验收标准（每行一条，可不填，默认沿用问题的验收标准）"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    criteria = forms.CharField(
+        label=_("验收标准（每行一条，可不填，默认沿用问题的验收标准）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     generate_milestones = forms.BooleanField(label=_("按完成时限倒排时间节点"), required=False, initial=True)
 
     def __init__(self, *args, **kwargs):

@@ -82,15 +82,15 @@ def light_q(light_code, today):
 
     week = datetime.timedelta(days=DUE_SOON_DAYS)
     finished = Q(closeout_state=CloseOutState.CLOSED) | Q(progress_state=ProgressState.COMPLETED)
-    late_milestone = Exists(
-        Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today)
-    )
+    late_milestone = Exists(Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today))
     very_late_milestone = Exists(
         Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today - week)
     )
     red = ~finished & (Q(due_date__lt=today) | very_late_milestone)
     yellow = ~finished & ~red & (late_milestone | Q(due_date__lte=today + week))
-    stale_since = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=STALLED_DAYS - 1), datetime.time()))
+    stale_since = timezone.make_aware(
+        datetime.datetime.combine(today - datetime.timedelta(days=STALLED_DAYS - 1), datetime.time())
+    )
     grey = (
         ~finished
         & ~red

@@ -6,10 +6,10 @@ from . import access
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
-    DispatchSheet,
     CloseOutRequest,
-    Evidence,
     CloseOutState,
+    DispatchSheet,
+    Evidence,
     InspectionRound,
     Measure,
     Milestone,
@@ -117,9 +117,7 @@ def round_overview(*, user, inspection_round):
     return {
         "problems": problem_counts,
         "measures": measure_counts,
-        "by_track": [
-            {"kind": row["track__kind"], "label": labels[row["track__kind"]], **row} for row in by_track
-        ],
+        "by_track": [{"kind": row["track__kind"], "label": labels[row["track__kind"]], **row} for row in by_track],
     }
 
 
@@ -146,8 +144,16 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
         .select_related(None)
         .select_related("problem__lead_official", "problem__round")
         .only(
-            "code", "text", "start_date", "due_date", "percent", "progress_state", "closeout_state",
-            "last_reported_at", "problem__round__title", "problem__lead_official__username",
+            "code",
+            "text",
+            "start_date",
+            "due_date",
+            "percent",
+            "progress_state",
+            "closeout_state",
+            "last_reported_at",
+            "problem__round__title",
+            "problem__lead_official__username",
             "problem__lead_official__full_name",
         )
         .annotate(
@@ -183,8 +189,17 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
         .select_related(None)
         .select_related("problem__round")
         .only(
-            "code", "text", "due_date", "percent", "progress_state", "seq", "owner_unit_id",
-            "problem__code", "problem__seq", "problem__round__title", "problem__round__feedback_date",
+            "code",
+            "text",
+            "due_date",
+            "percent",
+            "progress_state",
+            "seq",
+            "owner_unit_id",
+            "problem__code",
+            "problem__seq",
+            "problem__round__title",
+            "problem__round__feedback_date",
         )
         # Round by round, as the page's tabs and the submission's list of missing rows go: problem
         # numbers start again in each round, so ordering by them alone mixed the rounds.
@@ -294,7 +309,13 @@ def pending_closeout_count(*, user):
 def closeout_detail(*, request):
     return (
         CloseOutRequest.objects.select_related(
-            "problem__round", "problem__track", "problem__lead_unit", "problem__lead_official", "measure", "applicant_unit", "applied_by"
+            "problem__round",
+            "problem__track",
+            "problem__lead_unit",
+            "problem__lead_official",
+            "measure",
+            "applicant_unit",
+            "applied_by",
         )
         .prefetch_related("steps__actor", "checks__criterion", "checks__evidence")
         .get(pk=request.pk)
@@ -314,7 +335,11 @@ def cycles_visible_to(user):
 
 
 def unit_dispatch_sheets(*, user, unit, limit=8):
-    return DispatchSheet.objects.filter(unit=unit).select_related("cycle__round").order_by("-cycle__iso_year", "-cycle__iso_week", "-id")[:limit]
+    return (
+        DispatchSheet.objects.filter(unit=unit)
+        .select_related("cycle__round")
+        .order_by("-cycle__iso_year", "-cycle__iso_week", "-id")[:limit]
+    )
 
 
 def notices_for(*, user):
@@ -341,8 +366,10 @@ def measure_list(*, user, inspection_round=None, filters=None, light=None, today
     if light:
         measures = measures.filter(light_q(light, today)).exclude(closeout_state=CloseOutState.CLOSED)
     if filters.get("overdue"):
-        measures = measures.filter(due_date__lt=today).exclude(closeout_state=CloseOutState.CLOSED).exclude(
-            progress_state="completed"
+        measures = (
+            measures.filter(due_date__lt=today)
+            .exclude(closeout_state=CloseOutState.CLOSED)
+            .exclude(progress_state="completed")
         )
     return measures.select_related("problem__lead_official", "owner_unit").order_by("due_date", "code")
 
@@ -405,8 +432,13 @@ def battle_map(*, problem, today):
         measure.bar_left = position(measure.start_date)
         measure.bar_width = max(0.5, position(measure.due_date) - measure.bar_left)
         measure.marks = [
-            {"left": position(ms.due_date), "title": ms.title, "due": ms.due_date, "done": ms.done_on is not None,
-             "late": ms.done_on is None and ms.due_date < today}
+            {
+                "left": position(ms.due_date),
+                "title": ms.title,
+                "due": ms.due_date,
+                "done": ms.done_on is not None,
+                "late": ms.done_on is None and ms.due_date < today,
+            }
             for ms in measure.milestones.all()
         ]
     return {
@@ -424,7 +456,9 @@ def dashboard_filters(*, problems, measures, filters):
         problems = problems.filter(track__kind=filters["track"])
         measures = measures.filter(problem__track__kind=filters["track"])
     if filters.get("unit"):
-        problems = problems.filter(Q(lead_unit_id=filters["unit"]) | Q(measures__owner_unit_id=filters["unit"])).distinct()
+        problems = problems.filter(
+            Q(lead_unit_id=filters["unit"]) | Q(measures__owner_unit_id=filters["unit"])
+        ).distinct()
         measures = measures.filter(owner_unit_id=filters["unit"])
     if filters.get("leader"):
         problems = problems.filter(lead_official_id=filters["leader"])

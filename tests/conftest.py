@@ -67,7 +67,14 @@ class World:
         return inspection_round
 
     def make_problem(
-        self, code, *, track_kind=Track.Kind.GENERAL, lead_unit=None, responsible_units=(), measures=(), inspection_round=None
+        self,
+        code,
+        *,
+        track_kind=Track.Kind.GENERAL,
+        lead_unit=None,
+        responsible_units=(),
+        measures=(),
+        inspection_round=None,
     ):
         """Another problem, in the same round unless told; ``measures`` is a list of owner units."""
         inspection_round = inspection_round or self.round

@@ -184,13 +184,25 @@ class TestChokepointsOfWhatHangsOffAMeasure:
     def _objects(self, world):
         from rectification.models import CoordinationItem, Evidence, Milestone, ProgressReport
 
-        milestone = Milestone.objects.create(measure=world.resp_measure, seq=1, title="节点", due_date=world.resp_measure.due_date)
+        milestone = Milestone.objects.create(
+            measure=world.resp_measure, seq=1, title="节点", due_date=world.resp_measure.due_date
+        )
         report = ProgressReport.objects.create(
-            measure=world.resp_measure, iso_year=2026, iso_week=48, progress_this_week="推进", filled_by=world.resp_staff
+            measure=world.resp_measure,
+            iso_year=2026,
+            iso_week=48,
+            progress_this_week="推进",
+            filled_by=world.resp_staff,
         )
         evidence = Evidence.objects.create(
-            measure=world.resp_measure, kind=Evidence.Kind.OTHER, original_name="a.pdf", stored_name="x/a.pdf",
-            content_type="application/pdf", size=1, sha256="0" * 64, uploaded_by=world.resp_staff,
+            measure=world.resp_measure,
+            kind=Evidence.Kind.OTHER,
+            original_name="a.pdf",
+            stored_name="x/a.pdf",
+            content_type="application/pdf",
+            size=1,
+            sha256="0" * 64,
+            uploaded_by=world.resp_staff,
         )
         item = CoordinationItem.objects.create(measure=world.resp_measure, report=report, text="需要协调")
         return {"milestone": milestone, "report": report, "evidence": evidence, "coordination_item": item}

@@ -133,7 +133,9 @@ class TestSystemAdministrator:
 
     def test_it_cannot_deactivate_itself(self, world, client):
         client.force_login(world.sysadmin)
-        response = client.post(reverse("accounts:system_user_active", args=[world.sysadmin.pk]), {"active": "0"}, follow=True)
+        response = client.post(
+            reverse("accounts:system_user_active", args=[world.sysadmin.pk]), {"active": "0"}, follow=True
+        )
         assert "不能停用自己的账号" in response.content.decode()
         world.sysadmin.refresh_from_db()
         assert world.sysadmin.is_active
@@ -177,7 +179,14 @@ class TestSystemAdministrator:
             client.get(url)
         baseline = len(captured.captured_queries)
         for n in range(30):
-            user_create(actor=None, username=f"extra{n}", full_name=f"新人{n}", password=PASSWORD, roles=[Role.LIAISON], unit=world.other_unit)
+            user_create(
+                actor=None,
+                username=f"extra{n}",
+                full_name=f"新人{n}",
+                password=PASSWORD,
+                roles=[Role.LIAISON],
+                unit=world.other_unit,
+            )
         with django_assert_num_queries(baseline):
             client.get(url)
 

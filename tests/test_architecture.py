@@ -26,8 +26,20 @@ ROLE_DATA_MODULES = ACCESS_MODULES | {
 }
 # What a view must never fetch by id itself: each has a ``<type>_for_user`` in an access module.
 PROTECTED_MODELS = {
-    "Problem", "Measure", "ProgressReport", "Evidence", "Milestone", "CloseOutRequest", "SupervisionNotice",
-    "CoordinationItem", "Penalty", "ExportJob", "MeasureChangeRequest", "Notification", "User", "Unit",
+    "Problem",
+    "Measure",
+    "ProgressReport",
+    "Evidence",
+    "Milestone",
+    "CloseOutRequest",
+    "SupervisionNotice",
+    "CoordinationItem",
+    "Penalty",
+    "ExportJob",
+    "MeasureChangeRequest",
+    "Notification",
+    "User",
+    "Unit",
 }
 QUEUE_MODULE = "rectification/services/queue.py"
 
@@ -38,6 +50,17 @@ def _sources():
             relative = path.relative_to(ROOT).as_posix()
             if "/migrations/" not in relative:
                 yield relative, path.read_text(encoding="utf-8")
+
+
+def _fetches_protected_by_id(node):
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "get_object_or_404"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in PROTECTED_MODELS
+    )
 
 
 def violations(relative, source):
@@ -56,22 +79,19 @@ def violations(relative, source):
                 report(node, "a role check outside the access modules (ask a named predicate of access)")
             if name in {"delay", "apply_async", "send_task", "on_commit"} and relative != QUEUE_MODULE:
                 report(node, f".{name}() outside services.queue (hand work on with task_after_commit)")
-            for keyword in node.keywords:
-                if keyword.arg and ("groups__name" in keyword.arg or "group__name" in keyword.arg):
-                    if relative not in ACCESS_MODULES:
-                        report(node, "a query by role outside the access modules (use the people lookups of access)")
-        if isinstance(node, ast.Attribute) and node.attr in {"role_set", "TOTP_REQUIRED_ROLES"}:
-            if relative not in ACCESS_MODULES | {"accounts/models.py"}:
-                report(node, f"reads {node.attr} outside the access modules")
+            by_role = [k.arg for k in node.keywords if k.arg and ("groups__name" in k.arg or "group__name" in k.arg)]
+            if by_role and relative not in ACCESS_MODULES:
+                report(node, "a query by role outside the access modules (use the people lookups of access)")
+        reads_roles = isinstance(node, ast.Attribute) and node.attr in {"role_set", "TOTP_REQUIRED_ROLES"}
+        if reads_roles and relative not in ACCESS_MODULES | {"accounts/models.py"}:
+            report(node, f"reads {node.attr} outside the access modules")
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             names_roles = module == "accounts.roles" or (module == "roles" and node.level == 1)
             if names_roles and relative not in ROLE_DATA_MODULES:
                 report(node, "imports the roles outside the access modules")
-        if in_views and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id == "get_object_or_404" and node.args and isinstance(node.args[0], ast.Name):
-                if node.args[0].id in PROTECTED_MODELS:
-                    report(node, f"fetches a {node.args[0].id} by id (use its <type>_for_user chokepoint)")
+        if in_views and _fetches_protected_by_id(node):
+            report(node, f"fetches a {node.args[0].id} by id (use its <type>_for_user chokepoint)")
     return found
 
 

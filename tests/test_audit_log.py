@@ -15,9 +15,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.audit import GENESIS
-from accounts.selectors import chain_verify
 from accounts.models import AuditEvent, AuditLogAppendOnly
 from accounts.roles import Role
+from accounts.selectors import chain_verify
 from accounts.services import audit_record, audit_record_many, user_create
 
 from .conftest import PASSWORD
@@ -238,7 +238,14 @@ class TestHashChain:
             actor=None,
             action="test.values",
             target=world.problem,
-            changes={"big": 1e16, "half": 0.5, "tuple": (1, 2), "nul": "a\x00b", 3: "int key", "date": world.round.feedback_date},
+            changes={
+                "big": 1e16,
+                "half": 0.5,
+                "tuple": (1, 2),
+                "nul": "a\x00b",
+                3: "int key",
+                "date": world.round.feedback_date,
+            },
         )
         event = AuditEvent.objects.get(action="test.values")
         assert event.changes["nul"] == "ab"
@@ -251,7 +258,10 @@ class TestManyRowsAtOnce:
         before = AuditEvent.objects.order_by("-id").first()
         events = audit_record_many(
             actor=world.office,
-            entries=[("test.many", world.problem, {"n": 1}), ("test.many", world.resp_measure, {"n": 2, "day": world.round.feedback_date})],
+            entries=[
+                ("test.many", world.problem, {"n": 1}),
+                ("test.many", world.resp_measure, {"n": 2, "day": world.round.feedback_date}),
+            ],
         )
         stored = list(AuditEvent.objects.filter(id__gt=before.id).order_by("id"))
         assert [e.pk for e in stored] == [e.pk for e in events]
@@ -275,8 +285,13 @@ class TestManyRowsAtOnce:
             assert audit_record_many(actor=world.office, entries=[]) == []
 
     def test_it_refuses_rows_that_do_not_follow_each_other(self, world):
-        events = audit_record_many(actor=world.office, entries=[("test.x", world.problem, {}), ("test.y", world.problem, {})])
-        unchained = [AuditEvent(action=e.action, target_type=e.target_type, prev_hash=e.prev_hash, row_hash=e.row_hash) for e in events]
+        events = audit_record_many(
+            actor=world.office, entries=[("test.x", world.problem, {}), ("test.y", world.problem, {})]
+        )
+        unchained = [
+            AuditEvent(action=e.action, target_type=e.target_type, prev_hash=e.prev_hash, row_hash=e.row_hash)
+            for e in events
+        ]
         with pytest.raises(AuditLogAppendOnly):
             AuditEvent.objects.all()._chained_insert(unchained[::-1])
         # Right links, wrong hash: the content is not what was hashed.

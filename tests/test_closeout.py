@@ -52,7 +52,9 @@ def _apply(world, evidence, actor=None, measure=None, **kwargs):
     measure = measure or world.resp_measure
     arguments = dict(statement="违规发放资金已全部清退。", pledged=True, checks={_criterion(world).pk: [evidence.pk]})
     arguments.update(kwargs)
-    return services.closeout_apply(actor=actor or world.resp_head, problem=measure.problem, measure=measure, **arguments)
+    return services.closeout_apply(
+        actor=actor or world.resp_head, problem=measure.problem, measure=measure, **arguments
+    )
 
 
 def _records(world):
@@ -176,7 +178,12 @@ class TestSteps:
     def test_it_never_lets_the_applicant_approve_its_own_item(self, world, evidence, settings):
         # A measure owned by the lead unit itself: the lead-unit step is skipped, not self-approved.
         lead_head = user_create(
-            actor=None, username="lead_fzr", full_name="牵头局长", password=PASSWORD, unit=world.lead_unit, roles=[Role.UNIT_HEAD]
+            actor=None,
+            username="lead_fzr",
+            full_name="牵头局长",
+            password=PASSWORD,
+            unit=world.lead_unit,
+            roles=[Role.UNIT_HEAD],
         )
         own = services.measure_create(
             actor=world.office,
@@ -238,15 +245,23 @@ class TestSteps:
         problem = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.resp_unit])
         AcceptanceCriterion.objects.create(problem=problem, seq=1, text="干部档案全部核查")
         measure = problem.measures.get()
-        proof = services.evidence_upload(actor=world.resp_staff, measure=measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report")
+        proof = services.evidence_upload(
+            actor=world.resp_staff, measure=measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report"
+        )
         request = services.closeout_apply(
-            actor=world.resp_head, problem=problem, measure=measure, statement="完成", pledged=True,
+            actor=world.resp_head,
+            problem=problem,
+            measure=measure,
+            statement="完成",
+            pledged=True,
             checks={problem.criteria.get().pk: [proof.pk]},
         )
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
         services.closeout_decide(actor=world.leader, request=request, approve=True, password=PASSWORD)
         with pytest.raises(PermissionDenied):
-            services.closeout_decide(actor=world.office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无")
+            services.closeout_decide(
+                actor=world.office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无"
+            )
         services.closeout_decide(
             actor=world.track_office, request=request, approve=True, no_accountability_reason="无", no_rules_reason="无"
         )
@@ -267,11 +282,19 @@ class TestProblemAndReopen:
         _records(world)
         self._close_measure(world, world.resp_measure, evidence)
         lead_head = user_create(
-            actor=None, username="lead_fzr", full_name="牵头局长", password=PASSWORD, unit=world.lead_unit, roles=[Role.UNIT_HEAD]
+            actor=None,
+            username="lead_fzr",
+            full_name="牵头局长",
+            password=PASSWORD,
+            unit=world.lead_unit,
+            roles=[Role.UNIT_HEAD],
         )
         with pytest.raises(ValidationError, match=r"1\.1\.2"):
             services.closeout_apply(
-                actor=lead_head, problem=world.problem, statement="整体完成", pledged=True,
+                actor=lead_head,
+                problem=world.problem,
+                statement="整体完成",
+                pledged=True,
                 checks={_criterion(world).pk: [evidence.pk]},
             )
 
@@ -314,8 +337,17 @@ class TestPendingList:
         _records(world)
         request = _apply(world, evidence)
         actors = [
-            "office", "lead_staff", "resp_staff", "resp_head", "coop_staff", "outsider", "leader",
-            "other_leader", "provincial", "supervision", "track_office",
+            "office",
+            "lead_staff",
+            "resp_staff",
+            "resp_head",
+            "coop_staff",
+            "outsider",
+            "leader",
+            "other_leader",
+            "provincial",
+            "supervision",
+            "track_office",
         ]
         for approver in (world.lead_staff, world.leader, world.office):
             for name in actors:
@@ -343,7 +375,9 @@ class TestViews:
         assert client.get(request.get_absolute_url()).status_code == 404
         decide = reverse("rectification:closeout_decide", args=[request.pk])
         assert client.post(decide, {"decision": "approve"}).status_code == 404
-        assert client.post(reverse("rectification:closeout_reopen", args=[request.pk]), {"reason": "x"}).status_code == 404
+        assert (
+            client.post(reverse("rectification:closeout_reopen", args=[request.pk]), {"reason": "x"}).status_code == 404
+        )
         request.refresh_from_db()
         assert request.state == State.PENDING_LEAD_UNIT
 
@@ -366,7 +400,12 @@ class TestViews:
         assert "违规资金全部清退" in client.get(url).content.decode()
         response = client.post(
             url,
-            {"statement": "已全部清退", "kind": "full", "pledged": "on", f"criterion_{_criterion(world).pk}": [evidence.pk]},
+            {
+                "statement": "已全部清退",
+                "kind": "full",
+                "pledged": "on",
+                f"criterion_{_criterion(world).pk}": [evidence.pk],
+            },
         )
         assert response.status_code == 302
         assert CloseOutRequest.objects.get().state == State.PENDING_LEAD_UNIT
@@ -423,14 +462,18 @@ class TestLeaderPassword:
         assert request.state == State.PENDING_LEADER
         assert not SignOffStep.objects.filter(request=request, step="leader").exists()
 
-    def test_it_locks_the_account_after_as_many_wrong_passwords_as_wrong_logins(self, world, evidence, client, settings):
+    def test_it_locks_the_account_after_as_many_wrong_passwords_as_wrong_logins(
+        self, world, evidence, client, settings
+    ):
         request = _apply(world, evidence)
         services.closeout_decide(actor=world.lead_staff, request=request, approve=True)
         client.force_login(world.leader)
         url = reverse("rectification:closeout_decide", args=[request.pk])
         for _ in range(settings.AXES_FAILURE_LIMIT):
             client.post(url, {"decision": "approve", "password": "wrong"})
-        assert AuditEvent.objects.filter(action="closeout.leader.password_failed").count() == settings.AXES_FAILURE_LIMIT
+        assert (
+            AuditEvent.objects.filter(action="closeout.leader.password_failed").count() == settings.AXES_FAILURE_LIMIT
+        )
         # Locked now: the right password signs nothing, and signing in is refused as after wrong logins.
         page = client.post(url, {"decision": "approve", "password": PASSWORD}, follow=True).content.decode()
         assert "已被锁定" in page
@@ -473,7 +516,9 @@ class TestConcurrency:
         )
         _records(world)
         request = _walk_to_office(world, proof)
-        second_office = user_create(actor=None, username="office2", full_name="整改办二", password=PASSWORD, roles=[Role.OFFICE])
+        second_office = user_create(
+            actor=None, username="office2", full_name="整改办二", password=PASSWORD, roles=[Role.OFFICE]
+        )
         barrier = threading.Barrier(2)
         outcomes = []
 

@@ -42,7 +42,7 @@ def _create(*args):
 @pytest.mark.django_db
 class TestCreateAdminAccount:
     @pytest.mark.parametrize(
-        ("role", "expected"),
+        "role, expected",
         [("system", Role.SYSTEM_ADMIN), ("security", Role.SECURITY_ADMIN), ("audit", Role.AUDIT_ADMIN)],
     )
     def test_it_creates_an_administrator_who_can_sign_in(self, typed, role, expected):
@@ -63,13 +63,18 @@ class TestCreateAdminAccount:
 
     def test_it_refuses_two_different_passwords(self, typed):
         typed(STRONG, STRONG + "x")
-        with pytest.raises(CommandError, match="^两次输入的密码不一致。$"):
+        with pytest.raises(CommandError, match=r"^两次输入的密码不一致。$"):
             _create("system", "admin_new", "新管理员")
         assert not User.objects.filter(username="admin_new").exists()
 
     @pytest.mark.parametrize(
-        ("password", "reason"),
-        [("Aq#1", "密码长度至少 8 位"), ("12345678", "密码只包含数字"), ("anquan2026", "密码长度至少 8 位"), ("admin_new#2026A", "太相似")],
+        "password, reason",
+        [
+            ("Aq#1", "密码长度至少 8 位"),
+            ("12345678", "密码只包含数字"),
+            ("anquan2026", "密码长度至少 8 位"),
+            ("admin_new#2026A", "太相似"),
+        ],
     )
     def test_it_refuses_a_weak_password_in_chinese(self, typed, password, reason):
         typed(password, password)
@@ -82,7 +87,7 @@ class TestCreateAdminAccount:
 
     def test_it_refuses_a_taken_username_before_asking_for_a_password(self, world, typed):
         prompts = typed()
-        with pytest.raises(CommandError, match="^用户名 resp_lly 已存在。$"):
+        with pytest.raises(CommandError, match=r"^用户名 resp_lly 已存在。$"):
             _create("system", "resp_lly", "重名")
         assert prompts == []
         # The liaison keeps their name and roles: no administrator role is added to them.
@@ -92,7 +97,7 @@ class TestCreateAdminAccount:
     def test_it_refuses_a_second_run_for_the_same_administrator(self, typed):
         typed(STRONG, STRONG)
         _create("security", "aqgly", "安全管理员")
-        with pytest.raises(CommandError, match="^用户名 aqgly 已存在。$"):
+        with pytest.raises(CommandError, match=r"^用户名 aqgly 已存在。$"):
             _create("security", "aqgly", "安全管理员")
         assert User.objects.filter(username="aqgly").count() == 1
 

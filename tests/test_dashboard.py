@@ -49,7 +49,9 @@ def _bulk_measures(world, problem, count, **fields):
 class TestFigures:
     def test_it_counts_what_an_independent_count_finds(self, world, frozen):
         cadre = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.resp_unit, world.coop_unit])
-        Measure.objects.filter(problem=cadre, owner_unit=world.resp_unit).update(closeout_state="closed", progress_state="completed")
+        Measure.objects.filter(problem=cadre, owner_unit=world.resp_unit).update(
+            closeout_state="closed", progress_state="completed"
+        )
         data = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={})
 
         measures = Measure.objects.filter(problem__round=world.round)
@@ -62,7 +64,11 @@ class TestFigures:
         assert tracks == {"general": (2, 0), "cadre": (2, 1)}
 
         open_measures = with_oldest_open_milestone(measures.exclude(closeout_state="closed"))
-        expected_red = [m for m in open_measures if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == "red"]
+        expected_red = [
+            m
+            for m in open_measures
+            if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == "red"
+        ]
         assert data["light_counts"]["red"] == len(expected_red) == 1  # 1.1.2, due 31 October
         ranking = {row["label"]: row for row in data["ranking"]}
         assert ranking["协办镇"]["open"] == 2 and ranking["责任局"]["closed"] == 1
@@ -70,16 +76,24 @@ class TestFigures:
 
     def test_it_filters_by_track_unit_and_leader(self, world, frozen):
         world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.outsider.unit])
-        by_track = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"track": "cadre"})
+        by_track = office_dashboard(
+            user=world.office, inspection_round=world.round, today=TODAY, filters={"track": "cadre"}
+        )
         assert by_track["measures"]["total"] == 1
-        by_unit = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk})
+        by_unit = office_dashboard(
+            user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk}
+        )
         assert by_unit["measures"]["total"] == 1
-        by_leader = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"leader": world.other_leader.pk})
+        by_leader = office_dashboard(
+            user=world.office, inspection_round=world.round, today=TODAY, filters={"leader": world.other_leader.pk}
+        )
         assert by_leader["measures"]["total"] == 0
 
     def test_the_unit_filter_counts_a_problem_once_however_many_of_its_measures_match(self, world, frozen):
         world.make_problem("3.1", measures=[world.coop_unit, world.coop_unit, world.coop_unit])
-        data = office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk})
+        data = office_dashboard(
+            user=world.office, inspection_round=world.round, today=TODAY, filters={"unit": world.coop_unit.pk}
+        )
         # 1.1 (one measure of 协办镇) and 3.1 (three): two problems, in every breakdown.
         assert data["problems"]["total"] == 2
         assert sum(data["problems"]["by_progress"].values()) == 2
@@ -89,9 +103,19 @@ class TestFigures:
     def test_it_shows_engagement_by_unit_level(self, world, frozen):
         # Last week (W47) the department reported on time, the township did not report.
         ProgressReport.objects.create(
-            measure=world.resp_measure, iso_year=2026, iso_week=47, state="confirmed", progress_this_week="推进", percent=40
+            measure=world.resp_measure,
+            iso_year=2026,
+            iso_week=47,
+            state="confirmed",
+            progress_this_week="推进",
+            percent=40,
         )
-        levels = {row["level"]: row for row in office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={})["levels"]}
+        levels = {
+            row["level"]: row
+            for row in office_dashboard(user=world.office, inspection_round=world.round, today=TODAY, filters={})[
+                "levels"
+            ]
+        }
         assert levels["department"]["punctuality"] == 100
         assert levels["township"]["punctuality"] == 0
         assert levels["township"]["overdue_share"] == 100
@@ -100,12 +124,20 @@ class TestFigures:
     def test_lights_in_sql_agree_with_lights_in_python(self, world, frozen):
         _bulk_measures(world, world.problem, 60, last_reported_at=datetime.datetime(2026, 11, 20, tzinfo=SHANGHAI))
         for measure in Measure.objects.filter(problem=world.problem)[:20]:
-            Milestone.objects.create(measure=measure, seq=1, title="节点", due_date=TODAY - datetime.timedelta(days=measure.pk % 15))
+            Milestone.objects.create(
+                measure=measure, seq=1, title="节点", due_date=TODAY - datetime.timedelta(days=measure.pk % 15)
+            )
         Measure.objects.filter(code__endswith="7").update(last_reported_at=None)
         measures = with_oldest_open_milestone(Measure.objects.filter(problem=world.problem))
         for code in ("red", "yellow", "grey", "green"):
-            in_sql = set(Measure.objects.filter(problem=world.problem).filter(light_q(code, TODAY)).values_list("pk", flat=True))
-            in_python = {m.pk for m in measures if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == code}
+            in_sql = set(
+                Measure.objects.filter(problem=world.problem).filter(light_q(code, TODAY)).values_list("pk", flat=True)
+            )
+            in_python = {
+                m.pk
+                for m in measures
+                if measure_light(m, TODAY, oldest_open_milestone_due=m.oldest_open_milestone).code == code
+            }
             assert in_sql == in_python, code
 
 
@@ -123,7 +155,10 @@ class TestFormalism:
         self._report(world.coop_measure, 47, "完成摸底排查。", 20)
         self._report(world.coop_measure, 48, "已对12个村开展自查，发现问题3个并已整改。", 40)
         services.evidence_upload(
-            actor=world.coop_staff, measure=world.coop_measure, uploaded=SimpleUploadedFile("自查表.pdf", b"%PDF-1.4\n%%EOF"), kind="report"
+            actor=world.coop_staff,
+            measure=world.coop_measure,
+            uploaded=SimpleUploadedFile("自查表.pdf", b"%PDF-1.4\n%%EOF"),
+            kind="report",
         )
         Measure.objects.filter(pk=world.coop_measure.pk).update(percent=90)  # keep it off the "behind" list
         signals = formalism_signals(measures=Measure.objects.filter(problem__round=world.round), today=TODAY)
@@ -194,11 +229,21 @@ class TestPage:
         cycle = WeeklyCycle.objects.create(round=world.round, iso_year=2026, iso_week=45)
         figures = {"measures": {"total": 7, "closed": 3}, "overdue": [{"code": "1.1.2"}], "missed_units": {"协办镇": 2}}
         snapshot = WeeklySnapshot.objects.create(cycle=cycle, figures=figures)
-        assert (snapshot.measures_total, snapshot.measures_closed, snapshot.overdue_count, snapshot.missed_unit_count) == (7, 3, 1, 1)
+        assert (
+            snapshot.measures_total,
+            snapshot.measures_closed,
+            snapshot.overdue_count,
+            snapshot.missed_unit_count,
+        ) == (7, 3, 1, 1)
         WeeklySnapshot.objects.update(measures_total=0, measures_closed=0, overdue_count=0, missed_unit_count=0)
         importlib.import_module("rectification.migrations.0008_snapshot_headline").fill_headline(apps, None)
         snapshot.refresh_from_db()
-        assert (snapshot.measures_total, snapshot.measures_closed, snapshot.overdue_count, snapshot.missed_unit_count) == (7, 3, 1, 1)
+        assert (
+            snapshot.measures_total,
+            snapshot.measures_closed,
+            snapshot.overdue_count,
+            snapshot.missed_unit_count,
+        ) == (7, 3, 1, 1)
 
     def test_it_shows_the_units_needing_attention_first_and_all_on_request(self, world, client, frozen, monkeypatch):
         monkeypatch.setattr(dashboard_views, "RANKING_SHOWN", 1)
@@ -231,7 +276,7 @@ class TestAccess:
         response = client.get(DASHBOARD)
         assert response.status_code == 200
         assert response.context["d"]["measures"]["total"] == 2
-        assert "<form method=\"post\"" not in response.content.decode().split("<main")[1]
+        assert '<form method="post"' not in response.content.decode().split("<main")[1]
         assert client.post(DASHBOARD).status_code == 405
 
     def test_it_links_every_number_to_the_list_behind_it(self, world, client, frozen):
@@ -248,10 +293,14 @@ class TestAccess:
         client.force_login(world.office)
         url = reverse("rectification:measure_list")
         first = client.get(url, {"round": world.round.pk, "unit": world.coop_unit.pk})
-        assert f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=2">下一页' in first.content.decode()
+        assert (
+            f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=2">下一页' in first.content.decode()
+        )
         second = client.get(url, {"round": world.round.pk, "unit": world.coop_unit.pk, "page": 2})
         assert {m.owner_unit_id for m in second.context["page"]} == {world.coop_unit.pk}
-        assert f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=1">上一页' in second.content.decode()
+        assert (
+            f'href="?round={world.round.pk}&amp;unit={world.coop_unit.pk}&amp;page=1">上一页' in second.content.decode()
+        )
 
     def test_it_shows_a_leader_their_items_and_nobody_elses(self, world, client, frozen):
         client.force_login(world.leader)

@@ -71,7 +71,9 @@ def _needs_database():
     try:
         psycopg2.connect(host="127.0.0.1", port=5432, user=ROLE, dbname=ROLE, connect_timeout=5).close()
     except psycopg2.OperationalError as error:
-        pytest.fail(f"cannot connect to PostgreSQL as {ROLE!r} ({error}): scripts/test creates the role and its database")
+        pytest.fail(
+            f"cannot connect to PostgreSQL as {ROLE!r} ({error}): scripts/test creates the role and its database"
+        )
 
 
 def _clean_env(tmp_path, **overrides):
@@ -177,7 +179,10 @@ class TestProductionOnPostgresqlAndRedis:
         assert not _listening(6390), "the test needs nothing listening on 127.0.0.1:6390"
         port = _free_port()
         env = _production_env(
-            tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", CELERY_BROKER_URL="redis://127.0.0.1:6390/0"
+            tmp_path,
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_WORKERS="1",
+            CELERY_BROKER_URL="redis://127.0.0.1:6390/0",
         )
         with _gunicorn(env, port):
             result = _run([sys.executable, "deploy/healthcheck.py", f"127.0.0.1:{port}"], env, timeout=30)
@@ -231,7 +236,8 @@ class TestEnvironmentExample:
             DJANGO_STATIC_ROOT=str(tmp_path / "static"),
         )
         result = _run(
-            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], _clean_env(tmp_path, **values)
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            _clean_env(tmp_path, **values),
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -258,7 +264,10 @@ class TestDeploymentFiles:
             assert service["ProtectSystem"] == "strict", name
 
     def test_it_starts_gunicorn_celery_workers_and_beat(self):
-        assert "gunicorn --config deploy/gunicorn.conf.py config.wsgi" in self._unit("zhenggai-web.service")["Service"]["ExecStart"]
+        assert (
+            "gunicorn --config deploy/gunicorn.conf.py config.wsgi"
+            in self._unit("zhenggai-web.service")["Service"]["ExecStart"]
+        )
         assert " worker " in self._unit("zhenggai-worker.service")["Service"]["ExecStart"]
         beat = self._unit("zhenggai-beat.service")
         assert beat["Service"]["ExecStart"].endswith("celery --app config beat --loglevel INFO")
@@ -276,7 +285,9 @@ class TestDeploymentFiles:
         assert "(OPERATIONS.md)" in guide
         for path in sorted((ROOT / "deploy").rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                assert path.name in guide, f"docs/DEPLOYMENT.md does not mention deploy/{path.relative_to(ROOT / 'deploy')}"
+                assert path.name in guide, (
+                    f"docs/DEPLOYMENT.md does not mention deploy/{path.relative_to(ROOT / 'deploy')}"
+                )
         for name in ("DJANGO_HEALTH_TOKEN", "Sentinel", "scripts/bundle", "/healthz"):
             assert name in guide
 
@@ -321,7 +332,17 @@ class TestOfflineBundle:
         offline = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DJANGO_", "DATABASE_", "CELERY_"))}
         offline.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
         install = _run(
-            [str(python), "-m", "pip", "install", "--no-index", "--find-links", str(bundle / "wheels"), "-r", str(ROOT / "requirements.txt")],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--no-index",
+                "--find-links",
+                str(bundle / "wheels"),
+                "-r",
+                str(ROOT / "requirements.txt"),
+            ],
             offline,
             timeout=900,
         )

@@ -3,8 +3,8 @@
 import datetime
 
 import pytest
-from playwright.sync_api import expect
 from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
 
 from accounts.models import User
 from rectification import services
@@ -26,7 +26,10 @@ def _switch(page, live_server, username):
 def test_it_closes_a_measure_through_four_people(world, live_server, page, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     services.evidence_upload(
-        actor=world.resp_staff, measure=world.resp_measure, uploaded=SimpleUploadedFile("清退凭证.pdf", PDF), kind="receipt"
+        actor=world.resp_staff,
+        measure=world.resp_measure,
+        uploaded=SimpleUploadedFile("清退凭证.pdf", PDF),
+        kind="receipt",
     )
     services.accountability_record_create(
         actor=world.supervision,
@@ -76,6 +79,9 @@ def test_it_closes_a_measure_through_four_people(world, live_server, page, setti
     request = CloseOutRequest.objects.get()
     assert request.state == CloseOutRequest.State.CLOSED
     assert [s.actor.username if s.actor else None for s in request.steps.all()] == [
-        "resp_fzr", "lead_lly", "leader", "office"
+        "resp_fzr",
+        "lead_lly",
+        "leader",
+        "office",
     ]
     assert User.objects.get(username="leader").pk == request.steps.get(step="leader").actor_id

@@ -22,6 +22,8 @@ def test_it_shows_a_liaison_their_units_measures_and_not_others(world, live_serv
     response = page.goto(f"{live_server.url}/problems/{world.problem.pk + 999}/")
     assert response.status == 404
     expect(page.get_by_text("页面不存在，或您无权查看")).to_be_visible()
+
+
 def test_it_shows_the_office_the_countdown_and_filters_the_list(world, live_server, page):
     login(page, live_server, "office", PASSWORD)
     expect(page.locator(".countdown")).to_be_visible()

@@ -111,7 +111,9 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         rows = page.locator("section.report-row")
         for index in range(rows.count()):
             row = rows.nth(index)
-            row.locator("textarea[name$=progress_this_week]").fill("本周按整改方案推进，已完成阶段性任务并收集佐证材料。")
+            row.locator("textarea[name$=progress_this_week]").fill(
+                "本周按整改方案推进，已完成阶段性任务并收集佐证材料。"
+            )
             row.locator("textarea[name$=next_week_plan]").fill("继续推进，按时间节点完成剩余工作。")
         story_row = page.locator(f"#m{measure.pk}")
         story_row.locator("textarea[name$=progress_this_week]").fill(
@@ -144,7 +146,10 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         expect(confirm).not_to_be_visible()
         page.goto(f"{url}{measure.get_absolute_url()}")
         page.get_by_role("link", name="申请销号").click()
-        page.fill("textarea[name=statement]", "街道本级及所属事业单位2021年以来违规发放的工资外收入已全部清退，清退凭证和情况报告已上传，经自查达到验收标准。")
+        page.fill(
+            "textarea[name=statement]",
+            "街道本级及所属事业单位2021年以来违规发放的工资外收入已全部清退，清退凭证和情况报告已上传，经自查达到验收标准。",
+        )
         boxes = page.locator("fieldset.criterion input[type=checkbox]")
         for index in range(boxes.count()):
             boxes.nth(index).check()
@@ -183,7 +188,9 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         expect(page.get_by_text(measure.code).first).to_be_visible()
         shot(page, "leader-home", full_page=False)
         page.get_by_role("link", name="协调事项").click()
-        page.locator("textarea").first.fill("请区财政局会同城关街道于下周五前完成调离人员款项追缴，追缴情况报区整改办。")
+        page.locator("textarea").first.fill(
+            "请区财政局会同城关街道于下周五前完成调离人员款项追缴，追缴情况报区整改办。"
+        )
         shot(page, "leader-coordination", full_page=False)
         page.get_by_role("button", name="答复").first.click()
         page.wait_for_load_state()

@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def test_it_reports_two_measures_with_evidence_and_the_head_confirms(
-    world, live_server, page, settings, tmp_path
-):
+def test_it_reports_two_measures_with_evidence_and_the_head_confirms(world, live_server, page, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     second = services.measure_create(
         actor=world.office,

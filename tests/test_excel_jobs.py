@@ -6,8 +6,8 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from rectification.services import export_jobs as jobs
 from rectification.models import ExportJob
+from rectification.services import export_jobs as jobs
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ class TestBackgroundExport:
 
         from django.utils import timezone
 
-        job = ExportJob.objects.create(requested_by=world.office, round=world.round, kind="weekly", params={"iso_year": 2026, "iso_week": 48})
+        job = ExportJob.objects.create(
+            requested_by=world.office, round=world.round, kind="weekly", params={"iso_year": 2026, "iso_week": 48}
+        )
         assert jobs.export_jobs_sweep() == []  # not stale yet
         assert jobs.export_jobs_sweep(now=timezone.now() + datetime.timedelta(minutes=5)) == [job.pk]
         assert jobs.export_job_run(job.pk) is None

@@ -99,8 +99,13 @@ class TestIndex:
 class TestDownloads:
     @pytest.mark.parametrize(
         "name, actor",
-        [("ledger", "provincial"), ("ledger", "resp_staff"), ("weekly", "provincial"), ("statistics", "provincial"),
-         ("statistics", "supervision")],
+        [
+            ("ledger", "provincial"),
+            ("ledger", "resp_staff"),
+            ("weekly", "provincial"),
+            ("statistics", "provincial"),
+            ("statistics", "supervision"),
+        ],
     )
     def test_it_sends_a_real_xlsx(self, world, client, name, actor):
         client.force_login(getattr(world, actor))
@@ -260,7 +265,9 @@ class TestImportConfirm:
     def test_it_refuses_a_token_issued_to_someone_else(self, world, client):
         client.force_login(world.office)
         token = _token(_upload(client, world))
-        colleague = user_create(actor=None, username="office2", full_name="另一位", password=PASSWORD, roles=[Role.OFFICE])
+        colleague = user_create(
+            actor=None, username="office2", full_name="另一位", password=PASSWORD, roles=[Role.OFFICE]
+        )
         client.force_login(colleague)
         assert client.post(CONFIRM, {"token": token}).status_code == 400
         assert not Problem.objects.filter(code="2.1").exists()

@@ -178,7 +178,11 @@ class TestWeeklyCycleReport:
             response, body = _get(client)
         assert response.status_code == 200
         assert body["status"] == "degraded"
-        assert body["weekly_cycle"]["overdue_steps"] == ["2026-W48 collect", "2026-W48 remind_day", "2026-W48 remind_eve"]
+        assert body["weekly_cycle"]["overdue_steps"] == [
+            "2026-W48 collect",
+            "2026-W48 remind_day",
+            "2026-W48 remind_eve",
+        ]
 
     def test_it_is_degraded_when_no_tick_created_this_weeks_cycle(self, client, world):
         with time_machine.travel(datetime.datetime(2026, 11, 23, 12, tzinfo=SHANGHAI), tick=False):

@@ -171,7 +171,9 @@ class TestMeasureConstraints:
     def test_it_orders_milestones_uniquely_per_measure(self, world):
         Milestone.objects.create(measure=world.resp_measure, seq=1, title="方案", due_date=datetime.date(2026, 10, 9))
         with pytest.raises(IntegrityError), transaction.atomic():
-            Milestone.objects.create(measure=world.resp_measure, seq=1, title="重复", due_date=datetime.date(2026, 10, 9))
+            Milestone.objects.create(
+                measure=world.resp_measure, seq=1, title="重复", due_date=datetime.date(2026, 10, 9)
+            )
 
 
 def _many_problem(world, **overrides):
@@ -181,8 +183,15 @@ def _many_problem(world, **overrides):
 
 
 def _many_measure(world, **overrides):
-    kwargs = dict(problem=world.problem, code="1.1.9", text="新措施", kind=Measure.Kind.RULES, owner_unit=world.resp_unit,
-                  start_date=FEEDBACK, due_date=datetime.date(2026, 11, 30))
+    kwargs = dict(
+        problem=world.problem,
+        code="1.1.9",
+        text="新措施",
+        kind=Measure.Kind.RULES,
+        owner_unit=world.resp_unit,
+        start_date=FEEDBACK,
+        due_date=datetime.date(2026, 11, 30),
+    )
     kwargs.update(overrides)
     return kwargs
 
@@ -209,50 +218,74 @@ class TestCreatedInBulk:
             assert names <= set(_CHECKS)
 
     def test_it_refuses_a_code_taken_in_the_round_or_twice_in_the_batch(self, world):
-        taken = self._refused(services.problem_create_many, actor=world.office, inspection_round=world.round,
-                              problems=[_many_problem(world, code="9.1"), _many_problem(world, code="1.1")])
+        taken = self._refused(
+            services.problem_create_many,
+            actor=world.office,
+            inspection_round=world.round,
+            problems=[_many_problem(world, code="9.1"), _many_problem(world, code="1.1")],
+        )
         assert taken == ["问题“1.1”：包含 轮次 和 问题编号 的 反馈问题 已经存在。"]
-        twice = self._refused(services.problem_create_many, actor=world.office, inspection_round=world.round,
-                              problems=[_many_problem(world, code="9.1"), _many_problem(world, code="9.1")])
+        twice = self._refused(
+            services.problem_create_many,
+            actor=world.office,
+            inspection_round=world.round,
+            problems=[_many_problem(world, code="9.1"), _many_problem(world, code="9.1")],
+        )
         assert twice == ["问题“9.1”：包含 轮次 和 问题编号 的 反馈问题 已经存在。"]
 
     def test_it_refuses_what_the_check_constraints_refuse(self, world):
         campaign = services.campaign_create(
             actor=world.office, inspection_round=world.round, name="专项整治一", lead_unit=world.lead_unit
         )
-        assert self._refused(services.problem_create_many, actor=world.office, inspection_round=world.round,
-                             problems=[_many_problem(world, due_date=None)]) == ["问题“9.9”：限期整改的问题必须填写整改时限。"]
-        assert self._refused(services.problem_create_many, actor=world.office, inspection_round=world.round,
-                             problems=[_many_problem(world, campaign=campaign)]) == ["问题“9.9”：只有共性问题才能纳入专项整治。"]
-        assert self._refused(services.measure_create_many, actor=world.office,
-                             measures=[_many_measure(world, due_date=datetime.date(2026, 8, 1))]) == [
-            "措施“1.1.9”：完成时限不能早于开始日期。"
-        ]
+        assert self._refused(
+            services.problem_create_many,
+            actor=world.office,
+            inspection_round=world.round,
+            problems=[_many_problem(world, due_date=None)],
+        ) == ["问题“9.9”：限期整改的问题必须填写整改时限。"]
+        assert self._refused(
+            services.problem_create_many,
+            actor=world.office,
+            inspection_round=world.round,
+            problems=[_many_problem(world, campaign=campaign)],
+        ) == ["问题“9.9”：只有共性问题才能纳入专项整治。"]
+        assert self._refused(
+            services.measure_create_many,
+            actor=world.office,
+            measures=[_many_measure(world, due_date=datetime.date(2026, 8, 1))],
+        ) == ["措施“1.1.9”：完成时限不能早于开始日期。"]
 
     def test_it_refuses_what_the_fields_refuse(self, world):
-        messages = self._refused(services.problem_create_many, actor=world.office, inspection_round=world.round,
-                                 problems=[_many_problem(world, title="长" * 201)])
+        messages = self._refused(
+            services.problem_create_many,
+            actor=world.office,
+            inspection_round=world.round,
+            problems=[_many_problem(world, title="长" * 201)],
+        )
         # Django's own messages, after the item's name.
         assert len(messages) == 1 and messages[0].startswith("问题“9.9”：") and "200" in messages[0]
-        messages = self._refused(services.measure_create_many, actor=world.office,
-                                 measures=[_many_measure(world, kind="someday")])
+        messages = self._refused(
+            services.measure_create_many, actor=world.office, measures=[_many_measure(world, kind="someday")]
+        )
         assert len(messages) == 1 and messages[0].startswith("措施“1.1.9”：") and "someday" in messages[0]
 
     def test_it_refuses_a_measure_code_taken_in_its_problem_or_due_after_the_problem(self, world):
-        assert self._refused(services.measure_create_many, actor=world.office,
-                             measures=[_many_measure(world, code="1.1.1")]) == [
-            "措施“1.1.1”：包含 问题 和 措施编号 的 整改措施 已经存在。"
-        ]
-        assert self._refused(services.measure_create_many, actor=world.office,
-                             measures=[_many_measure(world, due_date=datetime.date(2027, 1, 31))]) == [
-            "措施“1.1.9”：措施完成时限（2027-01-31）不能晚于问题的整改时限（2026-12-31）。"
-        ]
+        assert self._refused(
+            services.measure_create_many, actor=world.office, measures=[_many_measure(world, code="1.1.1")]
+        ) == ["措施“1.1.1”：包含 问题 和 措施编号 的 整改措施 已经存在。"]
+        assert self._refused(
+            services.measure_create_many,
+            actor=world.office,
+            measures=[_many_measure(world, due_date=datetime.date(2027, 1, 31))],
+        ) == ["措施“1.1.9”：措施完成时限（2027-01-31）不能晚于问题的整改时限（2026-12-31）。"]
 
     def test_it_lets_only_the_office_create_problems_and_the_lead_unit_decompose(self, world):
         from django.core.exceptions import PermissionDenied
 
         with pytest.raises(PermissionDenied):
-            services.problem_create_many(actor=world.lead_staff, inspection_round=world.round, problems=[_many_problem(world)])
+            services.problem_create_many(
+                actor=world.lead_staff, inspection_round=world.round, problems=[_many_problem(world)]
+            )
         with pytest.raises(PermissionDenied):
             services.measure_create_many(actor=world.resp_staff, measures=[_many_measure(world)])
         (measure,) = services.measure_create_many(actor=world.lead_staff, measures=[_many_measure(world)])

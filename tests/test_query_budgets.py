@@ -82,7 +82,13 @@ def _measures(world, problem, owner, count, start=0):
 
 def _report(measure, user, *, with_evidence=True, iso_week=48):
     report = ProgressReport.objects.create(
-        measure=measure, iso_year=2026, iso_week=iso_week, state="draft", progress_this_week="推进中", percent=30, filled_by=user
+        measure=measure,
+        iso_year=2026,
+        iso_week=iso_week,
+        state="draft",
+        progress_this_week="推进中",
+        percent=30,
+        filled_by=user,
     )
     if with_evidence:
         Evidence.objects.create(
@@ -131,7 +137,9 @@ class TestProblemDetail:
         with django_assert_num_queries(PROBLEM_DETAIL[actor]):
             client.get(url)
         many = _measures(world, problem, world.resp_unit, 30)
-        Manifestation.objects.bulk_create(Manifestation(problem=problem, seq=10 + i, text=f"表现{i}") for i in range(10))
+        Manifestation.objects.bulk_create(
+            Manifestation(problem=problem, seq=10 + i, text=f"表现{i}") for i in range(10)
+        )
         for measure in many[:5]:
             _pending_request(world, measure)
         with django_assert_num_queries(PROBLEM_DETAIL[actor]):
@@ -371,7 +379,9 @@ class TestCloseOutDetail:
                 )
                 check = CriterionCheck.objects.create(request=request, criterion=criterion)
                 check.evidence.add(_report(measure, world.resp_staff, iso_week=48 - i).evidence.get())
-                SignOffStep.objects.create(request=request, step="lead_unit", decision="approved", actor=world.lead_staff)
+                SignOffStep.objects.create(
+                    request=request, step="lead_unit", decision="approved", actor=world.lead_staff
+                )
                 _closed_request(world, measure, cycle=i + 2)
                 AccountabilityRecord.objects.create(
                     round=world.round,
@@ -601,8 +611,20 @@ class TestAuditLog:
         with django_assert_num_queries(AUDIT_LOG):
             client.get(url)
         # Sixty rows by a dozen different people: more than a page (fifty).
-        people = [world.office, world.lead_staff, world.resp_staff, world.resp_head, world.coop_staff, world.outsider,
-                  world.leader, world.other_leader, world.provincial, world.supervision, world.track_office, None]
+        people = [
+            world.office,
+            world.lead_staff,
+            world.resp_staff,
+            world.resp_head,
+            world.coop_staff,
+            world.outsider,
+            world.leader,
+            world.other_leader,
+            world.provincial,
+            world.supervision,
+            world.track_office,
+            None,
+        ]
         for index in range(59):
             audit_record(actor=people[index % len(people)], action="query_budget.read", target=world.problem)
         with django_assert_num_queries(AUDIT_LOG):

@@ -7,8 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from rectification import selectors, services
-from rectification import access
+from rectification import access, selectors, services
 from rectification.access import measures_visible_to, problems_visible_to
 from rectification.models import InspectionRound, Measure, MeasureChangeRequest, Problem, Track
 from rectification.workdays import is_workday
@@ -77,8 +76,14 @@ class TestOfficeForms:
         client.force_login(world.office)
         page = client.post(
             reverse("rectification:round_create"),
-            {"title": "x", "kind": "district", "inspection_team": "y", "feedback_date": "2026-11-20",
-             "report_deadline": "2026-10-01", "general_office": world.lead_unit.pk},
+            {
+                "title": "x",
+                "kind": "district",
+                "inspection_team": "y",
+                "feedback_date": "2026-11-20",
+                "report_deadline": "2026-10-01",
+                "general_office": world.lead_unit.pk,
+            },
         ).content.decode()
         assert "整改报告报送期限不能早于反馈日期" in page
 
@@ -136,7 +141,8 @@ class TestDecomposition:
     def test_it_keeps_a_measures_due_date_within_the_problems(self, world, client):
         client.force_login(world.lead_staff)
         page = client.post(
-            reverse("rectification:problem_decompose", args=[world.problem.pk]), _measure_post(world.resp_unit, due_date="2027-03-01")
+            reverse("rectification:problem_decompose", args=[world.problem.pk]),
+            _measure_post(world.resp_unit, due_date="2027-03-01"),
         ).content.decode()
         assert "不能晚于问题的整改时限" in page
 
@@ -145,7 +151,9 @@ class TestDecomposition:
         action = lambda m, a: client.post(reverse("rectification:measure_setup_action", args=[m.pk]), {"action": a})  # noqa: E731
         action(world.coop_measure, "up")
         assert list(world.problem.measures.order_by("seq").values_list("code", flat=True)) == ["1.1.2", "1.1.1"]
-        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="13800000000")
+        services.measure_claim(
+            actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="13800000000"
+        )
         action(world.resp_measure, "withdraw")
         assert Measure.objects.filter(pk=world.resp_measure.pk).exists()
         action(world.coop_measure, "withdraw")
@@ -169,13 +177,23 @@ class TestDecomposition:
 
     def test_it_lets_the_lead_unit_adjust_a_generated_milestone(self, world, client):
         client.force_login(world.lead_staff)
-        client.post(reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "milestones"})
+        client.post(
+            reverse("rectification:measure_setup_action", args=[world.resp_measure.pk]), {"action": "milestones"}
+        )
         first = world.resp_measure.milestones.order_by("seq").first()
-        client.post(reverse("rectification:milestone_edit", args=[first.pk]), {"title": "制定清退方案", "due_date": "2026-09-15"})
+        client.post(
+            reverse("rectification:milestone_edit", args=[first.pk]),
+            {"title": "制定清退方案", "due_date": "2026-09-15"},
+        )
         first.refresh_from_db()
         assert (first.title, first.due_date) == ("制定清退方案", datetime.date(2026, 9, 15))
         client.force_login(world.outsider)
-        assert client.post(reverse("rectification:milestone_edit", args=[first.pk]), {"title": "x", "due_date": "2026-09-16"}).status_code == 404
+        assert (
+            client.post(
+                reverse("rectification:milestone_edit", args=[first.pk]), {"title": "x", "due_date": "2026-09-16"}
+            ).status_code
+            == 404
+        )
 
 
 @pytest.mark.django_db
@@ -202,26 +220,42 @@ class TestClaiming:
         world.coop_measure.refresh_from_db()
         assert world.coop_measure.claim_state == "objected"
         client.force_login(world.office)
-        client.post(reverse("rectification:measure_reassign", args=[world.coop_measure.pk]), {"owner_unit": world.other_unit.pk})
+        client.post(
+            reverse("rectification:measure_reassign", args=[world.coop_measure.pk]), {"owner_unit": world.other_unit.pk}
+        )
         world.coop_measure.refresh_from_db()
         assert (world.coop_measure.owner_unit, world.coop_measure.claim_state) == (world.other_unit, "pending")
         assert not measures_visible_to(world.coop_staff).exists()
         assert access.may_report(world.outsider, world.coop_measure)
         client.force_login(world.lead_staff)
-        assert client.post(reverse("rectification:measure_reassign", args=[world.coop_measure.pk]), {"owner_unit": world.coop_unit.pk}).status_code == 404
+        assert (
+            client.post(
+                reverse("rectification:measure_reassign", args=[world.coop_measure.pk]),
+                {"owner_unit": world.coop_unit.pk},
+            ).status_code
+            == 404
+        )
 
     def test_it_needs_a_reason_for_an_objection_and_a_handler_for_a_claim(self, world):
         with pytest.raises(ValidationError, match="理由"):
             services.measure_object(actor=world.resp_staff, measure=world.resp_measure, reason=" ")
         with pytest.raises(ValidationError, match="经办人"):
-            services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="", handler_phone="")
+            services.measure_claim(
+                actor=world.resp_staff, measure=world.resp_measure, handler_name="", handler_phone=""
+            )
 
     def test_it_counts_the_claim_rate_like_an_independent_count(self, world):
-        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1")
+        services.measure_claim(
+            actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1"
+        )
         world.make_problem("2.1", measures=[world.resp_unit, world.coop_unit, world.coop_unit])
         rates = selectors.claim_rates(user=world.office, inspection_round=world.round)
         measures = Measure.objects.filter(problem__round=world.round)
-        assert (rates["claimed"], rates["total"]) == (measures.filter(claim_state="claimed").count(), measures.count()) == (1, 5)
+        assert (
+            (rates["claimed"], rates["total"])
+            == (measures.filter(claim_state="claimed").count(), measures.count())
+            == (1, 5)
+        )
         assert rates["rate"] == 20
         by_unit = {row["owner_unit__name"]: (row["claimed"], row["total"]) for row in rates["by_unit"]}
         assert by_unit == {"责任局": (1, 2), "协办镇": (0, 3)}
@@ -231,12 +265,24 @@ class TestClaiming:
 @pytest.mark.django_db
 class TestChangesAfterClaiming:
     def test_it_refuses_direct_edits_and_applies_an_approved_request(self, world, client):
-        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1")
+        services.measure_claim(
+            actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1"
+        )
         with pytest.raises(PermissionDenied):
-            services.measure_update(actor=world.lead_staff, measure=world.resp_measure, due_date=datetime.date(2026, 12, 20))
+            services.measure_update(
+                actor=world.lead_staff, measure=world.resp_measure, due_date=datetime.date(2026, 12, 20)
+            )
         client.force_login(world.lead_staff)
         url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])
-        client.post(url, {"text": world.resp_measure.text, "due_date": "2026-12-20", "expected_deliverable": "", "reason": "清退对象增加"})
+        client.post(
+            url,
+            {
+                "text": world.resp_measure.text,
+                "due_date": "2026-12-20",
+                "expected_deliverable": "",
+                "reason": "清退对象增加",
+            },
+        )
         change = MeasureChangeRequest.objects.get()
         assert change.changes == {"due_date": "2026-12-20"}
         world.resp_measure.refresh_from_db()
@@ -251,11 +297,19 @@ class TestChangesAfterClaiming:
         assert AuditEvent.objects.filter(action="measure.update", actor=world.office).exists()
 
     def test_it_refuses_a_change_request_beyond_the_problems_deadline(self, world, client):
-        services.measure_claim(actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1")
+        services.measure_claim(
+            actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1"
+        )
         client.force_login(world.lead_staff)
         url = reverse("rectification:measure_change_request", args=[world.resp_measure.pk])
         page = client.post(
-            url, {"text": world.resp_measure.text, "due_date": "2027-03-01", "expected_deliverable": "", "reason": "清退对象增加"}
+            url,
+            {
+                "text": world.resp_measure.text,
+                "due_date": "2027-03-01",
+                "expected_deliverable": "",
+                "reason": "清退对象增加",
+            },
         ).content.decode()
         # Refused at once: the office could never approve it.
         assert "措施完成时限（2027-03-01）不能晚于问题的整改时限（2026-12-31）" in page

@@ -106,9 +106,7 @@ class TestLockout:
 
 
 class TestComplexity:
-    @pytest.mark.parametrize(
-        "password", ["abcdefgh", "abcdefg1", "ABCDEFG1", "Ab1!xyz", "12345678!", "Abcdefgh"]
-    )
+    @pytest.mark.parametrize("password", ["abcdefgh", "abcdefg1", "ABCDEFG1", "Ab1!xyz", "12345678!", "Abcdefgh"])
     def test_it_refuses_short_passwords_or_fewer_than_three_classes(self, password):
         with pytest.raises(ValidationError) as error:
             ComplexityValidator().validate(password)

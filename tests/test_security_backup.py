@@ -45,7 +45,13 @@ def _manage(database, tmp_path, *args, check=True):
         }
     )
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -78,9 +84,20 @@ class TestBackupAndRestore:
             assert "哈希链完整" in verified.stdout
             # The restored copy is as append-only as the original.
             refused = subprocess.run(
-                ["psql", *CONNECTION, "--dbname", target, "-v", "ON_ERROR_STOP=1", "-c",
-                 "UPDATE accounts_auditevent SET action = 'x'"],
-                capture_output=True, text=True, timeout=60, check=False,
+                [
+                    "psql",
+                    *CONNECTION,
+                    "--dbname",
+                    target,
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    "UPDATE accounts_auditevent SET action = 'x'",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
             assert refused.returncode != 0
             assert "append-only" in refused.stderr

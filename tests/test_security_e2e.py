@@ -24,8 +24,15 @@ def _watch_violations(page):
 def test_it_runs_every_kind_of_page_without_a_policy_violation(world, live_server, page):
     violations = _watch_violations(page)
     login(page, live_server, "office", PASSWORD)
-    for path in ("/", "/problems/", f"/problems/{world.problem.pk}/", f"/measures/{world.resp_measure.pk}/",
-                 "/accounts/password/", "/accounts/totp/", "/admin/"):
+    for path in (
+        "/",
+        "/problems/",
+        f"/problems/{world.problem.pk}/",
+        f"/measures/{world.resp_measure.pk}/",
+        "/accounts/password/",
+        "/accounts/totp/",
+        "/admin/",
+    ):
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 200, path
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
@@ -63,7 +70,9 @@ def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_serv
     page.get_by_role("link", name="安全管理").click()
     locked = page.locator("table.grid tbody tr")
     expect(locked).to_have_count(1)
-    expect(locked.locator("td")).to_have_text(["resp_lly", "张联络", world.resp_unit.display_name, "5", re.compile(r"\d{4}-"), re.compile(r"\d{4}-"), "解锁"])
+    expect(locked.locator("td")).to_have_text(
+        ["resp_lly", "张联络", world.resp_unit.display_name, "5", re.compile(r"\d{4}-"), re.compile(r"\d{4}-"), "解锁"]
+    )
     screenshot(page, "security-lockouts")
     page.get_by_role("button", name="解锁").click()
     expect(page.get_by_text("当前没有被锁定的账号。")).to_be_visible()

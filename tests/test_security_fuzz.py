@@ -27,9 +27,19 @@ from rectification.excel.imports import (
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 EXTENSIONS = [*sorted(ALLOWED), "exe", "html", "svg", "js", ""]
 # Real magic numbers, so that the random files sometimes get past the first check.
-MAGIC = [b"", b"%PDF", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]
+MAGIC = [
+    b"",
+    b"%PDF",
+    b"%PDF-1.7\n",
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+]
 PROFILE = settings(max_examples=300, deadline=None, database=None)
-DB_PROFILE = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+DB_PROFILE = settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _upload(name, content):
@@ -111,18 +121,40 @@ CELL_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), m
 CELL = st.one_of(
     st.none(),
     CELL_TEXT,
-    st.sampled_from(["1.1", "1.1.1", "牵头局", "责任局", "王牵头", "立行立改", "长期坚持", "10月底", "2026-13-45", "个性问题", "="]),
+    st.sampled_from(
+        ["1.1", "1.1.1", "牵头局", "责任局", "王牵头", "立行立改", "长期坚持", "10月底", "2026-13-45", "个性问题", "="]
+    ),
     st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(allow_nan=False, allow_infinity=False),
     st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2100, 12, 31)),
 )
-HEADERS = ["问题编号", "方面", "反馈问题", "问题类型", "整改时限", "牵头领导", "牵头单位", "责任单位",
-           "措施编号", "整改措施", "措施类别", "完成时限", "时间节点", "验收标准"]
+HEADERS = [
+    "问题编号",
+    "方面",
+    "反馈问题",
+    "问题类型",
+    "整改时限",
+    "牵头领导",
+    "牵头单位",
+    "责任单位",
+    "措施编号",
+    "整改措施",
+    "措施类别",
+    "完成时限",
+    "时间节点",
+    "验收标准",
+]
 
 
 # The parts of a workbook the reader must parse to reach the rows (openpyxl does without a
 # readable _rels/.rels: it then looks for xl/workbook.xml where Excel puts it).
-PARTS = ["[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml", "xl/styles.xml"]
+PARTS = [
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/worksheets/sheet1.xml",
+    "xl/styles.xml",
+]
 
 
 def _well_formed(data):

@@ -18,8 +18,15 @@ class TestUserCreate:
         client.force_login(world.sysadmin)
         response = client.post(
             reverse("accounts:system_user_create"),
-            {"username": "new_lly", "full_name": "新联络员", "unit": world.resp_unit.pk, "title": "科员", "phone": "1",
-             "new_password1": TEMP, "new_password2": TEMP},
+            {
+                "username": "new_lly",
+                "full_name": "新联络员",
+                "unit": world.resp_unit.pk,
+                "title": "科员",
+                "phone": "1",
+                "new_password1": TEMP,
+                "new_password2": TEMP,
+            },
         )
         assert response.status_code == 302
         person = User.objects.get(username="new_lly")
@@ -30,13 +37,17 @@ class TestUserCreate:
     def test_it_refuses_a_weak_password_and_a_taken_username(self, world, client):
         client.force_login(world.sysadmin)
         url = reverse("accounts:system_user_create")
-        page = client.post(url, {"username": "x1", "full_name": "某", "new_password1": "123", "new_password2": "123"}).content.decode()
+        page = client.post(
+            url, {"username": "x1", "full_name": "某", "new_password1": "123", "new_password2": "123"}
+        ).content.decode()
         assert not User.objects.filter(username="x1").exists()
         # The reasons, each in Chinese (the page's labels say 密码 whatever happens).
         reasons = " ".join(re.findall(r'class="error">([^<]*)<', page))
         assert "密码长度至少 8 位" in reasons and "密码只包含数字" in reasons
         assert not re.search("[A-Za-z]", reasons), reasons
-        page = client.post(url, {"username": "resp_lly", "full_name": "重名", "new_password1": TEMP, "new_password2": TEMP}).content.decode()
+        page = client.post(
+            url, {"username": "resp_lly", "full_name": "重名", "new_password1": TEMP, "new_password2": TEMP}
+        ).content.decode()
         assert "已被使用" in page
 
     @pytest.mark.parametrize("actor", ["office", "secadmin", "auditadmin", "resp_staff"])
@@ -44,7 +55,12 @@ class TestUserCreate:
         client.force_login(getattr(world, actor))
         assert client.get(reverse("accounts:system_user_create")).status_code == 403
         assert client.get(reverse("accounts:system_unit_create")).status_code == 403
-        assert client.post(reverse("accounts:system_user_move", args=[world.outsider.pk]), {"unit": world.resp_unit.pk}).status_code == 403
+        assert (
+            client.post(
+                reverse("accounts:system_user_move", args=[world.outsider.pk]), {"unit": world.resp_unit.pk}
+            ).status_code
+            == 403
+        )
 
 
 @pytest.mark.django_db

@@ -233,7 +233,9 @@ class TestWeeklyReport:
             lock_version=colleague.lock_version,
         )
         # The liaison's page still carries the counter from before the head's save.
-        response = _post_report(client, "save", _row(world.resp_measure, "联络员的修改", 30, lock_version=colleague.lock_version))
+        response = _post_report(
+            client, "save", _row(world.resp_measure, "联络员的修改", 30, lock_version=colleague.lock_version)
+        )
         page = response.content.decode()
         assert response.status_code == 409
         assert "您的修改没有保存" in page
@@ -246,7 +248,13 @@ class TestWeeklyReport:
             measure=world.resp_measure,
             iso_year=2026,
             iso_week=48,
-            data={"progress_this_week": "甲", "cumulative_state": "in_progress", "percent": 1, "next_week_plan": "", "difficulties": ""},
+            data={
+                "progress_this_week": "甲",
+                "cumulative_state": "in_progress",
+                "percent": 1,
+                "next_week_plan": "",
+                "difficulties": "",
+            },
             lock_version=None,
         )
         with pytest.raises(services.ReportConflict):
@@ -255,7 +263,13 @@ class TestWeeklyReport:
                 measure=world.resp_measure,
                 iso_year=2026,
                 iso_week=48,
-                data={"progress_this_week": "乙", "cumulative_state": "in_progress", "percent": 2, "next_week_plan": "", "difficulties": ""},
+                data={
+                    "progress_this_week": "乙",
+                    "cumulative_state": "in_progress",
+                    "percent": 2,
+                    "next_week_plan": "",
+                    "difficulties": "",
+                },
                 lock_version=None,
             )
 
@@ -268,11 +282,15 @@ class TestWeeklyReport:
         client.post(reverse("rectification:report_return"), {"week": WEEK, "reason": "金额与台账不符"})
         report = _report(world.resp_measure)
         assert report.state == ProgressReport.State.RETURNED
-        assert Notification.objects.get(recipient=world.resp_staff, kind="report_returned").text.endswith("金额与台账不符")
+        assert Notification.objects.get(recipient=world.resp_staff, kind="report_returned").text.endswith(
+            "金额与台账不符"
+        )
 
         client.force_login(world.resp_staff)
         assert "金额与台账不符" in client.get(WORKLIST).content.decode()
-        _post_report(client, "submit", _row(world.resp_measure, "已清退，金额已核对", 45, lock_version=report.lock_version))
+        _post_report(
+            client, "submit", _row(world.resp_measure, "已清退，金额已核对", 45, lock_version=report.lock_version)
+        )
         assert _report(world.resp_measure).state == ProgressReport.State.SUBMITTED
 
     def test_it_lets_only_the_unit_head_confirm(self, world, client, frozen):
@@ -321,7 +339,13 @@ class TestWeeklyReport:
                 measure=world.resp_measure,
                 iso_year=2026,
                 iso_week=48,
-                data={"progress_this_week": "x", "cumulative_state": "in_progress", "percent": 1, "next_week_plan": "", "difficulties": ""},
+                data={
+                    "progress_this_week": "x",
+                    "cumulative_state": "in_progress",
+                    "percent": 1,
+                    "next_week_plan": "",
+                    "difficulties": "",
+                },
                 lock_version=None,
             )
 
@@ -350,7 +374,9 @@ class TestReportInputs:
         world.resp_measure.refresh_from_db()
         client.force_login(world.resp_staff)
         page = client.get(f"{REPORT}?week={WEEK}").content.decode()
-        self._assert_inputs_are_the_forms(page, ReportRowForm.for_report(None, f"m{world.resp_measure.pk}", world.resp_measure))
+        self._assert_inputs_are_the_forms(
+            page, ReportRowForm.for_report(None, f"m{world.resp_measure.pk}", world.resp_measure)
+        )
 
     def test_it_writes_a_draft_as_the_form_would(self, world, client, frozen):
         client.force_login(world.resp_staff)
@@ -423,14 +449,19 @@ class TestReportByRound:
         assert [_report(m).state for m in measures] == [ProgressReport.State.DRAFT] * 2
         assert _report(world.resp_measure) is None
 
-    def test_a_refused_submission_names_the_missing_rows_by_round_and_counts_the_rest(self, world, client, frozen, monkeypatch):
+    def test_a_refused_submission_names_the_missing_rows_by_round_and_counts_the_rest(
+        self, world, client, frozen, monkeypatch
+    ):
         from rectification.services import reporting
 
         monkeypatch.setattr(reporting, "MISSING_SHOWN", 2)
         _later, measures = _second_round(world)
         client.force_login(world.resp_staff)
         refused = _post_report(client, "submit", *(_row(m, "") for m in (world.resp_measure, *measures)), follow=True)
-        assert f"以下措施还没有填写本周进展，不能提交：{world.round.title}：1.1.1；第二轮巡视：2.1.1（共3项，以上为前2项）" in refused.content.decode()
+        assert (
+            f"以下措施还没有填写本周进展，不能提交：{world.round.title}：1.1.1；第二轮巡视：2.1.1（共3项，以上为前2项）"
+            in refused.content.decode()
+        )
 
     def test_it_submits_the_whole_week_from_one_round(self, world, client, frozen, monkeypatch):
         monkeypatch.setattr(unitwork, "REPORT_ROWS_ON_ONE_PAGE", 2)
@@ -557,17 +588,23 @@ class TestMilestones:
         assert milestone.evidence.get().kind == "work_plan"
 
     def test_it_refuses_a_future_date(self, world, client, frozen):
-        milestone = Milestone.objects.create(measure=world.resp_measure, seq=1, title="方案", due_date=datetime.date(2026, 11, 20))
+        milestone = Milestone.objects.create(
+            measure=world.resp_measure, seq=1, title="方案", due_date=datetime.date(2026, 11, 20)
+        )
         client.force_login(world.resp_staff)
         page = client.post(
-            reverse("rectification:milestone_done", args=[milestone.pk]), {"done_on": "2026-12-01", "kind": "other"}, follow=True
+            reverse("rectification:milestone_done", args=[milestone.pk]),
+            {"done_on": "2026-12-01", "kind": "other"},
+            follow=True,
         ).content.decode()
         assert "完成日期不能晚于今天" in page
         milestone.refresh_from_db()
         assert milestone.done_on is None
 
     def test_it_refuses_other_units_and_get(self, world, client, frozen):
-        milestone = Milestone.objects.create(measure=world.resp_measure, seq=1, title="方案", due_date=datetime.date(2026, 11, 20))
+        milestone = Milestone.objects.create(
+            measure=world.resp_measure, seq=1, title="方案", due_date=datetime.date(2026, 11, 20)
+        )
         url = reverse("rectification:milestone_done", args=[milestone.pk])
         client.force_login(world.outsider)
         assert client.post(url, {"done_on": "2026-11-23", "kind": "other"}).status_code == 404
@@ -589,9 +626,16 @@ class TestCoordinationAndLeadUnit:
         item = CoordinationItem.objects.get()
         assert item.text == "需财政局协调资金"
         assert Notification.objects.filter(recipient=world.leader, kind="coordination").exists()
-        for user, sees in ((world.leader, True), (world.office, True), (world.other_leader, False), (world.outsider, False)):
+        for user, sees in (
+            (world.leader, True),
+            (world.office, True),
+            (world.other_leader, False),
+            (world.outsider, False),
+        ):
             client.force_login(user)
-            assert ("需财政局协调资金" in client.get(reverse("rectification:coordination_list")).content.decode()) is sees
+            assert (
+                "需财政局协调资金" in client.get(reverse("rectification:coordination_list")).content.decode()
+            ) is sees
 
     def test_it_lets_the_lead_official_answer(self, world, client, frozen):
         self._submit_with_difficulty(client, world)

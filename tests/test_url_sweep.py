@@ -70,7 +70,9 @@ def _objects(world):
         },
         lock_version=None,
     )
-    coordination = CoordinationItem.objects.create(measure=world.resp_measure, report=report, text="需财政局协调清退口径")
+    coordination = CoordinationItem.objects.create(
+        measure=world.resp_measure, report=report, text="需财政局协调清退口径"
+    )
     milestone = Milestone.objects.create(
         measure=world.resp_measure, seq=1, title="完成津补贴清退摸底", due_date=today + datetime.timedelta(days=7)
     )

@@ -30,9 +30,20 @@ def at(month, day, hour=12, minute=0):
 
 
 def _submit(world, iso_year, iso_week, percent=50):
-    data = {"progress_this_week": "本周推进", "cumulative_state": "in_progress", "percent": percent, "next_week_plan": "", "difficulties": ""}
+    data = {
+        "progress_this_week": "本周推进",
+        "cumulative_state": "in_progress",
+        "percent": percent,
+        "next_week_plan": "",
+        "difficulties": "",
+    }
     services.report_save(
-        actor=world.resp_staff, measure=world.resp_measure, iso_year=iso_year, iso_week=iso_week, data=data, lock_version=None
+        actor=world.resp_staff,
+        measure=world.resp_measure,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        data=data,
+        lock_version=None,
     )
     services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=iso_year, iso_week=iso_week)
 
@@ -49,7 +60,9 @@ class TestSchedule:
     def test_it_moves_the_national_day_cut_off_before_the_holiday(self, db):
         from rectification.models import InspectionRound
 
-        inspection_round = InspectionRound(report_weekday=4, report_time=datetime.time(17), summary_weekday=5, summary_time=datetime.time(18))
+        inspection_round = InspectionRound(
+            report_weekday=4, report_time=datetime.time(17), summary_weekday=5, summary_time=datetime.time(18)
+        )
         due = lambda week, step: services.step_due_at(inspection_round, 2026, week, step)  # noqa: E731
         assert due(40, "collect") == at(9, 30, 17)  # Thursday 1 October is National Day
         assert due(40, "remind_eve") == at(9, 29, 9)
@@ -140,7 +153,9 @@ class TestIdempotency:
             weekly_cycle_tick()  # the sweep retries the failed step
         cycle.refresh_from_db()
         assert cycle.dispatch_state == "done"
-        assert sorted(DispatchSheet.objects.values_list("unit_id", flat=True)) == sorted([world.resp_unit.pk, world.coop_unit.pk])
+        assert sorted(DispatchSheet.objects.values_list("unit_id", flat=True)) == sorted(
+            [world.resp_unit.pk, world.coop_unit.pk]
+        )
         for person in (world.resp_staff, world.coop_staff):
             assert Notification.objects.filter(recipient=person, dedup_key__contains=":dispatch:").count() == 1
 
@@ -185,7 +200,9 @@ class TestPages:
         client.force_login(getattr(world, actor))
         assert client.get(reverse("rectification:cycle_list")).status_code == 404
         assert client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).status_code == 404
-        assert client.post(reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}).status_code == 404
+        assert (
+            client.post(reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}).status_code == 404
+        )
 
     # Committed for real: the rerun is queued only once the request's transaction has committed.
     @pytest.mark.django_db(transaction=True)
@@ -298,7 +315,9 @@ class TestWeeklyPackage:
         package = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
         names = package.namelist()
         assert len(names) == 3 and any("周报表" in n for n in names) and any("台账" in n for n in names)
-        weekly = openpyxl.load_workbook(io.BytesIO(package.read(next(n for n in names if "周报表" in n))), read_only=True)
+        weekly = openpyxl.load_workbook(
+            io.BytesIO(package.read(next(n for n in names if "周报表" in n))), read_only=True
+        )
         cells = [c for row in weekly.active.iter_rows(values_only=True) for c in row if c]
         assert "全面清理违规发放的津贴补贴" in cells
         weekly.close()

@@ -70,7 +70,7 @@ class TestWeekKey:
 
     @pytest.mark.parametrize("text", ["", "2026-48", "2026-W048", "2026W48", "2026-W", "2025-W53", "2026-W00"])
     def test_it_refuses_what_is_not_a_week(self, text):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="week"):
             week_from_key(text)
 
     def test_it_labels_a_week_for_people(self):

@@ -67,7 +67,9 @@ LEDGER_PROBLEM_COLUMNS = [
     Column("整改目标", 34, lambda p: p.goal, field="goal"),
     Column("验收标准", 40, lambda p: numbered(c.text for c in p.problem_criteria), field="criteria"),
     Column("专项整治", 20, lambda p: p.campaign.name if p.campaign_id else "", field="campaign"),
-    Column("上轮问题编号", 10, lambda p: p.previous_problem.code if p.previous_problem_id else "", field="previous_problem"),
+    Column(
+        "上轮问题编号", 10, lambda p: p.previous_problem.code if p.previous_problem_id else "", field="previous_problem"
+    ),
     Column("书记领办", 8, lambda p: "是" if p.is_secretary_led else "否", field="is_secretary_led"),
     Column("进展状态", 10, lambda p: shown(p, "progress_state")),
     Column("销号状态", 12, lambda p: shown(p, "closeout_state")),
@@ -78,9 +80,24 @@ LEDGER_PROBLEM_COLUMNS = [
 # The 责任清单 also reads the lead official, the lead unit's order, the due date and the
 # close-out state. A field left out would cost a query per problem.
 LEDGER_PROBLEM_FIELDS = (
-    "code", "title", "text", "problem_type", "deadline_category", "due_date", "goal", "is_secretary_led",
-    "progress_state", "closeout_state", "aspect__title", "track__kind", "lead_official__username",
-    "lead_official__full_name", "lead_unit__name", "lead_unit__sort_order", "campaign__name", "previous_problem__code",
+    "code",
+    "title",
+    "text",
+    "problem_type",
+    "deadline_category",
+    "due_date",
+    "goal",
+    "is_secretary_led",
+    "progress_state",
+    "closeout_state",
+    "aspect__title",
+    "track__kind",
+    "lead_official__username",
+    "lead_official__full_name",
+    "lead_unit__name",
+    "lead_unit__sort_order",
+    "campaign__name",
+    "previous_problem__code",
 )
 
 LEDGER_MEASURE_COLUMNS = [
@@ -103,8 +120,20 @@ LEDGER_MEASURE_COLUMNS = [
 
 # As ``LEDGER_PROBLEM_FIELDS``, for ``exports.ledger_measures`` (which adds the milestones).
 LEDGER_MEASURE_FIELDS = (
-    "problem__code", "problem__title", "code", "text", "kind", "owner_unit__name", "owner_unit__sort_order",
-    "handler_name", "handler_phone", "start_date", "due_date", "expected_deliverable", "progress_state", "percent",
+    "problem__code",
+    "problem__title",
+    "code",
+    "text",
+    "kind",
+    "owner_unit__name",
+    "owner_unit__sort_order",
+    "handler_name",
+    "handler_phone",
+    "start_date",
+    "due_date",
+    "expected_deliverable",
+    "progress_state",
+    "percent",
     "closeout_state",
 )
 

@@ -31,6 +31,7 @@ _CHINESE_YEAR_NO_DAY_MARK = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})$")
 _MONTH_END = re.compile(r"^(?:(\d{4})年)?(\d{1,2})月(?:底|末|份底)$")
 _BEFORE = re.compile(r"(?:之前|以前|前)$")
 
+
 def _hint():
     return _("请写成2026-10-31、2026/10/31、2026.10.31、2026年10月31日、10月底或“长期坚持”")
 

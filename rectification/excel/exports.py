@@ -121,9 +121,17 @@ def ledger_problems(*, user, inspection_round):
     for chunk in _chunks(problems):
         ids = [problem.pk for problem in chunk]
         leaders = User.objects.filter(responsible_problems__in=ids).annotate(problem_id=F("responsible_problems"))
-        _attach(chunk, "responsible_leader_list", leaders.order_by("pk").values_list("problem_id", "full_name", "username", named=True))
+        _attach(
+            chunk,
+            "responsible_leader_list",
+            leaders.order_by("pk").values_list("problem_id", "full_name", "username", named=True),
+        )
         units = Unit.objects.filter(responsible_problems__in=ids).annotate(problem_id=F("responsible_problems"))
-        _attach(chunk, "responsible_unit_list", units.order_by("sort_order", "pk").values_list("problem_id", "name", named=True))
+        _attach(
+            chunk,
+            "responsible_unit_list",
+            units.order_by("sort_order", "pk").values_list("problem_id", "name", named=True),
+        )
         manifestations = Manifestation.objects.filter(problem__in=ids).order_by("seq", "pk")
         _attach(chunk, "manifestation_list", manifestations.values_list("problem_id", "text", named=True))
         criteria = AcceptanceCriterion.objects.filter(problem__in=ids, measure__isnull=True).order_by("seq", "pk")
@@ -185,7 +193,9 @@ class ResponsibilityPivot:
     def rows(self):
         """Leaders by id, then units in their order."""
         first = itemgetter(0)
-        return [row for _key, row in sorted(self._leaders.values(), key=first) + sorted(self._units.values(), key=first)]
+        return [
+            row for _key, row in sorted(self._leaders.values(), key=first) + sorted(self._units.values(), key=first)
+        ]
 
 
 @dataclass(frozen=True)
@@ -467,7 +477,9 @@ def statistics_export(*, user, inspection_round, today):
     for row in rows:
         sheet.append(row)
     content = workbook_bytes(workbook)
-    return Export(content, _filename(inspection_round, "整改情况统计表", today), "excel.export_statistics", {"rows": len(rows)})
+    return Export(
+        content, _filename(inspection_round, "整改情况统计表", today), "excel.export_statistics", {"rows": len(rows)}
+    )
 
 
 # --- a unit's task list ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from rectification.models import (
 
 from .dates import DateRefused, parse_date, parse_deadline
 from .matching import LeaderMatcher, NoMatch, UnitMatcher, normalised, split_names
+
 # The import's entry points live together here: the file checks come from ``reading``.
 from .reading import HEADER_SEARCH_ROWS, MAX_UPLOAD_BYTES, ImportRefused, SheetRows, workbook_read, xlsx_check  # noqa: F401
 from .workbook import text_from_cell
@@ -68,7 +69,9 @@ class Issue:
     message: str
 
     def __str__(self):
-        return _("%(where)s：%(message)s") % {"where": self.where, "message": self.message} if self.where else self.message
+        return (
+            _("%(where)s：%(message)s") % {"where": self.where, "message": self.message} if self.where else self.message
+        )
 
 
 @dataclass(frozen=True)
@@ -324,8 +327,12 @@ class ImportPlan:
                 for d in self.problems
             ],
             "measures": [
-                [d.problem_code, d.code, d.existing.pk if d.existing else None,
-                 sorted((k, canonical(v)) for k, v in d.values.items())]
+                [
+                    d.problem_code,
+                    d.code,
+                    d.existing.pk if d.existing else None,
+                    sorted((k, canonical(v)) for k, v in d.values.items()),
+                ]
                 for d in self.measures
             ],
         }
@@ -349,7 +356,9 @@ class _Choices:
 
 
 _TRACKS = _Choices(Track.Kind, {"综合专项": Track.Kind.GENERAL})
-_PROBLEM_TYPES = _Choices(Problem.ProblemType, {"共性": Problem.ProblemType.COMMON, "个性": Problem.ProblemType.SPECIFIC})
+_PROBLEM_TYPES = _Choices(
+    Problem.ProblemType, {"共性": Problem.ProblemType.COMMON, "个性": Problem.ProblemType.SPECIFIC}
+)
 _CATEGORIES = _Choices(DeadlineCategory, {})
 _MEASURE_KINDS = _Choices(Measure.Kind, {})
 
@@ -382,9 +391,7 @@ class LedgerPlanner:
         self.year = inspection_round.report_deadline.year
         self.plan = ImportPlan(inspection_round=inspection_round)
         self.units = UnitMatcher(Unit.objects.filter(is_active=True))
-        self.leaders = LeaderMatcher(
-            leader_accounts().order_by("pk")
-        )
+        self.leaders = LeaderMatcher(leader_accounts().order_by("pk"))
         self.aspects = {normalised(a.title): a for a in Aspect.objects.filter(round=inspection_round)}
         self.tracks = {t.kind: t for t in Track.objects.filter(round=inspection_round)}
         self.campaigns = {normalised(c.name): c for c in inspection_round.campaigns.all()}
@@ -410,9 +417,7 @@ class LedgerPlanner:
             .prefetch_related("milestones")
         }
         previous = inspection_round.previous_round
-        self.previous = (
-            {p.code: p for p in Problem.objects.filter(round=previous)} if previous is not None else None
-        )
+        self.previous = {p.code: p for p in Problem.objects.filter(round=previous)} if previous is not None else None
         self.new_aspects = {}
         self.raw_problems = {}
         self.raw_measures = []
@@ -446,11 +451,14 @@ class LedgerPlanner:
         if len(by_kind["combined"]) > 1 or (by_kind["combined"] and (by_kind["problems"] or by_kind["measures"])):
             self.error(
                 None,
-                _("工作簿中有多张台账工作表（%(sheets)s），无法判断以哪一张为准，请只保留一份台账。") % {"sheets": names(layouts)},
+                _("工作簿中有多张台账工作表（%(sheets)s），无法判断以哪一张为准，请只保留一份台账。")
+                % {"sheets": names(layouts)},
             )
             return self.plan
         if len(by_kind["problems"]) > 1 or len(by_kind["measures"]) > 1:
-            self.error(None, _("工作簿中有多张问题清单或任务清单（%(sheets)s），请只保留一份。") % {"sheets": names(layouts)})
+            self.error(
+                None, _("工作簿中有多张问题清单或任务清单（%(sheets)s），请只保留一份。") % {"sheets": names(layouts)}
+            )
             return self.plan
         if by_kind["combined"]:
             self.plan.layout = _("单张工作表（问题单元格按措施行合并）")
@@ -497,7 +505,11 @@ class LedgerPlanner:
                 if found.name in columns:
                     where = Where(sheet.title, number, index, str(values[index - 1]))
                     first = get_column_letter(columns[found.name])
-                    self.error(where, _("表头“%(header)s”重复（%(first)s列已有），请删除多余的一列。") % {"header": found.label, "first": first})
+                    self.error(
+                        where,
+                        _("表头“%(header)s”重复（%(first)s列已有），请删除多余的一列。")
+                        % {"header": found.label, "first": first},
+                    )
                 else:
                     columns[found.name] = index
                 break
@@ -524,8 +536,10 @@ class LedgerPlanner:
     def _cells(self, layout, number, values, columns, fields):
         labels = {f.name: f.label for f in fields}
         return {
-            name: Cell(values[column - 1] if column - 1 < len(values) else None,
-                       Where(layout.sheet.title, number, column, labels[name]))
+            name: Cell(
+                values[column - 1] if column - 1 < len(values) else None,
+                Where(layout.sheet.title, number, column, labels[name]),
+            )
             for name, column in columns.items()
         }
 
@@ -536,7 +550,8 @@ class LedgerPlanner:
             self.numeric_code_columns.add(column)
             self.warning(
                 cell.where,
-                _("编号是数字格式，已按“%(text)s”读取；如原意是“%(text)s0”等，请把该列设为文本格式后重新导入。") % {"text": text},
+                _("编号是数字格式，已按“%(text)s”读取；如原意是“%(text)s0”等，请把该列设为文本格式后重新导入。")
+                % {"text": text},
             )
         if len(text) > LIMITS["code"]:
             self.error(cell.where, _("编号过长（最多%(limit)s个字符）。") % {"limit": LIMITS["code"]})
@@ -557,7 +572,10 @@ class LedgerPlanner:
                 current = RawProblem(code=code, where=Where(layout.sheet.title, number))
                 if code in self.raw_problems:
                     first = self.raw_problems[code].where.row
-                    self.error(cells["code"].where, _("问题编号“%(code)s”重复，第%(row)s行已有该编号。") % {"code": code, "row": first})
+                    self.error(
+                        cells["code"].where,
+                        _("问题编号“%(code)s”重复，第%(row)s行已有该编号。") % {"code": code, "row": first},
+                    )
                     current.duplicate = True
                 else:
                     self.raw_problems[code] = current
@@ -663,7 +681,9 @@ class LedgerPlanner:
         cell = raw.cells.get(name)
         if cell is None:
             if existing is None:
-                self.missing_columns.setdefault((raw.where.sheet, label), []).append(_("问题“%(code)s”") % {"code": raw.code})
+                self.missing_columns.setdefault((raw.where.sheet, label), []).append(
+                    _("问题“%(code)s”") % {"code": raw.code}
+                )
             return None
         if not cell.text:
             self.error(cell.where, _("不能为空。"))
@@ -708,7 +728,8 @@ class LedgerPlanner:
         if value is None:
             self.error(
                 cell.where,
-                _("“%(text)s”不是有效的%(what)s，应为：%(options)s。") % {"text": cell.text, "what": what, "options": choices.options()},
+                _("“%(text)s”不是有效的%(what)s，应为：%(options)s。")
+                % {"text": cell.text, "what": what, "options": choices.options()},
             )
         return value
 
@@ -760,7 +781,8 @@ class LedgerPlanner:
                 if len(text) > LIMITS["criteria"]:
                     self.error(
                         present("criteria").where,
-                        _("验收标准“%(text)s…”过长（最多%(limit)s字）。") % {"text": text[:20], "limit": LIMITS["criteria"]},
+                        _("验收标准“%(text)s…”过长（最多%(limit)s字）。")
+                        % {"text": text[:20], "limit": LIMITS["criteria"]},
                     )
             new["criteria"] = criteria
         if cell := self._require(raw, "problem_type", "问题类型", existing):
@@ -942,7 +964,8 @@ class LedgerPlanner:
         if raw.problem_code not in drafts_by_code and problem is None:
             self.error(
                 raw.problem_code_where,
-                _("找不到问题编号“%(code)s”：本文件的问题清单和本轮次台账中都没有这个问题。") % {"code": raw.problem_code},
+                _("找不到问题编号“%(code)s”：本文件的问题清单和本轮次台账中都没有这个问题。")
+                % {"code": raw.problem_code},
             )
             return None
         existing = self.measures.get(key)
@@ -956,7 +979,9 @@ class LedgerPlanner:
             cell = present(name)
             if cell is None:
                 if existing is None:
-                    self.missing_columns.setdefault((raw.where.sheet, label), []).append(_("措施“%(code)s”") % {"code": code})
+                    self.missing_columns.setdefault((raw.where.sheet, label), []).append(
+                        _("措施“%(code)s”") % {"code": code}
+                    )
                 return None
             if not cell.text:
                 self.error(cell.where, _("不能为空。"))
@@ -987,7 +1012,12 @@ class LedgerPlanner:
             else:
                 if due == DeadlineCategory.LONG_TERM:
                     # A stage deadline: the report deadline, or the problem's own if that is earlier.
-                    due = min(filter(None, [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)]))
+                    due = min(
+                        filter(
+                            None,
+                            [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)],
+                        )
+                    )
                     self.warning(
                         cell.where,
                         _("“长期坚持”的措施按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
@@ -1005,7 +1035,9 @@ class LedgerPlanner:
         if due is not None and start > due and len(self.plan.errors) == errors_before:
             where = (present("due_date") or present("start_date")).where
             self.error(
-                where, _("完成时限（%(due)s）早于开始日期（%(start)s）。") % {"due": due.isoformat(), "start": start.isoformat()}
+                where,
+                _("完成时限（%(due)s）早于开始日期（%(start)s）。")
+                % {"due": due.isoformat(), "start": start.isoformat()},
             )
         refusal = measure_due_refusal(
             due_date=due,
@@ -1037,12 +1069,17 @@ class LedgerPlanner:
                 continue
             parsed = _milestone_line(line, self.year)
             if parsed is None:
-                self.error(cell.where, _("时间节点“%(line)s”缺少可识别的日期，请写成“2026-09-30 完成摸底排查”。") % {"line": line})
+                self.error(
+                    cell.where,
+                    _("时间节点“%(line)s”缺少可识别的日期，请写成“2026-09-30 完成摸底排查”。") % {"line": line},
+                )
                 continue
             title, day = parsed
             if len(title) > LIMITS["milestone"]:
                 self.error(
-                    cell.where, _("时间节点“%(text)s…”过长（最多%(limit)s字）。") % {"text": title[:20], "limit": LIMITS["milestone"]}
+                    cell.where,
+                    _("时间节点“%(text)s…”过长（最多%(limit)s字）。")
+                    % {"text": title[:20], "limit": LIMITS["milestone"]},
                 )
                 continue
             result.append((title, day))
@@ -1061,15 +1098,17 @@ class LedgerPlanner:
             if current != milestones:
                 self.warning(
                     milestones_cell.where,
-                    _("措施“%(code)s”已在台账中，其时间节点不随导入更新（已完成的节点可能关联佐证材料），请在系统中调整。")
+                    _(
+                        "措施“%(code)s”已在台账中，其时间节点不随导入更新（已完成的节点可能关联佐证材料），请在系统中调整。"
+                    )
                     % {"code": code},
                 )
-        return MeasureDraft(raw.problem_code, code, raw.where, existing, existing.problem, values=changed, changes=changes)
+        return MeasureDraft(
+            raw.problem_code, code, raw.where, existing, existing.problem, values=changed, changes=changes
+        )
 
 
-_DATE_TOKEN = re.compile(
-    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))"
-)
+_DATE_TOKEN = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))")
 
 
 def _milestone_line(line, year):
@@ -1083,7 +1122,7 @@ def _milestone_line(line, year):
         return None
     # Cut the date out of the line as written, so the title keeps its own punctuation.
     text = line if len(folded) == len(line) else folded
-    title = (text[: match.start()] + text[match.end():]).strip()
+    title = (text[: match.start()] + text[match.end() :]).strip()
     title = re.sub(r"^[\s:：,，、]+|[\s:：,，、]+$", "", title)
     title = re.sub(r"[(（]\s*[)）]$", "", title).strip()
     return (title or _("时间节点"), day)

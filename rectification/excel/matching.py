@@ -30,7 +30,7 @@ def normalised(text):
 
 
 def split_names(text):
-    """"区财政局、区审计局" -> two names; separators inside brackets do not split."""
+    """ "区财政局、区审计局" -> two names; separators inside brackets do not split."""
     names: list[str] = []
     current: list[str] = []
     depth = 0
@@ -77,11 +77,14 @@ class UnitMatcher:
             return shorts[0]
         if shorts:
             names = "、".join(unit.name for unit in shorts)
-            raise NoMatch(_("单位简称“%(raw)s”对应多个单位（%(names)s），请填写单位全称") % {"raw": raw, "names": names})
+            raise NoMatch(
+                _("单位简称“%(raw)s”对应多个单位（%(names)s），请填写单位全称") % {"raw": raw, "names": names}
+            )
         suggestions = self.suggest(raw)
         if suggestions:
             raise NoMatch(
-                _("找不到单位“%(raw)s”，是否为%(suggestions)s？") % {"raw": raw, "suggestions": _suggestion_text(suggestions)}
+                _("找不到单位“%(raw)s”，是否为%(suggestions)s？")
+                % {"raw": raw, "suggestions": _suggestion_text(suggestions)}
             )
         raise NoMatch(_("找不到单位“%(raw)s”，请核对单位全称") % {"raw": raw})
 
@@ -133,12 +136,14 @@ class LeaderMatcher:
             return candidates[0]
         if candidates:
             raise NoMatch(
-                _("有%(n)s位区领导名为“%(name)s”，请写成“%(name)s（职务）”以便区分") % {"n": len(candidates), "name": name}
+                _("有%(n)s位区领导名为“%(name)s”，请写成“%(name)s（职务）”以便区分")
+                % {"n": len(candidates), "name": name}
             )
         suggestions = self.suggest(name)
         if suggestions:
             raise NoMatch(
-                _("找不到区领导“%(raw)s”，是否为%(suggestions)s？") % {"raw": raw, "suggestions": _suggestion_text(suggestions)}
+                _("找不到区领导“%(raw)s”，是否为%(suggestions)s？")
+                % {"raw": raw, "suggestions": _suggestion_text(suggestions)}
             )
         raise NoMatch(_("找不到区领导“%(raw)s”，请填写区领导的姓名") % {"raw": raw})
 

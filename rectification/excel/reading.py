@@ -46,7 +46,8 @@ def xlsx_check(fileobj, *, size):
         raise ImportRefused(_("文件是空的（0 字节），请重新选择。"))
     if size > MAX_UPLOAD_BYTES:
         raise ImportRefused(
-            _("文件超过 %(mb)s MB 的上限，请删除无关的工作表或图片后再导入。") % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            _("文件超过 %(mb)s MB 的上限，请删除无关的工作表或图片后再导入。")
+            % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
         )
     fileobj.seek(0)
     head = fileobj.read(8)
@@ -66,11 +67,13 @@ def xlsx_check(fileobj, *, size):
         fileobj.seek(0)
     if len(entries) > MAX_ZIP_ENTRIES:
         raise ImportRefused(
-            _("文件内部包含 %(n)s 个部件，超过 %(limit)s 个的上限，不像是台账文件。") % {"n": len(entries), "limit": MAX_ZIP_ENTRIES}
+            _("文件内部包含 %(n)s 个部件，超过 %(limit)s 个的上限，不像是台账文件。")
+            % {"n": len(entries), "limit": MAX_ZIP_ENTRIES}
         )
     if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
         raise ImportRefused(
-            _("文件解压后超过 %(mb)s MB 的上限，可能是异常文件，已拒绝。") % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}
+            _("文件解压后超过 %(mb)s MB 的上限，可能是异常文件，已拒绝。")
+            % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}
         )
     names = {entry.filename for entry in entries}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
@@ -105,7 +108,8 @@ def workbook_read(path):
     try:
         if len(workbook.sheetnames) > MAX_SHEETS:
             raise ImportRefused(
-                _("工作簿有 %(n)s 张工作表，超过 %(limit)s 张的上限。") % {"n": len(workbook.sheetnames), "limit": MAX_SHEETS}
+                _("工作簿有 %(n)s 张工作表，超过 %(limit)s 张的上限。")
+                % {"n": len(workbook.sheetnames), "limit": MAX_SHEETS}
             )
         sheets = []
         for worksheet in workbook.worksheets:
@@ -121,7 +125,8 @@ def workbook_read(path):
                     )
                 if len(values) > MAX_COLUMNS and not _blank(values[MAX_COLUMNS]):
                     raise ImportRefused(
-                        _("工作表“%(sheet)s”超过 %(limit)s 列的上限。") % {"sheet": worksheet.title, "limit": MAX_COLUMNS}
+                        _("工作表“%(sheet)s”超过 %(limit)s 列的上限。")
+                        % {"sheet": worksheet.title, "limit": MAX_COLUMNS}
                     )
                 values = tuple(values[:MAX_COLUMNS])
                 if any(not _blank(value) for value in values):

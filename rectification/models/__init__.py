@@ -2,6 +2,7 @@
 
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
 from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
+from .jobs import ExportJob
 from .ledger import (
     AcceptanceCriterion,
     Aspect,
@@ -21,9 +22,8 @@ from .ledger import (
     Track,
     measure_due_refusal,
 )
-from .jobs import ExportJob
-from .setup import MeasureChangeRequest, RoundMember
 from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
+from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
 
 __all__ = [

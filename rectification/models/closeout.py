@@ -87,7 +87,9 @@ class CriterionCheck(models.Model):
     """One acceptance criterion ticked in an application, with the evidence that proves it."""
 
     request = models.ForeignKey(CloseOutRequest, on_delete=models.CASCADE, related_name="checks")
-    criterion = models.ForeignKey(AcceptanceCriterion, verbose_name=_("验收标准"), on_delete=models.PROTECT, related_name="+")
+    criterion = models.ForeignKey(
+        AcceptanceCriterion, verbose_name=_("验收标准"), on_delete=models.PROTECT, related_name="+"
+    )
     evidence = models.ManyToManyField(Evidence, verbose_name=_("佐证材料"), related_name="+")
     note = models.CharField(_("说明"), max_length=300, blank=True)
 
@@ -121,7 +123,12 @@ class SignOffStep(models.Model):
     step = models.CharField(_("环节"), max_length=20, choices=Step.choices)
     decision = models.CharField(_("结果"), max_length=20, choices=Decision.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("办理人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办理人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     comment = models.TextField(_("意见"), blank=True)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)

@@ -79,7 +79,9 @@ class MissedReport(models.Model):
 
     cycle = models.ForeignKey(WeeklyCycle, on_delete=models.PROTECT, related_name="missed_reports")
     unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
-    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="missed_reports")
+    measure = models.ForeignKey(
+        Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="missed_reports"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,7 +109,12 @@ class SupervisionNotice(models.Model):
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
     reply = models.TextField(_("答复"), blank=True)
     replied_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("答复人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("答复人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
@@ -179,8 +186,12 @@ class Penalty(models.Model):
         CONFIRMED = "confirmed", _("已确认")
         DISMISSED = "dismissed", _("已撤销")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="penalties")
-    cycle = models.ForeignKey(WeeklyCycle, verbose_name=_("生成周次"), on_delete=models.PROTECT, related_name="penalties")
+    round = models.ForeignKey(
+        InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="penalties"
+    )
+    cycle = models.ForeignKey(
+        WeeklyCycle, verbose_name=_("生成周次"), on_delete=models.PROTECT, related_name="penalties"
+    )
     unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     rule = models.CharField(_("触发规则"), max_length=40)
@@ -188,7 +199,12 @@ class Penalty(models.Model):
     points = models.DecimalField(_("扣分"), max_digits=4, decimal_places=1, default=0)
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)

@@ -66,9 +66,7 @@ class InspectionRound(models.Model):
     notice_days = models.PositiveSmallIntegerField(_("剩余天数提醒经办人"), default=20)
     leader_days = models.PositiveSmallIntegerField(_("剩余天数提醒牵头领导"), default=10)
     notice_reply_workdays = models.PositiveSmallIntegerField(_("督办单答复期限（工作日）"), default=3)
-    penalty_missed_streak = models.PositiveSmallIntegerField(
-        _("连续未报几次生成通报（0为不启用）"), default=2
-    )
+    penalty_missed_streak = models.PositiveSmallIntegerField(_("连续未报几次生成通报（0为不启用）"), default=2)
     penalty_unanswered_notice = models.BooleanField(_("督办单逾期未答复生成通报"), default=True)
     penalty_points = models.DecimalField(_("每次扣分（年末实绩考评）"), max_digits=4, decimal_places=1, default=0.5)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -84,7 +82,9 @@ class InspectionRound(models.Model):
                 violation_error_message=_("整改报告报送期限不能早于反馈日期。"),
             ),
             models.CheckConstraint(
-                condition=Q(report_weekday__gte=1, report_weekday__lte=7, summary_weekday__gte=1, summary_weekday__lte=7),
+                condition=Q(
+                    report_weekday__gte=1, report_weekday__lte=7, summary_weekday__gte=1, summary_weekday__lte=7
+                ),
                 name="round_cycle_weekdays_valid",
             ),
         ]
@@ -136,9 +136,13 @@ class Aspect(models.Model):
 class Campaign(models.Model):
     """专项整治: one campaign handles several common problems together."""
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.CASCADE, related_name="campaigns")
+    round = models.ForeignKey(
+        InspectionRound, verbose_name=_("轮次"), on_delete=models.CASCADE, related_name="campaigns"
+    )
     name = models.CharField(_("专项整治名称"), max_length=120)
-    lead_unit = models.ForeignKey("accounts.Unit", verbose_name=_("牵头单位"), on_delete=models.PROTECT, related_name="+")
+    lead_unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("牵头单位"), on_delete=models.PROTECT, related_name="+"
+    )
     description = models.TextField(_("说明"), blank=True)
 
     class Meta:
@@ -157,7 +161,9 @@ class Problem(models.Model):
         COMMON = "common", _("共性问题")
         SPECIFIC = "specific", _("个性问题")
 
-    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="problems")
+    round = models.ForeignKey(
+        InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="problems"
+    )
     aspect = models.ForeignKey(Aspect, verbose_name=_("方面"), on_delete=models.PROTECT, related_name="problems")
     track = models.ForeignKey(Track, verbose_name=_("专项"), on_delete=models.PROTECT, related_name="problems")
     code = models.CharField(_("问题编号"), max_length=30)
@@ -238,7 +244,9 @@ class Problem(models.Model):
 class Manifestation(models.Model):
     """具体表现: the concrete facts behind a problem."""
 
-    problem = models.ForeignKey(Problem, verbose_name=_("问题"), on_delete=models.CASCADE, related_name="manifestations")
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("问题"), on_delete=models.CASCADE, related_name="manifestations"
+    )
     seq = models.PositiveSmallIntegerField(_("序号"))
     text = models.TextField(_("具体表现"))
 
@@ -293,7 +301,12 @@ class Measure(models.Model):
     # 百分之百全面认领: the owner unit claims its task (or objects, for the office to re-assign).
     claim_state = models.CharField(_("认领状态"), max_length=10, choices=ClaimState.choices, default=ClaimState.PENDING)
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("认领人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("认领人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
     objection_reason = models.CharField(_("异议理由"), max_length=300, blank=True)
@@ -373,7 +386,12 @@ class Milestone(models.Model):
     due_date = models.DateField(_("计划完成日期"))
     done_on = models.DateField(_("实际完成日期"), null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("标记人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("标记人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:

@@ -47,7 +47,12 @@ class AccountabilityRecord(FinalReportRecord):
         UNIT = "unit", _("单位")
 
     problem = models.ForeignKey(
-        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="accountability"
+        Problem,
+        verbose_name=_("相关问题"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accountability",
     )
     target = models.CharField(_("问责对象"), max_length=10, choices=Target.choices, default=Target.PERSON)
     person_name = models.CharField(_("姓名或单位名称"), max_length=100)

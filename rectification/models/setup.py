@@ -18,7 +18,9 @@ class RoundMember(models.Model):
         OFFICE_MEMBER = "office_member", _("整改办成员")
 
     round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+"
+    )
     role = models.CharField(_("职责"), max_length=20, choices=Role.choices)
 
     class Meta:
@@ -39,7 +41,9 @@ class MeasureChangeRequest(models.Model):
         APPROVED = "approved", _("已批准")
         REJECTED = "rejected", _("已驳回")
 
-    measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="change_requests")
+    measure = models.ForeignKey(
+        Measure, verbose_name=_("措施"), on_delete=models.PROTECT, related_name="change_requests"
+    )
     changes = models.JSONField(_("申请变更"))
     reason = models.CharField(_("变更理由"), max_length=300)
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
@@ -47,7 +51,12 @@ class MeasureChangeRequest(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("审批人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审批人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)

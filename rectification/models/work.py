@@ -40,11 +40,21 @@ class ProgressReport(models.Model):
     # Optimistic locking: every save bumps it; a save carrying an older number is refused.
     lock_version = models.PositiveIntegerField(default=0)
     filled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填报人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -59,9 +69,7 @@ class ProgressReport(models.Model):
                 fields=["measure", "iso_year", "iso_week", "version"], name="report_unique_per_measure_week_version"
             ),
             models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_at_most_100"),
-            models.CheckConstraint(
-                condition=Q(iso_week__gte=1) & Q(iso_week__lte=53), name="report_iso_week_in_range"
-            ),
+            models.CheckConstraint(condition=Q(iso_week__gte=1) & Q(iso_week__lte=53), name="report_iso_week_in_range"),
             models.CheckConstraint(
                 condition=Q(version=1) | ~Q(correction_reason=""),
                 name="report_correction_needs_reason",
@@ -143,7 +151,12 @@ class CoordinationItem(models.Model):
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.OPEN)
     resolution = models.TextField(_("协调结果"), blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("协调人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("协调人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("协调时间"), null=True, blank=True)

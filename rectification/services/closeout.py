@@ -69,9 +69,7 @@ def _check_problem_ready(problem, kind):
             m.code for m in measures if m.closeout_state not in allowed and m.progress_state != ProgressState.STAGED
         ]
     if open_codes:
-        raise ValidationError(
-            _("以下措施尚未销号，问题不能整体销号：%(codes)s") % {"codes": "、".join(open_codes)}
-        )
+        raise ValidationError(_("以下措施尚未销号，问题不能整体销号：%(codes)s") % {"codes": "、".join(open_codes)})
 
 
 @transaction.atomic
@@ -91,7 +89,11 @@ def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, 
         raise ValidationError(_("只有长期坚持类问题可以申请阶段性完成。"))
     if measure is None:
         _check_problem_ready(problem, kind)
-    if target.closeout_state in (CloseOutState.PENDING_LEAD_UNIT, CloseOutState.PENDING_LEADER, CloseOutState.PENDING_OFFICE):
+    if target.closeout_state in (
+        CloseOutState.PENDING_LEAD_UNIT,
+        CloseOutState.PENDING_LEADER,
+        CloseOutState.PENDING_OFFICE,
+    ):
         raise ValidationError(_("该事项已在销号审核中。"))
     if target.closeout_state == CloseOutState.CLOSED:
         raise ValidationError(_("该事项已销号。如需重新整改，请由整改办或监督部门重启。"))
@@ -175,7 +177,14 @@ def three_tests(request):
 
 
 def closeout_decide(
-    *, actor, request, approve, comment="", no_accountability_reason="", no_rules_reason="", password=None,
+    *,
+    actor,
+    request,
+    approve,
+    comment="",
+    no_accountability_reason="",
+    no_rules_reason="",
+    password=None,
     http_request=None,
 ):
     """Approve or return the request at its current step.
@@ -328,10 +337,7 @@ def _notify_next_reviewers(request):
         people = [problem.lead_official, *problem.responsible_leaders.all()]
     else:
         track = access.closeout_track_office(request)
-        if track is not None:
-            people = access.track_office_staff(track.office_unit)
-        else:
-            people = access.office_staff()
+        people = access.office_staff() if track is None else access.track_office_staff(track.office_unit)
     for person in people:
         notify(
             recipient=person,

@@ -185,7 +185,9 @@ def _open_measures(inspection_round):
 
 
 def _units_with_open_work(inspection_round):
-    return Unit.objects.filter(pk__in=_open_measures(inspection_round).values("owner_unit_id")).order_by("sort_order", "id")
+    return Unit.objects.filter(pk__in=_open_measures(inspection_round).values("owner_unit_id")).order_by(
+        "sort_order", "id"
+    )
 
 
 def _countdown(inspection_round, today):
@@ -244,13 +246,20 @@ class _DispatchBatch:
         previous_year, previous_week = iso_week_of(self.monday - datetime.timedelta(days=7))
         self.missed = defaultdict(list)
         for unit_id, code in MissedReport.objects.filter(
-            cycle__round=inspection_round, cycle__iso_year=previous_year, cycle__iso_week=previous_week, unit_id__in=unit_ids
+            cycle__round=inspection_round,
+            cycle__iso_year=previous_year,
+            cycle__iso_week=previous_week,
+            unit_id__in=unit_ids,
         ).values_list("unit_id", "measure__code"):
             self.missed[unit_id].append(code)
         self.staff = defaultdict(list)
-        for person in User.objects.filter(unit_id__in=unit_ids, is_active=True).prefetch_related("groups").order_by("pk"):
+        for person in (
+            User.objects.filter(unit_id__in=unit_ids, is_active=True).prefetch_related("groups").order_by("pk")
+        ):
             self.staff[person.unit_id].append(person)
-        self.dispatched = set(DispatchSheet.objects.filter(cycle=cycle, unit_id__in=unit_ids).values_list("unit_id", flat=True))
+        self.dispatched = set(
+            DispatchSheet.objects.filter(cycle=cycle, unit_id__in=unit_ids).values_list("unit_id", flat=True)
+        )
 
     def staff_having(self, unit, rule):
         """The unit's active staff for whom ``rule`` (a predicate of ``access``) holds."""
@@ -311,7 +320,9 @@ def _dispatch_unit(cycle, unit, today, batch=None):
         cycle=cycle,
         unit=unit,
         kind="dispatch",
-        text=_("%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。")
+        text=_(
+            "%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。"
+        )
         % {
             "week": week_short_label(cycle.iso_week),
             "open": len(content["open"]),
@@ -339,7 +350,11 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     if close:
         close_ids = {i["id"] for i in close}
         leaders = list(
-            {m.problem.lead_official_id: m.problem.lead_official for m in batch.measures[unit.pk] if m.pk in close_ids}.values()
+            {
+                m.problem.lead_official_id: m.problem.lead_official
+                for m in batch.measures[unit.pk]
+                if m.pk in close_ids
+            }.values()
         )
         _digest(
             leaders,
@@ -347,7 +362,12 @@ def _dispatch_unit(cycle, unit, today, batch=None):
             unit=unit,
             kind="leader",
             text=_("%(unit)s有%(n)s项措施距完成时限不足%(days)s天：%(codes)s")
-            % {"unit": unit.display_name, "n": len(close), "days": inspection_round.leader_days, "codes": "、".join(i["code"] for i in close)},
+            % {
+                "unit": unit.display_name,
+                "n": len(close),
+                "days": inspection_round.leader_days,
+                "codes": "、".join(i["code"] for i in close),
+            },
             link="/coordination/",
         )
     if content["overdue"]:
@@ -376,7 +396,11 @@ def _dispatch_unit(cycle, unit, today, batch=None):
             unit=unit,
             kind="overdue",
             text=_("督办：%(unit)s有%(n)s项措施已逾期，已下发督办单，请按期答复：%(codes)s")
-            % {"unit": unit.display_name, "n": len(content["overdue"]), "codes": "、".join(i["code"] for i in content["overdue"])},
+            % {
+                "unit": unit.display_name,
+                "n": len(content["overdue"]),
+                "codes": "、".join(i["code"] for i in content["overdue"]),
+            },
             link="/notices/",
         )
     return True
@@ -397,7 +421,9 @@ def step_dispatch(cycle):
 
 def _units_not_submitted(cycle):
     """Units with at least one open measure this week that has no submitted or confirmed report."""
-    measures = _open_measures(cycle.round).filter(start_date__lte=round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week).date())
+    measures = _open_measures(cycle.round).filter(
+        start_date__lte=round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week).date()
+    )
     done = ProgressReport.objects.filter(
         iso_year=cycle.iso_year,
         iso_week=cycle.iso_week,
@@ -421,7 +447,11 @@ def _remind(cycle, kind):
                 unit=unit,
                 kind=kind,
                 text=_("催报：本周周报将于%(cutoff)s截止，%(unit)s尚有%(n)s项措施未提交。")
-                % {"cutoff": timezone.localtime(cutoff).strftime("%m月%d日 %H:%M"), "unit": unit.display_name, "n": len(measures)},
+                % {
+                    "cutoff": timezone.localtime(cutoff).strftime("%m月%d日 %H:%M"),
+                    "unit": unit.display_name,
+                    "n": len(measures),
+                },
                 link="/unit/report/",
             )
         reminded += 1
@@ -462,7 +492,9 @@ def _penalties_draft(cycle, wanted):
                 continue
             existing.add((unit.pk, kind, rule))
             new.append(
-                Penalty(cycle=cycle, unit=unit, kind=kind, rule=rule, round=inspection_round, reason=reason, points=points)
+                Penalty(
+                    cycle=cycle, unit=unit, kind=kind, rule=rule, round=inspection_round, reason=reason, points=points
+                )
             )
     # The step was claimed, so nobody else drafts this week's rows; the unique key would skip them if they did.
     Penalty.objects.bulk_create(new, ignore_conflicts=True)
@@ -491,14 +523,20 @@ def _apply_penalty_rules(cycle):
         ).select_related("unit", "measure")
         for notice in late:
             wanted.append(
-                (notice.unit, f"notice_unanswered:{notice.pk}", _("督办单（措施 %(code)s）逾期未答复。") % {"code": notice.measure.code})
+                (
+                    notice.unit,
+                    f"notice_unanswered:{notice.pk}",
+                    _("督办单（措施 %(code)s）逾期未答复。") % {"code": notice.measure.code},
+                )
             )
     return _penalties_draft(cycle, wanted)
 
 
 def step_summary(cycle):
     today = timezone.localdate()
-    figures = round_week_figures(inspection_round=cycle.round, iso_year=cycle.iso_year, iso_week=cycle.iso_week, today=today)
+    figures = round_week_figures(
+        inspection_round=cycle.round, iso_year=cycle.iso_year, iso_week=cycle.iso_week, today=today
+    )
     snapshot, created = WeeklySnapshot.objects.get_or_create(cycle=cycle, defaults={"figures": figures})
     if created:
         snapshot.package_name = weekly_package_store(cycle)
@@ -507,7 +545,9 @@ def step_summary(cycle):
     notify_each(
         recipients=access.office_staff(),
         kind=Notification.Kind.DISPATCH,
-        text=_("%(week)s小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。")
+        text=_(
+            "%(week)s小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。"
+        )
         % {
             "week": week_short_label(cycle.iso_week),
             "overdue": len(snapshot.figures["overdue"]),

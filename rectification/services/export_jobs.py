@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from accounts.services import audit_record
 
 from ..access import measures_visible_to
-from ..models import ExportJob
 from ..excel import exports
+from ..models import ExportJob
 from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
@@ -71,11 +71,16 @@ def export_job_run(job_id):
         path.write_bytes(export.content)
     except Exception as error:
         ExportJob.objects.filter(pk=job.pk).update(
-            state=ExportJob.State.FAILED, error=_("生成失败：%(error)s") % {"error": str(error)[:200]}, finished_at=timezone.now()
+            state=ExportJob.State.FAILED,
+            error=_("生成失败：%(error)s") % {"error": str(error)[:200]},
+            finished_at=timezone.now(),
         )
         raise
     ExportJob.objects.filter(pk=job.pk).update(
-        state=ExportJob.State.DONE, progress=100, file_name=export.filename, stored_name=job.stored_name,
+        state=ExportJob.State.DONE,
+        progress=100,
+        file_name=export.filename,
+        stored_name=job.stored_name,
         finished_at=timezone.now(),
     )
     return job.pk

@@ -45,7 +45,9 @@ def _validated(instance):
 # constraint with a query of its own, one per row. A constraint added to the model without its
 # predicate here makes ``_validated_in_python`` fail loudly rather than go unchecked.
 _CHECKS = {
-    "problem_by_date_needs_due_date": lambda p: p.deadline_category != DeadlineCategory.BY_DATE or p.due_date is not None,
+    "problem_by_date_needs_due_date": lambda p: (
+        p.deadline_category != DeadlineCategory.BY_DATE or p.due_date is not None
+    ),
     "problem_campaign_only_for_common": lambda p: p.problem_type == Problem.ProblemType.COMMON or p.campaign_id is None,
     "measure_percent_at_most_100": lambda m: m.percent <= 100,
     "measure_due_after_start": lambda m: m.due_date >= m.start_date,
@@ -95,14 +97,27 @@ def _links(relation, pairs):
     """Rows of a many-to-many table, for ``bulk_create``: ``pairs`` of (owner, related object)."""
     field = relation.field
     return [
-        relation.through(**{field.m2m_field_name(): owner, field.m2m_reverse_field_name(): other}) for owner, other in pairs
+        relation.through(**{field.m2m_field_name(): owner, field.m2m_reverse_field_name(): other})
+        for owner, other in pairs
     ]
 
 
 @transaction.atomic
-def round_create(*, actor, title, inspection_team, feedback_date, report_deadline, track_offices,
-                 kind=InspectionRound.Kind.PROVINCIAL, period_start=None, period_end=None,
-                 rectification_end=None, previous_round=None, track_offices_review=False):
+def round_create(
+    *,
+    actor,
+    title,
+    inspection_team,
+    feedback_date,
+    report_deadline,
+    track_offices,
+    kind=InspectionRound.Kind.PROVINCIAL,
+    period_start=None,
+    period_end=None,
+    rectification_end=None,
+    previous_round=None,
+    track_offices_review=False,
+):
     """Create a round with its tracks; ``track_offices`` maps a ``Track.Kind`` to its office unit."""
     _require_office(actor)
     inspection_round = _validated(
@@ -175,8 +190,25 @@ def _responsibility_snapshot(problem, responsible_leaders=None, responsible_unit
     }
 
 
-def _problem_new(*, inspection_round, aspect, track, code, title, text, problem_type, deadline_category, lead_official,
-                 lead_unit, due_date=None, goal="", previous_problem=None, is_secretary_led=False, campaign=None, seq=0):
+def _problem_new(
+    *,
+    inspection_round,
+    aspect,
+    track,
+    code,
+    title,
+    text,
+    problem_type,
+    deadline_category,
+    lead_official,
+    lead_unit,
+    due_date=None,
+    goal="",
+    previous_problem=None,
+    is_secretary_led=False,
+    campaign=None,
+    seq=0,
+):
     """The unsaved problem that ``problem_create`` and ``problem_create_many`` write."""
     if aspect.round_id != inspection_round.pk or track.round_id != inspection_round.pk:
         raise ValidationError(_("方面和专项必须属于同一巡视轮次。"))
@@ -209,10 +241,31 @@ def _problem_texts(problem, manifestations, criteria):
 
 
 @transaction.atomic
-def problem_create(*, actor, inspection_round, aspect, track, code, title, text, problem_type,
-                   deadline_category, lead_official, lead_unit, due_date=None, goal="",
-                   responsible_leaders=(), responsible_units=(), manifestations=(), criteria=(),
-                   previous_problem=None, is_secretary_led=False, campaign=None, seq=None, sync_permissions=True):
+def problem_create(
+    *,
+    actor,
+    inspection_round,
+    aspect,
+    track,
+    code,
+    title,
+    text,
+    problem_type,
+    deadline_category,
+    lead_official,
+    lead_unit,
+    due_date=None,
+    goal="",
+    responsible_leaders=(),
+    responsible_units=(),
+    manifestations=(),
+    criteria=(),
+    previous_problem=None,
+    is_secretary_led=False,
+    campaign=None,
+    seq=None,
+    sync_permissions=True,
+):
     """Create a problem with its responsibilities; see ``measure_create`` for ``sync_permissions``.
 
     It is placed after the round's other problems unless ``seq`` is given.
@@ -223,10 +276,22 @@ def problem_create(*, actor, inspection_round, aspect, track, code, title, text,
         seq = (Problem.objects.filter(round=inspection_round).aggregate(top=Max("seq"))["top"] or 0) + 1
     problem = _validated(
         _problem_new(
-            inspection_round=inspection_round, aspect=aspect, track=track, code=code, title=title, text=text,
-            problem_type=problem_type, deadline_category=deadline_category, lead_official=lead_official,
-            lead_unit=lead_unit, due_date=due_date, goal=goal, previous_problem=previous_problem,
-            is_secretary_led=is_secretary_led, campaign=campaign, seq=seq,
+            inspection_round=inspection_round,
+            aspect=aspect,
+            track=track,
+            code=code,
+            title=title,
+            text=text,
+            problem_type=problem_type,
+            deadline_category=deadline_category,
+            lead_official=lead_official,
+            lead_unit=lead_unit,
+            due_date=due_date,
+            goal=goal,
+            previous_problem=previous_problem,
+            is_secretary_led=is_secretary_led,
+            campaign=campaign,
+            seq=seq,
         )
     )
     problem.save()
@@ -269,12 +334,17 @@ def problem_create_many(*, actor, inspection_round, problems, sync_permissions=T
         created,
         key=lambda problem: problem.code,
         fields=("round", "code"),
-        taken=Problem.objects.filter(round=inspection_round, code__in=[p.code for p in created]).values_list("code", flat=True),
+        taken=Problem.objects.filter(round=inspection_round, code__in=[p.code for p in created]).values_list(
+            "code", flat=True
+        ),
         label=lambda problem: _problem_label(problem.code),
     )
     Problem.objects.bulk_create(created)
     Problem.responsible_leaders.through.objects.bulk_create(
-        _links(Problem.responsible_leaders, [(problem, leader) for problem, leaders, _units, _t in built for leader in leaders])
+        _links(
+            Problem.responsible_leaders,
+            [(problem, leader) for problem, leaders, _units, _t in built for leader in leaders],
+        )
     )
     Problem.responsible_units.through.objects.bulk_create(
         _links(Problem.responsible_units, [(problem, unit) for problem, _leaders, units, _t in built for unit in units])
@@ -320,8 +390,20 @@ def problem_assign(*, actor, problem, lead_official, lead_unit, responsible_lead
     return problem
 
 
-def _measure_new(*, problem, code, text, kind, owner_unit, start_date, due_date, handler_name="", handler_phone="",
-                 expected_deliverable="", seq=0):
+def _measure_new(
+    *,
+    problem,
+    code,
+    text,
+    kind,
+    owner_unit,
+    start_date,
+    due_date,
+    handler_name="",
+    handler_phone="",
+    expected_deliverable="",
+    seq=0,
+):
     """The unsaved measure that ``measure_create`` and ``measure_create_many`` write."""
     if refusal := measure_due_refusal(due_date=due_date, problem_due_date=problem.due_date):
         raise ValidationError(refusal)
@@ -341,7 +423,10 @@ def _measure_new(*, problem, code, text, kind, owner_unit, start_date, due_date,
 
 
 def _milestones_new(measure, milestones):
-    return [Milestone(measure=measure, seq=i, title=title, due_date=day) for i, (title, day) in enumerate(milestones, start=1)]
+    return [
+        Milestone(measure=measure, seq=i, title=title, due_date=day)
+        for i, (title, day) in enumerate(milestones, start=1)
+    ]
 
 
 def _measure_created_changes(measure):
@@ -369,9 +454,23 @@ def _measure_number_next(problem):
 
 
 @transaction.atomic
-def measure_create(*, actor, problem, text, kind, owner_unit, start_date, due_date, code=None,
-                   handler_name="", handler_phone="", expected_deliverable="", milestones=(), seq=0,
-                   sync_permissions=True):
+def measure_create(
+    *,
+    actor,
+    problem,
+    text,
+    kind,
+    owner_unit,
+    start_date,
+    due_date,
+    code=None,
+    handler_name="",
+    handler_phone="",
+    expected_deliverable="",
+    milestones=(),
+    seq=0,
+    sync_permissions=True,
+):
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
 
     Without a ``code`` the measure takes the problem's next number (code "<problem>.<n>", placed
@@ -386,9 +485,17 @@ def measure_create(*, actor, problem, text, kind, owner_unit, start_date, due_da
         code = f"{problem.code}.{seq}"
     measure = _validated(
         _measure_new(
-            problem=problem, code=code, text=text, kind=kind, owner_unit=owner_unit, start_date=start_date,
-            due_date=due_date, handler_name=handler_name, handler_phone=handler_phone,
-            expected_deliverable=expected_deliverable, seq=seq,
+            problem=problem,
+            code=code,
+            text=text,
+            kind=kind,
+            owner_unit=owner_unit,
+            start_date=start_date,
+            due_date=due_date,
+            handler_name=handler_name,
+            handler_phone=handler_phone,
+            expected_deliverable=expected_deliverable,
+            seq=seq,
         )
     )
     measure.save()
@@ -426,11 +533,15 @@ def measure_create_many(*, actor, measures, sync_permissions=True):
         created,
         key=lambda measure: (measure.problem_id, measure.code),
         fields=("problem", "code"),
-        taken=Measure.objects.filter(problem__in=problems, code__in={m.code for m in created}).values_list("problem_id", "code"),
+        taken=Measure.objects.filter(problem__in=problems, code__in={m.code for m in created}).values_list(
+            "problem_id", "code"
+        ),
         label=lambda measure: _measure_label(measure.code),
     )
     Measure.objects.bulk_create(created)
-    Milestone.objects.bulk_create([row for measure, milestones in built for row in _milestones_new(measure, milestones)])
+    Milestone.objects.bulk_create(
+        [row for measure, milestones in built for row in _milestones_new(measure, milestones)]
+    )
     if sync_permissions:
         permissions_sync_for_problems(problems)
     audit_record_many(
@@ -456,8 +567,14 @@ def measure_reassign(*, actor, measure, owner_unit, handler_name="", handler_pho
     measure.objection_reason = ""
     measure.save(
         update_fields=[
-            "owner_unit", "handler_name", "handler_phone", "claim_state", "claimed_by", "claimed_at",
-            "objection_reason", "updated_at",
+            "owner_unit",
+            "handler_name",
+            "handler_phone",
+            "claim_state",
+            "claimed_by",
+            "claimed_at",
+            "objection_reason",
+            "updated_at",
         ]
     )
     permissions_sync_for_problem(measure.problem)

@@ -15,11 +15,11 @@ from django.db.models import Max, ProtectedError
 from django.utils.translation import gettext as _
 
 from accounts.services import audit_record
-from rectification.services import ledger
 from rectification import access
-from rectification.services.setup import measure_update
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
+from rectification.services import ledger
+from rectification.services.setup import measure_update
 
 PROBLEM_UPDATABLE = (
     "aspect",
@@ -58,9 +58,9 @@ def _texts_replace(existing, texts, create):
         if row.text != text:
             row.text = text
             row.save(update_fields=["text"])
-    for seq, text in enumerate(texts[len(existing):], start=len(existing) + 1):
+    for seq, text in enumerate(texts[len(existing) :], start=len(existing) + 1):
         create(seq, text)
-    for row in existing[len(texts):]:
+    for row in existing[len(texts) :]:
         try:
             row.delete()
         except ProtectedError:

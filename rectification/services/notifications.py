@@ -10,9 +10,10 @@ from ..models import Notification
 from .queue import mail_after_commit
 
 
-
 def _mail(address, kind, text, link):
-    mail_after_commit(subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}", message=f"{text}\n\n{link}", to=address)
+    mail_after_commit(
+        subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}", message=f"{text}\n\n{link}", to=address
+    )
 
 
 def notify(*, recipient, kind, text, link="", dedup_key):

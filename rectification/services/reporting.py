@@ -23,7 +23,6 @@ from ..workdays import round_cutoff, week_key, week_short_label
 from .notifications import notify
 
 
-
 class ReportConflict(Exception):
     """Someone else saved the same draft first; ``current`` is what they saved."""
 
@@ -132,7 +131,9 @@ def _missing_codes(measures):
 def report_submit(*, actor, unit, iso_year, iso_week):
     """Submit the unit's report for the week: every open measure needs this week's progress."""
     measures = list(
-        _unit_open_measures(unit).select_related("problem__round").order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq")
+        _unit_open_measures(unit)
+        .select_related("problem__round")
+        .order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq")
     )
     # One permission read for all the unit's rows, however many there are.
     access.require_measures(actor, measures, "report", _("只有本单位的联络员或负责人可以提交周报。"))
@@ -171,7 +172,8 @@ def report_submit(*, actor, unit, iso_year, iso_week):
         notify(
             recipient=head,
             kind=Notification.Kind.REPORT_SUBMITTED,
-            text=_("%(unit)s%(week)s的周报已提交，请确认。") % {"unit": unit.display_name, "week": week_short_label(iso_week)},
+            text=_("%(unit)s%(week)s的周报已提交，请确认。")
+            % {"unit": unit.display_name, "week": week_short_label(iso_week)},
             link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
             dedup_key=f"submitted:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
@@ -186,7 +188,8 @@ def _coordination_raise(report):
         notify(
             recipient=report.measure.problem.lead_official,
             kind=Notification.Kind.COORDINATION,
-            text=_("措施 %(code)s 提出需协调解决的困难：%(text)s") % {"code": report.measure.code, "text": item.text[:80]},
+            text=_("措施 %(code)s 提出需协调解决的困难：%(text)s")
+            % {"code": report.measure.code, "text": item.text[:80]},
             link="/coordination/",
             dedup_key=f"coordination:{item.pk}",
         )

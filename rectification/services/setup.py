@@ -92,7 +92,12 @@ def measures_reorder(*, actor, problem, ordered_ids):
     for seq, pk in enumerate(ordered_ids, start=1):
         measures[pk].seq = seq
     Measure.objects.bulk_update(measures.values(), ["seq"])
-    audit_record(actor=actor, action="measure.reorder", target=problem, changes={"order": [measures[pk].code for pk in ordered_ids]})
+    audit_record(
+        actor=actor,
+        action="measure.reorder",
+        target=problem,
+        changes={"order": [measures[pk].code for pk in ordered_ids]},
+    )
 
 
 @transaction.atomic
@@ -104,7 +109,8 @@ def criteria_set(*, actor, measure, texts):
     texts = [t.strip() for t in texts if t.strip()]
     AcceptanceCriterion.objects.filter(measure=measure).delete()
     AcceptanceCriterion.objects.bulk_create(
-        AcceptanceCriterion(problem=measure.problem, measure=measure, seq=i, text=t[:300]) for i, t in enumerate(texts, start=1)
+        AcceptanceCriterion(problem=measure.problem, measure=measure, seq=i, text=t[:300])
+        for i, t in enumerate(texts, start=1)
     )
     audit_record(actor=actor, action="measure.criteria", target=measure, changes={"criteria": texts})
 
@@ -144,7 +150,12 @@ def milestone_update(*, actor, milestone, title, due_date):
     milestone.title = title
     milestone.due_date = due_date
     milestone.save(update_fields=["title", "due_date"])
-    audit_record(actor=actor, action="milestone.update", target=milestone, changes={"from": before, "to": [title, due_date.isoformat()]})
+    audit_record(
+        actor=actor,
+        action="milestone.update",
+        target=milestone,
+        changes={"from": before, "to": [title, due_date.isoformat()]},
+    )
     return milestone
 
 
@@ -171,7 +182,17 @@ def measure_claim(*, actor, measure, handler_name, handler_phone):
     measure.handler_name = handler_name[:50]
     measure.handler_phone = handler_phone[:30]
     measure.objection_reason = ""
-    measure.save(update_fields=["claim_state", "claimed_by", "claimed_at", "handler_name", "handler_phone", "objection_reason", "updated_at"])
+    measure.save(
+        update_fields=[
+            "claim_state",
+            "claimed_by",
+            "claimed_at",
+            "handler_name",
+            "handler_phone",
+            "objection_reason",
+            "updated_at",
+        ]
+    )
     audit_record(actor=actor, action="measure.claim", target=measure, changes={"handler": handler_name})
     for person in access.unit_staff(measure.problem.lead_unit):
         notify(
@@ -202,7 +223,8 @@ def measure_object(*, actor, measure, reason):
         notify(
             recipient=person,
             kind="new_assignment",
-            text=_("%(unit)s对措施 %(code)s 提出异议：%(reason)s") % {"unit": measure.owner_unit.display_name, "code": measure.code, "reason": reason[:80]},
+            text=_("%(unit)s对措施 %(code)s 提出异议：%(reason)s")
+            % {"unit": measure.owner_unit.display_name, "code": measure.code, "reason": reason[:80]},
             link=f"/setup/rounds/{measure.problem.round_id}/",
             dedup_key=f"objected:{measure.pk}:{timezone.now().timestamp()}",
         )
@@ -226,7 +248,10 @@ def change_request_create(*, actor, measure, changes, reason):
     if refusal := measure_due_refusal(due_date=changes.get("due_date"), problem_due_date=measure.problem.due_date):
         raise ValidationError(refusal)
     request = MeasureChangeRequest.objects.create(
-        measure=measure, changes={k: _jsonable(v) for k, v in changes.items()}, reason=reason.strip()[:300], requested_by=actor
+        measure=measure,
+        changes={k: _jsonable(v) for k, v in changes.items()},
+        reason=reason.strip()[:300],
+        requested_by=actor,
     )
     audit_record(actor=actor, action="measure.change_request", target=request, changes=request.changes)
     return request
@@ -247,7 +272,8 @@ def change_request_decide(*, actor, request, approve):
     request.save(update_fields=["state", "decided_by", "decided_at"])
     if approve:
         values = {
-            k: datetime.date.fromisoformat(v) if k in ("start_date", "due_date") else v for k, v in request.changes.items()
+            k: datetime.date.fromisoformat(v) if k in ("start_date", "due_date") else v
+            for k, v in request.changes.items()
         }
         measure_update(actor=actor, measure=request.measure, **values)
     audit_record(actor=actor, action=f"measure.change_{request.state}", target=request, changes=request.changes)
@@ -264,5 +290,7 @@ def round_member_add(*, actor, inspection_round, user, role):
     member, created = RoundMember.objects.get_or_create(round=inspection_round, user=user, role=role)
     if not created:
         raise ValidationError(_("%(user)s 已是%(role)s。") % {"user": user, "role": member.get_role_display()})
-    audit_record(actor=actor, action="round.member_add", target=inspection_round, changes={"user": str(user), "role": role})
+    audit_record(
+        actor=actor, action="round.member_add", target=inspection_round, changes={"user": str(user), "role": role}
+    )
     return member

@@ -1,50 +1,35 @@
 """Views, one module per domain concept; ``urls.py`` refers to them as ``views.<name>``."""
 
-from .ledger import (  # noqa: F401
-    home,
-    problem_list,
-    problem_detail,
-    measure_detail,
-)
-from .unitwork import (  # noqa: F401
-    worklist,
-    report_week,
-    report_confirm,
-    report_return,
-    report_correct,
-    led_reports,
-    evidence_download,
-    measure_evidence_upload,
-    milestone_done,
-    coordination_list,
-    coordination_resolve,
-    notifications,
-    notifications_read,
-)
 from .closeout import (  # noqa: F401
+    closeout_decide,
+    closeout_detail,
+    closeout_pending,
+    closeout_reopen,
     measure_closeout_apply,
     problem_closeout_apply,
-    closeout_detail,
-    closeout_decide,
-    closeout_reopen,
-    closeout_pending,
     problem_records,
 )
 from .cycle import (  # noqa: F401
-    cycle_list,
     cycle_detail,
+    cycle_list,
     cycle_rerun,
-    unit_dispatch,
     notice_list,
     notice_reply,
-    penalty_list,
     penalty_decide,
+    penalty_list,
     snapshot_package,
+    unit_dispatch,
 )
 from .dashboards import (  # noqa: F401
     dashboard,
     leader_dashboard,
     measure_list,
+)
+from .ledger import (  # noqa: F401
+    home,
+    measure_detail,
+    problem_detail,
+    problem_list,
 )
 from .setup import (  # noqa: F401
     change_request_decide,
@@ -60,4 +45,19 @@ from .setup import (  # noqa: F401
     round_list,
     round_setup,
     unit_claims,
+)
+from .unitwork import (  # noqa: F401
+    coordination_list,
+    coordination_resolve,
+    evidence_download,
+    led_reports,
+    measure_evidence_upload,
+    milestone_done,
+    notifications,
+    notifications_read,
+    report_confirm,
+    report_correct,
+    report_return,
+    report_week,
+    worklist,
 )

@@ -1,6 +1,5 @@
 """Close-out (销号): application, review chain, reopen, pending list and the problem's records."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,8 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.ui import error_text
 
-from .. import selectors, services
-from .. import access
+from .. import access, selectors, services
 from ..access import closeout_for_user, measure_for_user, problem_for_user
 from ..forms import (
     AccountabilityForm,
@@ -30,9 +28,10 @@ from ..models import (
 )
 
 
-
 def _closeout_apply(request, problem, measure):
-    evidence = Evidence.objects.filter(measure=measure) if measure else Evidence.objects.filter(measure__problem=problem)
+    evidence = (
+        Evidence.objects.filter(measure=measure) if measure else Evidence.objects.filter(measure__problem=problem)
+    )
     criteria = services.closeout_criteria(problem=problem, measure=measure)
     form_kwargs = {
         "criteria": criteria,
@@ -56,7 +55,9 @@ def _closeout_apply(request, problem, measure):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, _("销号申请已提交，进入%(state)s环节。") % {"state": closeout.get_state_display()})
+                messages.success(
+                    request, _("销号申请已提交，进入%(state)s环节。") % {"state": closeout.get_state_display()}
+                )
                 return redirect(closeout.get_absolute_url())
     else:
         form = CloseOutApplyForm(**form_kwargs)
@@ -154,7 +155,9 @@ def closeout_reopen(request, pk):
 def closeout_pending(request):
     requests = list(selectors.closeouts_pending_for(request.user))
     # The badge shows the length of this very list: no second count on this page.
-    return render(request, "rectification/closeout_pending.html", {"requests": requests, "pending_count": len(requests)})
+    return render(
+        request, "rectification/closeout_pending.html", {"requests": requests, "pending_count": len(requests)}
+    )
 
 
 RECORD_FORMS = {

@@ -12,7 +12,6 @@ from ..models import (
 )
 from ..workdays import iso_week_of, report_cutoff, week_from_key, week_key, week_monday
 
-
 PAGE_SIZE = 20
 # An item in review or already closed offers no new application.
 ACTIVE_CLOSEOUT_STATES = {

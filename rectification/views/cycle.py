@@ -1,6 +1,5 @@
 """The weekly cycle pages: the office's log, dispatch sheets, supervision notices, penalties."""
 
-
 import datetime
 
 from django.contrib import messages
@@ -132,7 +131,10 @@ def penalty_list(request):
     return render(
         request,
         "rectification/penalty_list.html",
-        {"penalties": selectors.penalties_for(user=request.user), "can_decide": access.may_decide_penalty(request.user)},
+        {
+            "penalties": selectors.penalties_for(user=request.user),
+            "can_decide": access.may_decide_penalty(request.user),
+        },
     )
 
 
@@ -153,11 +155,15 @@ def penalty_decide(request, pk):
 @require_GET
 def snapshot_package(request, pk):
     """The weekly package (ledger, progress table, statistics) for those who read every finding."""
-    snapshot = get_object_or_404(access.snapshots_with_package_visible_to(request.user).select_related("cycle__round"), pk=pk)
+    snapshot = get_object_or_404(
+        access.snapshots_with_package_visible_to(request.user).select_related("cycle__round"), pk=pk
+    )
     path = package_path(snapshot.package_name)
     if not path.exists():
         raise Http404
-    audit_record(actor=request.user, action="package.download", target=snapshot, changes={"file": snapshot.package_name})
+    audit_record(
+        actor=request.user, action="package.download", target=snapshot, changes={"file": snapshot.package_name}
+    )
     cycle = snapshot.cycle
     filename = f"{cycle.round.title}-{week_label(cycle.iso_year, cycle.iso_week)}报送材料.zip"
     return FileResponse(open(path, "rb"), as_attachment=True, filename=filename, content_type="application/zip")

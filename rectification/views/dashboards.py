@@ -1,6 +1,5 @@
 """The office dashboard, the leader's page and the measure list behind every number."""
 
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -17,9 +16,7 @@ from ..models import (
     ProgressState,
     Track,
 )
-
 from .common import PAGE_SIZE, current_round
-
 
 # The unit ranking and the lead-unit table show the units that most need attention first; a
 # city has hundreds of units, and the whole list is one click away (?ranking=all).

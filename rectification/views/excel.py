@@ -49,8 +49,6 @@ def _require_importer(user):
         raise PermissionDenied(_("只有整改办可以导入台账。"))
 
 
-
-
 @login_required
 @require_GET
 def index(request):
@@ -118,9 +116,7 @@ def weekly(request, round_id):
 @require_GET
 def statistics(request, round_id):
     inspection_round = _round_for_user(request.user, round_id)
-    export = exports.statistics_export(
-        user=request.user, inspection_round=inspection_round, today=timezone.localdate()
-    )
+    export = exports.statistics_export(user=request.user, inspection_round=inspection_round, today=timezone.localdate())
     jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
 
@@ -156,7 +152,9 @@ def _preview(request, *, plan, inspection_round, name, file_name, sha256, notice
         "round": inspection_round,
         "file_name": file_name,
         "confirm_form": ImportConfirmForm(initial={"token": token}) if token else None,
-        "upload_form": ImportUploadForm(rounds=InspectionRound.objects.all(), initial={"inspection_round": inspection_round}),
+        "upload_form": ImportUploadForm(
+            rounds=InspectionRound.objects.all(), initial={"inspection_round": inspection_round}
+        ),
         "notice": notice,
         "failure": failure,
     }
@@ -227,7 +225,9 @@ def import_confirm(request):
     }
     if not plan.ok or plan.digest() != payload["d"]:
         # Someone changed the ledger (or the units) since the preview: show what would happen now.
-        return _preview(request, **preview, notice=_("台账或单位、领导信息在预览之后发生了变化，请核对下面的最新预览后再确认。"))
+        return _preview(
+            request, **preview, notice=_("台账或单位、领导信息在预览之后发生了变化，请核对下面的最新预览后再确认。")
+        )
     try:
         counts = ledger_import(actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"])
     except (ValidationError, IntegrityError) as failed:

@@ -1,6 +1,5 @@
 """Browsing the ledger: the home page per role, problem and measure lists and details."""
 
-
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -8,8 +7,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.ui import paginate
 
-from .. import selectors
-from .. import access
+from .. import access, selectors
 from ..access import measure_for_user, problem_for_user
 from ..forms import (
     EvidenceForm,
@@ -19,7 +17,6 @@ from ..models import (
     CloseOutState,
     Track,
 )
-
 from .common import ACTIVE_CLOSEOUT_STATES, PAGE_SIZE, current_round
 
 

@@ -12,8 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.ui import error_text
 
-from .. import selectors, services
-from .. import access
+from .. import access, selectors, services
 from ..access import change_request_for_user, measure_for_user, milestone_for_user, problem_for_user
 from ..forms import (
     AspectForm,
@@ -89,7 +88,9 @@ def round_setup(request, pk):
             elif request.POST.get("form") == "member":
                 member_form = MemberForm(request.POST)
                 if member_form.is_valid():
-                    services.round_member_add(actor=request.user, inspection_round=inspection_round, **member_form.cleaned_data)
+                    services.round_member_add(
+                        actor=request.user, inspection_round=inspection_round, **member_form.cleaned_data
+                    )
                     messages.success(request, _("已添加。"))
                     return redirect("rectification:round_setup", pk=pk)
         except ValidationError as error:
@@ -158,9 +159,15 @@ def problem_decompose(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("措施 %(code)s 已分解给%(unit)s，待其认领。") % {"code": measure.code, "unit": measure.owner_unit.display_name})
+            messages.success(
+                request,
+                _("措施 %(code)s 已分解给%(unit)s，待其认领。")
+                % {"code": measure.code, "unit": measure.owner_unit.display_name},
+            )
             return redirect("rectification:problem_decompose", pk=pk)
-    measures = problem.measures.select_related("owner_unit").prefetch_related("milestones", "criteria").order_by("seq", "id")
+    measures = (
+        problem.measures.select_related("owner_unit").prefetch_related("milestones", "criteria").order_by("seq", "id")
+    )
     return render(
         request,
         "rectification/setup/decompose.html",
@@ -218,7 +225,11 @@ def measure_change_request(request, pk):
     measure = measure_for_user(request.user, pk, "decompose")
     form = ChangeRequestForm(
         request.POST or None,
-        initial={"text": measure.text, "due_date": measure.due_date, "expected_deliverable": measure.expected_deliverable},
+        initial={
+            "text": measure.text,
+            "due_date": measure.due_date,
+            "expected_deliverable": measure.expected_deliverable,
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -240,7 +251,9 @@ def change_request_decide(request, pk):
     _office_only(request.user)
     change = change_request_for_user(request.user, pk, "decide")
     try:
-        services.change_request_decide(actor=request.user, request=change, approve=request.POST.get("decision") == "approve")
+        services.change_request_decide(
+            actor=request.user, request=change, approve=request.POST.get("decision") == "approve"
+        )
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -314,4 +327,8 @@ def problem_battle_map(request, pk):
 @require_GET
 def round_list(request):
     _office_only(request.user)
-    return render(request, "rectification/setup/round_list.html", {"rounds": InspectionRound.objects.order_by("-feedback_date", "-id")})
+    return render(
+        request,
+        "rectification/setup/round_list.html",
+        {"rounds": InspectionRound.objects.order_by("-feedback_date", "-id")},
+    )

@@ -1,6 +1,5 @@
 """The unit's weekly work: worklist, weekly report, confirmation, evidence, milestones, coordination."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -34,7 +33,6 @@ from ..models import (
 )
 from ..templatetags.ledger import plain_choices
 from ..workdays import iso_week_of, week_key, week_short_label
-
 from .common import staff_unit, url_prefix, week_context, week_from_request
 
 
@@ -75,17 +73,21 @@ ALL_ROUNDS = "all"
 def _report_rows(request, unit, iso_year, iso_week):
     """All of the unit's rows for the week: each open measure with its latest report."""
     rows = []
-    for measure, report, evidence in selectors.unit_week_rows(user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week):
+    for measure, report, evidence in selectors.unit_week_rows(
+        user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week
+    ):
         editable = (report.state if report else None) in REPORT_STATE_EDITABLE
-        rows.append({
-            "measure": measure,
-            "report": report,
-            "evidence": evidence,
-            "prefix": f"m{measure.pk}",
-            "editable": editable,
-            "form": None,  # only for a posted row
-            "conflict": None,
-        })
+        rows.append(
+            {
+                "measure": measure,
+                "report": report,
+                "evidence": evidence,
+                "prefix": f"m{measure.pk}",
+                "editable": editable,
+                "form": None,  # only for a posted row
+                "conflict": None,
+            }
+        )
     return rows
 
 
@@ -197,7 +199,9 @@ def report_week(request):
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect(_report_url(iso_year, iso_week, round_param))
-        messages.success(request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)})
+        messages.success(
+            request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)}
+        )
         return redirect(_report_url(iso_year, iso_week, round_param))
     if not failed:
         messages.success(request, _("草稿已保存。"))
@@ -297,7 +301,10 @@ def report_correct(request, pk):
         if form.is_valid():
             try:
                 services.report_correct(
-                    actor=request.user, report=report, reason=form.cleaned_data["correction_reason"], data=form.cleaned_data
+                    actor=request.user,
+                    report=report,
+                    reason=form.cleaned_data["correction_reason"],
+                    data=form.cleaned_data,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -318,7 +325,12 @@ def led_reports(request):
     return render(
         request,
         "rectification/led_reports.html",
-        {"unit": unit, "measures": measures, "state_labels": dict(ProgressReport.State.choices), **week_context(iso_year, iso_week)},
+        {
+            "unit": unit,
+            "measures": measures,
+            "state_labels": dict(ProgressReport.State.choices),
+            **week_context(iso_year, iso_week),
+        },
     )
 
 
