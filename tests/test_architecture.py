@@ -130,3 +130,50 @@ class TestWhereRulesLive:
         read = dict(_sources())
         assert {"rectification/access.py", "rectification/views/ledger.py", "accounts/views.py"} <= set(read)
         assert len(read) > 60
+
+
+def _strings_naming_rectification(source):
+    """String constants in the code that name the findings' app (a URL name, a template, a
+    module path), docstrings aside."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and ("rectification:" in node.value or "rectification/" in node.value or "rectification." in node.value)
+    ]
+
+
+class TestAccountsKnowsNoFindings:
+    """accounts knows people, units and roles: it names nothing of rectification, in an import
+    (the import-linter contract), a URL name, a template or a module path."""
+
+    def test_it_finds_no_reference_in_the_code(self):
+        found = {
+            relative: names
+            for relative, source in _sources()
+            if relative.startswith("accounts/") and (names := _strings_naming_rectification(source))
+        }
+        assert found == {}
+
+    def test_it_finds_no_reference_in_the_templates(self):
+        found = [
+            path.relative_to(ROOT).as_posix()
+            for path in sorted((ROOT / "templates" / "accounts").rglob("*.html"))
+            if "rectification" in path.read_text(encoding="utf-8")
+        ]
+        assert found == []
+
+    def test_it_would_notice_one(self):
+        assert _strings_naming_rectification('URL = "rectification:home"\n') == ["rectification:home"]
+        assert _strings_naming_rectification('def f():\n    """About rectification.access."""\n') == []
