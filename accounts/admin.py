@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import access
+from .services import audit_record
 from .models import Unit, User
 
 
@@ -12,7 +13,32 @@ class OfficeOnlyAdmin(admin.ModelAdmin):
 
     Access is by role, not by Django's model permissions (which no everyday account holds), so
     the module permission must follow the role too, or the admin index would show nothing.
+
+    Every change saved here appends a row to the hash-chained audit log, like the services do:
+    Django's own admin history (LogEntry) can be edited by whoever owns the database, the chain
+    cannot be without being noticed. Values are recorded for the fields listed in
+    ``audited_values``; for the others (the findings' texts) only the field names, so the audit
+    administrator sees what was changed, not the findings themselves.
     """
+
+    audited_values: tuple[str, ...] = ()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        fields = list(form.changed_data) + [formset.prefix for formset in formsets if formset.has_changed()]
+        # ``form.initial`` holds the values the page was opened with (a related object as its id).
+        values = {
+            name: [str(form.initial.get(name, "")), str(obj._meta.get_field(name).value_from_object(obj))]
+            for name in self.audited_values
+            if name in fields
+        }
+        audit_record(
+            actor=request.user,
+            action=f"admin.{obj._meta.model_name}.{'change' if change else 'add'}",
+            target=obj,
+            changes={"fields": fields, **({"values": values} if values else {})},
+        )
 
     def has_module_permission(self, request):
         return access.is_office(request.user)
@@ -32,6 +58,7 @@ class OfficeOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Unit)
 class UnitAdmin(OfficeOnlyAdmin):
+    audited_values = ("name", "short_name", "level", "kind", "parent", "is_active")
     list_display = ["name", "short_name", "level", "kind", "parent", "is_active"]
     list_filter = ["level", "kind", "is_active"]
     search_fields = ["name", "short_name"]
@@ -58,6 +85,14 @@ class UserAdmin(OfficeOnlyAdmin, BaseUserAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    audited_values = ("full_name", "title", "phone", "email", "is_active")
+
+    def has_change_permission(self, request, obj=None):
+        # 三员分立: the office cannot deactivate, rename or re-mail an administrator (or a superuser).
+        if obj is not None and access.is_administrator(obj):
+            return False
+        return super().has_change_permission(request, obj)
 
     def user_change_password(self, request, id, form_url=""):
         # 三员分立: the office must not be able to take over another account (an administrator's

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from accounts.admin import OfficeOnlyAdmin
-from accounts.services import audit_record
 
 from . import models
 from .access import permissions_sync_for_problem
@@ -24,19 +23,12 @@ class MilestoneInline(admin.TabularInline):
 
 
 class LedgerAdmin(OfficeOnlyAdmin):
-    """Edits made here still move access rights and leave an audit row, like the services do."""
+    """Edits made here still move access rights (and, like every admin edit, leave an audit row)."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         obj = form.instance
-        problem = obj if isinstance(obj, models.Problem) else obj.problem
-        permissions_sync_for_problem(problem)
-        audit_record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.admin_change",
-            target=obj,
-            changes={"fields": form.changed_data},
-        )
+        permissions_sync_for_problem(obj if isinstance(obj, models.Problem) else obj.problem)
 
 
 @admin.register(models.InspectionRound)
@@ -46,6 +38,8 @@ class InspectionRoundAdmin(OfficeOnlyAdmin):
 
 @admin.register(models.Track)
 class TrackAdmin(OfficeOnlyAdmin):
+    # Who runs a track's office decides who reads its findings: the values are recorded.
+    audited_values = ("office_unit",)
     list_display = ["round", "kind", "office_unit"]
     list_filter = ["round", "kind"]
 
