@@ -4,8 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from . import access
-from .services import audit_record
 from .models import Unit, User
+from .services import audit_record
 
 
 class OfficeOnlyAdmin(admin.ModelAdmin):
