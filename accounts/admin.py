@@ -23,6 +23,11 @@ class OfficeOnlyAdmin(admin.ModelAdmin):
 
     audited_values: tuple[str, ...] = ()
 
+    def audit_label(self, obj):
+        """How the audit row names what was changed (an app whose objects' names are sensitive
+        overrides this)."""
+        return str(obj)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         obj = form.instance
@@ -37,6 +42,7 @@ class OfficeOnlyAdmin(admin.ModelAdmin):
             actor=request.user,
             action=f"admin.{obj._meta.model_name}.{'change' if change else 'add'}",
             target=obj,
+            target_repr=self.audit_label(obj),
             changes={"fields": fields, **({"values": values} if values else {})},
         )
 

@@ -19,7 +19,8 @@ _FAILURE_SUFFIXES = ("failed", "refused", "denied")
 def _audit_event(*, actor, action, target, changes, outcome, target_type, target_repr, ip):
     """An unsaved, unchained audit row: what ``audit_record`` and ``audit_record_many`` append."""
     if target is not None:
-        target_type, target_id, target_repr = target._meta.label_lower, str(target.pk), str(target)
+        # A caller may name the target itself (the findings' code names it by its code, not its text).
+        target_type, target_id, target_repr = target._meta.label_lower, str(target.pk), target_repr or str(target)
     else:
         target_id = ""
     if outcome is None:
@@ -68,14 +69,17 @@ def audit_record(*, actor, action, target=None, changes=None, outcome=None, targ
     return event
 
 
-def audit_record_many(*, actor, entries):
+def audit_record_many(*, actor, entries, labels=None):
     """``audit_record`` for many rows by one actor: one lock, one read of the chain head, one insert.
 
     ``entries`` are ``(action, target, changes)`` triples, ``target`` a saved model instance. The
     rows are chained in the given order, each onto the one before, exactly as that many calls of
-    ``audit_record`` would chain them, so ``chain_verify`` cannot tell the difference.
+    ``audit_record`` would chain them, so ``chain_verify`` cannot tell the difference. ``labels``,
+    when given, name the targets (one per entry), as ``target_repr`` does for ``audit_record``.
     """
     ip = current_client_ip()
+    entries = list(entries)
+    labels = list(labels) if labels is not None else [""] * len(entries)
     events = [
         _audit_event(
             actor=actor,
@@ -84,10 +88,10 @@ def audit_record_many(*, actor, entries):
             changes=changes,
             outcome=None,
             target_type="",
-            target_repr="",
+            target_repr=label,
             ip=ip,
         )
-        for action, target, changes in entries
+        for (action, target, changes), label in zip(entries, labels, strict=True)
     ]
     if not events:
         return []

@@ -4,6 +4,14 @@ from accounts.admin import OfficeOnlyAdmin
 
 from . import models
 from .access import permissions_sync_for_problem
+from .services.audit import audit_label
+
+
+class FindingsAdmin(OfficeOnlyAdmin):
+    """The audit row of a change made here names the object by its code, never by its text."""
+
+    def audit_label(self, obj):
+        return audit_label(obj)
 
 
 class ManifestationInline(admin.TabularInline):
@@ -22,7 +30,7 @@ class MilestoneInline(admin.TabularInline):
     extra = 0
 
 
-class LedgerAdmin(OfficeOnlyAdmin):
+class LedgerAdmin(FindingsAdmin):
     """Edits made here still move access rights (and, like every admin edit, leave an audit row)."""
 
     def save_related(self, request, form, formsets, change):
@@ -32,12 +40,12 @@ class LedgerAdmin(OfficeOnlyAdmin):
 
 
 @admin.register(models.InspectionRound)
-class InspectionRoundAdmin(OfficeOnlyAdmin):
+class InspectionRoundAdmin(FindingsAdmin):
     list_display = ["title", "kind", "inspection_team", "feedback_date", "report_deadline"]
 
 
 @admin.register(models.Track)
-class TrackAdmin(OfficeOnlyAdmin):
+class TrackAdmin(FindingsAdmin):
     # Who runs a track's office decides who reads its findings: the values are recorded.
     audited_values = ("office_unit",)
     list_display = ["round", "kind", "office_unit"]
@@ -45,12 +53,12 @@ class TrackAdmin(OfficeOnlyAdmin):
 
 
 @admin.register(models.Aspect)
-class AspectAdmin(OfficeOnlyAdmin):
+class AspectAdmin(FindingsAdmin):
     list_display = ["round", "seq", "title"]
 
 
 @admin.register(models.Campaign)
-class CampaignAdmin(OfficeOnlyAdmin):
+class CampaignAdmin(FindingsAdmin):
     list_display = ["round", "name", "lead_unit"]
 
 

@@ -42,6 +42,7 @@ PROTECTED_MODELS = {
     "Unit",
 }
 QUEUE_MODULE = "rectification/services/queue.py"
+AUDIT_MODULE = "rectification/services/audit.py"
 
 
 def _sources():
@@ -60,6 +61,16 @@ def _fetches_protected_by_id(node):
         and bool(node.args)
         and isinstance(node.args[0], ast.Name)
         and node.args[0].id in PROTECTED_MODELS
+    )
+
+
+def _audits_past_the_findings_wrapper(relative, node):
+    return (
+        isinstance(node, ast.ImportFrom)
+        and relative.startswith("rectification/")
+        and relative != AUDIT_MODULE
+        and node.module == "accounts.services"
+        and any(alias.name.startswith("audit_record") for alias in node.names)
     )
 
 
@@ -85,6 +96,8 @@ def violations(relative, source):
         reads_roles = isinstance(node, ast.Attribute) and node.attr in {"role_set", "TOTP_REQUIRED_ROLES"}
         if reads_roles and relative not in ACCESS_MODULES | {"accounts/models.py"}:
             report(node, f"reads {node.attr} outside the access modules")
+        if _audits_past_the_findings_wrapper(relative, node):
+            report(node, "writes audit rows past services.audit (which keeps findings' text out of them)")
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             names_roles = module == "accounts.roles" or (module == "roles" and node.level == 1)
@@ -108,6 +121,7 @@ class TestTheCheckItself:
             "def f():\n    return User.objects.filter(groups__name='role:office')\n",
             "def f(job):\n    run_export_job.delay(job.pk)\n",
             "def f():\n    transaction.on_commit(lambda: None)\n",
+            "from accounts.services import audit_record\n",
             "def detail(request, pk):\n    return get_object_or_404(Measure, pk=pk)\n",
         ],
     )

@@ -361,3 +361,15 @@ class TestLoginAuditThroughAnotherClient:
         response = client.post(reverse("admin:login"), {"username": "office", "password": PASSWORD})
         assert response.status_code == 302
         assert not AuditEvent.objects.filter(action="auth.login", actor=world.office).exists()
+
+
+class TestAuditDigestOfFindingsText:
+    def test_it_keeps_a_digest_that_proves_which_text_was_written(self):
+        from rectification.services.audit import acts_only, text_digest
+
+        changes = acts_only(
+            {"code": "1.1.1", "text": ["旧的措施内容", "新的措施内容"], "due_date": ["2026-10-01", "2026-11-01"]}
+        )
+        assert changes["code"] == "1.1.1" and changes["due_date"] == ["2026-10-01", "2026-11-01"]
+        assert changes["text"] == [text_digest("旧的措施内容"), text_digest("新的措施内容")]
+        assert text_digest("新的措施内容")["length"] == 6

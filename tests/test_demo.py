@@ -27,12 +27,66 @@ def demo(db, settings, tmp_path):
 @pytest.mark.django_db
 class TestLoadDemo:
     # Building the district takes seconds, so one test checks everything about one build.
-    def test_it_builds_a_realistic_consistent_district(self, demo):
+    def test_it_builds_a_realistic_consistent_district(self, demo, client):
+        self._keeps_every_finding_text_out_of_the_auditors_pages_and_export(client)
         self._prints_the_demo_logins(demo)
         self._has_a_realistic_size()
         self._puts_every_due_date_before_the_report_deadline()
         self._has_history_to_show()
         self._gives_the_featured_units_their_own_work()
+
+    def _finding_texts(self):
+        from rectification.models import (
+            AcceptanceCriterion,
+            CloseOutRequest,
+            CoordinationItem,
+            Manifestation,
+            Measure,
+            Problem,
+            ProgressReport,
+            SignOffStep,
+        )
+
+        texts = set()
+        texts.update(Problem.objects.values_list("title", flat=True))
+        texts.update(Problem.objects.values_list("text", flat=True))
+        texts.update(Manifestation.objects.values_list("text", flat=True))
+        texts.update(AcceptanceCriterion.objects.values_list("text", flat=True))
+        texts.update(t[:30] for t in Measure.objects.values_list("text", flat=True))
+        texts.update(CloseOutRequest.objects.values_list("statement", flat=True))
+        texts.update(SignOffStep.objects.values_list("comment", flat=True))
+        texts.update(CoordinationItem.objects.values_list("text", flat=True))
+        for fields in ProgressReport.objects.values_list("progress_this_week", "next_week_plan", "difficulties"):
+            texts.update(fields)
+        # Short texts ("同意") say nothing of a finding and also occur in ordinary words.
+        return {text for text in texts if len(text) >= 8}
+
+    def _keeps_every_finding_text_out_of_the_auditors_pages_and_export(self, client):
+        # 三员分立: the audit administrator reads every audit row and may read no finding. Before,
+        # the rows kept the whole text of measures, problems, applications, comments and replies in
+        # their object names and changes, and the auditor could search and export them.
+        from django.urls import reverse
+
+        from accounts.models import AuditEvent
+
+        texts = self._finding_texts()
+        assert len(texts) > 300
+        client.force_login(User.objects.get(username="sjgly"))
+        export = client.get(reverse("accounts:audit_export"), {"format": "csv"})
+        assert export.status_code == 200
+        content = b"".join(export.streaming_content) if export.streaming else export.content
+        exported = content.decode("utf-8-sig")
+        assert AuditEvent.objects.count() > 500 and exported.count("\n") > 500
+        pages = [client.get(reverse("accounts:audit_log"), {"page": n}).content.decode() for n in range(1, 4)]
+        leaked = [text for text in texts if text in exported or any(text in page for page in pages)]
+        assert leaked == []
+        # What the auditor does see: who did what to which object, by code, and that text changed.
+        applied = AuditEvent.objects.filter(action="closeout.apply").first()
+        assert applied.target_repr.endswith("申请（第1次）")
+        decided = AuditEvent.objects.filter(action="closeout.lead_unit.approved").first()
+        assert set(decided.changes["comment"]) == {"sha256", "length"}
+        created = AuditEvent.objects.filter(action="measure.create").first()
+        assert created.target_repr.startswith("整改措施 ") and created.changes["code"] in created.target_repr
 
     def _prints_the_demo_logins(self, demo):
         for username in ("zgb", "ld01", "czj_lly", "czj_fzr", "cgjd_lly", "cgjd_fzr", "sxsz"):

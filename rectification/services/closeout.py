@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record, password_reconfirm
+from accounts.services import password_reconfirm
 
 from .. import access
 from ..models import (
@@ -28,6 +28,7 @@ from ..models import (
     RuleRecord,
     SignOffStep,
 )
+from .audit import audit_record
 from .notifications import notify
 
 State = CloseOutRequest.State

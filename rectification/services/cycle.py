@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit, User
-from accounts.services import audit_record
 
 from .. import access
 from ..figures import round_week_figures
@@ -49,6 +48,7 @@ from ..workdays import (
     week_short_label,
     workdays_between,
 )
+from .audit import audit_record
 from .notifications import notify_each
 from .queue import task_after_commit
 

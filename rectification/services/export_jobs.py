@@ -9,11 +9,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
-
 from ..access import measures_visible_to
 from ..excel import exports
 from ..models import ExportJob
+from .audit import audit_record
 from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,6 @@ from django.db import transaction
 from django.db.models import CheckConstraint, Max
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record, audit_record_many
-
 from .. import access
 from ..access import permissions_sync_for_problem, permissions_sync_for_problems
 from ..models import (
@@ -26,6 +24,7 @@ from ..models import (
     Track,
     measure_due_refusal,
 )
+from .audit import audit_record, audit_record_many
 from .notifications import notify_new_assignment, notify_new_assignments
 
 

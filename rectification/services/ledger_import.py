@@ -14,12 +14,13 @@ from django.db import transaction
 from django.db.models import Max, ProtectedError
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
 from rectification import access
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
 from rectification.services import ledger
 from rectification.services.setup import measure_update
+
+from .audit import audit_record
 
 PROBLEM_UPDATABLE = (
     "aspect",

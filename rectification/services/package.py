@@ -5,10 +5,9 @@ import zipfile
 
 from django.utils import timezone
 
-from accounts.services import audit_record
-
 from ..access import PROVINCIAL_RELEASE
 from ..excel.exports import ledger_export, statistics_export, weekly_export
+from .audit import audit_record
 
 
 def weekly_package_write(*, cycle, path):

@@ -6,8 +6,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
-
 from .. import access
 from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import (
@@ -20,6 +18,7 @@ from ..models import (
     ProgressReport,
 )
 from ..workdays import round_cutoff, week_key, week_short_label
+from .audit import audit_record
 from .notifications import notify
 
 

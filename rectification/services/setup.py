@@ -10,12 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import audit_record
-
 from .. import access
 from ..access import permissions_sync_for_problem
 from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember, measure_due_refusal
 from ..workdays import milestones_backwards
+from .audit import audit_record
 from .notifications import notify
 
 ClaimState = Measure.ClaimState

@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.services import audit_record
 from accounts.ui import error_text
 
 from .. import access, selectors, services
 from ..forms import ResolveForm
 from ..models import StepState, WeeklyCycle
+from ..services.audit import audit_record
 from ..services.cycle import package_path
 from ..workdays import week_label
 from .common import staff_unit

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.services import audit_record
 from accounts.ui import error_text
 from rectification import access
 from rectification.models import ExportJob, InspectionRound
@@ -31,6 +30,7 @@ from ..excel.workbook import xlsx_response
 from ..forms import ImportConfirmForm, ImportUploadForm
 from ..services import export_jobs as jobs
 from ..services import uploads
+from ..services.audit import audit_record
 from ..services.ledger_import import ledger_import
 
 IMPORT_TEMPLATE = "rectification/excel/import.html"

@@ -11,7 +11,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.services import audit_record
 from accounts.ui import error_text
 
 from .. import access, selectors, services
@@ -31,6 +30,7 @@ from ..models import (
     CoordinationItem,
     ProgressReport,
 )
+from ..services.audit import audit_record
 from ..templatetags.ledger import plain_choices
 from ..workdays import iso_week_of, week_key, week_short_label
 from .common import staff_unit, url_prefix, week_context, week_from_request
