@@ -203,6 +203,23 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "zhenggai@localhost")
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise the filesystem transport, which needs no
 # server and still lets a real worker and beat run on a developer's machine.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# A broker that accepts connections but never answers must not hold a request past gunicorn's
+# timeout: each connect and each command to Redis (a publish included) gives up after these many
+# seconds, a failed publish is tried once more, and whatever was not sent is run by the
+# quarter-hourly sweep. Redis answers in milliseconds on the intranet. The worker's long polls
+# (BRPOP) wait on its event loop, not on the socket timeout.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 1)
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 1),
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env_int("CELERY_TASK_PUBLISH_MAX_RETRIES", 1),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
@@ -216,7 +233,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 # Redis Sentinel (docs/DEPLOYMENT.md): CELERY_BROKER_URL lists the sentinels, this names the master.
 if env_str("CELERY_BROKER_SENTINEL_MASTER"):
     CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = env_str("CELERY_BROKER_SENTINEL_MASTER")

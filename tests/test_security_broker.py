@@ -1,11 +1,14 @@
 """Reliability: a person's save never depends on the Celery broker. The broker (Redis in
-production) is pointed at a closed port, and every save path still commits; the one request
-that does enqueue (re-running a weekly step) is kept and says the queue is down.
+production) is pointed at a closed port, and every save path still commits; the requests that
+do enqueue (re-running a weekly step, a large export) are kept and say so. A broker that accepts
+connections but never answers holds none of them for more than a few seconds.
 
 Transactional tests: ``on_commit`` callbacks run as in production, right after the commit."""
 
 import datetime
 import socket
+import threading
+import time
 
 import pytest
 from celery.app.task import Task
@@ -16,7 +19,8 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from config.celery import app as celery_app
 from rectification import services
-from rectification.models import Evidence, ProgressReport, WeeklyCycle
+from rectification.models import Evidence, ExportJob, ProgressReport, WeeklyCycle
+from rectification.services import export_jobs
 
 from .conftest import celery_connections_dropped
 
@@ -156,3 +160,98 @@ class TestBrokerDown:
         assert AuditEvent.objects.filter(action="cycle.rerun").exists()
         # It really tried the queue (and did not, say, fail to import the task and blame the broker).
         assert broker_down == ["rectification.tasks.run_cycle_step"], "the rerun never reached Celery"
+
+
+class _SilentBroker(threading.Thread):
+    """A listener on a free port of 127.0.0.1 that accepts every connection and never answers,
+    like a Redis that hangs. After ``patience`` seconds it hangs up on everyone and stops
+    listening, so that a client with no timeout fails the test instead of hanging it."""
+
+    def __init__(self, patience=15):
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.deadline = time.monotonic() + patience
+        self.accepted = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set() and time.monotonic() < self.deadline:
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            # What the client sends stays unread in the kernel's buffer; nothing is ever written back.
+            self.accepted.append(connection)
+        for connection in self.accepted:
+            connection.close()
+        self.listener.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+@pytest.fixture
+def hung_broker(settings, tmp_path):
+    """The Celery app points at a silent broker with the settings production uses for Redis."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    broker = _SilentBroker()
+    broker.start()
+    url = f"redis://127.0.0.1:{broker.port}/0"
+    settings.CELERY_BROKER_URL = url
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "broker_transport_options")}
+    celery_connections_dropped(celery_app)
+    # The connect and publish timeouts and the publish retry policy are the ones the settings give
+    # every Redis broker; only the address is the test's.
+    celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = dict(settings.REDIS_TRANSPORT_OPTIONS)
+    yield broker
+    celery_connections_dropped(celery_app)
+    celery_app.conf.update(saved)
+    broker.stop()
+
+
+def _timed(request):
+    started = time.monotonic()
+    response = request()
+    return response, time.monotonic() - started
+
+
+@pytest.mark.django_db(transaction=True)
+class TestBrokerHung:
+    def test_it_answers_a_rerun_within_five_seconds_and_keeps_it_pending(self, world, client, hung_broker):
+        year, week = _week()
+        cycle = services.cycle_for(world.round, year, week)
+        WeeklyCycle.objects.filter(pk=cycle.pk).update(dispatch_state="done")
+        client.force_login(world.office)
+        response, seconds = _timed(
+            lambda: client.post(
+                reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}, follow=True
+            )
+        )
+        # A behaviour limit, not a benchmark: the person must not wait on the broker.
+        assert seconds < 5, f"the rerun took {seconds:.1f} s"
+        assert "任务队列暂时不可用，已登记" in response.content.decode()
+        cycle.refresh_from_db()
+        assert cycle.dispatch_state == "pending"
+        assert hung_broker.accepted, "the request never reached the silent broker"
+
+    def test_it_answers_a_large_export_within_five_seconds_and_leaves_it_for_the_sweep(
+        self, world, client, hung_broker, settings
+    ):
+        settings.EXPORT_BACKGROUND_MEASURES = 1
+        client.force_login(world.office)
+        response, seconds = _timed(
+            lambda: client.get(reverse("rectification:excel:ledger", args=[world.round.pk]), follow=True)
+        )
+        assert seconds < 5, f"the export request took {seconds:.1f} s"
+        assert "正在后台生成" in response.content.decode()
+        job = ExportJob.objects.get()
+        assert job.state == "queued"
+        assert hung_broker.accepted, "the request never reached the silent broker"
+        # Nothing is lost: the sweep builds what the broker never took.
+        assert export_jobs.export_jobs_sweep(now=timezone.now() + datetime.timedelta(minutes=5)) == [job.pk]
+        job.refresh_from_db()
+        assert job.state == "done"
