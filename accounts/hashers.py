@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 class PBKDF2SM3PasswordHasher(PBKDF2PasswordHasher):
     algorithm = "pbkdf2_sm3"
-    # Measured on the 2-core production machine (docs/OPERATIONS.md, "国密"): about 175 ms per
+    # Measured on the 2-core development machine (docs/OPERATIONS.md, 8.2): about 175 ms per
     # check, so one login, request included, stays under 300 ms. Raising it later is safe: a
     # stored hash with fewer iterations still verifies and is re-hashed at the next login.
     iterations = 300_000

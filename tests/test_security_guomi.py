@@ -9,6 +9,7 @@ import importlib
 import pyotp
 import pytest
 import time_machine
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.apps import apps
 from django.contrib.auth.hashers import identify_hasher, make_password
@@ -196,6 +197,19 @@ class TestSM3PasswordHasher:
         wrong = _run(code, {"DJANGO_PASSWORD_HASHER": "sm4"}, tmp_path)
         assert wrong.returncode != 0
         assert "DJANGO_PASSWORD_HASHER" in wrong.stderr
+
+
+class TestStartupCheck:
+    def test_it_reports_an_openssl_without_sm4(self, monkeypatch):
+        from accounts.checks import security_baseline_check
+
+        assert security_baseline_check(None) == []
+
+        def unsupported(self, *args, **kwargs):
+            raise UnsupportedAlgorithm("sm4 is not supported by this backend")
+
+        monkeypatch.setattr(algorithms.SM4, "__init__", unsupported)
+        assert [e.id for e in security_baseline_check(None)] == ["accounts.E004"]
 
 
 class TestFieldEncryptionKeySetting:
