@@ -1,7 +1,10 @@
 """System checks that keep the security baseline from being switched off by accident."""
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from django.conf import settings
 from django.core.checks import Error, register
+
+from . import crypto
 
 REQUIRED_MIDDLEWARE = [
     "accounts.middleware.RequestContextMiddleware",
@@ -26,4 +29,10 @@ def security_baseline_check(app_configs, **kwargs):
         )
     if getattr(settings, "AUDIT_RETENTION_DAYS", 0) < MIN_AUDIT_RETENTION_DAYS:
         errors.append(Error(f"AUDIT_RETENTION_DAYS must be at least {MIN_AUDIT_RETENTION_DAYS}.", id="accounts.E003"))
+    # Found at start-up, not at the first person's TOTP enrolment: a cryptography build whose
+    # OpenSSL lacks SM4 (e.g. a FIPS-only one) cannot seal the secrets.
+    try:
+        crypto.unseal(crypto.seal("check", context="check"), context="check")
+    except (UnsupportedAlgorithm, crypto.SealError) as exc:
+        errors.append(Error(f"Secrets at rest cannot be sealed with SM4-GCM: {exc}", id="accounts.E004"))
     return errors

@@ -66,7 +66,8 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, default=timezone.now)
     # The second factor (TOTP). The secret is set only once the person has proved, with a first
     # code, that their authenticator app holds it; the last accepted time step refuses a replay.
-    totp_secret = models.CharField(_("动态口令密钥"), max_length=64, blank=True, editable=False)
+    # Stored sealed with SM4-GCM (accounts.totp.secret_seal), never in clear.
+    totp_secret = models.CharField(_("动态口令密钥"), max_length=128, blank=True, editable=False)
     totp_confirmed_at = models.DateTimeField(_("动态口令启用时间"), null=True, blank=True, editable=False)
     totp_last_step = models.BigIntegerField(_("最近使用的动态口令时间片"), default=0, editable=False)
 

@@ -1,15 +1,19 @@
 """Every write about people, units, roles and accounts, each with its audit row."""
 
+import logging
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import access, audit, totp
+from . import access, audit, crypto, totp
 from .middleware import current_client_ip
 from .models import AuditEvent, Unit, User
 from .roles import Role
+
+logger = logging.getLogger(__name__)
 
 # Actions whose name says they failed are recorded with outcome "failure" unless told otherwise,
 # so existing callers (e.g. "closeout.leader.password_failed") need no change.
@@ -312,7 +316,7 @@ def totp_enrol(*, actor, secret, code):
         audit_record(actor=actor, action="auth.totp_enrol_failed", target=actor)
         raise ValidationError(_("动态口令不正确，请核对手机上显示的6位数字后重试。"))
     with transaction.atomic():
-        actor.totp_secret = secret
+        actor.totp_secret = totp.secret_seal(actor, secret)
         actor.totp_confirmed_at = timezone.now()
         actor.totp_last_step = step
         actor.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
@@ -322,7 +326,14 @@ def totp_enrol(*, actor, secret, code):
 
 def totp_check(*, user, code):
     """True if ``code`` is the person's current code and was not used before (no replay)."""
-    step = totp.matching_step(user.totp_secret, code)
+    try:
+        secret = totp.secret_of(user)
+    except crypto.SealError:
+        # Refused, never waved through: the key changed or someone altered the row. The security
+        # administrator clears the second factor and the person enrols again.
+        logger.error("The TOTP secret of user %s does not open with DJANGO_FIELD_ENCRYPTION_KEY.", user.pk)
+        return False
+    step = totp.matching_step(secret, code)
     if step is None or step <= user.totp_last_step:
         return False
     # Compare-and-set: of two requests with the same code, only one moves the step forward.

@@ -6,12 +6,40 @@ import time
 import pyotp
 from django.conf import settings
 
+from . import crypto
+
 # A code is accepted during its own 30-second step and one step either side (clock drift).
 VALID_WINDOW = 1
 
 
 def secret_new():
     return pyotp.random_base32()
+
+
+def secret_seal(user, secret):
+    """``secret`` as stored in ``user.totp_secret``: sealed for that one account (accounts.crypto)."""
+    return crypto.seal(secret, context=f"accounts.User.totp_secret:{user.pk}")
+
+
+def secret_of(user):
+    """The clear secret of ``user``, "" without one; raises crypto.SealError when the stored value
+    does not open (another key, or an altered row), so a bad row never passes for a good one."""
+    if not user.totp_secret:
+        return ""
+    return crypto.unseal(user.totp_secret, context=f"accounts.User.totp_secret:{user.pk}")
+
+
+def pending_seal(user, secret):
+    """A secret offered during setup, as kept in the session (sessions live in the database too)."""
+    return crypto.seal(secret, context=f"totp-setup:{user.pk}")
+
+
+def pending_open(user, sealed):
+    """The secret offered during setup, or None when the session holds none that opens."""
+    try:
+        return crypto.unseal(sealed, context=f"totp-setup:{user.pk}") if sealed else None
+    except crypto.SealError:
+        return None
 
 
 def provisioning_uri(user, secret):

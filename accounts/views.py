@@ -151,8 +151,10 @@ def totp_setup(request):
     user = request.user
     if user.has_totp:
         return render(request, "accounts/totp_setup.html", {"enabled": True})
-    secret = request.session.get(TOTP_SETUP_KEY) or totp.secret_new()
-    request.session[TOTP_SETUP_KEY] = secret
+    secret = totp.pending_open(user, request.session.get(TOTP_SETUP_KEY))
+    if secret is None:
+        secret = totp.secret_new()
+        request.session[TOTP_SETUP_KEY] = totp.pending_seal(user, secret)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -346,6 +346,46 @@ if PRODUCTION:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+# Secrets at rest (the TOTP secrets; accounts.crypto) are sealed with SM4-GCM under this 128-bit key,
+# given as base64 of 16 bytes, e.g. from: python3 -c "import base64, os; print(base64.b64encode(os.urandom(16)).decode())"
+# Kept outside the database (a stolen dump holds no usable secret) and never changed without
+# re-sealing (docs/OPERATIONS.md). Outside production it is derived from SECRET_KEY.
+import base64  # noqa: E402
+import binascii  # noqa: E402
+import hashlib  # noqa: E402
+
+_field_key = env_str("DJANGO_FIELD_ENCRYPTION_KEY", required=PRODUCTION)
+if _field_key:
+    try:
+        FIELD_ENCRYPTION_KEY = base64.b64decode(_field_key, validate=True)
+    except binascii.Error as exc:
+        raise ImproperlyConfigured("DJANGO_FIELD_ENCRYPTION_KEY is not base64.") from exc
+    if len(FIELD_ENCRYPTION_KEY) != 16:
+        raise ImproperlyConfigured("DJANGO_FIELD_ENCRYPTION_KEY must be base64 of exactly 16 bytes.")
+else:
+    FIELD_ENCRYPTION_KEY = hashlib.sha256(b"field-encryption-key:" + SECRET_KEY.encode()).digest()[:16]
+
+# Password hashing: Django's PBKDF2-SHA256 unless DJANGO_PASSWORD_HASHER=sm3, which makes
+# PBKDF2-SM3 (accounts.hashers, 国密) the hasher of new passwords. Both stay in the list either way,
+# so a stored hash of the other kind still verifies and is re-hashed at the next login.
+PASSWORD_HASHER = env_str("DJANGO_PASSWORD_HASHER", "default")
+_SM3_HASHER = "accounts.hashers.PBKDF2SM3PasswordHasher"
+_DJANGO_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+if PASSWORD_HASHER == "sm3":
+    if "sm3" not in hashlib.algorithms_available:
+        raise ImproperlyConfigured("DJANGO_PASSWORD_HASHER=sm3, but this Python's OpenSSL has no SM3.")
+    PASSWORD_HASHERS = [_SM3_HASHER, *_DJANGO_HASHERS]
+elif PASSWORD_HASHER == "default":
+    PASSWORD_HASHERS = [*_DJANGO_HASHERS, _SM3_HASHER]
+else:
+    raise ImproperlyConfigured(f"DJANGO_PASSWORD_HASHER={PASSWORD_HASHER!r} is neither 'default' nor 'sm3'.")
+
 # Second factor (TOTP). Anyone may turn it on for their own account (修改密码 → 动态口令); with
 # DJANGO_TOTP_REQUIRED=1 the holders of TOTP_REQUIRED_ROLES must set it up before anything else.
 TOTP_REQUIRED = env_bool("DJANGO_TOTP_REQUIRED", False)

@@ -30,6 +30,8 @@ ROLE = os.environ.get("ZHENGGAI_DB_ROLE", "zhenggai")
 DATABASE_URL = f"postgres://{ROLE}@127.0.0.1:5432/{ROLE}"
 BROKER_URL = "redis://127.0.0.1:6379/13"
 SECRET_KEY = "prod-test-" + "Vb7Kq2Xw9Lm4Np8Rt3Zs6Hd1Gf5Jc0Ya" * 2
+# base64 of 16 bytes: the SM4 key that seals secrets at rest (accounts.crypto).
+FIELD_ENCRYPTION_KEY = "cHJvZC10ZXN0LWtleS0xNg=="
 HOST = "zhenggai.example.gov.cn"
 
 CONNECT = """
@@ -87,6 +89,7 @@ def _production_env(tmp_path, **overrides):
     production = {
         "DJANGO_PRODUCTION": "1",
         "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DATABASE_URL": DATABASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
@@ -229,8 +232,10 @@ class TestEnvironmentExample:
         values = _env_example()
         assert values["DJANGO_PRODUCTION"] == "1"
         assert values["DJANGO_SECRET_KEY"] == "", "the example must not ship a usable secret"
+        assert values["DJANGO_FIELD_ENCRYPTION_KEY"] == "", "the example must not ship a usable key"
         values.update(
             DJANGO_SECRET_KEY=SECRET_KEY,
+            DJANGO_FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
             DJANGO_VAR_DIR=str(tmp_path / "var"),
             DJANGO_PRIVATE_MEDIA_ROOT=str(tmp_path / "media"),
             DJANGO_STATIC_ROOT=str(tmp_path / "static"),
@@ -356,6 +361,7 @@ class TestOfflineBundle:
             **{k: v for k, v in offline.items() if k.startswith("PIP_")},
             DJANGO_PRODUCTION="1",
             DJANGO_SECRET_KEY=SECRET_KEY,
+            DJANGO_FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
             DJANGO_ALLOWED_HOSTS=HOST,
             DJANGO_STATIC_ROOT=str(bundle / "staticfiles"),
         )

@@ -58,6 +58,7 @@ class TestSettings:
             {
                 "DJANGO_PRODUCTION": "1",
                 "DJANGO_SECRET_KEY": "k" * 20 + "x7Qp2Lm9Zr4Tv8Wn1Bc6Hd3Jf5Gs0Ya_" * 2,
+                "DJANGO_FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZg==",
                 "DJANGO_ALLOWED_HOSTS": "zhenggai.example.gov.cn",
             },
             tmp_path,
