@@ -6,6 +6,7 @@ from django.core.checks import Error, register
 REQUIRED_MIDDLEWARE = [
     "accounts.middleware.RequestContextMiddleware",
     "accounts.middleware.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.AccountGateMiddleware",
     "axes.middleware.AxesMiddleware",
