@@ -9,6 +9,7 @@ from . import crypto
 REQUIRED_MIDDLEWARE = [
     "accounts.middleware.RequestContextMiddleware",
     "accounts.middleware.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.AccountGateMiddleware",
     "axes.middleware.AxesMiddleware",

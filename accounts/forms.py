@@ -1,9 +1,19 @@
+import datetime
+
 from django import forms
 from django.contrib.auth import password_validation
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, Unit, User
 from .roles import Role
+
+# Dates an audit row can have. The search turns a date into a moment of the local day (and the
+# day after); at the ends of what ``datetime`` holds that arithmetic overflows.
+AUDIT_DATE_RANGE = [
+    MinValueValidator(datetime.date(2000, 1, 1), message=_("日期不能早于 2000-01-01。")),
+    MaxValueValidator(datetime.date(2099, 12, 31), message=_("日期不能晚于 2099-12-31。")),
+]
 
 
 class AuditSearchForm(forms.Form):
@@ -11,9 +21,22 @@ class AuditSearchForm(forms.Form):
     actor = forms.CharField(label=_("操作人用户名"), required=False, max_length=150)
     action = forms.CharField(label=_("操作"), required=False, max_length=60)
     outcome = forms.ChoiceField(label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices])
-    ip = forms.CharField(label=_("来源地址"), required=False, max_length=45)
-    date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # The column is an address (``inet`` on PostgreSQL): a partial one cannot be compared with it.
+    ip = forms.GenericIPAddressField(
+        label=_("来源地址"), required=False, error_messages={"invalid": _("请输入完整的 IPv4 或 IPv6 地址。")}
+    )
+    date_from = forms.DateField(
+        label=_("起始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=AUDIT_DATE_RANGE,
+    )
+    date_to = forms.DateField(
+        label=_("截止日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=AUDIT_DATE_RANGE,
+    )
 
     def clean(self):
         super().clean()

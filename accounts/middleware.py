@@ -180,3 +180,26 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+class NoStoreMiddleware:
+    """Tells browsers and proxies to keep no copy of a page shown to a signed-in person or of a
+    file download (``Cache-Control: no-store``, and ``Pragma: no-cache`` for HTTP/1.0 proxies):
+    a shared office computer's cache, or a proxy's, must not hand findings to the next person.
+    A response that chose its own caching keeps it. Place after the auth middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.has_header("Cache-Control"):
+            return response
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        download = response.streaming or response.has_header("Content-Disposition")
+        if signed_in or download:
+            response["Cache-Control"] = "no-store"
+            if not response.has_header("Pragma"):
+                response["Pragma"] = "no-cache"
+        return response

@@ -1,5 +1,5 @@
 """What the pages of both apps do alike: show a list a page at a time, give a refusal's reasons as
-one message.
+one message, read the query string's common parameters without trusting them.
 
 It lives in ``accounts`` because ``rectification`` may import ``accounts`` and not the other way
 round; it knows nothing of people or units.
@@ -12,6 +12,28 @@ def paginate(request, items, per_page):
     """The page of ``items`` the request asks for (``?page=``): the first for a missing or wrong
     number, the last for one past the end. Shown with ``{% include "_pager.html" %}``."""
     return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+# Ids are PostgreSQL integers (``serial``): a larger number names nothing and must not reach a query.
+MAX_ID = 2**31 - 1
+SEARCH_LENGTH = 50
+
+
+def id_param(request, name):
+    """The id given as ``?name=``, or None for anything but a plain decimal number in range.
+
+    ``str.isdigit`` is not enough: it accepts "²" and "٣", which ``int`` then refuses or reads."""
+    raw = request.GET.get(name, "").strip()
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+def search_param(request, name="q"):
+    """The search text given as ``?name=``: stripped, without NUL (PostgreSQL cannot hold it in a
+    text and psycopg refuses to send it) and cut to what a search box takes."""
+    return request.GET.get(name, "").replace("\x00", "").strip()[:SEARCH_LENGTH]
 
 
 def error_text(error):

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,7 +33,7 @@ from .forms import (
     UserMoveForm,
 )
 from .models import User
-from .ui import error_text, paginate
+from .ui import error_text, paginate, search_param
 
 PAGE_SIZE = 50
 # A password accepted at the first step waits this long for its second factor.
@@ -197,11 +198,25 @@ def admin_page(page):
 
 
 def _search_events(request):
+    """The search form, its filters and the events they find; no events for a search that is not
+    valid (the form says why), rather than every event as if nothing had been asked."""
     form = AuditSearchForm(request.GET or None)
     filters = {}
     if form.is_bound and form.is_valid():
         filters = {key: value for key, value in form.cleaned_data.items() if value}
-    return form, filters, selectors.audit_events_search(user=request.user, **filters)
+    events = selectors.audit_events_search(user=request.user, **filters)
+    if form.errors:
+        events = events.none()
+    return form, filters, events
+
+
+def _form_errors_text(form):
+    """A form's errors as one line, each after its field's label: ``来源地址：请输入……``."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = "".join(errors)
+        parts.append(text if name == "__all__" else f"{form.fields[name].label}：{text}")
+    return "；".join(parts)
 
 
 def _printable(filters):
@@ -230,6 +245,7 @@ def audit_log(request):
             "page": page,
             "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
         },
+        status=400 if form.errors else 200,
     )
 
 
@@ -239,7 +255,12 @@ def audit_export(request):
     export_format = request.GET.get("format", "csv")
     if export_format not in {"csv", "xlsx"}:
         raise PermissionDenied
-    _form, filters, events = _search_events(request)
+    form, filters, events = _search_events(request)
+    if form.errors:
+        return HttpResponseBadRequest(
+            _("查询条件有误，未导出：%(errors)s") % {"errors": _form_errors_text(form)},
+            content_type="text/plain; charset=utf-8",
+        )
     services.audit_record(
         actor=request.user,
         action="audit.export",
@@ -307,7 +328,7 @@ def security_unlock(request):
 @admin_page("security")
 @require_GET
 def security_users(request):
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_param(request)
     page = paginate(request, selectors.users_for_admin(user=request.user, page="security", q=q), PAGE_SIZE)
     rows = [(user, access.role_labels(user)) for user in page]
     return render(
@@ -350,7 +371,7 @@ def security_totp_reset(request, pk):
 @admin_page("accounts")
 @require_GET
 def system_users(request):
-    q = request.GET.get("q", "").strip()[:50]
+    q = search_param(request)
     page = paginate(request, selectors.users_for_admin(user=request.user, page="accounts", q=q), PAGE_SIZE)
     rows = [(user, access.role_labels(user)) for user in page]
     return render(

@@ -72,7 +72,11 @@ def week_monday(iso_year, iso_week):
     return datetime.date.fromisocalendar(iso_year, iso_week, 1)
 
 
-_WEEK_KEY = re.compile(r"^(\d{4})-W(\d{1,2})$")
+# ASCII digits only: ``\d`` alone also matches other scripts' digits ("٢٠٢٦").
+_WEEK_KEY = re.compile(r"^(\d{4})-W(\d{1,2})$", re.ASCII)
+# The years a week can be asked for. Pages step a week either side and count working days
+# around it, which near year 1 or 9999 leaves what ``datetime`` can hold.
+WEEK_YEARS = range(2000, 2100)
 
 
 def week_key(iso_year, iso_week):
@@ -83,12 +87,15 @@ def week_key(iso_year, iso_week):
 def week_from_key(text):
     """(ISO year, ISO week) of a ``2026-W48`` (surrounding spaces ignored).
 
-    ValueError for any other text and for a week its year does not have (2026-W53).
+    ValueError for any other text, for a week its year does not have (2026-W53) and for a year
+    outside ``WEEK_YEARS``.
     """
     match = _WEEK_KEY.match(text.strip())
     if match is None:
         raise ValueError(f"not an ISO week: {text!r}")
     iso_year, iso_week = int(match[1]), int(match[2])
+    if iso_year not in WEEK_YEARS:
+        raise ValueError(f"not a week of the years this system serves: {text!r}")
     datetime.date.fromisocalendar(iso_year, iso_week, 1)
     return iso_year, iso_week
 

@@ -5,9 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.urls import reverse
 
+from accounts.middleware import NoStoreMiddleware
 from rectification import services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +82,70 @@ class TestHeaders:
         assert cookie["samesite"] == "Lax"
         # Expires with the browser: no max-age.
         assert not cookie["max-age"]
+
+
+def _no_store(response):
+    return response["Cache-Control"] == "no-store" and response["Pragma"] == "no-cache"
+
+
+@pytest.mark.django_db
+class TestNoStore:
+    """Nothing shown to a signed-in person, and no download, stays in a browser's or a proxy's cache."""
+
+    def test_it_keeps_pages_of_a_signed_in_person_out_of_caches(self, world, client):
+        client.force_login(world.office)
+        assert _no_store(client.get(reverse("rectification:problem_list")))
+        assert _no_store(client.get(world.problem.get_absolute_url()))
+
+    def test_it_keeps_refusals_and_redirects_of_a_signed_in_person_out_of_caches_too(self, world, client):
+        client.force_login(world.outsider)
+        response = client.get(world.problem.get_absolute_url())
+        assert response.status_code == 404
+        assert _no_store(response)
+
+    def test_it_keeps_an_evidence_download_out_of_caches(self, world, client, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        evidence = services.evidence_upload(
+            actor=world.resp_staff,
+            measure=world.resp_measure,
+            uploaded=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n"),
+            kind="receipt",
+        )
+        client.force_login(world.resp_staff)
+        response = client.get(reverse("rectification:evidence_download", args=[evidence.pk]))
+        assert response.status_code == 200
+        assert _no_store(response)
+
+    def test_it_keeps_an_export_out_of_caches(self, world, client):
+        client.force_login(world.office)
+        response = client.get(reverse("rectification:excel:ledger", args=[world.round.pk]))
+        assert response.status_code == 200
+        assert "attachment" in response["Content-Disposition"]
+        assert _no_store(response)
+
+    def test_it_keeps_the_audit_export_out_of_caches(self, world, client):
+        client.force_login(world.auditadmin)
+        response = client.get(reverse("accounts:audit_export"), {"format": "csv"})
+        assert response.status_code == 200
+        assert _no_store(response)
+
+    def test_it_keeps_a_download_out_of_caches_even_for_no_one_signed_in(self, rf):
+        def download(request):
+            response = HttpResponse(b"x")
+            response["Content-Disposition"] = 'attachment; filename="a.csv"'
+            return response
+
+        request = rf.get("/")
+        request.user = AnonymousUser()
+        assert _no_store(NoStoreMiddleware(download)(request))
+        assert "Cache-Control" not in NoStoreMiddleware(lambda request: HttpResponse(b"x"))(request)
+
+    def test_it_leaves_the_caching_a_response_chose(self, world, rf):
+        def health(request):
+            response = HttpResponse(b"ok")
+            response["Cache-Control"] = "max-age=0, no-cache"
+            return response
+
+        request = rf.get("/")
+        request.user = world.office
+        assert NoStoreMiddleware(health)(request)["Cache-Control"] == "max-age=0, no-cache"

@@ -68,7 +68,10 @@ class TestWeekKey:
         assert week_from_key(week_key(2026, 8)) == (2026, 8)
         assert week_from_key(" 2026-W48 ") == (2026, 48)
 
-    @pytest.mark.parametrize("text", ["", "2026-48", "2026-W048", "2026W48", "2026-W", "2025-W53", "2026-W00"])
+    @pytest.mark.parametrize(
+        "text",
+        ["", "2026-48", "2026-W048", "2026W48", "2026-W", "2025-W53", "2026-W00", "9999-W52", "0001-W01", "٢٠٢٦-W48"],
+    )
     def test_it_refuses_what_is_not_a_week(self, text):
         with pytest.raises(ValueError, match="week"):
             week_from_key(text)

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.ui import paginate
+from accounts.ui import id_param, paginate
 
 from .. import access, selectors
 from ..dashboard import leader_page, office_dashboard, trend_chart
@@ -33,8 +33,8 @@ def _dashboard_filters(request):
     if get.get("state") in CloseOutState.values:
         filters["state"] = get["state"]
     for key in ("unit", "leader"):
-        if get.get(key, "").isdigit():
-            filters[key] = int(get[key])
+        if (value := id_param(request, key)) is not None:
+            filters[key] = value
     if get.get("overdue") == "1":
         filters["overdue"] = True
     return filters

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.ui import paginate
+from accounts.ui import paginate, search_param
 
 from .. import access, selectors
 from ..access import measure_for_user, problem_for_user
@@ -51,7 +51,7 @@ def problem_list(request):
     current, rounds = current_round(user, request.GET.get("round"))
     track_kind = request.GET.get("track") if request.GET.get("track") in Track.Kind.values else ""
     state = request.GET.get("state") if request.GET.get("state") in CloseOutState.values else ""
-    search = request.GET.get("q", "").strip()[:50]
+    search = search_param(request)
     problems = selectors.problem_list(
         user=user, inspection_round=current, track_kind=track_kind, closeout_state=state, search=search
     )
