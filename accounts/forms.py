@@ -2,9 +2,11 @@ import datetime
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import AuditEvent, Unit, User
 from .roles import Role
 
@@ -51,6 +53,39 @@ class TotpCodeForm(forms.Form):
         label=_("动态口令"),
         max_length=10,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """Changing one's own password: the current password is checked as a login checks it, so a
+    wrong one counts towards the lockout and a locked account cannot change it either (otherwise a
+    stolen session could go on guessing here after login has locked)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        outcome = services.password_reconfirm(
+            user=self.user, password=old_password, request=self.request, reason="password_change"
+        )
+        if outcome == "locked":
+            raise forms.ValidationError(
+                _("连续输错密码次数过多，账号在本地址已被锁定，请稍后再试或联系安全管理员解锁。"), code="locked"
+            )
+        if outcome == "wrong":
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+class SelfUnlockForm(forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput)
+    code = forms.CharField(
+        label=_("动态口令"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
 

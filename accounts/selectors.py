@@ -1,6 +1,7 @@
 """Reads for the administrators' pages."""
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,14 +35,15 @@ def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", d
 
 
 def locked_accounts(now=None):
-    """Usernames django-axes is refusing right now, with their failures and when the lock runs out."""
+    """(username, address) pairs django-axes is refusing right now, with their failures and when the
+    lock runs out. The same username may be locked at several addresses and free at others."""
     from axes.models import AccessAttempt
 
     now = now or timezone.now()
     cool_off = settings.AXES_COOLOFF_TIME
     rows = (
         AccessAttempt.objects.filter(attempt_time__gte=now - cool_off, username__isnull=False)
-        .values("username")
+        .values("username", "ip_address")
         .annotate(failures=Sum("failures_since_start"), last_attempt=Max("attempt_time"))
         .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
         .order_by("-last_attempt")
@@ -52,6 +54,51 @@ def locked_accounts(now=None):
         row["user"] = people.get(row["username"])
         row["unlocks_at"] = row["last_attempt"] + cool_off
     return rows
+
+
+def login_failures_at(*, username, ip_address, now=None):
+    """Failed attempts of ``username`` from ``ip_address`` that still count towards its lockout."""
+    from axes.models import AccessAttempt
+
+    now = now or timezone.now()
+    since = now - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(username=username, ip_address=ip_address, attempt_time__gte=since)
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+
+
+def login_delay_seconds(*, username, ip_address, now=None):
+    """How many more seconds an attempt to sign in as ``username`` from ``ip_address`` must wait.
+
+    The lockout is per (username, address), so guessing one username from many addresses is slowed
+    by this instead: from ``LOGIN_DELAY_AFTER_FAILURES`` failures of the username from any address,
+    each further attempt waits 1, 2, 4 ... seconds (at most ``LOGIN_DELAY_MAX_SECONDS``) after the
+    last failure. An address the person has signed in from before counts only its own last failure,
+    so that an attacker elsewhere, failing on purpose, cannot keep the person out even briefly.
+    """
+    from axes.models import AccessAttempt
+
+    now = now or timezone.now()
+    attempts = AccessAttempt.objects.filter(username=username, attempt_time__gte=now - settings.AXES_COOLOFF_TIME)
+    summary = attempts.aggregate(total=Sum("failures_since_start"), last=Max("attempt_time"))
+    excess = (summary["total"] or 0) - settings.LOGIN_DELAY_AFTER_FAILURES
+    if excess < 0:
+        return 0
+    delay = min(2**excess, settings.LOGIN_DELAY_MAX_SECONDS)
+    last = summary["last"]
+    if _signed_in_from_before(username=username, ip_address=ip_address):
+        last = attempts.filter(ip_address=ip_address).aggregate(last=Max("attempt_time"))["last"]
+    if last is None:
+        return 0
+    return max(0, math.ceil((last + datetime.timedelta(seconds=delay) - now).total_seconds()))
+
+
+def _signed_in_from_before(*, username, ip_address):
+    user_id = User.objects.filter(username=username).values_list("pk", flat=True).first()
+    if user_id is None or not ip_address:
+        return False
+    return AuditEvent.objects.filter(
+        action="auth.login", target_type="accounts.user", target_id=str(user_id), ip=ip_address
+    ).exists()
 
 
 def users_for_admin(*, user, page, q=""):

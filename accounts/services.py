@@ -291,6 +291,37 @@ def password_reconfirm(*, user, password, request=None, reason="reconfirm"):
     return "locked" if getattr(request, "axes_locked_out", False) else "wrong"
 
 
+def account_self_unlock(*, username, password, code, request):
+    """A person locked out at this address lifts the lock with the password and the second factor.
+
+    Only the lock of (username, this address) is lifted, and only for an active account with a
+    second factor: someone who holds both could sign in anyway, were the lock not there. A wrong
+    answer counts as a failed login (audited, and it keeps the lock in place). Returns True if
+    unlocked.
+    """
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.contrib.auth.signals import user_login_failed
+
+    from .middleware import client_ip
+
+    ip_address = client_ip(request)
+    user = User.objects.filter(username=username, is_active=True).first()
+    if (
+        user is not None
+        and user.has_totp
+        and ip_address
+        and user.check_password(password)
+        and totp_check(user=user, code=code)
+    ):
+        with transaction.atomic():
+            removed = AxesProxyHandler.reset_attempts(ip_address=ip_address, username=username)
+            audit_record(actor=user, action="auth.self_unlock", target=user, changes={"attempts_removed": removed})
+        return True
+    request.login_failure_reason = "self_unlock"
+    user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+    return False
+
+
 @transaction.atomic
 def totp_reset(*, actor, user):
     """The security administrator removes a person's second factor (e.g. a lost phone)."""

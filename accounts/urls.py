@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/totp/", views.login_totp, name="login_totp"),
+    path("login/unlock/", views.login_unlock, name="login_unlock"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("totp/", views.totp_setup, name="totp_setup"),

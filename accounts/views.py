@@ -24,14 +24,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import access, exports, selectors, services, totp
 from .forms import (
     AuditSearchForm,
+    OwnPasswordChangeForm,
     PasswordResetByAdminForm,
     RolesForm,
+    SelfUnlockForm,
     TotpCodeForm,
     UnitCreateForm,
     UnlockForm,
     UserCreateForm,
     UserMoveForm,
 )
+from .middleware import client_ip
 from .models import User
 from .ui import error_text, paginate, search_param
 
@@ -50,6 +53,35 @@ class LoginView(auth_views.LoginView):
     session is signed in; everyone else is signed in here (and gets a new session id)."""
 
     template_name = "accounts/login.html"
+
+    def post(self, request, *args, **kwargs):
+        username = str(request.POST.get("username", ""))[:150]
+        credentials = {"username": username}
+        # A lock says more than a delay: for how long, and how to lift it.
+        if AxesProxyHandler.is_locked(request, credentials):
+            return lockout_response(request, None, credentials)
+        wait = selectors.login_delay_seconds(username=username, ip_address=client_ip(request))
+        if wait:
+            # Refused before the password is looked at and not counted as a failure: the delay slows
+            # guessing from many addresses without adding to anyone's lockout.
+            message = _("账号“%(username)s”近期登录失败次数较多，请 %(seconds)d 秒后再试。") % {
+                "username": username,
+                "seconds": wait,
+            }
+            form = AuthenticationForm(request, initial={"username": username})
+            return render(request, self.template_name, {"form": form, "lockout_message": message}, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        username = str(self.request.POST.get("username", ""))[:150]
+        failures = selectors.login_failures_at(username=username, ip_address=client_ip(self.request))
+        warning = ""
+        if failures and settings.AXES_FAILURE_LIMIT - failures == 1:
+            warning = _("再输错 1 次，账号“%(username)s”在本地址将被锁定 %(minutes)d 分钟。") % {
+                "username": username,
+                "minutes": _cooloff_minutes(),
+            }
+        return self.render_to_response(self.get_context_data(form=form, last_attempt_warning=warning))
 
     def form_valid(self, form):
         user = form.get_user()
@@ -98,11 +130,34 @@ def login_totp(request):
     return render(request, "accounts/login_totp.html", {"form": form, "pending_user": user})
 
 
+@require_http_methods(["GET", "POST"])
+def login_unlock(request):
+    """A person locked out at this address, with a second factor, unlocks with password and code."""
+    form = SelfUnlockForm(request.POST or None, initial={"username": request.GET.get("username", "")[:150]})
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        wait = selectors.login_delay_seconds(username=username, ip_address=client_ip(request))
+        if wait:
+            form.add_error(None, _("近期失败次数较多，请 %(seconds)d 秒后再试。") % {"seconds": wait})
+        elif services.account_self_unlock(
+            username=username,
+            password=form.cleaned_data["password"],
+            code=form.cleaned_data["code"],
+            request=request,
+        ):
+            messages.success(request, _("已解除锁定，请重新登录。"))
+            return redirect("accounts:login")
+        else:
+            form.add_error(None, _("用户名、密码或动态口令不正确，或该账号未启用动态口令。"))
+    return render(request, "accounts/login_unlock.html", {"form": form})
+
+
 def lockout_response(request, original_response=None, credentials=None):
     """What a locked-out login sees (``AXES_LOCKOUT_CALLABLE``): the login page, saying so in Chinese."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     message = _(
-        "账号“%(username)s”因连续 %(limit)d 次登录失败已被锁定，请 %(minutes)d 分钟后再试，或联系安全管理员解锁。"
+        "账号“%(username)s”在本地址因连续 %(limit)d 次登录失败已被锁定，请 %(minutes)d 分钟后再试，"
+        "或联系安全管理员解锁。"
     ) % {
         "username": username,
         "limit": settings.AXES_FAILURE_LIMIT,
@@ -111,7 +166,7 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(
         request,
         "accounts/login.html",
-        {"form": AuthenticationForm(request), "lockout_message": message},
+        {"form": AuthenticationForm(request), "lockout_message": message, "locked_username": username},
         status=429,
     )
 
@@ -122,6 +177,10 @@ def lockout_response(request, original_response=None, credentials=None):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy(settings.LOGIN_REDIRECT_URL)
+    form_class = OwnPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

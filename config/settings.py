@@ -305,13 +305,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.HistoryValidator", "OPTIONS": {"count": PASSWORD_HISTORY_COUNT}},
 ]
 
-# Lockout (django-axes): AXES_FAILURE_LIMIT failures lock the *username* for AXES_COOLOFF_TIME,
-# whatever address they come from. Not by address: a whole office reaches us through one address,
-# and one person's typing errors must not lock out colleagues. The security administrator unlocks
-# early on /accounts/security/.
+# Lockout (django-axes): AXES_FAILURE_LIMIT failures lock the pair (username, address) for
+# AXES_COOLOFF_TIME. Neither the username alone (anyone anywhere could keep any account locked by
+# sending five wrong passwords every 30 minutes) nor the address alone (a whole office reaches us
+# through one address, and one person's typing errors must not lock out colleagues). Guessing one
+# username from many addresses is slowed instead by a short delay that grows with that username's
+# failures from every address (LOGIN_DELAY_*, accounts.selectors.login_delay_seconds). The security
+# administrator unlocks early on /accounts/security/; a person with a second factor unlocks
+# themselves on the lockout page.
 AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# From this many failures of one username (any address, within AXES_COOLOFF_TIME) each further
+# attempt waits 1, 2, 4 ... seconds after the last failure, never more than LOGIN_DELAY_MAX_SECONDS.
+# Short and capped, so that it cannot become a lockout of its own; an address the person has signed
+# in from before waits only after its own failures, so an attacker elsewhere cannot delay it.
+LOGIN_DELAY_AFTER_FAILURES = env_int("DJANGO_LOGIN_DELAY_AFTER_FAILURES", 5)
+LOGIN_DELAY_MAX_SECONDS = env_int("DJANGO_LOGIN_DELAY_MAX_SECONDS", 30)
 # The lock lasts its 30 minutes from the failure that set it; attempts during it do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
@@ -325,10 +335,6 @@ AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 # Lockouts are worth a line in the server log; every successful login is not (the audit log has it).
 LOGGING.setdefault("loggers", {})["axes"] = {"level": "WARNING"}
-# axes.W006 warns that a lockout without "ip_address" lets an attacker rotate User-Agents; with
-# the username as the only parameter axes adds up the failures of every (address, agent) pair of
-# that username, so rotation gains nothing, and locking by address is exactly what we must avoid.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Number of reverse proxies in front of Django that append to X-Forwarded-For (0: none). Used for
 # the audit log's address and the lockout records; never trust the header without a proxy.
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)

@@ -285,6 +285,16 @@ class TestDeploymentFiles:
         for service in ("postgres", "redis", "migrate", "web", "worker", "beat", "nginx"):
             assert f"\n  {service}:\n" in compose, service
 
+    def test_it_limits_the_rate_of_login_posts_per_address_in_nginx(self):
+        for name in ("zhenggai.conf", "compose.conf"):
+            conf = (ROOT / "deploy" / "nginx" / name).read_text(encoding="utf-8")
+            assert re.search(r"map \$request_method \$zhenggai_login_key \{\s*POST\s+\$binary_remote_addr;", conf), name
+            assert re.search(r"limit_req_zone \$zhenggai_login_key zone=zhenggai_login:\S+ rate=\d+r/m;", conf), name
+            login = re.search(r"location \^~ /accounts/login/ \{(.*?)\n    \}", conf, re.S)
+            assert login, name
+            assert "limit_req zone=zhenggai_login " in login.group(1), name
+            assert "proxy_pass http://zhenggai_web;" in login.group(1), name
+
     def test_it_documents_the_deployment_and_links_the_operations_guide(self):
         guide = (ROOT / "docs" / "DEPLOYMENT.md").read_text(encoding="utf-8")
         assert "(OPERATIONS.md)" in guide

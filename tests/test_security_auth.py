@@ -1,4 +1,4 @@
-"""Signing in under the security baseline: lockout by username, password rules and expiry,
+"""Signing in under the security baseline: lockout by username and address with a delay per username, password rules and expiry,
 session timeouts, a new session id at login, and the optional second factor (TOTP)."""
 
 import datetime
@@ -44,18 +44,81 @@ def frozen():
 
 @pytest.mark.django_db
 class TestLockout:
-    def test_it_locks_the_username_after_five_failures_from_different_addresses(self, world, client):
-        for n in range(4):
-            assert _login(client, "resp_lly", "wrong", f"10.0.0.{n + 1}").status_code == 200
-        response = _login(client, "resp_lly", "wrong", "10.0.0.5")
+    def test_it_locks_the_username_at_the_address_of_five_failures(self, world, client, frozen):
+        for _ in range(4):
+            assert _login(client, "resp_lly", "wrong", "10.0.0.1").status_code == 200
+        response = _login(client, "resp_lly", "wrong", "10.0.0.1")
         assert response.status_code == 429
         page = response.content.decode()
-        assert "因连续 5 次登录失败已被锁定" in page
+        assert "在本地址因连续 5 次登录失败已被锁定" in page
         assert "30 分钟后再试" in page
-        # The right password does not help now, from yet another address.
-        response = _login(client, "resp_lly", PASSWORD, "10.9.9.9")
-        assert response.status_code == 429
+        # The right password does not help now, from that address, even after the short delay.
+        frozen.shift(datetime.timedelta(seconds=5))
+        assert _login(client, "resp_lly", PASSWORD, "10.0.0.1").status_code == 429
         assert not _signed_in(client)
+
+    def test_it_does_not_let_failures_from_elsewhere_lock_the_person_out(self, world, client, frozen):
+        # The person signs in every day from the office's address.
+        assert _login(client, "resp_lly", PASSWORD, "10.0.0.1").status_code == 302
+        client.post(reverse("accounts:logout"))
+        # Somebody elsewhere sends wrong passwords for the account, every 30 minutes if he likes.
+        for _ in range(5):
+            _login(client, "resp_lly", "wrong", "203.0.113.9")
+        assert _login(client, "resp_lly", PASSWORD, "203.0.113.9").status_code == 429
+        # Right away, from the office: neither his lock nor the delay his failures set reaches it.
+        response = _login(client, "resp_lly", PASSWORD, "10.0.0.1")
+        assert response.status_code == 302
+        assert _signed_in(client)
+
+    def test_it_delays_guessing_one_username_from_many_addresses(self, world, client, frozen):
+        for n in range(5):
+            assert _login(client, "resp_lly", "wrong", f"198.51.100.{n + 1}").status_code == 200
+        # The sixth attempt, from yet another address, waits a second; refused unread and uncounted.
+        response = _login(client, "resp_lly", PASSWORD, "198.51.100.6")
+        assert response.status_code == 429
+        assert "请 1 秒后再试" in response.content.decode()
+        assert not _signed_in(client)
+        assert AuditEvent.objects.filter(action="auth.login_failed").count() == 5
+        frozen.shift(datetime.timedelta(seconds=1))
+        assert _login(client, "resp_lly", "wrong", "198.51.100.6").status_code == 200
+        # Each failure doubles the wait.
+        assert "请 2 秒后再试" in _login(client, "resp_lly", "wrong", "198.51.100.7").content.decode()
+        frozen.shift(datetime.timedelta(seconds=2))
+        assert _login(client, "resp_lly", "wrong", "198.51.100.7").status_code == 200
+        assert "请 4 秒后再试" in _login(client, "resp_lly", "wrong", "198.51.100.8").content.decode()
+
+    def test_it_keeps_the_delay_short(self, world, client, frozen, settings):
+        for n in range(12):
+            assert _login(client, "resp_lly", "wrong", f"198.51.100.{n + 1}").status_code == 200
+            frozen.shift(datetime.timedelta(seconds=settings.LOGIN_DELAY_MAX_SECONDS))
+        assert settings.LOGIN_DELAY_MAX_SECONDS == 30
+        frozen.shift(datetime.timedelta(seconds=-1))
+        assert "请 1 秒后再试" in _login(client, "resp_lly", PASSWORD, "198.51.100.99").content.decode()
+        frozen.shift(datetime.timedelta(seconds=1))
+        assert _login(client, "resp_lly", PASSWORD, "198.51.100.99").status_code == 302
+
+    def test_it_warns_before_the_last_attempt(self, world, client):
+        for _ in range(3):
+            assert "再输错 1 次" not in _login(client, "resp_lly", "wrong").content.decode()
+        page = _login(client, "resp_lly", "wrong").content.decode()
+        assert "再输错 1 次，账号“resp_lly”在本地址将被锁定 30 分钟" in page
+
+    def test_it_counts_wrong_passwords_on_the_password_change_form(self, world, client):
+        client.force_login(world.resp_staff)
+        new = "Zx9!kLm2#Qw7"
+        for _ in range(4):
+            response = client.post(PASSWORD_PAGE, {"old_password": "wrong", "new_password1": new, "new_password2": new})
+            assert "旧密码不正确" in response.content.decode()
+        response = client.post(PASSWORD_PAGE, {"old_password": "wrong", "new_password1": new, "new_password2": new})
+        assert response.status_code == 429
+        assert AuditEvent.objects.filter(action="auth.login_failed", changes__reason="password_change").count() == 5
+        # Locked: the right password changes nothing, and signing in from here is refused.
+        response = client.post(PASSWORD_PAGE, {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
+        assert "已被锁定" in response.content.decode()
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.check_password(PASSWORD)
+        client.post(reverse("accounts:logout"))
+        assert _login(client, "resp_lly", PASSWORD, "127.0.0.1").status_code == 429
 
     def test_it_does_not_lock_colleagues_behind_the_same_address(self, world, client):
         for _ in range(5):
@@ -79,6 +142,7 @@ class TestLockout:
         page = client.get(reverse("accounts:security_lockouts")).content.decode()
         assert "resp_lly" in page
         assert "张联络" in page
+        assert "10.0.0.1" in page
         response = client.post(reverse("accounts:security_unlock"), {"username": "resp_lly"}, follow=True)
         assert "已解除账号“resp_lly”的锁定" in response.content.decode()
         assert "resp_lly" not in client.get(reverse("accounts:security_lockouts")).content.decode()
@@ -362,6 +426,43 @@ class TestSecondFactor:
         assert response.status_code == 429
         assert "已被锁定" in response.content.decode()
         assert AuditEvent.objects.filter(action="auth.login_failed", changes__reason="totp").count() == 5
+
+    def test_it_lets_a_locked_out_person_unlock_with_password_and_code(self, world, client, frozen):
+        secret = _enrol(client, world.office)
+        frozen.shift(datetime.timedelta(seconds=30))
+        for _ in range(5):
+            response = _login(client, "office", "wrong")
+        assert "用密码和动态口令自行解锁" in response.content.decode()
+        frozen.shift(datetime.timedelta(seconds=1))
+        unlock = reverse("accounts:login_unlock")
+        wrong = "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"
+        response = client.post(
+            unlock, {"username": "office", "password": PASSWORD, "code": wrong}, REMOTE_ADDR="10.0.0.1"
+        )
+        # Still locked, and counted as a failed login.
+        assert response.status_code == 429
+        assert "已被锁定" in response.content.decode()
+        assert AuditEvent.objects.filter(action="auth.login_failed", changes__reason="self_unlock").count() == 1
+        frozen.shift(datetime.timedelta(seconds=30))
+        code = pyotp.TOTP(secret).now()
+        response = client.post(
+            unlock, {"username": "office", "password": PASSWORD, "code": code}, REMOTE_ADDR="10.0.0.1"
+        )
+        assert response["Location"] == LOGIN
+        assert AuditEvent.objects.filter(action="auth.self_unlock", actor=world.office).exists()
+        assert _login(client, "office", PASSWORD)["Location"] == LOGIN_TOTP
+
+    def test_it_unlocks_nobody_without_a_second_factor(self, world, client, frozen):
+        for _ in range(5):
+            _login(client, "resp_lly", "wrong")
+        frozen.shift(datetime.timedelta(seconds=5))
+        client.post(
+            reverse("accounts:login_unlock"),
+            {"username": "resp_lly", "password": PASSWORD, "code": "123456"},
+            REMOTE_ADDR="10.0.0.1",
+        )
+        frozen.shift(datetime.timedelta(seconds=30))
+        assert _login(client, "resp_lly", PASSWORD).status_code == 429
 
     def test_it_forgets_a_pending_password_after_five_minutes(self, world, client, frozen):
         secret = _enrol(client, world.leader)

@@ -71,7 +71,16 @@ def test_it_gives_the_security_administrator_lockouts_and_roles(world, live_serv
     locked = page.locator("table.grid tbody tr")
     expect(locked).to_have_count(1)
     expect(locked.locator("td")).to_have_text(
-        ["resp_lly", "张联络", world.resp_unit.display_name, "5", re.compile(r"\d{4}-"), re.compile(r"\d{4}-"), "解锁"]
+        [
+            "resp_lly",
+            "张联络",
+            world.resp_unit.display_name,
+            "127.0.0.1",
+            "5",
+            re.compile(r"\d{4}-"),
+            re.compile(r"\d{4}-"),
+            "解锁",
+        ]
     )
     screenshot(page, "security-lockouts")
     page.get_by_role("button", name="解锁").click()

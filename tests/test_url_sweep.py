@@ -174,6 +174,7 @@ NO_OBJECT = {
     "healthz",
     "accounts:login",
     "accounts:login_totp",
+    "accounts:login_unlock",
     "accounts:logout",
     "accounts:password_change",
     "accounts:totp_setup",
