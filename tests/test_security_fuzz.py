@@ -288,6 +288,7 @@ PAGES_WITH_PARAMETERS = [
     ("accounts:system_users", None, "sysadmin", ["q", "page"]),
     ("accounts:system_units", None, "sysadmin", ["page"]),
     ("accounts:login", None, None, ["next"]),
+    ("accounts:login_unlock", None, None, ["username"]),
     ("admin:login", None, None, ["next"]),
 ]
 PAGE_PROFILE = settings(
