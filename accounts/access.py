@@ -26,8 +26,14 @@ def active(user):
     return user is not None and user.is_authenticated and user.is_active
 
 
+def _has_any_role(user, *roles):
+    """The one read of a person's roles in the project: every predicate below asks it."""
+    return user.has_role(*roles)
+
+
 def _holds(user, *roles):
-    return active(user) and user.has_role(*roles)
+    """An active, signed-in person holding any of ``roles``."""
+    return active(user) and _has_any_role(user, *roles)
 
 
 def reads_all(user):
@@ -53,11 +59,11 @@ def is_unit_staff(user):
 
 
 def is_unit_head(user):
-    return is_unit_staff(user) and user.has_role(Role.UNIT_HEAD)
+    return is_unit_staff(user) and _has_any_role(user, Role.UNIT_HEAD)
 
 
 def is_liaison(user):
-    return is_unit_staff(user) and user.has_role(Role.LIAISON)
+    return is_unit_staff(user) and _has_any_role(user, Role.LIAISON)
 
 
 def track_office_unit(user):
@@ -68,8 +74,9 @@ def track_office_unit(user):
 
 
 def is_administrator(user):
-    """One of the three administrators (三员), or a superuser: accounts that others may not touch."""
-    return user.is_superuser or user.has_role(*ADMIN_ROLES)
+    """One of the three administrators (三员), or a superuser: accounts that others may not touch
+    (active or not: a deactivated administrator's account is not anybody else's to change)."""
+    return user.is_superuser or _has_any_role(user, *ADMIN_ROLES)
 
 
 def roles_held(user):
@@ -175,7 +182,7 @@ def leader_accounts():
 
 def must_use_totp(user):
     """Whether the deployment requires this person to sign in with a second factor."""
-    return user.has_role(*settings.TOTP_REQUIRED_ROLES)
+    return _has_any_role(user, *settings.TOTP_REQUIRED_ROLES)
 
 
 def may_enter_data_maintenance(user):
