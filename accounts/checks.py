@@ -2,9 +2,10 @@
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
+from django.db import connections
 
-from . import crypto
+from . import crypto, database
 
 REQUIRED_MIDDLEWARE = [
     "accounts.middleware.RequestContextMiddleware",
@@ -36,4 +37,26 @@ def security_baseline_check(app_configs, **kwargs):
         crypto.unseal(crypto.seal("check", context="check"), context="check")
     except (UnsupportedAlgorithm, crypto.SealError) as exc:
         errors.append(Error(f"Secrets at rest cannot be sealed with SM4-GCM: {exc}", id="accounts.E004"))
+    return errors
+
+
+@register(Tags.database, deploy=True)
+def application_role_check(app_configs, databases=None, **kwargs):
+    """In production the application must not connect as the owner of its tables: the owner can
+    switch the audit log's triggers off (``manage.py check --deploy --database default``)."""
+    if not settings.PRODUCTION or not databases:
+        return []
+    errors = []
+    for alias in databases:
+        owned = database.tables_owned_by_current_user(connections[alias])
+        if owned:
+            errors.append(
+                Error(
+                    f"The application connects to database {alias!r} as the owner of {len(owned)} tables "
+                    f"(e.g. {owned[0]}), so it could switch the audit log's triggers off.",
+                    hint="Connect as a role that owns no table (DATABASE_URL) and migrate as the owner "
+                    "(DATABASE_OWNER_URL); see docs/DEPLOYMENT.md.",
+                    id="accounts.E005",
+                )
+            )
     return errors

@@ -9,7 +9,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from . import access
-from .audit import GENESIS, row_hash
+from .audit import GENESIS, Anchor, row_hash
 from .models import AuditEvent, User
 
 
@@ -114,20 +114,60 @@ def units_for_admin(*, user):
 
 @dataclass
 class ChainBreak:
-    event_id: int
+    """Where the chain stops being trustworthy: ``position`` is the row's place in the chain
+    (1 = the first row ever written); ``event_id`` is its id, or None for rows that are missing."""
+
+    event_id: int | None
     reason: str
+    position: int
+
+    def __str__(self):
+        if self.event_id is None:
+            return f"链中第 {self.position} 条记录处：{self.reason}"
+        return f"第 {self.event_id} 号记录（链中第 {self.position} 条）处：{self.reason}"
 
 
-def chain_verify(queryset=None, *, batch_size=2000):
-    """Walk the whole chain in insertion order; return the first broken row, or None if intact."""
+def chain_verify(queryset=None, *, anchors=(), batch_size=2000):
+    """Walk the whole chain in insertion order, checking each row's link and MAC and, at each
+    anchor's position, that the row there is the anchored one; then that no anchored row is missing.
+
+    Returns ``(first break or None, rows checked before it)``."""
     rows = (queryset if queryset is not None else AuditEvent.objects.all()).order_by("id")
+    by_position: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        by_position.setdefault(anchor.rows, []).append(anchor)
     expected_prev = GENESIS
     checked = 0
     for event in rows.iterator(chunk_size=batch_size):
+        position = checked + 1
         if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "前一条摘要不符：该记录之前的记录被删除、插入或改动"), checked
+            reason = "前一条摘要不符：该记录之前的记录被删除、插入或改动"
+            return ChainBreak(event.id, reason, position), checked
         if event.row_hash != row_hash(event.prev_hash, event):
-            return ChainBreak(event.id, "本条摘要不符：该记录的内容被改动"), checked
+            return ChainBreak(event.id, "本条摘要不符：该记录的内容被改动", position), checked
+        for anchor in by_position.get(position, ()):
+            if (anchor.last_id, anchor.row_hash) != (event.id, event.row_hash):
+                reason = (
+                    f"与 {anchor.at} 的锚点不符（锚定时该处为第 {anchor.last_id} 号记录，校验码不同）："
+                    "锚定之前的记录被改写或替换"
+                )
+                return ChainBreak(event.id, reason, position), checked
         expected_prev = event.row_hash
         checked += 1
+    longest = max((anchor for anchor in anchors if anchor.rows > checked), key=lambda a: a.rows, default=None)
+    if longest is not None:
+        reason = (
+            f"记录缺失：{longest.at} 的锚点记有 {longest.rows} 条（最后一条为第 {longest.last_id} 号），"
+            f"现只有 {checked} 条，其后的记录被删除或整表被清空"
+        )
+        return ChainBreak(None, reason, checked + 1), checked
     return None, checked
+
+
+def chain_anchor():
+    """The chain head now, as an anchor to keep outside the database."""
+    last = AuditEvent.objects.order_by("-id").values_list("id", "row_hash").first()
+    at = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if last is None:
+        return Anchor(rows=0, last_id=None, row_hash=GENESIS, at=at)
+    return Anchor(rows=AuditEvent.objects.filter(id__lte=last[0]).count(), last_id=last[0], row_hash=last[1], at=at)

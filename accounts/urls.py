@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/export/", views.audit_export, name="audit_export"),
     path("audit/verify/", views.audit_verify, name="audit_verify"),
+    path("audit/anchor/", views.audit_anchor, name="audit_anchor"),
     # 安全管理员
     path("security/", views.security_lockouts, name="security_lockouts"),
     path("security/unlock/", views.security_unlock, name="security_unlock"),

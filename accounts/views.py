@@ -14,14 +14,15 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, exports, selectors, services, totp
+from . import access, anchoring, audit, exports, selectors, services, totp
 from .forms import (
     AuditSearchForm,
     OwnPasswordChangeForm,
@@ -334,25 +335,68 @@ def audit_export(request):
 @admin_page("audit")
 @require_POST
 def audit_verify(request):
-    broken, checked = selectors.chain_verify()
+    try:
+        (broken, checked), anchors = anchoring.chain_verify_anchored()
+    except audit.AnchorError as exc:
+        broken, checked, anchors = None, 0, 0
+        untrusted = str(exc)
+    else:
+        untrusted = ""
     services.audit_record(
         actor=request.user,
         action="audit.verify",
         target=None,
         target_type="accounts.auditevent",
         target_repr=_("审计日志完整性校验"),
-        changes={"checked": checked, "broken_at": broken.event_id if broken else None},
-        outcome="failure" if broken else "success",
+        changes={
+            "checked": checked,
+            "anchors": anchors,
+            "broken_at": broken.event_id if broken else None,
+            "broken_position": broken.position if broken else None,
+            "anchor_file_untrusted": bool(untrusted),
+        },
+        outcome="failure" if broken or untrusted else "success",
     )
-    if broken:
+    if untrusted:
+        messages.error(
+            request, _("锚点文件不可信，未校验：%(reason)s。请用保存的锚点副本在服务器上校验。") % {"reason": untrusted}
+        )
+    elif broken:
         messages.error(
             request,
-            _("完整性校验未通过：第 %(id)d 号记录起哈希链断裂（%(reason)s）。已校验 %(checked)d 条。")
-            % {"id": broken.event_id, "reason": broken.reason, "checked": checked},
+            _("完整性校验未通过：哈希链在%(where)s。此前 %(checked)d 条完整。") % {"where": broken, "checked": checked},
+        )
+    elif anchors:
+        messages.success(
+            request,
+            _("完整性校验通过：%(checked)d 条审计记录的哈希链完整，与 %(anchors)d 个每日锚点相符。")
+            % {"checked": checked, "anchors": anchors},
         )
     else:
-        messages.success(request, _("完整性校验通过：%(checked)d 条审计记录的哈希链完整。") % {"checked": checked})
+        messages.success(
+            request,
+            _("完整性校验通过：%(checked)d 条审计记录的哈希链完整（尚无每日锚点）。") % {"checked": checked},
+        )
     return redirect("accounts:audit_log")
+
+
+@admin_page("audit")
+@require_GET
+def audit_anchor(request):
+    """The chain head now, as a one-line file the 审计管理员 keeps outside the system."""
+    anchor = selectors.chain_anchor()
+    services.audit_record(
+        actor=request.user,
+        action="audit.anchor_download",
+        target=None,
+        target_type="accounts.auditevent",
+        target_repr=_("审计日志链头锚点"),
+        changes={"rows": anchor.rows, "last_id": anchor.last_id},
+    )
+    response = HttpResponse(anchor.line() + "\n", content_type="application/x-ndjson; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-anchor-{stamp}.jsonl"'
+    return response
 
 
 @admin_page("security")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +144,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # worker process that must see the same data. One file per test run, so that two runs on
     # one machine never share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+# Two database roles on PostgreSQL: the application connects as DATABASE_URL's role, which owns no
+# table and may not change or empty the audit log; ``manage.py migrate`` connects as
+# DATABASE_OWNER_URL's role, which owns the tables, and then grants the application role what it
+# may do (accounts.database). Without DATABASE_OWNER_URL both are the one role (the embedded default).
+_owner_url = env_str("DATABASE_OWNER_URL", "")
+DATABASE_OWNER = dj_database_url.parse(_owner_url) if _owner_url else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -248,6 +255,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only ticks; the tick decides which steps of which week are due (holiday-aware) and is
 # idempotent. A tick not picked up within its period expires instead of piling up.
 CELERY_BEAT_SCHEDULE = {
+    "audit-chain-anchor": {
+        "task": "accounts.tasks.anchor_audit_chain",
+        "schedule": crontab(hour=0, minute=20),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "weekly-cycle-tick": {
         "task": "rectification.tasks.weekly_cycle_tick",
         "schedule": 15 * 60,
@@ -361,16 +373,23 @@ import base64  # noqa: E402
 import binascii  # noqa: E402
 import hashlib  # noqa: E402
 
-_field_key = env_str("DJANGO_FIELD_ENCRYPTION_KEY", required=PRODUCTION)
-if _field_key:
+
+def env_key(name, *, size, exact, purpose):
+    """A key given in the environment as base64 (required in production, ``size`` bytes, or at
+    least ``size`` when not ``exact``); outside production, derived from SECRET_KEY for ``purpose``."""
+    text = env_str(name, required=PRODUCTION)
+    if not text:
+        return hashlib.sha256(f"{purpose}:".encode() + SECRET_KEY.encode()).digest()[:size]
     try:
-        FIELD_ENCRYPTION_KEY = base64.b64decode(_field_key, validate=True)
+        key = base64.b64decode(text, validate=True)
     except binascii.Error as exc:
-        raise ImproperlyConfigured("DJANGO_FIELD_ENCRYPTION_KEY is not base64.") from exc
-    if len(FIELD_ENCRYPTION_KEY) != 16:
-        raise ImproperlyConfigured("DJANGO_FIELD_ENCRYPTION_KEY must be base64 of exactly 16 bytes.")
-else:
-    FIELD_ENCRYPTION_KEY = hashlib.sha256(b"field-encryption-key:" + SECRET_KEY.encode()).digest()[:16]
+        raise ImproperlyConfigured(f"{name} is not base64.") from exc
+    if len(key) < size or (exact and len(key) != size):
+        raise ImproperlyConfigured(f"{name} must be base64 of {'exactly' if exact else 'at least'} {size} bytes.")
+    return key
+
+
+FIELD_ENCRYPTION_KEY = env_key("DJANGO_FIELD_ENCRYPTION_KEY", size=16, exact=True, purpose="field-encryption-key")
 
 # Password hashing: Django's PBKDF2-SHA256 unless DJANGO_PASSWORD_HASHER=sm3, which makes
 # PBKDF2-SM3 (accounts.hashers, 国密) the hasher of new passwords. Both stay in the list either way,
@@ -403,6 +422,15 @@ TOTP_ISSUER = env_str("DJANGO_TOTP_ISSUER", "巡视整改督办台账")
 # at least this many days (等保: six months); the operations guide (docs/OPERATIONS.md) keeps
 # database backups at least as long. ``manage.py verify_audit_chain`` checks the chain.
 AUDIT_RETENTION_DAYS = env_int("DJANGO_AUDIT_RETENTION_DAYS", 180)
+# The chain is keyed: each row's hash is an HMAC-SHA256 under this key (base64 of at least 32
+# random bytes), kept outside the database, so whoever can write the table but does not hold the key
+# cannot recompute a chain that verifies. Outside production it is derived from SECRET_KEY.
+AUDIT_CHAIN_KEY = env_key("DJANGO_AUDIT_CHAIN_KEY", size=32, exact=False, purpose="audit-chain-key")
+# The chain head (row count, last row, its MAC) is appended to this file every day by the worker
+# (``manage.py anchor_audit_chain``), outside the database; ``manage.py verify_audit_chain`` checks
+# the rows against every anchor in it, so a deleted tail or an emptied table is found too. The
+# 审计管理员 keeps a copy (docs/OPERATIONS.md).
+AUDIT_ANCHOR_FILE = Path(env_str("DJANGO_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl")))
 
 # Content security policy (Django 5.2 has none built in; accounts.middleware sets it): our pages
 # use our own stylesheet only, and no template carries an inline script, style or event handler.

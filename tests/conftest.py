@@ -7,6 +7,7 @@
 
 import datetime
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -243,3 +244,41 @@ def fast_password_hasher(settings):
 # The browser fixtures are registered once here: a session-scoped Playwright started twice
 # (once per importing module) would clash over the event loop.
 from .e2e import browser, page  # noqa: E402,F401
+
+
+def _owner_may_empty_the_audit_log():
+    """On PostgreSQL the audit log refuses TRUNCATE (migration 0006) unless the table's owner asks
+    for it in its session. The tests run as the owner and empty their scratch database between
+    transactional tests with TRUNCATE, so every test connection asks for it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c zhenggai.audit_truncate=allowed").strip()
+
+
+_owner_may_empty_the_audit_log()
+
+
+@contextmanager
+def audit_triggers_off():
+    """What the table's owner (or a superuser) can do behind the application's back: on
+    PostgreSQL, switch the audit log's append-only triggers off first. Only the keyed hash chain
+    and the anchors are left to tell."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        # PostgreSQL alters no table with foreign-key checks still pending in the transaction
+        # (the test's own inserts): run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER USER")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER USER")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")

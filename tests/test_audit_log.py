@@ -5,7 +5,6 @@ the first row changed behind the application's back."""
 import io
 import itertools
 import threading
-from contextlib import contextmanager
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +20,7 @@ from accounts.selectors import chain_verify
 from accounts.services import audit_record, audit_record_many, user_create
 
 from .conftest import PASSWORD
+from .conftest import audit_triggers_off as _as_an_insider
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 LOGIN = reverse("accounts:login")
@@ -171,26 +171,6 @@ def _trigger_refuses(change, event_id):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             change(event_id)
         assert chain_verify()[0] is None
-
-
-@contextmanager
-def _as_an_insider():
-    """What the table's owner (or a superuser) can do behind the application's back: on
-    PostgreSQL, switch the append-only trigger off first. Only the hash chain is left to tell."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        # PostgreSQL alters no table with foreign-key checks still pending in the transaction
-        # (the test's own inserts): run them now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("ALTER TABLE accounts_auditevent DISABLE TRIGGER accounts_auditevent_append_only")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER accounts_auditevent_append_only")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @pytest.mark.django_db

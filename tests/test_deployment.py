@@ -27,11 +27,13 @@ from config.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLE = os.environ.get("ZHENGGAI_DB_ROLE", "zhenggai")
+APP_ROLE = os.environ.get("ZHENGGAI_DB_APP_ROLE", f"{ROLE}_app")
 DATABASE_URL = f"postgres://{ROLE}@127.0.0.1:5432/{ROLE}"
 BROKER_URL = "redis://127.0.0.1:6379/13"
 SECRET_KEY = "prod-test-" + "Vb7Kq2Xw9Lm4Np8Rt3Zs6Hd1Gf5Jc0Ya" * 2
 # base64 of 16 bytes: the SM4 key that seals secrets at rest (accounts.crypto).
 FIELD_ENCRYPTION_KEY = "cHJvZC10ZXN0LWtleS0xNg=="
+AUDIT_CHAIN_KEY = "YXVkaXQtY2hhaW4ta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5"
 HOST = "zhenggai.example.gov.cn"
 
 CONNECT = """
@@ -90,6 +92,7 @@ def _production_env(tmp_path, **overrides):
         "DJANGO_PRODUCTION": "1",
         "DJANGO_SECRET_KEY": SECRET_KEY,
         "DJANGO_FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+        "DJANGO_AUDIT_CHAIN_KEY": AUDIT_CHAIN_KEY,
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DATABASE_URL": DATABASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
@@ -193,6 +196,102 @@ class TestProductionOnPostgresqlAndRedis:
         assert json.loads(result.stdout)["status"] == "unavailable"
 
 
+@pytest.fixture
+def two_role_database(services_up):
+    """A database of its own, owned by the project's role; the application role connects to it."""
+    import psycopg2
+
+    name = f"{ROLE}_two_roles_{os.getpid()}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user=ROLE, dbname=ROLE, connect_timeout=5)
+    admin.autocommit = True
+    try:
+        psycopg2.connect(host="127.0.0.1", port=5432, user=APP_ROLE, dbname=ROLE, connect_timeout=5).close()
+    except psycopg2.OperationalError as error:
+        admin.close()
+        pytest.fail(f"cannot connect to PostgreSQL as {APP_ROLE!r} ({error}): scripts/test creates the role")
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}" OWNER "{ROLE}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _refused(database, user, statement):
+    """The error PostgreSQL gives ``user`` for ``statement``, which must be refused."""
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user=user, dbname=database, connect_timeout=5)
+    try:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(statement)
+            except psycopg2.Error as error:
+                return error.pgerror
+        pytest.fail(f"{user} was allowed: {statement}")
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+class TestTwoDatabaseRoles:
+    """As deployed: migrations run as the owner of the tables, the application as a role that owns
+    none, so not even the application's own role can change or empty the audit log."""
+
+    def test_the_application_role_can_neither_change_nor_empty_the_audit_log(self, tmp_path, two_role_database):
+        database = two_role_database
+        env = _production_env(
+            tmp_path,
+            DATABASE_URL=f"postgres://{APP_ROLE}@127.0.0.1:5432/{database}",
+            DATABASE_OWNER_URL=f"postgres://{ROLE}@127.0.0.1:5432/{database}",
+        )
+        migrated = _run([sys.executable, "manage.py", "migrate", "--noinput"], env, timeout=600)
+        assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+        assert f"已授予应用角色 {APP_ROLE} 所需权限" in migrated.stdout
+        # The application writes audit rows as its own role: the daily anchor writes one.
+        anchored = _run([sys.executable, "manage.py", "anchor_audit_chain"], env)
+        assert anchored.returncode == 0, anchored.stdout + anchored.stderr
+        checked = _run([sys.executable, "manage.py", "check", "--deploy", "--database", "default"], env)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        # Connected as the owner instead, the deployment checklist says no.
+        as_owner = _run(
+            [sys.executable, "manage.py", "check", "--deploy", "--database", "default"],
+            {**env, "DATABASE_URL": f"postgres://{ROLE}@127.0.0.1:5432/{database}"},
+        )
+        assert as_owner.returncode != 0 and "accounts.E005" in as_owner.stderr, as_owner.stdout + as_owner.stderr
+
+        for statement in (
+            "ALTER TABLE accounts_auditevent DISABLE TRIGGER ALL",
+            "ALTER TABLE accounts_auditevent DISABLE TRIGGER accounts_auditevent_append_only",
+            "DROP TRIGGER accounts_auditevent_no_truncate ON accounts_auditevent",
+            "DROP TABLE accounts_auditevent CASCADE",
+        ):
+            assert "must be owner" in _refused(database, APP_ROLE, statement), statement
+        for statement in (
+            "UPDATE accounts_auditevent SET target_repr = 'x'",
+            "DELETE FROM accounts_auditevent",
+            "TRUNCATE accounts_auditevent",
+            "SET zhenggai.audit_truncate = 'allowed'; TRUNCATE accounts_auditevent",
+            "UPDATE django_migrations SET name = 'x'",
+        ):
+            assert "permission denied" in _refused(database, APP_ROLE, statement), statement
+        # The owner is refused too, by the triggers, unless it switches them off first (which the
+        # chain and the anchor then find: tests/test_audit_anchor.py).
+        for statement in (
+            "UPDATE accounts_auditevent SET target_repr = 'x'",
+            "DELETE FROM accounts_auditevent",
+            "TRUNCATE accounts_auditevent",
+        ):
+            assert "append-only" in _refused(database, ROLE, statement), statement
+
+        verified = _run([sys.executable, "manage.py", "verify_audit_chain"], env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "与 1 个锚点相符" in verified.stdout
+
+
 def _env_example(*, optional=False):
     """The NAME=value lines of .env.example; with ``optional``, also the commented-out ones
     ("# NAME=value"), which document a variable that only some installations set."""
@@ -213,7 +312,7 @@ def _env_example(*, optional=False):
 
 def _variables_read_by(path):
     text = (ROOT / path).read_text(encoding="utf-8")
-    pattern = r'(?:env_(?:str|bool|int|list)|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]*)"'
+    pattern = r'(?:env_(?:str|bool|int|list|key)|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]*)"'
     return set(re.findall(pattern, text))
 
 
@@ -233,9 +332,11 @@ class TestEnvironmentExample:
         assert values["DJANGO_PRODUCTION"] == "1"
         assert values["DJANGO_SECRET_KEY"] == "", "the example must not ship a usable secret"
         assert values["DJANGO_FIELD_ENCRYPTION_KEY"] == "", "the example must not ship a usable key"
+        assert values["DJANGO_AUDIT_CHAIN_KEY"] == "", "the example must not ship a usable key"
         values.update(
             DJANGO_SECRET_KEY=SECRET_KEY,
             DJANGO_FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
+            DJANGO_AUDIT_CHAIN_KEY=AUDIT_CHAIN_KEY,
             DJANGO_VAR_DIR=str(tmp_path / "var"),
             DJANGO_PRIVATE_MEDIA_ROOT=str(tmp_path / "media"),
             DJANGO_STATIC_ROOT=str(tmp_path / "static"),
@@ -372,6 +473,7 @@ class TestOfflineBundle:
             DJANGO_PRODUCTION="1",
             DJANGO_SECRET_KEY=SECRET_KEY,
             DJANGO_FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
+            DJANGO_AUDIT_CHAIN_KEY=AUDIT_CHAIN_KEY,
             DJANGO_ALLOWED_HOSTS=HOST,
             DJANGO_STATIC_ROOT=str(bundle / "staticfiles"),
         )

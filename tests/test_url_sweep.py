@@ -181,6 +181,7 @@ NO_OBJECT = {
     "accounts:audit_log",
     "accounts:audit_export",
     "accounts:audit_verify",
+    "accounts:audit_anchor",
     "accounts:security_lockouts",
     "accounts:security_unlock",
     "accounts:security_users",

@@ -6,7 +6,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from accounts.audit import GENESIS, row_hash
+from accounts.audit import GENESIS
+from accounts.audit import legacy_row_hash as row_hash
 
 _FAILURE_SUFFIXES = ("failed", "refused", "denied")
 
