@@ -403,7 +403,8 @@ def security_users(request):
 def security_user_roles(request, pk):
     person = access.user_for_user(request.user, pk, "security")
     held = access.roles_held(person)
-    form = RolesForm(request.POST or None, initial={"roles": held})
+    # Unchecking every box posts no field at all: still a submitted form (no roles), not a fresh page.
+    form = RolesForm(request.POST if request.method == "POST" else None, initial={"roles": held})
     if request.method == "POST" and form.is_valid():
         try:
             approval = services.user_roles_set(actor=request.user, user=person, roles=form.cleaned_data["roles"])
