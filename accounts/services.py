@@ -543,12 +543,14 @@ def _refuse_second_request(user, kind):
 
 
 def _approval_public(approval):
-    """The request as its audit rows record it: who, what, never a password's hash."""
+    """The request as its audit rows record it: who, what, never a password's hash (nor the
+    fingerprint of the password it replaces)."""
+    hidden = {"password_hash"} | ({"before"} if approval.kind == AdminApproval.Kind.PASSWORD else set())
     return {
         "kind": approval.kind,
         "target": approval.target.username,
         "approver": approval.approver,
-        "request": {key: value for key, value in approval.payload.items() if key != "password_hash"},
+        "request": {key: value for key, value in approval.payload.items() if key not in hidden},
     }
 
 
@@ -586,7 +588,7 @@ def _approval_close(*, actor, approval, status, reason=""):
     approval.status = status
     approval.decided_by = actor
     approval.decided_at = timezone.now()
-    approval.reason = reason
+    approval.reason = reason[:200]
     approval.payload.pop("password_hash", None)
     approval.save(update_fields=["status", "decided_by", "decided_at", "reason", "payload"])
     action = {
