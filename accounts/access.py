@@ -12,11 +12,11 @@ audit administrator reads the audit log. None of them reads a finding.
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from .models import AuditEvent, Unit, User
+from .models import AdminApproval, AuditEvent, Unit, User
 from .roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
 
 # --- who someone is ----------------------------------------------------------------------------------
@@ -77,6 +77,11 @@ def is_administrator(user):
     """One of the three administrators (三员), or a superuser: accounts that others may not touch
     (active or not: a deactivated administrator's account is not anybody else's to change)."""
     return user.is_superuser or _has_any_role(user, *ADMIN_ROLES)
+
+
+def is_active_administrator(user):
+    """An active, signed-in holder of one of the three administrator roles."""
+    return _holds(user, *ADMIN_ROLES)
 
 
 def roles_held(user):
@@ -212,6 +217,8 @@ ADMIN_PAGES = {
     "accounts": (may_manage_accounts, Role.SYSTEM_ADMIN),
     "security": (may_manage_security, Role.SECURITY_ADMIN),
     "audit": (may_read_audit_log, Role.AUDIT_ADMIN),
+    # The two-person approvals (双人审批): each of the three administrators asks or decides there.
+    "approvals": (is_active_administrator, None),
 }
 
 
@@ -219,7 +226,8 @@ def require_admin_page(user, page):
     """403, naming who may, unless ``user`` may open the administrators' pages of ``page``."""
     rule, role = ADMIN_PAGES[page]
     if not rule(user):
-        raise PermissionDenied(_("该操作仅限%(role)s。") % {"role": Role(role).label})
+        who = Role(role).label if role is not None else "、".join(administrator_role_labels())
+        raise PermissionDenied(_("该操作仅限%(role)s。") % {"role": who})
 
 
 def users_visible_to(user, page):
@@ -265,4 +273,115 @@ def navigation(user):
         "is_system_admin": may_manage_accounts(user),
         "is_security_admin": may_manage_security(user),
         "is_audit_admin": may_read_audit_log(user),
+        "takes_part_in_approvals": is_active_administrator(user),
     }
+
+
+# --- two-person approval (双人审批) -------------------------------------------------------------------
+#
+# What gives a person access to findings, or takes an administrator out of the way, is asked by one
+# administrator and approved by another, never the one who asked nor the person it is about:
+#
+# | asked by        | what                                           | approved by                      |
+# | 系统管理员      | a unit for a new account, or a move into a unit | 安全管理员                       |
+# | 系统管理员      | a temporary password (any account)              | 安全管理员                       |
+# | 系统管理员      | deactivating an administrator                   | another administrator (any of 三员) |
+# | 系统管理员      | reactivating an account                         | 安全管理员; for an administrator, another administrator |
+# | 安全管理员      | roles, when a role is added                     | 系统管理员                       |
+# | 安全管理员      | roles, when an administrator role is removed    | another administrator            |
+#
+# Everything that only takes access away (leaving a unit, losing a role that is not an
+# administrator's, deactivating someone who is not an administrator) takes effect at once.
+
+UNIT_APPROVER = AdminApproval.Approver.SECURITY_ADMIN
+PASSWORD_APPROVER = AdminApproval.Approver.SECURITY_ADMIN
+
+
+def roles_change_approver(old, new):
+    """Who must approve a change of roles from ``old`` to ``new`` (sets of ``Role``), or None when it
+    takes effect at once.
+
+    Every role but the administrators' reads or acts on findings, and an administrator role opens
+    the administrators' pages: adding any role widens what the person may do, so the system
+    administrator approves what the security administrator asks. Removing an administrator's role
+    puts that administrator out of office, like deactivating them: another administrator approves.
+    Any other removal only narrows access.
+    """
+    if set(new) - set(old):
+        return AdminApproval.Approver.SYSTEM_ADMIN
+    if (set(old) - set(new)) & ADMIN_ROLES:
+        return AdminApproval.Approver.ANY_ADMIN
+    return None
+
+
+def deactivation_approver(target):
+    """Deactivating an administrator needs another administrator; anyone else leaves at once (None)."""
+    return AdminApproval.Approver.ANY_ADMIN if is_administrator(target) else None
+
+
+def activation_approver(target):
+    """Reactivating an account gives back whatever it held (a unit, roles that read findings), so it
+    always waits: for the security administrator, or for an administrator's, another administrator."""
+    return AdminApproval.Approver.ANY_ADMIN if is_administrator(target) else AdminApproval.Approver.SECURITY_ADMIN
+
+
+def _approver_values(user):
+    """The ``AdminApproval.approver`` values this person answers to."""
+    values = []
+    if _holds(user, Role.SYSTEM_ADMIN):
+        values.append(AdminApproval.Approver.SYSTEM_ADMIN)
+    if _holds(user, Role.SECURITY_ADMIN):
+        values.append(AdminApproval.Approver.SECURITY_ADMIN)
+    if is_active_administrator(user):
+        values.append(AdminApproval.Approver.ANY_ADMIN)
+    return values
+
+
+def approval_refusal(user, approval):
+    """Why ``user`` may not approve or reject ``approval``, in Chinese; None if they may."""
+    if not approval.is_pending:
+        return _("该申请已处理（%(status)s），不能再审批。") % {"status": approval.get_status_display()}
+    if approval.requested_by_id == user.pk:
+        return _("不能审批自己提出的申请，须由另一名管理员审批。")
+    if approval.target_id == user.pk:
+        return _("不能审批与自己账号有关的申请，须由另一名管理员审批。")
+    if approval.approver not in _approver_values(user):
+        return _("该申请须由%(approver)s审批。") % {"approver": approval.get_approver_display()}
+    return None
+
+
+def may_decide_approval(user, approval):
+    return approval_refusal(user, approval) is None
+
+
+def may_withdraw_approval(user, approval):
+    """Only the person who asked withdraws a request, while it waits."""
+    return approval.is_pending and approval.requested_by_id == user.pk
+
+
+def approvals_waiting_condition(user):
+    """The queryset condition of ``may_decide_approval``: what waits for this person's decision."""
+    return (
+        Q(status=AdminApproval.Status.PENDING, approver__in=_approver_values(user))
+        & ~Q(requested_by_id=user.pk)
+        & ~Q(target_id=user.pk)
+    )
+
+
+def approvals_visible_to(user):
+    """The requests an administrator asked for, and those addressed to one of their roles."""
+    require_admin_page(user, "approvals")
+    return AdminApproval.objects.filter(Q(requested_by_id=user.pk) | Q(approver__in=_approver_values(user)))
+
+
+def approvals_waiting_for(user):
+    return approvals_visible_to(user).filter(approvals_waiting_condition(user))
+
+
+def approval_for_user(user, pk):
+    """One request for the approvals' pages: 403 for anyone but an administrator, 404 for one that
+    does not exist or is neither theirs nor addressed to them."""
+    found = approvals_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise Http404
+    return found

@@ -84,7 +84,7 @@ def row_hash(prev_hash, event, *, key=None):
 
 
 def legacy_row_hash(prev_hash, event):
-    """The unkeyed hash of releases before the keyed chain (kept for migrations 0003 and 0006)."""
+    """The unkeyed hash of releases before the keyed chain (kept for migrations 0003 and 0007)."""
     return hashlib.sha256((prev_hash + canonical_content(event)).encode("utf-8")).hexdigest()
 
 

@@ -93,6 +93,22 @@ class UnlockForm(forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=255)
 
 
+class ApprovalDecisionForm(forms.Form):
+    """Another administrator's answer to a request (双人审批), with an optional reason."""
+
+    decision = forms.ChoiceField(
+        label=_("审批结果"),
+        choices=[("approve", _("批准")), ("reject", _("驳回"))],
+        error_messages={"required": _("请选择批准或驳回。"), "invalid_choice": _("请选择批准或驳回。")},
+    )
+    reason = forms.CharField(
+        label=_("审批意见（选填）"),
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class RolesForm(forms.Form):
     roles = forms.MultipleChoiceField(
         label=_("角色"), required=False, choices=Role.choices, widget=forms.CheckboxSelectMultiple

@@ -204,3 +204,102 @@ class AuditEvent(models.Model):
     def changes_text(self):
         """The changes as readable JSON (Chinese kept as is), for pages and exports."""
         return json.dumps(self.changes, ensure_ascii=False, sort_keys=True) if self.changes else ""
+
+
+class AdminApproval(models.Model):
+    """A change one administrator asks for and another must approve (双人审批).
+
+    Whatever gives a person access to findings, or takes an administrator out of the way, is not
+    done by one administrator alone: unit membership asked by the system administrator waits for
+    the security administrator, roles added by the security administrator wait for the system
+    administrator, a password reset waits for the security administrator, and deactivating an
+    administrator waits for another administrator. The rules live in ``accounts.access``; the
+    transitions (request, approve, reject, withdraw) in ``accounts.services``.
+
+    ``payload`` holds what is asked and what the target looked like when it was asked (``before``),
+    so that a request overtaken by a later change is refused at approval. A temporary password
+    waits here as its hash only (``make_password``), and is removed once the request is decided.
+    """
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", _("单位授权")
+        ROLES = "roles", _("角色授权")
+        PASSWORD = "password", _("重置密码")
+        DEACTIVATE = "deactivate", _("停用管理员账号")
+        ACTIVATE = "activate", _("启用账号")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("已驳回")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    class Approver(models.TextChoices):
+        SYSTEM_ADMIN = Role.SYSTEM_ADMIN.value, _("系统管理员")
+        SECURITY_ADMIN = Role.SECURITY_ADMIN.value, _("安全管理员")
+        ANY_ADMIN = "any_admin", _("另一名管理员")
+
+    kind = models.CharField(_("申请类型"), max_length=20, choices=Kind.choices)
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("对象账号"), on_delete=models.PROTECT, related_name="approvals"
+    )
+    payload = models.JSONField(_("申请内容"), default=dict, blank=True)
+    approver = models.CharField(_("审批人"), max_length=30, choices=Approver.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="approvals_requested",
+    )
+    requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approvals_decided",
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    reason = models.CharField(_("审批意见"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("管理员双人审批")
+        verbose_name_plural = _("管理员双人审批")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_approval_per_target_and_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "approver"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}：{self.target}"
+
+    @property
+    def is_pending(self):
+        return self.status == self.Status.PENDING
+
+    @property
+    def summary(self):
+        """What is asked, in one line of Chinese (never the temporary password or its hash)."""
+        payload = self.payload
+        if self.kind == self.Kind.UNIT:
+            return _("加入单位“%(unit)s”") % {"unit": payload.get("unit", "")}
+        if self.kind == self.Kind.ROLES:
+            old = "、".join(_role_label(r) for r in payload.get("old", [])) or _("无")
+            new = "、".join(_role_label(r) for r in payload.get("new", [])) or _("无")
+            return _("角色由“%(old)s”改为“%(new)s”") % {"old": old, "new": new}
+        if self.kind == self.Kind.PASSWORD:
+            return _("设置申请人提交的临时密码，对方登录后必须立即修改")
+        if self.kind == self.Kind.DEACTIVATE:
+            return _("停用账号，其登录会话随即失效")
+        return _("重新启用账号")
+
+
+def _role_label(value):
+    return str(Role(value).label) if value in Role.values else value

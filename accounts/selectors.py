@@ -5,12 +5,12 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Prefetch, Q, Sum
 from django.utils import timezone
 
 from . import access
 from .audit import GENESIS, Anchor, row_hash
-from .models import AuditEvent, User
+from .models import AdminApproval, AuditEvent, User
 
 
 def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
@@ -101,11 +101,54 @@ def _signed_in_from_before(*, username, ip_address):
     ).exists()
 
 
+def _pending_approvals():
+    return Prefetch(
+        "approvals",
+        queryset=AdminApproval.objects.filter(status=AdminApproval.Status.PENDING).order_by("id"),
+        to_attr="pending_approvals",
+    )
+
+
 def users_for_admin(*, user, page, q=""):
-    users = access.users_visible_to(user, page).select_related("unit").prefetch_related("groups").order_by("username")
+    """The accounts of an administrator's page, each with its requests waiting for approval
+    (``pending_approvals``: a person whose unit waits for approval belongs to none yet)."""
+    users = (
+        access.users_visible_to(user, page)
+        .select_related("unit")
+        .prefetch_related("groups", _pending_approvals())
+        .order_by("username")
+    )
     if q:
         users = users.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(unit__name__icontains=q))
     return users
+
+
+def _approvals_listed(approvals):
+    return approvals.select_related("target__unit", "requested_by", "decided_by").order_by("-requested_at", "-id")
+
+
+def approvals_waiting(*, user):
+    """待我审批: the requests this administrator may decide, newest first."""
+    return _approvals_listed(access.approvals_waiting_for(user))
+
+
+def approvals_requested(*, user):
+    """我的申请: the requests this administrator made, whatever became of them."""
+    return _approvals_listed(access.approvals_visible_to(user).filter(requested_by_id=user.pk))
+
+
+def approvals_waiting_count(*, user):
+    return access.approvals_waiting_for(user).count()
+
+
+def approvals_pending_for_person(*, user, person):
+    """The requests about ``person`` still waiting, as the administrator's page about them shows them."""
+    return list(
+        access.approvals_visible_to(user)
+        .filter(target_id=person.pk, status=AdminApproval.Status.PENDING)
+        .select_related("requested_by")
+        .order_by("id")
+    )
 
 
 def units_for_admin(*, user):

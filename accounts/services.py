@@ -1,16 +1,18 @@
 """Every write about people, units, roles and accounts, each with its audit row."""
 
+import hashlib
 import logging
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import access, audit, crypto, totp
 from .middleware import current_client_ip
-from .models import AuditEvent, Unit, User
+from .models import AdminApproval, AuditEvent, Unit, User
 from .roles import Role
 
 logger = logging.getLogger(__name__)
@@ -182,26 +184,57 @@ def _role_labels(roles):
 
 @transaction.atomic
 def user_set_active(*, actor, user, active):
-    """The system administrator deactivates (or reactivates) an account; its sessions end with it."""
+    """The system administrator deactivates (or reactivates) an account; its sessions end with it.
+
+    Deactivating someone who is not an administrator takes effect at once. Deactivating an
+    administrator, and reactivating anyone, is a request another administrator approves
+    (``access.deactivation_approver``, ``access.activation_approver``). Returns the request, or
+    None when the change was made at once (or there was nothing to change).
+    """
     _require_role(actor, "accounts")
     if user.pk == actor.pk:
         raise ValidationError(_("不能停用自己的账号。"))
     if user.is_active == active:
-        return user
+        return None
+    if active:
+        return _approval_request(
+            actor=actor, kind=AdminApproval.Kind.ACTIVATE, target=user, approver=access.activation_approver(user)
+        )
+    approver = access.deactivation_approver(user)
+    if approver is not None:
+        return _approval_request(actor=actor, kind=AdminApproval.Kind.DEACTIVATE, target=user, approver=approver)
+    _active_apply(actor=actor, user=user, active=False)
+    return None
+
+
+def _active_apply(*, actor, user, active, approval=None):
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
         action="system.user_activate" if active else "system.user_deactivate",
         target=user,
-        changes={"is_active": [not active, active]},
+        changes={"is_active": [not active, active], **_approved_by(approval)},
     )
-    return user
+
+
+def _approved_by(approval):
+    """What an audit row of a change made on approval adds: which request, asked by whom."""
+    if approval is None:
+        return {}
+    return {"approval": approval.pk, "requested_by": approval.requested_by.username}
 
 
 @transaction.atomic
 def user_password_reset(*, actor, user, password):
-    """The system administrator sets a temporary password, which the person must change at once."""
+    """The system administrator asks to give an account a temporary password; the security
+    administrator approves, and only then does it replace the password (which the person must
+    change at their next login, after their second factor if they have one: the second factor is
+    never touched here).
+
+    Until then the password waits as its hash only (``make_password``); the system administrator
+    chose it and hands it to the person once the request is approved. Returns the request.
+    """
     _require_role(actor, "accounts")
     if user.pk == actor.pk:
         raise ValidationError(_("请在“修改密码”页面修改自己的密码。"))
@@ -210,13 +243,27 @@ def user_password_reset(*, actor, user, password):
         raise ValidationError(
             _("管理员账号的密码只能由本人修改，或由运维人员在服务器上执行 manage.py changepassword 重置。")
         )
-    user.set_password(password)
-    user.save()
+    return _approval_request(
+        actor=actor,
+        kind=AdminApproval.Kind.PASSWORD,
+        target=user,
+        approver=access.PASSWORD_APPROVER,
+        secret={"password_hash": make_password(password)},
+    )
+
+
+def _password_apply(*, actor, user, password_hash, approval):
+    user.password = password_hash
     # No change date means "must change now" (see ``passwords.password_expired``).
-    User.objects.filter(pk=user.pk).update(password_changed_at=None)
     user.password_changed_at = None
-    audit_record(actor=actor, action="system.password_reset", target=user)
-    return user
+    user.save(update_fields=["password", "password_changed_at"])
+    audit_record(actor=actor, action="system.password_reset", target=user, changes=_approved_by(approval))
+
+
+def _password_fingerprint(user):
+    """Which password an account has, without the password or its hash: a request to reset it is
+    out of date once the person has changed it themselves."""
+    return hashlib.sha256(user.password.encode()).hexdigest()[:16]
 
 
 roles_check = access.roles_given
@@ -224,17 +271,47 @@ roles_check = access.roles_given
 
 @transaction.atomic
 def user_roles_set(*, actor, user, roles):
-    """The security administrator sets which role groups a person holds (unit groups are untouched)."""
+    """The security administrator sets which role groups a person holds (unit groups are untouched).
+
+    Removing roles takes effect at once; adding one (or removing an administrator's role) is a
+    request another administrator approves (``access.roles_change_approver``). Returns the request,
+    or None when the change was made at once (or there was nothing to change).
+    """
     _require_role(actor, "security")
     if user.pk == actor.pk:
         raise ValidationError(_("不能修改自己的角色，请由另一名安全管理员操作。"))
     if user.is_superuser:
         raise ValidationError(_("超级用户账号不在此处管理。"))
     new = roles_check(roles)
-    old = {Role(g.name) for g in user.groups.filter(name__in=Role.values)}
+    old = _roles_of(user)
     if new == old:
-        return user
+        return None
+    approver = access.roles_change_approver(old, new)
+    if approver is not None:
+        return _approval_request(
+            actor=actor,
+            kind=AdminApproval.Kind.ROLES,
+            target=user,
+            approver=approver,
+            payload={"old": _role_values(old), "new": _role_values(new)},
+        )
+    _roles_apply(actor=actor, user=user, old=old, new=new)
+    return None
+
+
+def _roles_of(user):
+    return {Role(g.name) for g in user.groups.filter(name__in=Role.values)}
+
+
+def _role_values(roles):
+    return sorted(Role(r).value for r in roles)
+
+
+def _roles_apply(*, actor, user, old, new, approval=None):
     groups = {g.name: g for g in Group.objects.filter(name__in=Role.values)}
+    for role in new - old:
+        # A role nobody held yet may have no group.
+        groups.setdefault(role.value, Group.objects.get_or_create(name=role.value)[0])
     user.groups.remove(*[groups[r.value] for r in old - new])
     user.groups.add(*[groups[r.value] for r in new - old])
     user.__dict__.pop("role_set", None)
@@ -242,9 +319,8 @@ def user_roles_set(*, actor, user, roles):
         actor=actor,
         action="security.roles_change",
         target=user,
-        changes={"roles": [_role_labels(old), _role_labels(new)]},
+        changes={"roles": [_role_labels(old), _role_labels(new)], **_approved_by(approval)},
     )
-    return user
 
 
 @transaction.atomic
@@ -377,25 +453,48 @@ def totp_check(*, user, code):
 @transaction.atomic
 def user_create_by_admin(*, actor, username, full_name, password, unit=None, title="", phone=""):
     """The system administrator opens an account; roles are the security administrator's to grant
-    (三员分立), and the first password must be changed at the first login."""
+    (三员分立), and the first password must be changed at the first login.
+
+    The account belongs to no unit until the security administrator approves the unit asked for
+    here: until then it is in no unit's group and its ``unit`` is empty, so it sees nothing of it.
+    """
     _require_role(actor, "accounts")
     if User.objects.filter(username=username).exists():
         raise ValidationError(_("用户名“%(name)s”已被使用。") % {"name": username})
-    user = user_create(
-        actor=actor, username=username, full_name=full_name, password=password, unit=unit, title=title, phone=phone
-    )
+    user = user_create(actor=actor, username=username, full_name=full_name, password=password, title=title, phone=phone)
     User.objects.filter(pk=user.pk).update(password_changed_at=None)
     user.password_changed_at = None
+    if unit is not None:
+        _unit_request(actor=actor, user=user, unit=unit)
     return user
 
 
 @transaction.atomic
 def user_move_by_admin(*, actor, user, unit):
-    """Move a person to another unit: their access to findings follows the unit group at once."""
+    """Move a person to another unit. Leaving the old unit (and its findings) takes effect at once;
+    joining the new one is a request the security administrator approves. Returns the request, or
+    None when nothing waits (no new unit, or the same unit)."""
     _require_role(actor, "accounts")
     if access.is_administrator(user):
         raise ValidationError(_("管理员账号不属于任何业务单位。"))
-    return user_move_to_unit(actor=actor, user=user, unit=unit)
+    if unit is not None and user.unit_id == unit.pk:
+        return None
+    _refuse_second_request(user, AdminApproval.Kind.UNIT)
+    if user.unit_id is not None:
+        user_move_to_unit(actor=actor, user=user, unit=None)
+    if unit is None:
+        return None
+    return _unit_request(actor=actor, user=user, unit=unit)
+
+
+def _unit_request(*, actor, user, unit):
+    return _approval_request(
+        actor=actor,
+        kind=AdminApproval.Kind.UNIT,
+        target=user,
+        approver=access.UNIT_APPROVER,
+        payload={"unit_id": unit.pk, "unit": unit.name},
+    )
 
 
 @transaction.atomic
@@ -414,3 +513,184 @@ def unit_create_by_admin(*, actor, name, level, kind, short_name="", parent=None
         parent=parent,
         sort_order=Unit.objects.count() + 1,
     )
+
+
+# --- two-person approval (双人审批) -------------------------------------------------------------
+#
+# Who asks and who approves what is ``accounts.access``'s (see the table there). A request keeps
+# what the target looked like when it was asked (``payload["before"]``); if that has changed by the
+# time of approval, the approval is refused and the request must be rejected or withdrawn.
+
+
+def _before(kind, user):
+    """What a request of ``kind`` depends on: approving it after this has changed would apply a
+    decision taken about an account that is no longer what the approver was shown."""
+    if kind == AdminApproval.Kind.UNIT:
+        return {"unit_id": user.unit_id}
+    if kind == AdminApproval.Kind.ROLES:
+        return {"roles": _role_values(_roles_of(user))}
+    if kind == AdminApproval.Kind.PASSWORD:
+        return {"password": _password_fingerprint(user)}
+    return {"is_active": user.is_active}
+
+
+def _refuse_second_request(user, kind):
+    if AdminApproval.objects.filter(target=user, kind=kind, status=AdminApproval.Status.PENDING).exists():
+        raise ValidationError(
+            _("“%(name)s”已有一项待审批的“%(kind)s”申请，请等待审批结果，或先撤回该申请。")
+            % {"name": user, "kind": AdminApproval.Kind(kind).label}
+        )
+
+
+def _approval_public(approval):
+    """The request as its audit rows record it: who, what, never a password's hash (nor the
+    fingerprint of the password it replaces)."""
+    hidden = {"password_hash"} | ({"before"} if approval.kind == AdminApproval.Kind.PASSWORD else set())
+    return {
+        "kind": approval.kind,
+        "target": approval.target.username,
+        "approver": approval.approver,
+        "request": {key: value for key, value in approval.payload.items() if key not in hidden},
+    }
+
+
+def _approval_request(*, actor, kind, target, approver, payload=None, secret=None):
+    """Record a request (one pending per account and kind) and its audit row."""
+    _refuse_second_request(target, kind)
+    approval = AdminApproval(
+        kind=kind,
+        target=target,
+        approver=approver,
+        requested_by=actor,
+        payload={**(payload or {}), "before": _before(kind, target)},
+    )
+    # Kept out of the audit row and the pages; removed again once the request is decided.
+    approval.payload.update(secret or {})
+    try:
+        with transaction.atomic():
+            approval.save()
+    except IntegrityError:
+        # Two administrators asked at the same moment; the unique constraint let one through.
+        _refuse_second_request(target, kind)
+        raise
+    audit_record(actor=actor, action="approval.request", target=approval, changes=_approval_public(approval))
+    return approval
+
+
+def _approval_locked(approval):
+    """The request, re-read and locked until the end of the transaction, so that two decisions
+    (or a decision and a withdrawal) made at the same moment are taken one after the other."""
+    return AdminApproval.objects.select_for_update().select_related("requested_by").get(pk=approval.pk)
+
+
+def _approval_close(*, actor, approval, status, reason=""):
+    old_status = approval.status
+    approval.status = status
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.reason = reason[:200]
+    approval.payload.pop("password_hash", None)
+    approval.save(update_fields=["status", "decided_by", "decided_at", "reason", "payload"])
+    action = {
+        AdminApproval.Status.APPROVED: "approval.approve",
+        AdminApproval.Status.REJECTED: "approval.reject",
+        AdminApproval.Status.WITHDRAWN: "approval.withdraw",
+    }[status]
+    audit_record(
+        actor=actor,
+        action=action,
+        target=approval,
+        changes={
+            **_approval_public(approval),
+            "requested_by": approval.requested_by.username,
+            "status": [old_status, status],
+            **({"reason": reason} if reason else {}),
+        },
+    )
+
+
+def _require_decider(actor, approval):
+    _require_role(actor, "approvals")
+    refusal = access.approval_refusal(actor, approval)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def _stale_reason(approval, target):
+    """Why ``approval`` can no longer be applied as it was asked, in Chinese; None if it can."""
+    Kind = AdminApproval.Kind
+    if _before(approval.kind, target) != approval.payload.get("before"):
+        what = {
+            Kind.UNIT: _("所在单位已有变化"),
+            Kind.ROLES: _("角色已被调整"),
+            Kind.PASSWORD: _("密码已被修改"),
+        }.get(approval.kind, _("账号状态已有变化"))
+        return _("申请提交后，“%(name)s”的%(what)s。") % {"name": target, "what": what}
+    if approval.kind in {Kind.UNIT, Kind.PASSWORD} and access.is_administrator(target):
+        return _("“%(name)s”现已是管理员账号。") % {"name": target}
+    if approval.kind == Kind.UNIT and not Unit.objects.filter(pk=approval.payload["unit_id"], is_active=True).exists():
+        return _("单位“%(unit)s”已停用或不存在。") % {"unit": approval.payload.get("unit", "")}
+    return None
+
+
+def _approval_apply(*, actor, approval, target):
+    Kind = AdminApproval.Kind
+    if approval.kind == Kind.UNIT:
+        user_move_to_unit(actor=actor, user=target, unit=Unit.objects.get(pk=approval.payload["unit_id"]))
+    elif approval.kind == Kind.ROLES:
+        old = {Role(r) for r in approval.payload["old"]}
+        new = roles_check(approval.payload["new"])
+        _roles_apply(actor=actor, user=target, old=old, new=new, approval=approval)
+    elif approval.kind == Kind.PASSWORD:
+        _password_apply(actor=actor, user=target, password_hash=approval.payload["password_hash"], approval=approval)
+    else:
+        _active_apply(actor=actor, user=target, active=approval.kind == Kind.ACTIVATE, approval=approval)
+
+
+def approval_approve(*, actor, approval, reason=""):
+    """Another administrator approves a request: the change it asks for is made now, with its own
+    audit row, in the same transaction as the decision. A request overtaken by a later change is
+    refused (and stays waiting, to be rejected or withdrawn)."""
+    with transaction.atomic():
+        approval = _approval_locked(approval)
+        _require_decider(actor, approval)
+        target = User.objects.select_for_update().get(pk=approval.target_id)
+        stale = _stale_reason(approval, target)
+        if stale is None:
+            _approval_apply(actor=actor, approval=approval, target=target)
+            _approval_close(actor=actor, approval=approval, status=AdminApproval.Status.APPROVED, reason=reason)
+            return approval
+    # Recorded outside the transaction, which the refusal would otherwise roll back.
+    audit_record(
+        actor=actor,
+        action="approval.approve_refused",
+        target=approval,
+        changes={**_approval_public(approval), "stale": stale},
+    )
+    raise ValidationError(
+        _("%(stale)s该申请已失效，不能批准；请驳回该申请，或由申请人撤回后重新提交。") % {"stale": stale}
+    )
+
+
+@transaction.atomic
+def approval_reject(*, actor, approval, reason=""):
+    """Another administrator rejects a request; nothing changes but the request's status."""
+    approval = _approval_locked(approval)
+    _require_decider(actor, approval)
+    _approval_close(actor=actor, approval=approval, status=AdminApproval.Status.REJECTED, reason=reason)
+    return approval
+
+
+@transaction.atomic
+def approval_withdraw(*, actor, approval):
+    """The administrator who asked withdraws the request while it waits."""
+    _require_role(actor, "approvals")
+    approval = _approval_locked(approval)
+    if not access.may_withdraw_approval(actor, approval):
+        if not approval.is_pending:
+            raise ValidationError(
+                _("该申请已处理（%(status)s），不能撤回。") % {"status": approval.get_status_display()}
+            )
+        raise PermissionDenied(_("只有申请人本人可以撤回申请。"))
+    _approval_close(actor=actor, approval=approval, status=AdminApproval.Status.WITHDRAWN)
+    return approval

@@ -31,4 +31,10 @@ urlpatterns = [
     path("system/users/<int:pk>/password/", views.system_user_password, name="system_user_password"),
     path("system/units/", views.system_units, name="system_units"),
     path("system/units/new/", views.system_unit_create, name="system_unit_create"),
+    # 双人审批: each of the three administrators
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/mine/", views.approvals_mine, name="approvals_mine"),
+    path("approvals/<int:pk>/", views.approval_detail, name="approval_detail"),
+    path("approvals/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
+    path("approvals/<int:pk>/withdraw/", views.approval_withdraw, name="approval_withdraw"),
 ]

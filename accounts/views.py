@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import access, anchoring, audit, exports, selectors, services, totp
 from .forms import (
+    ApprovalDecisionForm,
     AuditSearchForm,
     OwnPasswordChangeForm,
     PasswordResetByAdminForm,
@@ -446,19 +447,28 @@ def security_users(request):
 def security_user_roles(request, pk):
     person = access.user_for_user(request.user, pk, "security")
     held = access.roles_held(person)
-    form = RolesForm(request.POST or None, initial={"roles": held})
+    # Unchecking every box posts no field at all: still a submitted form (no roles), not a fresh page.
+    form = RolesForm(request.POST if request.method == "POST" else None, initial={"roles": held})
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_roles_set(actor=request.user, user=person, roles=form.cleaned_data["roles"])
+            approval = services.user_roles_set(actor=request.user, user=person, roles=form.cleaned_data["roles"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("已更新“%(name)s”的角色。") % {"name": person})
+            if approval is not None:
+                _requested(request, approval)
+            else:
+                messages.success(request, _("已更新“%(name)s”的角色。") % {"name": person})
             return redirect("accounts:security_users")
     return render(
         request,
         "accounts/security_user_roles.html",
-        {"person": person, "form": form, "admin_roles": access.administrator_role_labels()},
+        {
+            "person": person,
+            "form": form,
+            "admin_roles": access.administrator_role_labels(),
+            "pending": selectors.approvals_pending_for_person(user=request.user, person=person),
+        },
     )
 
 
@@ -500,11 +510,13 @@ def system_user_active(request, pk):
     person = access.user_for_user(request.user, pk, "accounts")
     active = request.POST.get("active") == "1"
     try:
-        services.user_set_active(actor=request.user, user=person, active=active)
+        approval = services.user_set_active(actor=request.user, user=person, active=active)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        if active:
+        if approval is not None:
+            _requested(request, approval)
+        elif active:
             messages.success(request, _("已启用账号“%(name)s”。") % {"name": person})
         else:
             messages.success(request, _("已停用账号“%(name)s”，其登录会话随即失效。") % {"name": person})
@@ -521,11 +533,13 @@ def system_user_password(request, pk):
     form = PasswordResetByAdminForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_password_reset(actor=request.user, user=person, password=form.cleaned_data["new_password2"])
+            approval = services.user_password_reset(
+                actor=request.user, user=person, password=form.cleaned_data["new_password2"]
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("已为“%(name)s”设置临时密码，其下次登录时必须修改。") % {"name": person})
+            _requested(request, approval)
             return redirect("accounts:system_users")
     return render(request, "accounts/system_user_password.html", {"person": person, "form": form})
 
@@ -552,6 +566,12 @@ def system_user_create(request):
             messages.success(
                 request, _("已创建账号“%(name)s”。请由安全管理员分配角色；首次登录须修改密码。") % {"name": person}
             )
+            if data["unit"] is not None:
+                messages.info(
+                    request,
+                    _("加入“%(unit)s”须经安全管理员审批；批准前，该账号看不到该单位的任何整改事项。")
+                    % {"unit": data["unit"]},
+                )
             return redirect("accounts:system_users")
     return render(request, "accounts/system_user_form.html", {"form": form})
 
@@ -563,15 +583,18 @@ def system_user_move(request, pk):
     form = UserMoveForm(request.POST or None, initial={"unit": person.unit_id})
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_move_by_admin(actor=request.user, user=person, unit=form.cleaned_data["unit"])
+            approval = services.user_move_by_admin(actor=request.user, user=person, unit=form.cleaned_data["unit"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
-                request,
-                _("“%(name)s”已调至%(unit)s，其可查看和办理的事项已随单位变更。")
-                % {"name": person, "unit": form.cleaned_data["unit"]},
-            )
+            if approval is not None:
+                messages.success(
+                    request,
+                    _("“%(name)s”已退出原单位，不再能查看原单位的事项；调至%(unit)s须经安全管理员审批后生效。")
+                    % {"name": person, "unit": form.cleaned_data["unit"]},
+                )
+            else:
+                messages.info(request, _("“%(name)s”已在该单位，未作调整。") % {"name": person})
             return redirect("accounts:system_users")
     return render(request, "accounts/system_user_move.html", {"person": person, "form": form})
 
@@ -589,3 +612,90 @@ def system_unit_create(request):
             messages.success(request, _("已新增单位“%(name)s”。") % {"name": unit})
             return redirect("accounts:system_units")
     return render(request, "accounts/system_unit_form.html", {"form": form})
+
+
+# --- two-person approval (双人审批) -------------------------------------------------------------
+
+
+def _requested(request, approval):
+    """What the administrator who asked is told: it waits, and for whom."""
+    messages.success(
+        request,
+        _("已提交申请：%(what)s（%(summary)s），须由%(approver)s审批后生效。可在“我的申请”中查看进度或撤回。")
+        % {"what": approval, "summary": approval.summary, "approver": approval.get_approver_display()},
+    )
+
+
+@admin_page("approvals")
+@require_GET
+def approvals(request):
+    """待我审批: what waits for this administrator's decision."""
+    page = paginate(request, selectors.approvals_waiting(user=request.user), PAGE_SIZE)
+    return render(request, "accounts/approvals.html", {"page": page, "mine": False})
+
+
+@admin_page("approvals")
+@require_GET
+def approvals_mine(request):
+    """我的申请: what this administrator asked for, and what became of it."""
+    page = paginate(request, selectors.approvals_requested(user=request.user), PAGE_SIZE)
+    return render(request, "accounts/approvals.html", {"page": page, "mine": True})
+
+
+@admin_page("approvals")
+@require_GET
+def approval_detail(request, pk):
+    approval = access.approval_for_user(request.user, pk)
+    return _approval_page(request, approval, ApprovalDecisionForm())
+
+
+def _approval_page(request, approval, form, status=200):
+    target = approval.target
+    return render(
+        request,
+        "accounts/approval_detail.html",
+        {
+            "approval": approval,
+            "target_roles": access.role_labels(target),
+            "form": form,
+            "refusal": access.approval_refusal(request.user, approval),
+            "may_withdraw": access.may_withdraw_approval(request.user, approval),
+        },
+        status=status,
+    )
+
+
+@admin_page("approvals")
+@require_POST
+def approval_decide(request, pk):
+    approval = access.approval_for_user(request.user, pk)
+    form = ApprovalDecisionForm(request.POST)
+    if not form.is_valid():
+        return _approval_page(request, approval, form, status=400)
+    decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+    try:
+        if decision == "approve":
+            services.approval_approve(actor=request.user, approval=approval, reason=reason)
+        else:
+            services.approval_reject(actor=request.user, approval=approval, reason=reason)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("accounts:approval_detail", pk=approval.pk)
+    if decision == "approve":
+        messages.success(request, _("已批准：%(what)s，已生效。") % {"what": approval})
+    else:
+        messages.success(request, _("已驳回：%(what)s。") % {"what": approval})
+    return redirect("accounts:approvals")
+
+
+@admin_page("approvals")
+@require_POST
+def approval_withdraw(request, pk):
+    approval = access.approval_for_user(request.user, pk)
+    try:
+        services.approval_withdraw(actor=request.user, approval=approval)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("accounts:approval_detail", pk=approval.pk)
+    messages.success(request, _("已撤回：%(what)s。") % {"what": approval})
+    return redirect("accounts:approvals_mine")

@@ -412,10 +412,13 @@ elif PASSWORD_HASHER == "default":
 else:
     raise ImproperlyConfigured(f"DJANGO_PASSWORD_HASHER={PASSWORD_HASHER!r} is neither 'default' nor 'sm3'.")
 
-# Second factor (TOTP). Anyone may turn it on for their own account (修改密码 → 动态口令); with
-# DJANGO_TOTP_REQUIRED=1 the holders of TOTP_REQUIRED_ROLES must set it up before anything else.
-TOTP_REQUIRED = env_bool("DJANGO_TOTP_REQUIRED", False)
-TOTP_REQUIRED_ROLES = ["role:system_admin", "role:security_admin", "role:audit_admin", "role:leader"]
+# Second factor (TOTP). Anyone may turn it on for their own account (修改密码 → 动态口令); when
+# required, the holders of TOTP_REQUIRED_ROLES (the office, the leaders and the three
+# administrators: the accounts that read every finding, sign close-outs or run the system) must set
+# it up before anything else. Required by default in production; DJANGO_TOTP_REQUIRED=0 turns it
+# off there, =1 turns it on in the embedded (demo, development, test) default.
+TOTP_REQUIRED = env_bool("DJANGO_TOTP_REQUIRED", PRODUCTION)
+TOTP_REQUIRED_ROLES = ["role:office", "role:leader", "role:system_admin", "role:security_admin", "role:audit_admin"]
 TOTP_ISSUER = env_str("DJANGO_TOTP_ISSUER", "巡视整改督办台账")
 
 # Audit log (accounts.AuditEvent): append-only and hash-chained, so nothing is ever deleted. Kept

@@ -247,7 +247,7 @@ from .e2e import browser, page  # noqa: E402,F401
 
 
 def _owner_may_empty_the_audit_log():
-    """On PostgreSQL the audit log refuses TRUNCATE (migration 0006) unless the table's owner asks
+    """On PostgreSQL the audit log refuses TRUNCATE (migration 0007) unless the table's owner asks
     for it in its session. The tests run as the owner and empty their scratch database between
     transactional tests with TRUNCATE, so every test connection asks for it."""
     from django.conf import settings

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from accounts.models import AuditEvent, User
+from accounts.models import AdminApproval, AuditEvent, User
 from accounts.roles import Role
 
 from .conftest import PASSWORD
@@ -111,7 +111,7 @@ class TestSystemAdministrator:
         assert "王牵头" not in page
         assert "牵头局" in client.get(reverse("accounts:system_units")).content.decode()
 
-    def test_it_deactivates_and_reactivates_a_user(self, world, client):
+    def test_it_deactivates_at_once_and_reactivates_on_approval(self, world, client):
         client.force_login(world.sysadmin)
         url = reverse("accounts:system_user_active", args=[world.resp_staff.pk])
         response = client.post(url, {"active": "0"}, follow=True)
@@ -120,7 +120,14 @@ class TestSystemAdministrator:
         assert not world.resp_staff.is_active
         event = AuditEvent.objects.get(action="system.user_deactivate")
         assert event.actor == world.sysadmin and event.changes == {"is_active": [True, False]}
-        client.post(url, {"active": "1"})
+        # Reactivating gives back the unit's findings: the security administrator approves it.
+        response = client.post(url, {"active": "1"}, follow=True)
+        assert "须由安全管理员审批后生效" in response.content.decode()
+        world.resp_staff.refresh_from_db()
+        assert not world.resp_staff.is_active
+        approval = AdminApproval.objects.get(kind="activate", target=world.resp_staff)
+        client.force_login(world.secadmin)
+        client.post(reverse("accounts:approval_decide", args=[approval.pk]), {"decision": "approve"})
         world.resp_staff.refresh_from_db()
         assert world.resp_staff.is_active
 
@@ -148,12 +155,16 @@ class TestSystemAdministrator:
         )
         assert response["Location"] == reverse("accounts:system_users")
 
-    def test_it_sets_a_temporary_password_that_must_be_changed(self, world, client):
+    def test_it_sets_a_temporary_password_that_must_be_changed_once_approved(self, world, client):
         client.force_login(world.sysadmin)
         url = reverse("accounts:system_user_password", args=[world.resp_staff.pk])
         response = client.post(url, {"new_password1": "Linshi@2026a", "new_password2": "Linshi@2026a"})
         assert response.status_code == 302
-        assert AuditEvent.objects.filter(action="system.password_reset", actor=world.sysadmin).exists()
+        assert AuditEvent.objects.filter(action="approval.request", actor=world.sysadmin).exists()
+        approval = AdminApproval.objects.get(kind="password", target=world.resp_staff)
+        client.force_login(world.secadmin)
+        client.post(reverse("accounts:approval_decide", args=[approval.pk]), {"decision": "approve"})
+        assert AuditEvent.objects.filter(action="system.password_reset", actor=world.secadmin).exists()
         client.post(reverse("accounts:logout"))
         client.post(reverse("accounts:login"), {"username": "resp_lly", "password": "Linshi@2026a"})
         response = client.get(reverse("rectification:worklist"))
@@ -174,8 +185,9 @@ class TestSystemAdministrator:
         client.force_login(world.sysadmin)
         url = reverse("accounts:system_users")
         client.get(url)
-        # Session, user, roles, count, page of users, their groups (prefetch), bell, pending close-outs.
-        with django_assert_num_queries(8, exact=False) as captured:
+        # Session, user, roles, count, page of users, their groups and their requests waiting for
+        # approval (two prefetches), the count of requests waiting for this administrator.
+        with django_assert_num_queries(9, exact=False) as captured:
             client.get(url)
         baseline = len(captured.captured_queries)
         for n in range(30):
@@ -198,18 +210,34 @@ class TestSecurityAdministrator:
         page = client.get(reverse("accounts:security_users"), {"q": "resp"}).content.decode()
         assert "resp_lly" in page and "单位联络员" in page
 
-    def test_it_assigns_roles_and_audits_old_and_new(self, world, client):
+    def test_it_assigns_roles_on_approval_and_audits_old_and_new(self, world, client):
         client.force_login(world.secadmin)
         url = reverse("accounts:security_user_roles", args=[world.resp_staff.pk])
         response = client.post(url, {"roles": [Role.LIAISON, Role.UNIT_HEAD]})
         assert response.status_code == 302
+        # Adding a role waits for the system administrator.
+        assert User.objects.get(pk=world.resp_staff.pk).role_set == {Role.LIAISON}
+        approval = AdminApproval.objects.get(kind="roles", target=world.resp_staff)
+        client.force_login(world.sysadmin)
+        client.post(reverse("accounts:approval_decide", args=[approval.pk]), {"decision": "approve"})
         person = User.objects.get(pk=world.resp_staff.pk)
         assert person.role_set == {Role.LIAISON, Role.UNIT_HEAD}
         # The unit group is not a role: it stays.
         assert person.groups.filter(pk=world.resp_unit.group_id).exists()
         event = AuditEvent.objects.get(action="security.roles_change")
-        assert event.changes == {"roles": [["单位联络员"], ["单位联络员", "单位负责人"]]}
-        assert event.actor == world.secadmin
+        assert event.changes == {
+            "roles": [["单位联络员"], ["单位联络员", "单位负责人"]],
+            "approval": approval.pk,
+            "requested_by": "secadmin",
+        }
+        assert event.actor == world.sysadmin
+
+    def test_it_takes_a_role_away_at_once(self, world, client):
+        client.force_login(world.secadmin)
+        client.post(reverse("accounts:security_user_roles", args=[world.resp_head.pk]), {"roles": []})
+        assert User.objects.get(pk=world.resp_head.pk).role_set == set()
+        event = AuditEvent.objects.get(action="security.roles_change")
+        assert event.actor == world.secadmin and event.changes == {"roles": [["单位负责人"], []]}
 
     def test_it_keeps_the_three_administrators_separate(self, world, client):
         client.force_login(world.secadmin)

@@ -212,8 +212,8 @@ class TestTheAuditorsPages:
         assert client.get(reverse("accounts:audit_anchor")).status_code == 302
 
 
-LEGACY = ("accounts", "0005_seal_totp_secrets")
-KEYED = ("accounts", "0006_audit_keyed_chain")
+LEGACY = ("accounts", "0006_admin_approval")
+KEYED = ("accounts", "0007_audit_keyed_chain")
 
 
 def _migrate(target):
@@ -240,7 +240,7 @@ def _legacy_rows(count):
 
 @pytest.mark.django_db(transaction=True)
 class TestUpgradeToTheKeyedChain:
-    """Migration 0006 re-seals the rows of earlier releases under the key, once, if they verify."""
+    """Migration 0007 re-seals the rows of earlier releases under the key, once, if they verify."""
 
     def test_it_reseals_an_intact_legacy_chain_and_says_so(self):
         _migrate(LEGACY)

@@ -15,7 +15,6 @@ from django.urls import reverse
 
 from accounts.audit import GENESIS
 from accounts.models import AuditEvent, AuditLogAppendOnly
-from accounts.roles import Role
 from accounts.selectors import chain_verify
 from accounts.services import audit_record, audit_record_many, user_create
 
@@ -98,10 +97,11 @@ class TestWhatIsRecorded:
         assert event.ip is None
 
     def test_it_records_a_permission_change_with_old_and_new_roles(self, world, client):
+        # Taking a role away takes effect at once (adding one waits for approval: test_admin_approval).
         client.force_login(world.secadmin)
         client.post(
             reverse("accounts:security_user_roles", args=[world.leader.pk]),
-            {"roles": [Role.LEADER, Role.SUPERVISION]},
+            {"roles": []},
             REMOTE_ADDR="10.0.0.99",
         )
         event = _latest("security.roles_change")

@@ -688,5 +688,5 @@ CYCLE_LIST = 7
 CYCLE_DETAIL = 9
 # Session, user, roles; the matching rows counted (pager); the chain head and the audit row of the
 # search itself; the bell (an auditor belongs to no unit and reviews nothing); the page of rows
-# with their actors.
-AUDIT_LOG = 8
+# with their actors; the count of requests waiting for the auditor's approval (双人审批).
+AUDIT_LOG = 9

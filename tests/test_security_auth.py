@@ -478,6 +478,10 @@ class TestSecondFactor:
         client.force_login(world.leader)
         response = client.get(HOME)
         assert response["Location"] == TOTP_PAGE
+        # The office reads every finding: required of it too (the production default, test_settings).
+        for person in (world.office, world.sysadmin, world.secadmin, world.auditadmin):
+            client.force_login(person)
+            assert client.get(HOME)["Location"] == TOTP_PAGE, person
         client.force_login(world.resp_staff)
         assert client.get(HOME, follow=True).status_code == 200
 

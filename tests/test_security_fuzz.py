@@ -287,6 +287,8 @@ PAGES_WITH_PARAMETERS = [
     ("accounts:security_users", None, "secadmin", ["q", "page"]),
     ("accounts:system_users", None, "sysadmin", ["q", "page"]),
     ("accounts:system_units", None, "sysadmin", ["page"]),
+    ("accounts:approvals", None, "secadmin", ["page"]),
+    ("accounts:approvals_mine", None, "sysadmin", ["page"]),
     ("accounts:login", None, None, ["next"]),
     ("accounts:login_unlock", None, None, ["username"]),
     ("admin:login", None, None, ["next"]),

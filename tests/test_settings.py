@@ -66,3 +66,45 @@ class TestSettings:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "no issues" in result.stdout
+
+
+PRINT_TOTP = (
+    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup();"
+    "from django.conf import settings as s;"
+    "print(s.TOTP_REQUIRED); print(','.join(sorted(s.TOTP_REQUIRED_ROLES)))"
+)
+PRODUCTION_ENV = {
+    "DJANGO_PRODUCTION": "1",
+    "DJANGO_SECRET_KEY": "k" * 20 + "x7Qp2Lm9Zr4Tv8Wn1Bc6Hd3Jf5Gs0Ya_" * 2,
+    "DJANGO_FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZg==",
+    "DJANGO_AUDIT_CHAIN_KEY": "YXVkaXQtY2hhaW4ta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5",
+    "DJANGO_ALLOWED_HOSTS": "zhenggai.example.gov.cn",
+}
+
+
+class TestSecondFactorDefault:
+    """Production requires the second factor of the office, the leaders and the three
+    administrators unless a setting turns it off; the embedded default does not."""
+
+    def test_it_is_required_in_production_for_the_office_leaders_and_administrators(self, tmp_path):
+        result = _run(PRINT_TOTP, PRODUCTION_ENV, tmp_path)
+        assert result.returncode == 0, result.stderr
+        required, roles = result.stdout.split()
+        assert required == "True"
+        assert set(roles.split(",")) == {
+            "role:office",
+            "role:leader",
+            "role:system_admin",
+            "role:security_admin",
+            "role:audit_admin",
+        }
+
+    def test_a_setting_turns_it_off_in_production(self, tmp_path):
+        result = _run(PRINT_TOTP, {**PRODUCTION_ENV, "DJANGO_TOTP_REQUIRED": "0"}, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == "False"
+
+    def test_it_is_not_required_by_the_embedded_default(self, tmp_path):
+        result = _run(PRINT_TOTP, {}, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == "False"

@@ -5,7 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent, Unit, User
+from accounts import services
+from accounts.models import AdminApproval, AuditEvent, Unit, User
 from rectification import access
 from rectification.access import problems_visible_to
 
@@ -30,8 +31,15 @@ class TestUserCreate:
         )
         assert response.status_code == 302
         person = User.objects.get(username="new_lly")
-        assert person.unit == world.resp_unit and person.password_changed_at is None
+        assert person.password_changed_at is None
         assert not person.role_set
+        # The unit waits for the security administrator: until then the account belongs to none.
+        assert person.unit is None and not person.groups.exists()
+        approval = AdminApproval.objects.get(target=person, kind="unit", status="pending")
+        assert approval.payload["unit_id"] == world.resp_unit.pk
+        services.approval_approve(actor=world.secadmin, approval=approval)
+        person = User.objects.get(username="new_lly")
+        assert person.unit == world.resp_unit
         assert world.resp_unit.group in person.groups.all()
 
     def test_it_refuses_a_weak_password_and_a_taken_username(self, world, client):
@@ -65,16 +73,30 @@ class TestUserCreate:
 
 @pytest.mark.django_db
 class TestMoveAndUnits:
-    def test_it_moves_a_person_and_their_access_with_them(self, world, client):
+    def test_it_takes_access_away_at_once_and_gives_it_on_approval(self, world, client):
         client.force_login(world.sysadmin)
-        assert client.get(reverse("accounts:system_user_move", args=[world.outsider.pk])).status_code == 200
-        client.post(reverse("accounts:system_user_move", args=[world.outsider.pk]), {"unit": world.resp_unit.pk})
-        moved = User.objects.get(pk=world.outsider.pk)
-        assert moved.unit == world.resp_unit
-        assert access.may_report(moved, world.resp_measure)
-        client.post(reverse("accounts:system_user_move", args=[moved.pk]), {"unit": world.other_unit.pk})
-        assert not problems_visible_to(User.objects.get(pk=moved.pk)).exists()
+        assert client.get(reverse("accounts:system_user_move", args=[world.resp_staff.pk])).status_code == 200
+        client.post(reverse("accounts:system_user_move", args=[world.resp_staff.pk]), {"unit": world.lead_unit.pk})
+        moved = User.objects.get(pk=world.resp_staff.pk)
+        # Out of the old unit at once, not yet in the new one.
+        assert moved.unit is None
+        assert not access.may_report(moved, world.resp_measure)
+        assert not problems_visible_to(moved).exists()
+        approval = AdminApproval.objects.get(target=moved, kind="unit", status="pending")
+        client.force_login(world.secadmin)
+        client.post(reverse("accounts:approval_decide", args=[approval.pk]), {"decision": "approve"})
+        moved = User.objects.get(pk=world.resp_staff.pk)
+        assert moved.unit == world.lead_unit
+        assert list(problems_visible_to(moved)) == [world.problem]
         assert AuditEvent.objects.filter(action="user.move_unit").count() == 2
+
+    def test_it_refuses_a_second_move_while_one_waits(self, world, client):
+        client.force_login(world.sysadmin)
+        url = reverse("accounts:system_user_move", args=[world.outsider.pk])
+        client.post(url, {"unit": world.resp_unit.pk})
+        page = client.post(url, {"unit": world.lead_unit.pk}).content.decode()
+        assert "已有一项待审批的“单位授权”申请" in page
+        assert AdminApproval.objects.filter(target=world.outsider).count() == 1
 
     def test_it_adds_a_unit_with_its_permission_group(self, world, client):
         client.force_login(world.sysadmin)

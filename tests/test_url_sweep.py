@@ -111,7 +111,12 @@ def _objects(world):
 
     job = ExportJob.objects.create(requested_by=world.resp_staff, round=world.round, kind=ExportJob.Kind.LEDGER)
     jobs.export_job_run(job.pk)
+    # A request about a member of unit A, waiting for the security administrator (双人审批).
+    from accounts.services import user_password_reset
+
+    approval = user_password_reset(actor=world.sysadmin, user=world.resp_staff, password="Linshi#2026pass")
     return {
+        "approval": approval,
         "job": job,
         "change": change,
         "snapshot": snapshot,
@@ -167,6 +172,9 @@ OBJECT_KWARGS = {
     "accounts:system_user_active": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_password": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_move": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:approval_detail": lambda w, o: {"pk": o["approval"].pk},
+    "accounts:approval_decide": lambda w, o: {"pk": o["approval"].pk},
+    "accounts:approval_withdraw": lambda w, o: {"pk": o["approval"].pk},
 }
 
 # URLs that name no object: lists and forms that show each person their own share, if any.
@@ -189,6 +197,8 @@ NO_OBJECT = {
     "accounts:system_units",
     "accounts:system_unit_create",
     "accounts:system_user_create",
+    "accounts:approvals",
+    "accounts:approvals_mine",
     "rectification:home",
     "rectification:dashboard",
     "rectification:leader",

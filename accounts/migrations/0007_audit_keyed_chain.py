@@ -107,7 +107,7 @@ def guards_drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0005_seal_totp_secrets"),
+        ("accounts", "0006_admin_approval"),
     ]
 
     operations = [
