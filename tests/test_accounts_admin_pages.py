@@ -26,6 +26,7 @@ def _pages(world):
         (reverse("accounts:security_users"), "secadmin"),
         (reverse("accounts:security_user_roles", args=[world.resp_staff.pk]), "secadmin"),
         (reverse("accounts:audit_log"), "auditadmin"),
+        (reverse("accounts:audit_export"), "auditadmin"),
         (reverse("accounts:audit_export") + "?format=csv", "auditadmin"),
         (reverse("accounts:audit_export") + "?format=xlsx", "auditadmin"),
     ]
