@@ -124,7 +124,8 @@ def actor_text(event):
     if actor is None:
         info = catalogue.action_info(event.action)
         return info.without_actor if info else catalogue.SYSTEM
-    text = f"{actor.full_name}（{actor.username}）" if actor.full_name else actor.username
+    named = actor.full_name and actor.full_name != actor.username
+    text = f"{actor.full_name}（{actor.username}）" if named else actor.username
     return text if actor.is_active else f"{text}（已停用）"
 
 
@@ -138,7 +139,7 @@ def audit_row(event):
         object_type=catalogue.object_type_label(event.target_type),
         object=event.target_repr,
         object_id=event.target_id,
-        outcome=AuditEvent.Outcome(event.outcome).label,
+        outcome=str(AuditEvent.Outcome(event.outcome).label),
         failed=event.outcome == AuditEvent.Outcome.FAILURE,
         ip=event.ip or "",
         changes=change_rows(event),
