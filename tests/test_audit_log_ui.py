@@ -288,10 +288,10 @@ class TestReadableRows:
         assert "原因 密码错误" in failed[0][5] and "已锁定 否" in failed[0][5]
 
     def test_it_marks_an_operator_whose_account_is_deactivated(self, world, auditor):
-        user_move_to_unit(actor=world.office, user=world.outsider, unit=world.resp_unit)
-        user_set_active(actor=world.sysadmin, user=world.office, active=False)
+        user_move_to_unit(actor=world.resp_staff, user=world.outsider, unit=world.resp_unit)
+        user_set_active(actor=world.sysadmin, user=world.resp_staff, active=False)
         rows = _table(auditor.get(LOG, {"action": "user.move_unit"}))
-        assert rows[0][2] == f"{world.office.full_name}（office）（已停用）"
+        assert rows[0][2] == f"{world.resp_staff.full_name}（resp_lly）（已停用）"
         assert f"所在单位 {world.other_unit.name} → {world.resp_unit.name}" in rows[0][5]
         deactivated = _table(auditor.get(LOG, {"action": "system.user_deactivate"}))
         assert "有效 是 → 否" in deactivated[0][5]
@@ -408,7 +408,8 @@ class TestExcelExport:
             # The same changes: each "field value" line of the page is "field：value" in the file.
             lines = [line.strip() for line in changes.splitlines() if line.strip()]
             assert "；".join(re.sub(r"^(\S+) ", r"\1：", line, count=1) for line in lines) == exported[7]
-        assert {row[2] for row in rows} == {"系统", f"{world.office.full_name}（office）"}
+        # The office's full name is its username: shown once.
+        assert {row[2] for row in rows} == {"系统", "office"}
         assert all("措施内容第" not in str(cell) for row in rows for cell in row)
         recorded = AuditEvent.objects.filter(action="audit.export").get()
         assert recorded.changes == {"filters": query, "format": "xlsx", "rows": 4}
