@@ -9,7 +9,15 @@ class AccountsConfig(AppConfig):
     verbose_name = _("人员与单位")
 
     def ready(self):
-        from . import checks, signals  # noqa: F401  (registers the receivers and system checks)
+        from django.contrib import admin
+
+        from . import audit_catalogue, checks, signals  # noqa: F401  (registers the receivers and system checks)
+        from .admin import OfficeOnlyAdmin
+
+        # The admin app comes first in INSTALLED_APPS: every app's admin module is loaded by now.
+        audit_catalogue.register_admin_models(
+            model for model, model_admin in admin.site._registry.items() if isinstance(model_admin, OfficeOnlyAdmin)
+        )
 
 
 class OfficeAdminConfig(admin_apps.AdminConfig):

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import audit_catalogue, services
 from .models import AuditEvent, Unit, User
 from .roles import Role
 
@@ -18,10 +18,19 @@ AUDIT_DATE_RANGE = [
 ]
 
 
+def _action_choices():
+    return [("", _("全部")), *audit_catalogue.action_choices()]
+
+
 class AuditSearchForm(forms.Form):
     q = forms.CharField(label=_("关键词"), required=False, max_length=100)
     actor = forms.CharField(label=_("操作人用户名"), required=False, max_length=150)
-    action = forms.CharField(label=_("操作"), required=False, max_length=60)
+    action = forms.ChoiceField(
+        label=_("操作"),
+        required=False,
+        choices=_action_choices,
+        error_messages={"invalid_choice": _("请从列表中选择操作。")},
+    )
     outcome = forms.ChoiceField(label=_("结果"), required=False, choices=[("", _("全部")), *AuditEvent.Outcome.choices])
     # The column is an address (``inet`` on PostgreSQL): a partial one cannot be compared with it.
     ip = forms.GenericIPAddressField(

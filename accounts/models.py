@@ -1,4 +1,3 @@
-import json
 from functools import cached_property
 from itertools import pairwise
 
@@ -199,11 +198,6 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogAppendOnly(_("审计记录只能追加，不能删除。"))
-
-    @property
-    def changes_text(self):
-        """The changes as readable JSON (Chinese kept as is), for pages and exports."""
-        return json.dumps(self.changes, ensure_ascii=False, sort_keys=True) if self.changes else ""
 
 
 class AdminApproval(models.Model):

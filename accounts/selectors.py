@@ -8,19 +8,24 @@ from django.conf import settings
 from django.db.models import Max, Prefetch, Q, Sum
 from django.utils import timezone
 
-from . import access
+from . import access, audit_catalogue
 from .audit import GENESIS, Anchor, row_hash
 from .models import AdminApproval, AuditEvent, User
 
 
 def audit_events_search(*, user, q="", actor="", action="", outcome="", ip="", date_from=None, date_to=None):
+    """The audit rows ``user`` may read that match every filter given. The keyword finds the object's
+    name, the operator's name and the action by its code or its Chinese name; ``action`` is one code."""
     events = access.audit_events_visible_to(user).select_related("actor").order_by("-id")
     if q:
-        events = events.filter(Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q))
+        keyword = Q(target_repr__icontains=q) | Q(action__icontains=q) | Q(actor__full_name__icontains=q)
+        if named := audit_catalogue.actions_named(q):
+            keyword |= Q(action__in=named)
+        events = events.filter(keyword)
     if actor:
         events = events.filter(actor__username=actor)
     if action:
-        events = events.filter(action__startswith=action)
+        events = events.filter(action=action)
     if outcome:
         events = events.filter(outcome=outcome)
     if ip:

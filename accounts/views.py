@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import access, anchoring, audit, exports, selectors, services, totp
+from . import access, anchoring, audit, audit_display, exports, selectors, services, totp
 from .forms import (
     ApprovalDecisionForm,
     AuditSearchForm,
@@ -289,6 +289,8 @@ def _printable(filters):
 def audit_log(request):
     form, filters, events = _search_events(request)
     page = paginate(request, events, PAGE_SIZE)
+    # Read before this search's own row is written, so the page shows what was counted.
+    rows = [audit_display.audit_row(event) for event in page]
     # The auditor's reading is itself audited (who looked for what).
     services.audit_record(
         actor=request.user,
@@ -304,6 +306,8 @@ def audit_log(request):
         {
             "form": form,
             "page": page,
+            "rows": rows,
+            "filtered": bool(filters) or (form.is_bound and bool(form.errors)),
             "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
         },
         status=400 if form.errors else 200,
@@ -313,7 +317,8 @@ def audit_log(request):
 @admin_page("audit")
 @require_GET
 def audit_export(request):
-    export_format = request.GET.get("format", "csv")
+    """The rows the page finds with the same filters, as Excel (the default) or CSV."""
+    export_format = request.GET.get("format", "xlsx")
     if export_format not in {"csv", "xlsx"}:
         raise PermissionDenied
     form, filters, events = _search_events(request)
@@ -322,7 +327,7 @@ def audit_export(request):
             _("查询条件有误，未导出：%(errors)s") % {"errors": _form_errors_text(form)},
             content_type="text/plain; charset=utf-8",
         )
-    services.audit_record(
+    recorded = services.audit_record(
         actor=request.user,
         action="audit.export",
         target=None,
@@ -330,7 +335,12 @@ def audit_export(request):
         target_repr=_("审计日志导出"),
         changes={"filters": _printable(filters), "format": export_format, "rows": events.count()},
     )
-    return exports.audit_csv(events) if export_format == "csv" else exports.audit_xlsx(events)
+    # The file holds the rows counted above: not this export's own row, written since.
+    events = events.filter(id__lt=recorded.id)
+    if export_format == "csv":
+        return exports.audit_csv(events)
+    # The workbook also carries the chain head as it is now, for the auditor to keep.
+    return exports.audit_xlsx(events, anchor=selectors.chain_anchor())
 
 
 @admin_page("audit")

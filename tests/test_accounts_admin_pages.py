@@ -26,6 +26,7 @@ def _pages(world):
         (reverse("accounts:security_users"), "secadmin"),
         (reverse("accounts:security_user_roles", args=[world.resp_staff.pk]), "secadmin"),
         (reverse("accounts:audit_log"), "auditadmin"),
+        (reverse("accounts:audit_export"), "auditadmin"),
         (reverse("accounts:audit_export") + "?format=csv", "auditadmin"),
         (reverse("accounts:audit_export") + "?format=xlsx", "auditadmin"),
     ]
@@ -295,10 +296,10 @@ class TestAuditAdministrator:
         response = client.get(reverse("accounts:audit_export"), {"format": "csv", "action": "auth.login_failed"})
         assert response["Content-Type"].startswith("text/csv")
         text = b"".join(response.streaming_content).decode("utf-8")
-        assert text.startswith("\ufeff编号,时间,操作人用户名")
+        assert text.startswith("\ufeff编号,时间,操作人,操作,对象类型,对象,对象编号,变更内容,结果,来源地址")
         rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
         assert len(rows) == 2
-        assert rows[1][9] == "'=cmd|' /C calc'!A0"
+        assert rows[1][2:6] == ["未登录的访问者", "登录失败", "账号", "'=cmd|' /C calc'!A0"]
         assert AuditEvent.objects.filter(action="audit.export", actor=world.auditadmin, changes__format="csv").exists()
 
     def test_it_exports_xlsx(self, world, client):
@@ -306,7 +307,18 @@ class TestAuditAdministrator:
         response = client.get(reverse("accounts:audit_export"), {"format": "xlsx"})
         sheet = load_workbook(io.BytesIO(response.content))["审计日志"]
         header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
-        assert header[:5] == ["编号", "时间", "操作人用户名", "操作人姓名", "操作"]
+        assert header[:10] == [
+            "编号",
+            "时间",
+            "操作人",
+            "操作",
+            "对象类型",
+            "对象",
+            "对象编号",
+            "变更内容",
+            "结果",
+            "来源地址",
+        ]
         assert sheet.max_row > 10
 
     def test_it_refuses_an_unknown_format(self, world, client):

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 
+import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -186,6 +187,24 @@ class TestTheAuditorsPages:
         # The download is itself recorded (after the anchored head).
         assert AuditEvent.objects.order_by("-id").first().action == "audit.anchor_download"
         _delete_newest(2)
+        with pytest.raises(CommandError, match="记录缺失"):
+            _verify(kept)
+
+    def test_the_excel_export_carries_the_head_the_auditor_can_verify_against(self, world, client, tmp_path):
+        client.force_login(world.auditadmin)
+        response = client.get(reverse("accounts:audit_export"), {"format": "xlsx"})
+        assert response.status_code == 200
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+        explanation, line = [row[0] for row in workbook["链头锚点"].iter_rows(values_only=True)]
+        (anchor,) = audit.anchors_read(line)
+        # The head includes the export's own record, the last row when the file was made.
+        export_row = AuditEvent.objects.filter(action="audit.export").get()
+        assert (anchor.last_id, anchor.row_hash) == (export_row.id, export_row.row_hash)
+        assert f"共 {anchor.rows} 条" in explanation
+        kept = tmp_path / "from-the-export.jsonl"
+        kept.write_text(line + "\n", encoding="utf-8")
+        assert "与 1 个锚点相符" in _verify(kept)
+        _delete_newest(1)
         with pytest.raises(CommandError, match="记录缺失"):
             _verify(kept)
 

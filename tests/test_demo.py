@@ -6,7 +6,9 @@ import io
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from openpyxl import load_workbook
 
+from accounts import audit_catalogue
 from accounts.models import Unit, User
 from rectification.access import measures_visible_to, problems_visible_to
 from rectification.demo import DEMO_ROUND_TITLE
@@ -77,9 +79,21 @@ class TestLoadDemo:
         content = b"".join(export.streaming_content) if export.streaming else export.content
         exported = content.decode("utf-8-sig")
         assert AuditEvent.objects.count() > 500 and exported.count("\n") > 500
+        # The Excel file, read back cell by cell, the main export of the page.
+        workbook = load_workbook(io.BytesIO(client.get(reverse("accounts:audit_export")).content))
+        cells = [str(cell) for row in workbook["审计日志"].iter_rows(values_only=True) for cell in row if cell]
+        assert len(cells) > 500 * 8
+        spreadsheet = "\n".join(cells)
         pages = [client.get(reverse("accounts:audit_log"), {"page": n}).content.decode() for n in range(1, 4)]
-        leaked = [text for text in texts if text in exported or any(text in page for page in pages)]
+        leaked = [
+            text for text in texts if text in exported or text in spreadsheet or any(text in page for page in pages)
+        ]
         assert leaked == []
+        # Every act of the demo has a Chinese name, and every object a Chinese type.
+        written = AuditEvent.objects.values_list("action", "target_type").distinct()
+        assert [action for action, _type in written if audit_catalogue.action_info(action) is None] == []
+        assert [t for _action, t in written if audit_catalogue.object_type_label(t) == t] == []
+        assert "（文字已隐去，共" in spreadsheet and "（文字已隐去，共" in pages[-1]
         # What the auditor does see: who did what to which object, by code, and that text changed.
         applied = AuditEvent.objects.filter(action="closeout.apply").first()
         assert applied.target_repr.endswith("申请（第1次）")

@@ -604,9 +604,12 @@ class TestAuditLog:
         from accounts.services import audit_record
 
         # The search narrows the log to the rows written here: the world's setup wrote its own.
-        url = f"{reverse('accounts:audit_log')}?action=query_budget"
+        # Each row is shown in Chinese (operator, action, object type, changes): none of it asks
+        # the database again.
+        url = f"{reverse('accounts:audit_log')}?action=measure.update"
+        changes = {"text": [{"sha256": "0" * 64, "length": 12}, {"sha256": "1" * 64, "length": 14}]}
         client.force_login(world.auditadmin)
-        audit_record(actor=world.office, action="query_budget.read", target=world.problem)
+        audit_record(actor=world.office, action="measure.update", target=world.resp_measure, changes=changes)
         client.get(url)
         with django_assert_num_queries(AUDIT_LOG):
             client.get(url)
@@ -626,11 +629,13 @@ class TestAuditLog:
             None,
         ]
         for index in range(59):
-            audit_record(actor=people[index % len(people)], action="query_budget.read", target=world.problem)
+            actor = people[index % len(people)]
+            audit_record(actor=actor, action="measure.update", target=world.resp_measure, changes=changes)
         with django_assert_num_queries(AUDIT_LOG):
             response = client.get(url)
         assert response.context["page"].paginator.count == 60
-        assert len(response.context["page"]) == 50
+        assert len(response.context["rows"]) == 50
+        assert "修改整改措施" in response.content.decode()
 
 
 # Session, user, roles; the problem through the access check, then with its related rows

@@ -262,6 +262,10 @@ CRAFTED = [
     *CoordinationItem.State.values,
     *(light.code for light in LIGHTS),
     *AuditEvent.Outcome.values,
+    # Actions of the audit search's list, so that the fuzz also runs searches that find rows.
+    "auth.login",
+    "audit.search",
+    "closeout.apply",
 ]
 PARAM_VALUE = st.one_of(
     st.sampled_from(CRAFTED),
@@ -352,6 +356,7 @@ class TestQueryParameters:
             ({"date_to": "9999-12-31"}, "截止日期：日期不能晚于 2099-12-31。"),
             ({"date_from": "0001-01-01"}, "起始日期：日期不能早于 2000-01-01。"),
             ({"actor": "a\x00"}, "操作人用户名："),
+            ({"action": "auth."}, "操作：请从列表中选择操作。"),
         ],
     )
     def test_it_refuses_an_audit_search_it_cannot_run_in_chinese(self, client, world, query, message):
