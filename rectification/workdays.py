@@ -61,7 +61,7 @@ def entries_expire(**_kwargs):
 def _entries():
     entries = getattr(_loaded, "entries", None)
     if entries is None:
-        from .models import CalendarDay, CalendarYear
+        from .holidays import CalendarDay, CalendarYear
 
         days = {day: kind == CalendarDay.Kind.WORKDAY for day, kind in CalendarDay.objects.values_list("date", "kind")}
         confirmed = frozenset(CalendarYear.objects.values_list("year", flat=True))

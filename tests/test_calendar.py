@@ -184,7 +184,7 @@ class TestSeenWithoutRestart:
 
 class TestBadInput:
     @pytest.mark.parametrize(
-        ("data", "message"),
+        "data, message",
         [
             ({"start": "2027-02-14", "end": "2027-02-06", "name": "春节"}, "结束日期不能早于开始日期。"),
             ({"start": "2026-12-31", "end": "2027-01-02", "name": "元旦"}, "2026年12月31日 不在 2027 年内。"),

@@ -1,6 +1,6 @@
 """The rectification domain's models, one module per concept; import them from here."""
 
-from .calendar import CalendarDay, CalendarYear
+from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
 from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
 from .jobs import ExportJob

@@ -5,6 +5,9 @@ year the office types in the published arrangement: its holidays (放假) and ma
 (调休上班). An entry overrides the package for its date. A year counts as known when the package
 knows it or when the office has confirmed that year's entries (``CalendarYear``); until then
 every page that computes a date in it says the date may be wrong.
+
+These models live under ``workdays``, which reads them, rather than in ``models``, which imports
+``workdays``; ``models`` re-exports them.
 """
 
 from django.conf import settings
