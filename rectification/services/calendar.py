@@ -7,7 +7,7 @@ tell other processes about a change.
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from .. import access
@@ -30,6 +30,16 @@ def _refuse_outside_year(year, *days):
             raise ValidationError(
                 _("%(day)s 不在 %(year)s 年内。") % {"day": day.strftime("%Y年%-m月%-d日"), "year": year}
             )
+
+
+def _create(entries, days):
+    """Insert the entries; a date someone else entered meanwhile is refused like any other duplicate."""
+    try:
+        with transaction.atomic():
+            return CalendarDay.objects.bulk_create(entries)
+    except IntegrityError:
+        _refuse_entered(days)
+        raise
 
 
 def _refuse_entered(days):
@@ -55,8 +65,8 @@ def calendar_holidays_add(*, actor, year, start, end, name):
         )
     days = [start + datetime.timedelta(days=offset) for offset in range(span)]
     _refuse_entered(days)
-    entries = CalendarDay.objects.bulk_create(
-        [CalendarDay(date=day, kind=CalendarDay.Kind.HOLIDAY, name=name, entered_by=actor) for day in days]
+    entries = _create(
+        [CalendarDay(date=day, kind=CalendarDay.Kind.HOLIDAY, name=name, entered_by=actor) for day in days], days
     )
     audit_record(
         actor=actor,
@@ -74,7 +84,7 @@ def calendar_workday_add(*, actor, year, day, name):
     _require_office(actor)
     _refuse_outside_year(year, day)
     _refuse_entered([day])
-    entry = CalendarDay.objects.create(date=day, kind=CalendarDay.Kind.WORKDAY, name=name, entered_by=actor)
+    [entry] = _create([CalendarDay(date=day, kind=CalendarDay.Kind.WORKDAY, name=name, entered_by=actor)], [day])
     audit_record(
         actor=actor,
         action="calendar.workday_add",
