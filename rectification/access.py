@@ -139,6 +139,11 @@ def may_download_package(user):
     return reads_all(user)
 
 
+def may_manage_calendar(user):
+    """Entering and confirming the year's public holidays and make-up working days (节假日安排)."""
+    return is_office(user)
+
+
 # --- the ledger ----------------------------------------------------------------------------------
 
 

@@ -10,3 +10,13 @@ class RectificationConfig(AppConfig):
         from . import audit_labels
 
         audit_labels.register()
+
+        from celery.signals import task_prerun
+        from django.core.signals import request_started
+
+        from .workdays import entries_expire
+
+        # The office's holiday entries are read afresh in every request and every task, so a
+        # change is seen by every web and worker process without a restart.
+        request_started.connect(entries_expire, dispatch_uid="rectification.workdays.request")
+        task_prerun.connect(entries_expire, dispatch_uid="rectification.workdays.task", weak=False)

@@ -33,6 +33,10 @@ WORK_ACTIONS = {
     "milestone.generate": "倒排时间节点",
     "milestone.update": "修改时间节点",
     "milestone.done": "完成时间节点",
+    "calendar.holidays_add": "录入放假安排",
+    "calendar.workday_add": "录入调休上班日",
+    "calendar.day_delete": "删除节假日安排",
+    "calendar.year_confirm": "确认全年节假日安排",
     "report.save": "保存周进展报告",
     "report.submit": "提交周进展报告",
     "report.confirm": "确认周进展报告",
@@ -129,6 +133,10 @@ FIELDS = {
     "progress_this_week": "本周进展",
     "next_week_plan": "下周计划",
     "difficulties": "困难和问题",
+    "date": "日期",
+    "end_date": "截止日期",
+    "holiday": "节日",
+    "year": "年份",
 }
 
 

@@ -25,4 +25,5 @@ def bell(request):
         "pending_count": _once(lambda: pending_closeout_count(user=user)),
         "shows_dashboard": access.may_view_dashboard(user),
         "is_leader": access.may_view_leader_page(user),
+        "shows_calendar": access.may_manage_calendar(user),
     }

@@ -105,6 +105,20 @@ class MilestoneDoneForm(forms.Form):
     kind = forms.ChoiceField(label=_("材料类别"), choices=Evidence.Kind.choices, initial=Evidence.Kind.OTHER)
 
 
+_HOLIDAY_NAME = {"placeholder": _("如：春节")}
+
+
+class HolidayRangeForm(forms.Form):
+    start = forms.DateField(label=_("放假开始日期"), widget=_DATE)
+    end = forms.DateField(label=_("放假结束日期"), widget=_DATE)
+    name = forms.CharField(label=_("节日"), max_length=20, widget=forms.TextInput(attrs=_HOLIDAY_NAME))
+
+
+class MakeUpDayForm(forms.Form):
+    day = forms.DateField(label=_("调休上班日期"), widget=_DATE)
+    name = forms.CharField(label=_("对应节日"), max_length=20, widget=forms.TextInput(attrs=_HOLIDAY_NAME))
+
+
 class ResolveForm(forms.Form):
     resolution = forms.CharField(label=_("协调结果"), widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -68,5 +68,11 @@ urlpatterns = [
     path("unit/claims/", views.unit_claims, name="unit_claims"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("calendar/", views.calendar_years, name="calendar_years"),
+    path("calendar/<int:year>/", views.calendar_year, name="calendar_year"),
+    path("calendar/<int:year>/holidays/", views.calendar_holidays_add, name="calendar_holidays_add"),
+    path("calendar/<int:year>/workdays/", views.calendar_workday_add, name="calendar_workday_add"),
+    path("calendar/<int:year>/confirm/", views.calendar_year_confirm, name="calendar_year_confirm"),
+    path("calendar/days/<int:pk>/delete/", views.calendar_day_delete, name="calendar_day_delete"),
     path("excel/", include((excel_patterns, "excel"))),
 ]

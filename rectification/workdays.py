@@ -1,27 +1,104 @@
 """Working days in mainland China: public holidays and make-up working days (调休).
 
 The calendar comes from the ``chinesecalendar`` package, which is updated each year when the
-State Council publishes the holiday arrangement. Outside the years it knows, we fall back to
-Monday-Friday rather than fail, because a deadline must always be computable.
+State Council publishes the holiday arrangement, and from what the office enters in the browser
+(``CalendarDay``) for a year the package does not know yet: an entry wins over the package for
+its date. Outside the known years we fall back to Monday-Friday rather than fail, because a
+deadline must always be computable; ``unknown_years`` tells the pages when they must say so.
+
+A year is known when the package knows it or the office has confirmed that year (``CalendarYear``).
+
+The office's entries are read once per request and once per Celery task (``entries_expire`` runs
+on ``request_started`` and ``task_prerun``), lazily on the first question about a day: a change
+made in one process is seen by every web and worker process at its next request or task, without
+a restart, and the weekly cycle's thousands of questions cost two queries.
 """
 
 import datetime
 import functools
 import re
+import threading
 
 import chinese_calendar
 from django.utils.translation import gettext as _
 
 
-# The calendar is fixed for the life of the process, and the weekly cycle asks about the same
-# few weeks thousands of times (a countdown per unit): the package checks its date range on
-# every call, so the answers are kept.
+# The package checks its date range on every call and the weekly cycle asks about the same few
+# weeks thousands of times (a countdown per unit); what it says never changes within a release.
 @functools.lru_cache(maxsize=4096)
-def is_workday(day):
+def _package_is_workday(day):
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        return day.weekday() < 5
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def package_knows(year):
+    """Whether the installed ``chinesecalendar`` has the State Council's arrangement for ``year``."""
+    return (
+        _package_is_workday(datetime.date(year, 1, 1)) is not None
+        and _package_is_workday(datetime.date(year, 12, 31)) is not None
+    )
+
+
+class _Entries:
+    """The office's entries as last read: {date: is a working day} and the confirmed years."""
+
+    def __init__(self, days, confirmed):
+        self.days = days
+        self.confirmed = confirmed
+
+
+_loaded = threading.local()
+
+
+def entries_expire(**_kwargs):
+    """Read the office's entries again at the next question (a new request, a new task)."""
+    _loaded.entries = None
+
+
+def _entries():
+    entries = getattr(_loaded, "entries", None)
+    if entries is None:
+        from .holidays import CalendarDay, CalendarYear
+
+        days = {day: kind == CalendarDay.Kind.WORKDAY for day, kind in CalendarDay.objects.values_list("date", "kind")}
+        confirmed = frozenset(CalendarYear.objects.values_list("year", flat=True))
+        entries = _loaded.entries = _Entries(days, confirmed)
+    return entries
+
+
+def is_workday(day):
+    entered = _entries().days.get(day)
+    if entered is not None:
+        return entered
+    known = _package_is_workday(day)
+    if known is not None:
+        return known
+    return day.weekday() < 5
+
+
+def year_is_known(year):
+    return package_knows(year) or year in _entries().confirmed
+
+
+def unknown_years(dates):
+    """The years among ``dates`` (dates, datetimes or None) whose working days are guessed.
+
+    Every page that shows a deadline, a cut-off or a milestone asks this and says, for each
+    year returned, that its dates may be wrong (``rectification/_calendar_warning.html``).
+    """
+    from django.utils import timezone
+
+    years = set()
+    for value in dates:
+        if value is None:
+            continue
+        if isinstance(value, datetime.datetime):
+            value = timezone.localtime(value) if timezone.is_aware(value) else value
+        years.add(value.year)
+    return sorted(year for year in years if not year_is_known(year))
 
 
 def previous_workday(day):

@@ -236,6 +236,17 @@ def in_memory_broker():
 
 
 @pytest.fixture(autouse=True)
+def holiday_entries_read_afresh():
+    """Each test starts without the office's holiday entries of an earlier test (rolled back since),
+    as a new request or task would."""
+    from rectification.workdays import entries_expire
+
+    entries_expire()
+    yield
+    entries_expire()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # The production hasher is slow on purpose; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

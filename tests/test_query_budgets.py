@@ -644,8 +644,8 @@ class TestAuditLog:
 # the close-out history; the bell, the pending count and the user's unit (page header).
 PROBLEM_DETAIL = {"lead_staff": 17, "office": 15}
 # Session, user, roles, the open measures, this week's reports, their evidence, the bell, the
-# pending count and the unit.
-REPORT_FORM = 9
+# pending count and the unit; the office's holiday entries and confirmed years (the cut-off).
+REPORT_FORM = 11
 # Session, user, roles, the requests (with problem, measure and applicant unit), the bell, and
 # the unit for unit staff (a leader belongs to none); the badge counts the list already read.
 PENDING = {"leader": 5, "lead_staff": 6}
@@ -671,8 +671,8 @@ BATTLE_MAP = {"lead_staff": 16, "office": 16}
 # their actors.
 CLOSEOUT_DETAIL = {"leader": 22, "office": 21}
 # Session, user, roles, the unit; the pending probe, the bell; the measures with this week's
-# report in subqueries.
-LED_REPORTS = 7
+# report in subqueries; the office's holiday entries and confirmed years (the cut-off).
+LED_REPORTS = 9
 # Session, user, roles, the unit; the pending probe, the bell; the unclaimed measures with their
 # problem, lead unit and lead official.
 UNIT_CLAIMS = 7
@@ -689,8 +689,9 @@ COORDINATION = {"leader": 6, "office": 7}
 # Session, user, roles; the pending probe, the bell, the unit; the cycles with round and snapshot.
 CYCLE_LIST = 7
 # Session, user, roles; the cycle with round and snapshot; the pending probe, the bell, the unit;
-# the dispatch sheets with their units, the missed reports with unit and measure.
-CYCLE_DETAIL = 9
+# the dispatch sheets with their units, the missed reports with unit and measure; the office's
+# holiday entries and confirmed years (the steps' due times), read once whatever the page asks.
+CYCLE_DETAIL = 11
 # Session, user, roles; the matching rows counted (pager); the chain head and the audit row of the
 # search itself; the bell (an auditor belongs to no unit and reviews nothing); the page of rows
 # with their actors; the count of requests waiting for the auditor's approval (双人审批).

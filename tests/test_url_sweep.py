@@ -128,6 +128,10 @@ def _objects(world):
         "cycle": cycle,
         "notice": notice,
         "penalty": penalty,
+        # Not unit A's, but an object all the same: the office's entry in the holiday calendar.
+        "calendar_day": services.calendar_workday_add(
+            actor=world.office, year=2027, day=datetime.date(2027, 2, 7), name="春节"
+        ),
     }
 
 
@@ -161,6 +165,11 @@ OBJECT_KWARGS = {
     "rectification:notice_reply": lambda w, o: {"pk": o["notice"].pk},
     "rectification:penalty_decide": lambda w, o: {"pk": o["penalty"].pk},
     "rectification:snapshot_package": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:calendar_year": lambda w, o: {"year": 2027},
+    "rectification:calendar_holidays_add": lambda w, o: {"year": 2027},
+    "rectification:calendar_workday_add": lambda w, o: {"year": 2027},
+    "rectification:calendar_year_confirm": lambda w, o: {"year": 2027},
+    "rectification:calendar_day_delete": lambda w, o: {"pk": o["calendar_day"].pk},
     "rectification:excel:job_download": lambda w, o: {"pk": o["job"].pk},
     "rectification:excel:ledger": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:weekly": lambda w, o: {"round_id": w.round.pk},
@@ -220,6 +229,7 @@ NO_OBJECT = {
     "rectification:round_list",
     "rectification:round_create",
     "rectification:unit_claims",
+    "rectification:calendar_years",
     "rectification:excel:index",
     "rectification:excel:jobs",
     "rectification:excel:import_upload",

@@ -17,6 +17,9 @@ from rectification.workdays import (
 
 D = datetime.date
 
+# The office's holiday entries are read from the database, so every question may touch it.
+pytestmark = pytest.mark.django_db
+
 
 class TestWorkdays:
     def test_it_knows_national_day_and_its_make_up_days(self):

@@ -1,5 +1,6 @@
 """The rectification domain's models, one module per concept; import them from here."""
 
+from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
 from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
 from .jobs import ExportJob
@@ -30,6 +31,8 @@ __all__ = [
     "AcceptanceCriterion",
     "AccountabilityRecord",
     "Aspect",
+    "CalendarDay",
+    "CalendarYear",
     "Campaign",
     "CloseOutRequest",
     "CloseOutState",

@@ -1,5 +1,6 @@
 """Every write to the ledger, one module per domain concept. Callers use ``services.<name>``."""
 
+from .calendar import calendar_day_delete, calendar_holidays_add, calendar_workday_add, calendar_year_confirm
 from .closeout import (
     accountability_record_create,
     closeout_apply,
@@ -59,6 +60,10 @@ __all__ = [
     "ReportConflict",
     "accountability_record_create",
     "aspect_create",
+    "calendar_day_delete",
+    "calendar_holidays_add",
+    "calendar_workday_add",
+    "calendar_year_confirm",
     "campaign_create",
     "change_request_create",
     "change_request_decide",

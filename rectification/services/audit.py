@@ -76,6 +76,10 @@ ACT_KEYS = frozenset(
         "reported",
         "iso_year",
         "iso_week",
+        "date",
+        "end_date",
+        "year",
+        "holiday",
     }
 )
 # Objects whose own name is already a code, a week or a unit: shown as they are.

@@ -1,5 +1,13 @@
 """Views, one module per domain concept; ``urls.py`` refers to them as ``views.<name>``."""
 
+from .calendar import (  # noqa: F401
+    calendar_day_delete,
+    calendar_holidays_add,
+    calendar_workday_add,
+    calendar_year,
+    calendar_year_confirm,
+    calendar_years,
+)
 from .closeout import (  # noqa: F401
     closeout_decide,
     closeout_detail,

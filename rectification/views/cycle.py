@@ -17,7 +17,7 @@ from ..forms import ResolveForm
 from ..models import StepState, WeeklyCycle
 from ..services.audit import audit_record
 from ..services.cycle import package_path
-from ..workdays import week_label
+from ..workdays import unknown_years, week_label
 from .common import staff_unit
 
 
@@ -65,6 +65,8 @@ def cycle_detail(request, pk):
             "sheets": cycle.dispatch_sheets.select_related("unit"),
             "missed": cycle.missed_reports.select_related("unit", "measure"),
             "can_rerun": access.may_run_cycle(request.user),
+            # Each step's due time and the countdown to the report deadline count working days.
+            "calendar_gaps": unknown_years([step["due_at"] for step in steps] + [cycle.round.report_deadline]),
         },
     )
 

@@ -16,6 +16,7 @@ from ..models import (
     ProgressState,
     Track,
 )
+from ..workdays import unknown_years
 from .common import PAGE_SIZE, current_round
 
 # The unit ranking and the lead-unit table show the units that most need attention first; a
@@ -85,6 +86,8 @@ def dashboard(request):
             "leaders": access.leader_accounts().only("id", "full_name"),
             # Read with the trend, in the same query (newest first).
             "snapshots": data["snapshots"] if data else [],
+            # The countdown's working days run from today to the report deadline.
+            "calendar_gaps": unknown_years([today, current.report_deadline]) if current else [],
         },
     )
 

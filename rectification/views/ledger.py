@@ -17,6 +17,7 @@ from ..models import (
     CloseOutState,
     Track,
 )
+from ..workdays import unknown_years
 from .common import ACTIVE_CLOSEOUT_STATES, PAGE_SIZE, current_round
 
 
@@ -81,6 +82,14 @@ def problem_detail(request, pk):
             "problem": problem,
             "today": timezone.localdate(),
             "closeouts": selectors.closeout_history(problem=problem),
+            "calendar_gaps": unknown_years(
+                [problem.due_date]
+                + [
+                    day
+                    for m in problem.measures.all()
+                    for day in (m.due_date, *(s.due_date for s in m.milestones.all()))
+                ]
+            ),
             "can_decompose": access.may_decompose(request.user, problem),
             "can_apply": access.may_apply_closeout(request.user, problem)
             and problem.closeout_state not in ACTIVE_CLOSEOUT_STATES,
@@ -99,6 +108,8 @@ def measure_detail(request, pk):
             "measure": measure,
             "today": timezone.localdate(),
             "reports": selectors.measure_reports(measure=measure),
+            # Milestones are worked backwards from the due date on working days.
+            "calendar_gaps": unknown_years([measure.due_date, *(m.due_date for m in measure.milestones.all())]),
             "evidence": measure.evidence.select_related("uploaded_by"),
             "can_report": access.may_report(request.user, measure),
             "can_apply": access.may_apply_closeout(request.user, measure.problem, measure)
