@@ -451,10 +451,11 @@ def milestones_visible_to(user):
 
 
 def milestone_for_user(user, pk, action="view"):
-    """A milestone; "done" is the owner unit's, "edit" the decomposer's."""
+    """A milestone; "done" and "waive" are the owner unit's, "edit" the decomposer's."""
     actions = {
         "view": lambda u, m: True,
         "done": lambda u, m: may_report(u, m.measure),
+        "waive": lambda u, m: may_report(u, m.measure),
         "edit": lambda u, m: may_decompose(u, m.measure.problem),
     }
     return _one(milestones_visible_to(user).select_related("measure__problem"), pk, user, action, actions)

@@ -44,7 +44,8 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
     )
     oldest = {
         row["measure_id"]: row["due"]
-        for row in Milestone.objects.filter(measure__in=[m.pk for m in open_measures], done_on__isnull=True)
+        for row in Milestone.objects.open()
+        .filter(measure__in=[m.pk for m in open_measures])
         .values("measure_id")
         .annotate(due=Min("due_date"))
     }

@@ -148,14 +148,24 @@ class CloseOutApplyForm(forms.Form):
             self.fields[f"criterion_{criterion.pk}"] = forms.TypedMultipleChoiceField(
                 label=criterion.text, choices=choices, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
             )
+            self.fields[f"note_{criterion.pk}"] = forms.CharField(
+                label=_("说明"),
+                required=False,
+                max_length=300,
+                widget=forms.TextInput(attrs={"placeholder": _("同一份材料用于多条标准时，说明它如何证明本条")}),
+            )
         if not allow_staged:
             self.fields["kind"].choices = [(CloseOutRequest.Kind.FULL, CloseOutRequest.Kind.FULL.label)]
 
     def criterion_fields(self):
-        return [self[f"criterion_{c.pk}"] for c in self.criteria]
+        """Each criterion's evidence choices and note, in order: ``(choices, note)`` pairs."""
+        return [(self[f"criterion_{c.pk}"], self[f"note_{c.pk}"]) for c in self.criteria]
 
     def checks(self):
         return {c.pk: self.cleaned_data.get(f"criterion_{c.pk}", []) for c in self.criteria}
+
+    def notes(self):
+        return {c.pk: self.cleaned_data.get(f"note_{c.pk}", "") for c in self.criteria}
 
 
 class CloseOutDecisionForm(forms.Form):

@@ -82,10 +82,8 @@ def light_q(light_code, today):
 
     week = datetime.timedelta(days=DUE_SOON_DAYS)
     finished = Q(closeout_state=CloseOutState.CLOSED) | Q(progress_state=ProgressState.COMPLETED)
-    late_milestone = Exists(Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today))
-    very_late_milestone = Exists(
-        Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True, due_date__lt=today - week)
-    )
+    late_milestone = Exists(Milestone.objects.open().filter(measure=OuterRef("pk"), due_date__lt=today))
+    very_late_milestone = Exists(Milestone.objects.open().filter(measure=OuterRef("pk"), due_date__lt=today - week))
     red = ~finished & (Q(due_date__lt=today) | very_late_milestone)
     yellow = ~finished & ~red & (late_milestone | Q(due_date__lte=today + week))
     stale_since = timezone.make_aware(
@@ -107,5 +105,5 @@ def with_oldest_open_milestone(measures):
 
     from .models import Milestone
 
-    oldest = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date")
+    oldest = Milestone.objects.open().filter(measure=OuterRef("pk")).order_by("due_date")
     return measures.annotate(oldest_open_milestone=Subquery(oldest.values("due_date")[:1]))

@@ -137,7 +137,7 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
     this week's report and the last returned report come from subqueries in the one SELECT.
     Only the columns the worklist and the lights read are loaded (a busy unit has hundreds of rows).
     """
-    open_milestones = Milestone.objects.filter(measure=OuterRef("pk"), done_on__isnull=True).order_by("due_date", "seq")
+    open_milestones = Milestone.objects.open().filter(measure=OuterRef("pk")).order_by("due_date", "seq")
     week_report = _latest_week_report(iso_year, iso_week)
     measures = list(
         unit_measures(user=user, unit=unit)
@@ -437,7 +437,8 @@ def battle_map(*, problem, today):
                 "title": ms.title,
                 "due": ms.due_date,
                 "done": ms.done_on is not None,
-                "late": ms.done_on is None and ms.due_date < today,
+                "waived": ms.waived_at is not None,
+                "late": ms.is_late(today),
             }
             for ms in measure.milestones.all()
         ]

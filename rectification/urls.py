@@ -28,6 +28,7 @@ urlpatterns = [
     path("measures/<int:pk>/", views.measure_detail, name="measure_detail"),
     path("measures/<int:pk>/evidence/", views.measure_evidence_upload, name="measure_evidence_upload"),
     path("milestones/<int:pk>/done/", views.milestone_done, name="milestone_done"),
+    path("milestones/<int:pk>/waive/", views.milestone_waive, name="milestone_waive"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("unit/", views.worklist, name="worklist"),
     path("unit/report/", views.report_week, name="report_week"),

@@ -293,3 +293,52 @@ def audit_triggers_off():
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE accounts_auditevent ENABLE TRIGGER USER")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def measure_finished(measure, *, liaison, head):
+    """A measure reported 已完成 at 100% this week and confirmed by its unit head, its open
+    milestones marked done: what close-out asks for, reached as a unit reaches it."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    iso_year, iso_week, _weekday = today.isocalendar()
+    services.report_save(
+        actor=liaison,
+        measure=measure,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        data={
+            "progress_this_week": "全部整改任务已完成。",
+            "cumulative_state": "completed",
+            "percent": 100,
+            "next_week_plan": "巩固整改成果。",
+            "difficulties": "",
+        },
+        lock_version=None,
+    )
+    # The week's report is submitted whole: the unit's other open measures get a row as well.
+    others = (
+        Measure.objects.filter(owner_unit=measure.owner_unit).exclude(pk=measure.pk).exclude(closeout_state="closed")
+    )
+    for other in others:
+        if services.report_latest(other, iso_year, iso_week) is None:
+            services.report_save(
+                actor=liaison,
+                measure=other,
+                iso_year=iso_year,
+                iso_week=iso_week,
+                data={
+                    "progress_this_week": "按计划推进。",
+                    "cumulative_state": "in_progress",
+                    "percent": other.percent,
+                    "next_week_plan": "继续推进。",
+                    "difficulties": "",
+                },
+                lock_version=None,
+            )
+    services.report_submit(actor=liaison, unit=measure.owner_unit, iso_year=iso_year, iso_week=iso_week)
+    services.report_confirm(actor=head, unit=measure.owner_unit, iso_year=iso_year, iso_week=iso_week)
+    for milestone in measure.milestones.open():
+        services.milestone_mark_done(actor=liaison, milestone=milestone, done_on=today)
+    measure.refresh_from_db()
+    return measure

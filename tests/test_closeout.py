@@ -4,6 +4,7 @@ import datetime
 import threading
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
@@ -27,7 +28,7 @@ from rectification.models import (
 )
 from rectification.views import closeout as views_closeout
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, measure_finished
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 State = CloseOutRequest.State
@@ -35,7 +36,9 @@ State = CloseOutRequest.State
 
 @pytest.fixture
 def evidence(world, settings, tmp_path):
+    """The responsible unit's proof, uploaded once its measure is finished (as close-out asks)."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
+    measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
     return services.evidence_upload(
         actor=world.resp_staff,
         measure=world.resp_measure,
@@ -50,8 +53,10 @@ def _criterion(world):
 
 def _apply(world, evidence, actor=None, measure=None, **kwargs):
     measure = measure or world.resp_measure
-    arguments = dict(statement="违规发放资金已全部清退。", pledged=True, checks={_criterion(world).pk: [evidence.pk]})
+    arguments = dict(statement="违规发放资金已全部清退。", pledged=True)
     arguments.update(kwargs)
+    if "checks" not in arguments:
+        arguments["checks"] = {_criterion(world).pk: [evidence.pk]}
     return services.closeout_apply(
         actor=actor or world.resp_head, problem=measure.problem, measure=measure, **arguments
     )
@@ -195,6 +200,7 @@ class TestSteps:
             start_date=datetime.date(2026, 9, 1),
             due_date=datetime.date(2026, 12, 1),
         )
+        measure_finished(own, liaison=world.lead_staff, head=lead_head)
         proof = services.evidence_upload(
             actor=lead_head, measure=own, uploaded=SimpleUploadedFile("制度.pdf", PDF), kind="rule_document"
         )
@@ -244,7 +250,7 @@ class TestSteps:
 
         problem = world.make_problem("3.1", track_kind=Track.Kind.CADRE, measures=[world.resp_unit])
         AcceptanceCriterion.objects.create(problem=problem, seq=1, text="干部档案全部核查")
-        measure = problem.measures.get()
+        measure = measure_finished(problem.measures.get(), liaison=world.resp_staff, head=world.resp_head)
         proof = services.evidence_upload(
             actor=world.resp_staff, measure=measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report"
         )
@@ -307,7 +313,12 @@ class TestProblemAndReopen:
         world.resp_measure.refresh_from_db()
         assert world.resp_measure.closeout_state == CloseOutState.REOPENED
 
-        second = _apply(world, evidence)
+        # Reopened means worked on again: the unit reports it finished anew (the next week) first.
+        with pytest.raises(ValidationError, match="进度未完成"):
+            _apply(world, evidence)
+        with time_machine.travel(datetime.timedelta(days=7)):
+            measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
+            second = _apply(world, evidence)
         assert (second.cycle, first.cycle) == (2, 1)
         first.refresh_from_db()
         assert first.state == State.CLOSED
@@ -511,6 +522,7 @@ class TestRecords:
 class TestConcurrency:
     def test_it_records_exactly_one_decision_for_two_simultaneous_approvals(self, world, settings, tmp_path):
         settings.PRIVATE_MEDIA_ROOT = tmp_path
+        measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
         proof = services.evidence_upload(
             actor=world.resp_staff, measure=world.resp_measure, uploaded=SimpleUploadedFile("a.pdf", PDF), kind="report"
         )
@@ -553,3 +565,144 @@ class TestConcurrency:
         request.refresh_from_db()
         assert request.state == State.CLOSED
         assert SignOffStep.objects.filter(request=request, step="office").count() == 1
+
+
+@pytest.mark.django_db
+class TestNothingIsClosedThatIsNotDone:
+    """Close-out refuses what is not done, each precondition on its own, naming it in Chinese."""
+
+    def _upload(self, world, name="清退凭证.pdf"):
+        return services.evidence_upload(
+            actor=world.resp_staff, measure=world.resp_measure, uploaded=SimpleUploadedFile(name, PDF), kind="receipt"
+        )
+
+    @pytest.fixture(autouse=True)
+    def media(self, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+
+    def test_it_refuses_a_measure_not_reported_finished(self, world):
+        # 88% and still in progress: the case that got closed out before.
+        world.resp_measure.percent = 88
+        world.resp_measure.progress_state = ProgressState.IN_PROGRESS
+        world.resp_measure.save(update_fields=["percent", "progress_state"])
+        with pytest.raises(ValidationError) as refused:
+            _apply(world, self._upload(world))
+        assert refused.value.messages == ["进度未完成：须为“已完成”且完成百分比为 100%，现为“推进中”、88%。"]
+        assert not CloseOutRequest.objects.exists()
+
+    def test_it_refuses_while_a_milestone_is_neither_done_nor_waived(self, world):
+        services.milestones_generate(
+            actor=world.lead_staff, measure=world.resp_measure, titles=["制定方案", "全面清退"]
+        )
+        measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
+        # A milestone reopened by a plan change after the unit reported: the last one still open.
+        last = world.resp_measure.milestones.order_by("seq").last()
+        last.done_on = None
+        last.save(update_fields=["done_on"])
+        with pytest.raises(ValidationError) as refused:
+            _apply(world, self._upload(world))
+        (message,) = refused.value.messages
+        assert message.startswith("以下时间节点既未完成也未免除")
+        assert f"{last.seq}“全面清退”" in message
+        # Waived with a reason, it no longer stands in the way; the reason is on record.
+        services.milestone_waive(actor=world.resp_staff, milestone=last, reason="清退已在第一个节点一并完成")
+        request = _apply(world, self._upload(world, "第二份.pdf"))
+        assert request.state == State.PENDING_LEAD_UNIT
+        last.refresh_from_db()
+        assert (last.waived_by, last.waived_reason) == (world.resp_staff, "清退已在第一个节点一并完成")
+
+    def test_it_refuses_a_measure_without_acceptance_criteria(self, world):
+        measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
+        world.problem.criteria.all().delete()
+        with pytest.raises(ValidationError) as refused:
+            services.closeout_apply(
+                actor=world.resp_head,
+                problem=world.problem,
+                measure=world.resp_measure,
+                statement="完成",
+                pledged=True,
+                checks={},
+            )
+        assert refused.value.messages == [
+            "该事项没有验收标准，无从核验：请牵头单位先补充验收标准（每项措施至少一条）。"
+        ]
+
+    def test_one_file_for_several_criteria_needs_a_note_under_each(self, world):
+        measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
+        first = _criterion(world)
+        second = AcceptanceCriterion.objects.create(problem=world.problem, seq=2, text="建立津补贴审批制度")
+        proof = self._upload(world)
+        checks = {first.pk: [proof.pk], second.pk: [proof.pk]}
+        with pytest.raises(ValidationError) as refused:
+            _apply(world, proof, checks=checks, notes={first.pk: "凭证载明清退金额"})
+        assert refused.value.messages == [
+            "佐证材料“清退凭证.pdf”同时用于第 1、2 条验收标准：请在第 2 条下说明这一份材料为何能证明该条标准。"
+        ]
+        notes = {first.pk: "凭证载明清退金额", second.pk: "凭证附有新制度的审批单"}
+        request = _apply(world, proof, checks=checks, notes=notes)
+        assert sorted(request.checks.values_list("note", flat=True)) == sorted(notes.values())
+
+    def test_a_staged_application_needs_the_staged_state_and_the_milestones_due_so_far(self, world):
+        world.problem.deadline_category = DeadlineCategory.LONG_TERM
+        world.problem.save(update_fields=["deadline_category"])
+        with pytest.raises(ValidationError, match="进度未达到阶段性完成"):
+            _apply(world, self._upload(world), kind=CloseOutRequest.Kind.STAGED)
+
+    def test_the_page_says_what_stands_in_the_way_before_anyone_types(self, world, client):
+        client.force_login(world.resp_head)
+        page = client.get(reverse("rectification:measure_closeout_apply", args=[world.resp_measure.pk]))
+        text = page.content.decode()
+        assert "尚不能申请销号" in text and "进度未完成" in text
+        measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
+        page = client.get(reverse("rectification:measure_closeout_apply", args=[world.resp_measure.pk]))
+        assert "尚不能申请销号" not in page.content.decode()
+
+
+@pytest.mark.django_db
+class TestWaivingAMilestone:
+    @pytest.fixture
+    def milestone(self, world):
+        services.milestones_generate(actor=world.lead_staff, measure=world.resp_measure, titles=["制定方案"])
+        return world.resp_measure.milestones.get()
+
+    def test_the_responsible_unit_waives_with_a_reason_and_it_is_audited(self, world, client, milestone):
+        client.force_login(world.resp_staff)
+        url = reverse("rectification:milestone_waive", args=[milestone.pk])
+        response = client.post(url, {"reason": ""}, follow=True)
+        assert "免除时间节点须填写理由" in response.content.decode()
+        response = client.post(url, {"reason": "方案已并入上级统一部署"}, follow=True)
+        assert "已免除" in response.content.decode()
+        milestone.refresh_from_db()
+        assert not milestone.is_open and milestone.waived_reason == "方案已并入上级统一部署"
+        event = AuditEvent.objects.filter(action="milestone.waive").get()
+        assert event.actor == world.resp_staff
+        # Twice is refused, saying when.
+        response = client.post(url, {"reason": "再次"}, follow=True)
+        assert "已于" in response.content.decode() and "免除" in response.content.decode()
+
+    def test_a_waived_milestone_no_longer_makes_the_measure_late(self, world, milestone):
+        from rectification.lights import measure_light, with_oldest_open_milestone
+
+        Milestone = type(milestone)
+        Milestone.objects.filter(pk=milestone.pk).update(due_date=datetime.date(2026, 9, 2))
+        today = datetime.date(2026, 9, 20)
+
+        def light():
+            measure = with_oldest_open_milestone(Measure.objects.filter(pk=world.resp_measure.pk)).get()
+            return measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone).code
+
+        assert light() == "red"
+        services.milestone_waive(actor=world.resp_staff, milestone=milestone, reason="不再需要")
+        assert light() != "red"
+
+    @pytest.mark.parametrize("person", ["lead_staff", "coop_staff", "outsider", "office", "leader", "auditadmin"])
+    def test_no_one_but_the_responsible_unit_waives(self, world, client, milestone, person):
+        client.force_login(getattr(world, person))
+        response = client.post(reverse("rectification:milestone_waive", args=[milestone.pk]), {"reason": "x"})
+        assert response.status_code in (403, 404)
+        milestone.refresh_from_db()
+        assert milestone.is_open
+
+    def test_it_takes_posts_only(self, world, client, milestone):
+        client.force_login(world.resp_staff)
+        assert client.get(reverse("rectification:milestone_waive", args=[milestone.pk])).status_code == 405

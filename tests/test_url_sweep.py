@@ -15,6 +15,7 @@ import datetime
 import re
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -23,12 +24,15 @@ from rectification import services
 from rectification.models import (
     CoordinationItem,
     ExportJob,
+    Measure,
     MeasureChangeRequest,
     Milestone,
     Penalty,
     SupervisionNotice,
     WeeklySnapshot,
 )
+
+from .conftest import measure_finished
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -76,13 +80,30 @@ def _objects(world):
     milestone = Milestone.objects.create(
         measure=world.resp_measure, seq=1, title="完成津补贴清退摸底", due_date=today + datetime.timedelta(days=7)
     )
+    # A close-out under way, on a second measure of the same unit that was finished last week (close-out
+    # takes only a measure reported finished, with its milestones done).
+    finished = services.measure_create(
+        actor=world.office,
+        problem=world.problem,
+        code="1.1.8",
+        text="建立津补贴发放审批制度",
+        kind=Measure.Kind.RULES,
+        owner_unit=world.resp_unit,
+        start_date=world.resp_measure.start_date,
+        due_date=world.resp_measure.due_date,
+    )
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=7)):
+        measure_finished(finished, liaison=world.resp_staff, head=world.resp_head)
+    proof = services.evidence_upload(
+        actor=world.resp_staff, measure=finished, uploaded=SimpleUploadedFile("制度文件.pdf", PDF), kind="report"
+    )
     closeout = services.closeout_apply(
         actor=world.resp_head,
         problem=world.problem,
-        measure=world.resp_measure,
-        statement="违规发放的津贴补贴已全部清退。",
+        measure=finished,
+        statement="津补贴发放审批制度已印发。",
         pledged=True,
-        checks={world.problem.criteria.get().pk: [evidence.pk]},
+        checks={world.problem.criteria.get().pk: [proof.pk]},
     )
     cycle = services.cycle_for(world.round, iso_year, iso_week)
     notice = SupervisionNotice.objects.create(
@@ -154,6 +175,7 @@ OBJECT_KWARGS = {
     "rectification:measure_claim": lambda w, o: {"pk": w.resp_measure.pk},
     "rectification:milestone_edit": lambda w, o: {"pk": o["milestone"].pk},
     "rectification:milestone_done": lambda w, o: {"pk": o["milestone"].pk},
+    "rectification:milestone_waive": lambda w, o: {"pk": o["milestone"].pk},
     "rectification:evidence_download": lambda w, o: {"pk": o["evidence"].pk},
     "rectification:report_correct": lambda w, o: {"pk": o["report"].pk},
     "rectification:coordination_resolve": lambda w, o: {"pk": o["coordination"].pk},

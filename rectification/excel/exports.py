@@ -506,7 +506,7 @@ def unit_task_rows(*, user, inspection_round, unit, today):
     )
     rows = []
     for measure in measures:
-        open_dates = [m.due_date for m in measure.milestones.all() if m.done_on is None]
+        open_dates = [m.due_date for m in measure.milestones.all() if m.is_open]
         light = measure_light(measure, today, oldest_open_milestone_due=min(open_dates, default=None))
         rows.append(cols.TaskRow(measure=measure, days_left=_days_left(measure, today), light=str(light.label)))
     return rows

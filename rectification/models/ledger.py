@@ -377,8 +377,16 @@ class AcceptanceCriterion(models.Model):
         return self.text
 
 
+class MilestoneQuerySet(models.QuerySet):
+    def open(self):
+        """Milestones still to do: neither done nor waived. The one definition every light, list,
+        dispatch and close-out check uses."""
+        return self.filter(done_on__isnull=True, waived_at__isnull=True)
+
+
 class Milestone(models.Model):
-    """倒排时间节点: a dated step of a measure. Done once ``done_on`` is set."""
+    """倒排时间节点: a dated step of a measure. Done once ``done_on`` is set; or waived (免除),
+    with a recorded reason, when the step turned out unnecessary. Either way it is no longer open."""
 
     measure = models.ForeignKey(Measure, verbose_name=_("措施"), on_delete=models.CASCADE, related_name="milestones")
     seq = models.PositiveSmallIntegerField(_("序号"))
@@ -393,6 +401,18 @@ class Milestone(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    waived_at = models.DateTimeField(_("免除时间"), null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("免除人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    waived_reason = models.CharField(_("免除理由"), max_length=300, blank=True)
+
+    objects = MilestoneQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("时间节点")
@@ -403,6 +423,13 @@ class Milestone(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def is_open(self):
+        return self.done_on is None and self.waived_at is None
+
+    def is_late(self, today):
+        return self.is_open and self.due_date < today
 
 
 # Direct foreign-key permission tables: the guardian subqueries join on an indexed integer

@@ -21,8 +21,10 @@ from ..models import (
     CriterionCheck,
     DeadlineCategory,
     Evidence,
+    Measure,
     Notification,
     PetitionClue,
+    Problem,
     ProgressState,
     Recovery,
     RuleRecord,
@@ -73,21 +75,102 @@ def _check_problem_ready(problem, kind):
         raise ValidationError(_("以下措施尚未销号，问题不能整体销号：%(codes)s") % {"codes": "、".join(open_codes)})
 
 
+def closeout_readiness(*, problem, measure=None, kind=CloseOutRequest.Kind.FULL, today=None):
+    """What still stands in the way of applying to close the item, each as a sentence naming it;
+    empty when the item may be applied for. Shown on the application page before anyone types,
+    and checked again by ``closeout_apply`` under the row lock.
+
+    - a measure's progress is 已完成 at 100% (阶段性完成 or better for a staged application);
+    - every milestone is done or waived with a reason (for a staged application: those due by today);
+    - there is at least one acceptance criterion to tick.
+    """
+    today = today or timezone.localdate()
+    refusals = []
+    if measure is not None:
+        progress = f"“{measure.get_progress_state_display()}”、{measure.percent}%"
+        if kind == CloseOutRequest.Kind.STAGED:
+            if measure.progress_state not in (ProgressState.STAGED, ProgressState.COMPLETED):
+                refusals.append(
+                    _("进度未达到阶段性完成：须在周报中报为“阶段性完成”，现为%(progress)s。") % {"progress": progress}
+                )
+        elif not (measure.progress_state == ProgressState.COMPLETED and measure.percent == 100):
+            refusals.append(
+                _("进度未完成：须为“已完成”且完成百分比为 100%%，现为%(progress)s。") % {"progress": progress}
+            )
+        milestones = measure.milestones.open().order_by("seq")
+        if kind == CloseOutRequest.Kind.STAGED:
+            milestones = milestones.filter(due_date__lte=today)
+        undone = [f"{m.seq}“{m.title}”（{m.due_date:%Y-%m-%d}）" for m in milestones]
+        if undone:
+            refusals.append(
+                _("以下时间节点既未完成也未免除（不再需要的节点可在措施页面说明理由后免除）：%(items)s")
+                % {"items": "、".join(undone)}
+            )
+    if not closeout_criteria(problem=problem, measure=measure):
+        refusals.append(
+            _("该事项没有验收标准，无从核验：请牵头单位先补充验收标准（每项措施至少一条）。")
+            if measure is not None
+            else _("该问题没有验收标准，无从核验：请整改办或牵头单位先补充验收标准。")
+        )
+    return refusals
+
+
+def _evidence_refusals(criteria, checks, notes, evidence_by_id):
+    """Each criterion needs its own proof: a file ticked for several criteria needs, under each
+    of them, a note saying why the one file proves it."""
+    refusals = []
+    missing = [c.text for c in criteria if not [i for i in checks.get(c.pk, []) if i in evidence_by_id]]
+    if missing:
+        refusals.append(
+            _("每一条验收标准都要勾选并附上佐证材料，以下标准尚未提供：%(items)s") % {"items": "；".join(missing)}
+        )
+    position = {c.pk: number for number, c in enumerate(criteria, start=1)}
+    used_by: dict[int, list] = {}
+    for criterion in criteria:
+        for evidence_id in set(checks.get(criterion.pk, [])) & set(evidence_by_id):
+            used_by.setdefault(evidence_id, []).append(criterion)
+    for evidence_id, sharing in used_by.items():
+        unexplained = [c for c in sharing if not (notes.get(c.pk) or "").strip()]
+        if len(sharing) > 1 and unexplained:
+            refusals.append(
+                _(
+                    "佐证材料“%(file)s”同时用于第 %(numbers)s 条验收标准：请在第 %(missing)s 条下说明这一份材料为何能证明该条标准。"
+                )
+                % {
+                    "file": evidence_by_id[evidence_id].original_name,
+                    "numbers": "、".join(str(position[c.pk]) for c in sharing),
+                    "missing": "、".join(str(position[c.pk]) for c in unexplained),
+                }
+            )
+    return refusals
+
+
 @transaction.atomic
-def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, kind=CloseOutRequest.Kind.FULL):
+def closeout_apply(
+    *, actor, problem, measure=None, statement, pledged, checks, notes=None, kind=CloseOutRequest.Kind.FULL
+):
     """Apply to close a measure (or a problem once all its measures are closed).
 
-    ``checks`` maps each required AcceptanceCriterion id to the Evidence ids that prove it.
+    ``checks`` maps each required AcceptanceCriterion id to the Evidence ids that prove it;
+    ``notes`` maps a criterion id to the applicant's note on it (required where one file proves
+    several criteria). Every precondition (``closeout_readiness``) is checked under the item's
+    row lock, so nothing that changes at the same moment can slip through.
     """
+    notes = notes or {}
     if not access.may_apply_closeout(actor, problem, measure):
         raise PermissionDenied(_("只有责任单位负责人可以申请销号。"))
     if not pledged:
         raise ValidationError(_("单位负责人须承诺所报情况真实准确，方可提交销号申请。"))
     if not (statement or "").strip():
         raise ValidationError(_("请填写完成情况说明。"))
-    target = measure or problem
     if kind == CloseOutRequest.Kind.STAGED and problem.deadline_category != DeadlineCategory.LONG_TERM:
         raise ValidationError(_("只有长期坚持类问题可以申请阶段性完成。"))
+    if measure is not None:
+        measure = Measure.objects.select_for_update().select_related("problem").get(pk=measure.pk)
+        problem = measure.problem
+    else:
+        problem = Problem.objects.select_for_update().get(pk=problem.pk)
+    target = measure or problem
     if measure is None:
         _check_problem_ready(problem, kind)
     if target.closeout_state in (
@@ -102,11 +185,11 @@ def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, 
     criteria = closeout_criteria(problem=problem, measure=measure)
     allowed_evidence = Evidence.objects.filter(measure__in=[measure] if measure else problem.measures.all())
     evidence_by_id = {e.pk: e for e in allowed_evidence.filter(pk__in={i for ids in checks.values() for i in ids})}
-    missing = [c.text for c in criteria if not [i for i in checks.get(c.pk, []) if i in evidence_by_id]]
-    if missing:
-        raise ValidationError(
-            _("每一条验收标准都要勾选并附上佐证材料，以下标准尚未提供：%(items)s") % {"items": "；".join(missing)}
-        )
+    refusals = closeout_readiness(problem=problem, measure=measure, kind=kind)
+    if criteria:
+        refusals += _evidence_refusals(criteria, checks, notes, evidence_by_id)
+    if refusals:
+        raise ValidationError(refusals)
 
     open_request = (
         CloseOutRequest.objects.select_for_update()
@@ -140,7 +223,9 @@ def closeout_apply(*, actor, problem, measure=None, statement, pledged, checks, 
     request.state = State.PENDING_LEADER if skip_lead_unit else State.PENDING_LEAD_UNIT
     request.save()
     for criterion in criteria:
-        check = CriterionCheck.objects.create(request=request, criterion=criterion)
+        check = CriterionCheck.objects.create(
+            request=request, criterion=criterion, note=(notes.get(criterion.pk) or "").strip()[:300]
+        )
         check.evidence.set([evidence_by_id[i] for i in checks[criterion.pk] if i in evidence_by_id])
     _step(request, step=Step.APPLY, decision=Decision.SUBMITTED, actor=actor, comment=request.statement)
     if skip_lead_unit:

@@ -233,7 +233,8 @@ class _DispatchBatch:
         open_ids = _open_measures(inspection_round).filter(owner_unit_id__in=unit_ids).values("pk")
         self.milestones = defaultdict(list)
         for milestone in (
-            Milestone.objects.filter(measure_id__in=open_ids, done_on__isnull=True, due_date__lte=sunday)
+            Milestone.objects.open()
+            .filter(measure_id__in=open_ids, due_date__lte=sunday)
             .select_related("measure")
             .order_by("due_date", "measure__code", "seq")
         ):

@@ -14,6 +14,7 @@ from ..models import (
     Evidence,
     InspectionRound,
     Measure,
+    Milestone,
     Notification,
     ProgressReport,
 )
@@ -336,13 +337,25 @@ def evidence_upload(*, actor, measure, uploaded, kind, report=None, milestone=No
 
 
 @transaction.atomic
+def _milestone_still_open(milestone):
+    """The milestone re-read under its row lock; refused if it is already done or waived."""
+    milestone = Milestone.objects.select_for_update().select_related("measure").get(pk=milestone.pk)
+    if milestone.done_on is not None:
+        raise ValidationError(_("该时间节点已于 %(day)s 标记完成。") % {"day": milestone.done_on.isoformat()})
+    if milestone.waived_at is not None:
+        raise ValidationError(
+            _("该时间节点已于 %(day)s 免除。") % {"day": timezone.localtime(milestone.waived_at).date().isoformat()}
+        )
+    return milestone
+
+
+@transaction.atomic
 def milestone_mark_done(*, actor, milestone, done_on, uploaded=None, kind=Evidence.Kind.OTHER):
     measure = milestone.measure
     _require_measure_action(actor, measure, "report", _("只有责任单位可以标记该措施的时间节点。"))
     if done_on > timezone.localdate():
         raise ValidationError(_("完成日期不能晚于今天。"))
-    if milestone.done_on is not None:
-        raise ValidationError(_("该时间节点已于 %(day)s 标记完成。") % {"day": milestone.done_on.isoformat()})
+    milestone = _milestone_still_open(milestone)
     milestone.done_on = done_on
     milestone.done_by = actor
     milestone.save(update_fields=["done_on", "done_by"])
@@ -354,6 +367,29 @@ def milestone_mark_done(*, actor, milestone, done_on, uploaded=None, kind=Eviden
     )
     if uploaded is not None:
         evidence_upload(actor=actor, measure=measure, uploaded=uploaded, kind=kind, milestone=milestone)
+    return milestone
+
+
+@transaction.atomic
+def milestone_waive(*, actor, milestone, reason):
+    """免除: a milestone that turned out unnecessary stops counting as open, with the reason on
+    record for every reviewer of the close-out. Only the responsible unit waives its own."""
+    measure = milestone.measure
+    _require_measure_action(actor, measure, "report", _("只有责任单位可以免除该措施的时间节点。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("免除时间节点须填写理由。"))
+    milestone = _milestone_still_open(milestone)
+    milestone.waived_at = timezone.now()
+    milestone.waived_by = actor
+    milestone.waived_reason = reason[:300]
+    milestone.save(update_fields=["waived_at", "waived_by", "waived_reason"])
+    audit_record(
+        actor=actor,
+        action="milestone.waive",
+        target=milestone,
+        changes={"measure": measure.code, "reason": milestone.waived_reason},
+    )
     return milestone
 
 

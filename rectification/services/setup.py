@@ -7,6 +7,7 @@ afterwards every change is a request that the office approves, and both are logg
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,11 +119,13 @@ def criteria_set(*, actor, measure, texts):
 def milestones_generate(*, actor, measure, titles=DEFAULT_MILESTONES):
     """倒排时间节点: replace the measure's undone milestones by ones worked back from its due date."""
     _require_decompose(actor, measure.problem)
-    done = list(measure.milestones.filter(done_on__isnull=False).order_by("seq"))
-    measure.milestones.filter(done_on__isnull=True).delete()
+    # Done and waived milestones are history and stay; only the open ones are planned again,
+    # numbered after the last one kept.
+    measure.milestones.open().delete()
+    last_kept = measure.milestones.aggregate(last=Max("seq"))["last"] or 0
     plan = milestones_backwards(start=measure.start_date, due=measure.due_date, titles=list(titles))
     Milestone.objects.bulk_create(
-        Milestone(measure=measure, seq=len(done) + i, title=title, due_date=day)
+        Milestone(measure=measure, seq=last_kept + i, title=title, due_date=day)
         for i, (title, day) in enumerate(plan, start=1)
     )
     audit_record(
@@ -138,8 +141,8 @@ def milestones_generate(*, actor, measure, titles=DEFAULT_MILESTONES):
 def milestone_update(*, actor, milestone, title, due_date):
     measure = milestone.measure
     _require_decompose(actor, measure.problem)
-    if milestone.done_on is not None:
-        raise ValidationError(_("已完成的时间节点不能修改。"))
+    if not milestone.is_open:
+        raise ValidationError(_("已完成或已免除的时间节点不能修改。"))
     if not measure.start_date <= due_date <= measure.due_date:
         raise ValidationError(
             _("时间节点须在措施的起止日期（%(start)s 至 %(due)s）之内。")

@@ -61,6 +61,7 @@ from .unitwork import (  # noqa: F401
     led_reports,
     measure_evidence_upload,
     milestone_done,
+    milestone_waive,
     notifications,
     notifications_read,
     report_confirm,

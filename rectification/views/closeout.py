@@ -50,6 +50,7 @@ def _closeout_apply(request, problem, measure):
                     statement=form.cleaned_data["statement"],
                     pledged=form.cleaned_data["pledged"],
                     checks=form.checks(),
+                    notes=form.notes(),
                     kind=form.cleaned_data["kind"],
                 )
             except ValidationError as error:
@@ -64,7 +65,14 @@ def _closeout_apply(request, problem, measure):
     return render(
         request,
         "rectification/closeout_apply.html",
-        {"form": form, "target": target, "problem": problem, "measure": measure},
+        {
+            "form": form,
+            "target": target,
+            "problem": problem,
+            "measure": measure,
+            # What still stands in the way of a full close-out, said before anyone fills the form.
+            "not_ready": services.closeout_readiness(problem=problem, measure=measure),
+        },
     )
 
 

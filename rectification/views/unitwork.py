@@ -398,6 +398,19 @@ def milestone_done(request, pk):
 
 
 @login_required
+@require_POST
+def milestone_waive(request, pk):
+    milestone = access.milestone_for_user(request.user, pk, "waive")
+    try:
+        services.milestone_waive(actor=request.user, milestone=milestone, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, _("时间节点“%(title)s”已免除，理由已记录。") % {"title": milestone.title})
+    return redirect(milestone.measure.get_absolute_url())
+
+
+@login_required
 @require_GET
 def coordination_list(request):
     state = request.GET.get("state", CoordinationItem.State.OPEN)
