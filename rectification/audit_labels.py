@@ -33,6 +33,7 @@ WORK_ACTIONS = {
     "milestone.generate": "倒排时间节点",
     "milestone.update": "修改时间节点",
     "milestone.done": "完成时间节点",
+    "milestone.waive": "免除时间节点",
     "calendar.holidays_add": "录入放假安排",
     "calendar.workday_add": "录入调休上班日",
     "calendar.day_delete": "删除节假日安排",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rectification', '0008_snapshot_headline'),
+        ('rectification', '0009_calendar_entries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
