@@ -10,7 +10,7 @@ from accounts.models import User
 from rectification import services
 from rectification.models import AccountabilityRecord, CloseOutRequest
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, measure_finished
 from .e2e import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,6 +25,8 @@ def _switch(page, live_server, username):
 
 def test_it_closes_a_measure_through_four_people(world, live_server, page, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
+    # The unit reported the measure finished this week (close-out takes nothing less).
+    measure_finished(world.resp_measure, liaison=world.resp_staff, head=world.resp_head)
     services.evidence_upload(
         actor=world.resp_staff,
         measure=world.resp_measure,
