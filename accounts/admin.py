@@ -81,8 +81,10 @@ class UserAdmin(OfficeOnlyAdmin, BaseUserAdmin):
     list_filter = ["is_active", "unit__level", "groups"]
     search_fields = ["username", "full_name", "phone"]
     ordering = ["username"]
-    # Unit membership moves access rights, so it is changed through the service, not here.
-    readonly_fields = ["unit", "last_login", "date_joined"]
+    # Unit membership moves access rights, so it is changed through the service, not here; and
+    # (de)activation is the system administrator's, reactivation with a second administrator's
+    # approval (双人审批), so the office cannot bring an account back here alone either.
+    readonly_fields = ["unit", "is_active", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("个人信息"), {"fields": ["full_name", "unit", "title", "phone", "email"]}),
@@ -92,7 +94,7 @@ class UserAdmin(OfficeOnlyAdmin, BaseUserAdmin):
     def has_add_permission(self, request):
         return False
 
-    audited_values = ("full_name", "title", "phone", "email", "is_active")
+    audited_values = ("full_name", "title", "phone", "email")
 
     def has_change_permission(self, request, obj=None):
         # 三员分立: the office cannot deactivate, rename or re-mail an administrator (or a superuser).

@@ -394,6 +394,23 @@ class TestOfficeAdminChangesAreAudited:
         old = "" if track.office_unit_id is None else str(track.office_unit_id)
         assert event.changes["values"] == {"office_unit": [old, str(world.other_unit.pk)]}
 
+    def test_it_leaves_deactivation_and_reactivation_to_the_system_administrator(self, world, client):
+        # Reactivation needs a second administrator's approval: the office cannot do it alone here.
+        client.force_login(world.office)
+        world.resp_staff.is_active = False
+        world.resp_staff.save(update_fields=["is_active"])
+        url = reverse("admin:accounts_user_change", args=[world.resp_staff.pk])
+        response = client.post(url, self._user_form(world.resp_staff, is_active="on", title="科员"))
+        assert response.status_code == 302
+        world.resp_staff.refresh_from_db()
+        assert (world.resp_staff.is_active, world.resp_staff.title) == (False, "科员")
+        response = client.post(
+            reverse("admin:accounts_user_change", args=[world.lead_staff.pk]),
+            self._user_form(world.lead_staff, is_active=""),
+        )
+        world.lead_staff.refresh_from_db()
+        assert world.lead_staff.is_active
+
     def test_it_lets_the_office_neither_deactivate_nor_change_an_administrator(self, world, client):
         client.force_login(world.office)
         for admin_account in (world.sysadmin, world.secadmin, world.auditadmin):
