@@ -24,6 +24,7 @@ WORK_ACTIONS = {
     "measure.withdraw": "撤回整改措施",
     "measure.reorder": "调整措施顺序",
     "measure.criteria": "设置措施验收标准",
+    "measure.criteria_ask": "要求牵头单位补充验收标准",
     "measure.claim": "认领整改措施",
     "measure.object": "对措施提出异议",
     "measure.reassign": "改派整改措施",

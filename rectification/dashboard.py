@@ -28,7 +28,7 @@ from .models import (
     Track,
     WeeklySnapshot,
 )
-from .selectors import closeouts_pending_for, coordination_for, dashboard_filters
+from .selectors import claim_counts, closeouts_pending_for, coordination_for, dashboard_filters
 from .workdays import iso_week_of, week_monday, week_short_label, workdays_between
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
@@ -289,6 +289,9 @@ def office_dashboard(*, user, inspection_round, today, filters):
             formalism_signals(measures=open_measures, today=today, scope=measures.exclude(CLOSED))
         ),
         "many_returns": units_with_many_returns(measures=measures),
+        # The set-up's follow-up: the claim rate and the measures without an acceptance criterion,
+        # counted by the same reads as the lists they link to (selectors.setup_scope).
+        "claims": claim_counts(problems=problems, measures=measures),
     }
 
 

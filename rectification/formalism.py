@@ -1,7 +1,9 @@
 """Formalism signals (形式主义): what papering over looks like in the data.
 
 - the same progress text week after week (copy-paste);
-- a percent jump without any new evidence that week;
+- a percent jump without any new evidence that week, measured from the percent the report form
+  offered (see ``_offered_percent``): a number the liaison left as the form prefilled it is not
+  their claim and raises no signal, whatever an unconfirmed report of last week said;
 - reported percent far behind the expected line;
 - units whose reports and applications keep being returned.
 Each signal names the measure and the reports behind it, so the office can look.
@@ -11,7 +13,7 @@ import datetime
 import difflib
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from .lights import BEHIND_MARGIN, expected_percent
 from .models import Evidence, ProgressReport, SignOffStep
@@ -48,6 +50,24 @@ def text_similarity(a, b, *, at_least=0.0):
     return matcher.ratio()
 
 
+def _offered_percent():
+    """The percent the weekly report form offered a report: a new week's row is prefilled with the
+    measure's standing, which only a confirmed report sets, so it is the percent of the latest
+    confirmed report of an earlier week (None when there is none: then the form offered what the
+    ledger held, which nothing records, and last week's report is the base, as before).
+
+    Why not simply last week's report: when that one was returned or is still waiting for the
+    unit head, the form did not offer its number. A liaison who left the prefilled 70% after a
+    returned 30% changed nothing, and comparing with the 30% flagged a jump they never made.
+    """
+    earlier = Q(iso_year__lt=OuterRef("iso_year")) | Q(iso_year=OuterRef("iso_year"), iso_week__lt=OuterRef("iso_week"))
+    return Subquery(
+        ProgressReport.objects.filter(earlier, measure_id=OuterRef("measure_id"), state=ProgressReport.State.CONFIRMED)
+        .order_by("-iso_year", "-iso_week", "-version")
+        .values("percent")[:1]
+    )
+
+
 def formalism_signals(*, measures, today, scope=None):
     """Signals over ``measures`` for the last full week and this one.
 
@@ -68,6 +88,7 @@ def formalism_signals(*, measures, today, scope=None):
         .exclude(state=ProgressReport.State.DRAFT)
         # Only what the signals compare: the long texts of plans and difficulties stay in the database.
         .only("measure_id", "iso_year", "iso_week", "version", "percent", "progress_this_week")
+        .annotate(offered_percent=_offered_percent())
         .order_by("measure_id", "iso_year", "iso_week", "version")
     )
     latest = {}
@@ -99,7 +120,8 @@ def formalism_signals(*, measures, today, scope=None):
                         [last.pk, this.pk],
                     )
                 )
-            jump = this.percent - last.percent
+            base = this.offered_percent if this.offered_percent is not None else last.percent
+            jump = this.percent - base
             if jump >= JUMP_WITHOUT_EVIDENCE and (measure.pk, iso_year, iso_week) not in evidence_weeks:
                 signals.append(
                     Signal(
@@ -108,7 +130,7 @@ def formalism_signals(*, measures, today, scope=None):
                         measure.pk,
                         measure.code,
                         measure.owner_unit.name,
-                        f"{last.percent}% → {this.percent}%",
+                        f"{base}% → {this.percent}%",
                         [last.pk, this.pk],
                     )
                 )

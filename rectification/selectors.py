@@ -1,11 +1,12 @@
 """Every read that depends on who is asking. Each starts from an ``access`` chokepoint."""
 
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
 from . import access
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, measure_light
 from .models import (
+    AcceptanceCriterion,
     CloseOutRequest,
     CloseOutState,
     DispatchSheet,
@@ -382,7 +383,9 @@ def claim_rates(*, user, inspection_round):
     measures = measures_visible_to(user).filter(problem__round=inspection_round)
     claimed = Q(claim_state=Measure.ClaimState.CLAIMED)
     objected = Q(claim_state=Measure.ClaimState.OBJECTED)
-    totals = measures.aggregate(total=Count("id"), claimed=Count("id", filter=claimed))
+    # The headline is the dashboard's claim rate (``claim_counts``): undecomposed problems count.
+    headline = claim_counts(problems=problems_visible_to(user).filter(round=inspection_round), measures=measures)
+    totals = {"total": headline["items"], "claimed": headline["claimed"], "undecomposed": headline["undecomposed"]}
     by_unit = list(
         measures.order_by()
         .values("owner_unit_id", "owner_unit__name")
@@ -399,7 +402,7 @@ def claim_rates(*, user, inspection_round):
         row["rate"] = round(100 * row["claimed"] / row["total"]) if row["total"] else 0
     return {
         **totals,
-        "rate": round(100 * totals["claimed"] / totals["total"]) if totals["total"] else 0,
+        "rate": headline["rate"],
         "by_unit": by_unit,
         "by_problem": by_problem,
         "unclaimed": measures.exclude(claimed).select_related("owner_unit", "problem").order_by("claim_state", "code"),
@@ -468,3 +471,117 @@ def dashboard_filters(*, problems, measures, filters):
         problems = problems.filter(closeout_state=filters["state"])
         measures = measures.filter(closeout_state=filters["state"])
     return problems, measures
+
+
+# --- following up the set-up: what is not claimed, what has no acceptance criterion ----------------
+
+# The kinds of unclaimed items, in the order the list shows them.
+UNCLAIMED_KINDS = {
+    "pending": "待认领",
+    "objected": "有异议",
+    "undecomposed": "未分解",
+}
+
+
+def setup_scope(*, user, inspection_round, filters):
+    """The round's problems and measures the user sees, narrowed by the dashboard's filters: the
+    scope of the claim and criteria cards and of the lists behind them, so the two always agree."""
+    problems = problems_visible_to(user).filter(round=inspection_round)
+    measures = measures_visible_to(user).filter(problem__round=inspection_round)
+    return dashboard_filters(problems=problems, measures=measures, filters=filters)
+
+
+def undecomposed(problems):
+    """Problems without a single measure yet (未分解): their lead unit has not decomposed them."""
+    return problems.filter(~Exists(Measure.objects.filter(problem=OuterRef("pk"))))
+
+
+def claim_counts(*, problems, measures):
+    """百分之百全面认领 as one rate: claimed measures over every item that has to be claimed, where a
+        problem not yet decomposed counts as one unclaimed item (it has nothing to claim yet, and
+        leaving it out would let a round with undecomposed problems show 100%). Also how many measures
+    lack an acceptance criterion. Two queries."""
+    claimed = Q(claim_state=Measure.ClaimState.CLAIMED)
+    counts = measures.aggregate(
+        measures=Count("id"),
+        claimed=Count("id", filter=claimed),
+        pending=Count("id", filter=Q(claim_state=Measure.ClaimState.PENDING)),
+        objected=Count("id", filter=Q(claim_state=Measure.ClaimState.OBJECTED)),
+        # In the same query, the card next to it: the rows of ``lacking_criteria``.
+        lacking_criteria=Count("id", filter=lacking_criteria_q()),
+    )
+    counts["undecomposed"] = undecomposed(problems).order_by().values("pk").distinct().count()
+    counts["items"] = counts["measures"] + counts["undecomposed"]
+    counts["unclaimed"] = counts["pending"] + counts["objected"] + counts["undecomposed"]
+    counts["rate"] = round(100 * counts["claimed"] / counts["items"]) if counts["items"] else 0
+    return counts
+
+
+def unclaimed_items(*, problems, measures, kind=None):
+    """The rows behind the claim card: measures 待认领 or 有异议, then problems 未分解, each with the
+    unit that has to act (the owner unit claims, the lead unit decomposes) and the lead unit.
+    Two queries; ``kind`` narrows to one of ``UNCLAIMED_KINDS``."""
+    rows = []
+    if kind in (None, "pending", "objected"):
+        states = [kind] if kind else [Measure.ClaimState.PENDING, Measure.ClaimState.OBJECTED]
+        for measure in (
+            measures.filter(claim_state__in=states)
+            .select_related("problem__lead_unit", "owner_unit")
+            .order_by("problem__seq", "seq", "id")
+        ):
+            rows.append(
+                {
+                    "kind": measure.claim_state,
+                    "label": UNCLAIMED_KINDS[measure.claim_state],
+                    "code": measure.code,
+                    "text": measure.text,
+                    "link": measure.get_absolute_url(),
+                    "acting_unit": measure.owner_unit,
+                    "lead_unit": measure.problem.lead_unit,
+                    "since": measure.created_at,
+                    "reason": measure.objection_reason,
+                }
+            )
+    if kind in (None, "undecomposed"):
+        for problem in undecomposed(problems).select_related("lead_unit").distinct().order_by("seq", "id"):
+            rows.append(
+                {
+                    "kind": "undecomposed",
+                    "label": UNCLAIMED_KINDS["undecomposed"],
+                    "code": problem.code,
+                    "text": problem.title,
+                    "link": problem.get_absolute_url(),
+                    "acting_unit": problem.lead_unit,
+                    "lead_unit": problem.lead_unit,
+                    "since": problem.created_at,
+                    "reason": "",
+                }
+            )
+    return rows
+
+
+def without_criteria_q():
+    """A measure with no acceptance criterion of its own and none of its problem's: the rule of
+    ``services.closeout.closeout_criteria`` (own criteria, else the problem's) written as a query.
+    tests/test_setup_followup.py checks that the two agree on every measure."""
+    return ~Exists(AcceptanceCriterion.objects.filter(measure=OuterRef("pk"))) & ~Exists(
+        AcceptanceCriterion.objects.filter(problem=OuterRef("problem_id"), measure__isnull=True)
+    )
+
+
+def lacking_criteria_q():
+    """Open measures that no close-out could be applied for, for want of an acceptance criterion.
+    A closed measure is history and is left alone."""
+    return without_criteria_q() & ~Q(closeout_state=CloseOutState.CLOSED)
+
+
+def lacking_criteria(measures):
+    return measures.filter(lacking_criteria_q())
+
+
+def lacking_criteria_list(measures):
+    return (
+        lacking_criteria(measures)
+        .select_related("problem__lead_unit", "owner_unit")
+        .order_by("problem__lead_unit__sort_order", "problem__lead_unit_id", "problem__seq", "seq", "id")
+    )

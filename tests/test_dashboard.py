@@ -170,6 +170,29 @@ class TestFormalism:
         copy = next(s for s in signals if s.kind == "copy")
         assert len(copy.report_ids) == 2
 
+    def test_a_percent_left_as_the_form_offered_it_is_no_jump(self, world, frozen):
+        # Confirmed at 70% two weeks ago; last week's 30% was returned; this week the liaison left
+        # the 70% the form prefilled and wrote new text: nothing they claimed jumped.
+        self._report(world.resp_measure, 46, "完成制度起草。", 70)
+        self._report(world.resp_measure, 47, "误填。", 30, state="returned")
+        self._report(world.resp_measure, 48, "制度已提交党委会审议。", 70, state="submitted")
+        signals = formalism_signals(measures=Measure.objects.filter(pk=world.resp_measure.pk), today=TODAY)
+        assert not [s for s in signals if s.kind == "jump"]
+
+    def test_a_jump_is_measured_from_what_the_form_offered(self, world, frozen):
+        self._report(world.resp_measure, 46, "完成制度起草。", 70)
+        self._report(world.resp_measure, 47, "误填。", 30, state="returned")
+        self._report(world.resp_measure, 48, "制度已印发。", 90, state="submitted")
+        signals = formalism_signals(measures=Measure.objects.filter(pk=world.resp_measure.pk), today=TODAY)
+        jump = next(s for s in signals if s.kind == "jump")
+        assert jump.detail == "70% → 90%"
+
+    def test_without_an_earlier_confirmed_report_last_weeks_is_the_base(self, world, frozen):
+        self._report(world.resp_measure, 47, "开始摸排。", 20, state="submitted")
+        self._report(world.resp_measure, 48, "摸排完成。", 50, state="submitted")
+        signals = formalism_signals(measures=Measure.objects.filter(pk=world.resp_measure.pk), today=TODAY)
+        assert [s.detail for s in signals if s.kind == "jump"] == ["20% → 50%"]
+
     def test_it_ignores_drafts(self, world, frozen):
         self._report(world.resp_measure, 47, "同一段文字。", 40)
         self._report(world.resp_measure, 48, "同一段文字。", 40, state="draft")
@@ -342,5 +365,6 @@ class TestQueryCounts:
 
 # session, user, roles, unit, rounds, then the dashboard's own aggregates (a fixed set), the
 # filter pickers, the snapshots list, bell and pending counts; the office's holiday entries and
-# confirmed years, read once for the countdown's working days.
-BUDGET = {"office": 24, "track_office": 24}
+# confirmed years, read once for the countdown's working days; the claim and criteria counts
+# (one aggregate over the measures, one count of the undecomposed problems).
+BUDGET = {"office": 26, "track_office": 26}

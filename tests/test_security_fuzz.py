@@ -279,6 +279,8 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:dashboard", None, "office", [*FILTERS, "ranking"]),
     ("rectification:measure_list", None, "office", [*FILTERS, "light", "page"]),
     ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page"]),
+    ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),
+    ("rectification:criteria_missing", None, "office", [*FILTERS, "page"]),
     ("rectification:coordination_list", None, "office", ["state"]),
     ("rectification:excel:index", None, "office", ["round"]),
     ("rectification:excel:weekly", "round", "office", ["week"]),

@@ -5,18 +5,28 @@ Before its owner claims a measure, the lead unit may edit, reorder and withdraw 
 afterwards every change is a request that the office approves, and both are logged.
 """
 
+import hashlib
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import access
+from .. import access, selectors
 from ..access import permissions_sync_for_problem
-from ..models import AcceptanceCriterion, Measure, MeasureChangeRequest, Milestone, RoundMember, measure_due_refusal
+from ..models import (
+    AcceptanceCriterion,
+    Measure,
+    MeasureChangeRequest,
+    Milestone,
+    Notification,
+    RoundMember,
+    measure_due_refusal,
+)
 from ..workdays import milestones_backwards
 from .audit import audit_record
-from .notifications import notify
+from .notifications import notices_write, notify
 
 ClaimState = Measure.ClaimState
 # The fields a lead unit may change on a measure (and request to change after it is claimed).
@@ -231,6 +241,60 @@ def measure_object(*, actor, measure, reason):
             dedup_key=f"objected:{measure.pk}:{timezone.now().timestamp()}",
         )
     return measure
+
+
+# --- asking for acceptance criteria --------------------------------------------------------------
+
+# How many measure codes one notice names; the bell keeps 300 characters.
+CODES_IN_NOTICE = 30
+
+
+@transaction.atomic
+def criteria_ask(*, actor, inspection_round):
+    """Ask each lead unit of the round to add acceptance criteria to its open measures that have
+    none (neither their own nor their problem's): one notice per lead unit naming its measures, to
+    each of its liaisons and heads, and one audit row per lead unit. Asking again the same day for
+    the same measures tells nobody twice. Returns how many lead units were asked."""
+    if not access.may_manage_ledger(actor):
+        raise PermissionDenied(_("只有整改办可以要求牵头单位补充验收标准。"))
+    measures = selectors.lacking_criteria_list(
+        access.measures_visible_to(actor).filter(problem__round=inspection_round)
+    )
+    by_lead_unit: dict[int, list[Measure]] = {}
+    for measure in measures:
+        by_lead_unit.setdefault(measure.problem.lead_unit_id, []).append(measure)
+    if not by_lead_unit:
+        raise ValidationError(_("本轮所有未销号措施都已有验收标准，无需通知。"))
+    staff: dict[int, list] = {}
+    for person in access.units_staff(by_lead_unit):
+        staff.setdefault(person.unit_id, []).append(person)
+    today = timezone.localdate().isoformat()
+    notices, entries = [], []
+    for unit_id, unit_measures in by_lead_unit.items():
+        codes = [m.code for m in unit_measures]
+        shown = "、".join(codes[:CODES_IN_NOTICE]) + (
+            _("等 %(count)d 项") % {"count": len(codes)} if len(codes) > CODES_IN_NOTICE else ""
+        )
+        text = _("整改办提醒：本单位牵头的以下整改措施还没有验收标准，无法申请销号，请尽快补充：%(codes)s") % {
+            "codes": shown
+        }
+        # The same measures asked for on the same day are one notice, whoever presses the button.
+        key = f"criteria-ask:{inspection_round.pk}:{unit_id}:{today}:{_codes_digest(codes)}"
+        link = unit_measures[0].problem.get_absolute_url()
+        notices += [
+            Notification(recipient=person, kind=Notification.Kind.NEW_ASSIGNMENT, text=text, link=link, dedup_key=key)
+            for person in staff.get(unit_id, ())
+        ]
+        entries.append({"unit": unit_measures[0].problem.lead_unit.name, "measures": codes})
+    notices_write(notices)
+    for changes in entries:
+        audit_record(actor=actor, action="measure.criteria_ask", target=inspection_round, changes=changes)
+    return len(by_lead_unit)
+
+
+def _codes_digest(codes):
+    """A short fingerprint of a list of codes, for a notice's ``dedup_key`` (120 characters)."""
+    return hashlib.sha256("|".join(codes).encode("utf-8")).hexdigest()[:16]
 
 
 # --- changes after claiming ------------------------------------------------------------------------

@@ -33,6 +33,11 @@ from .dashboards import (  # noqa: F401
     leader_dashboard,
     measure_list,
 )
+from .followup import (  # noqa: F401
+    criteria_ask,
+    criteria_missing_list,
+    unclaimed_list,
+)
 from .ledger import (  # noqa: F401
     home,
     measure_detail,

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from accounts.ui import id_param, paginate
@@ -39,6 +40,15 @@ def _dashboard_filters(request):
     if get.get("overdue") == "1":
         filters["overdue"] = True
     return filters
+
+
+def _follow_up_query(current, filters):
+    """The query string of the lists behind the follow-up cards: the round and the filters the
+    cards were counted under (the overdue switch narrows the measure list only)."""
+    if current is None:
+        return ""
+    params = {"round": current.pk, **{key: value for key, value in filters.items() if key != "overdue"}}
+    return urlencode(params)
 
 
 @login_required
@@ -88,6 +98,9 @@ def dashboard(request):
             "snapshots": data["snapshots"] if data else [],
             # The countdown's working days run from today to the report deadline.
             "calendar_gaps": unknown_years([today, current.report_deadline]) if current else [],
+            # The claim and criteria cards are the office's follow-up; their lists keep the filters.
+            "may_follow_up": access.may_manage_ledger(user),
+            "follow_up_query": _follow_up_query(current, filters),
         },
     )
 
