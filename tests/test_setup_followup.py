@@ -218,6 +218,31 @@ class TestMeasuresWithoutCriteria:
         client.post(ASK, {"round": world.round.pk})
         assert asked.filter(recipient=world.lead_staff).count() == 1
 
+    def test_the_lead_unit_asked_adds_criteria_to_a_claimed_measure_that_has_none(self, criteria_world, client, frozen):
+        world = criteria_world
+        Measure.objects.filter(code__in=["2.1.1", "2.2.1"]).update(claim_state=Measure.ClaimState.CLAIMED)
+        client.force_login(world.office)
+        client.post(ASK, {"round": world.round.pk})
+        notice = Notification.objects.filter(recipient=world.lead_staff, text__contains="验收标准").get()
+        client.force_login(world.lead_staff)
+        page = client.get(notice.link)
+        assert page.status_code == 200 and "该措施还没有验收标准" in page.content.decode()
+        lacking = Measure.objects.get(code="2.1.1")
+        url = reverse("rectification:measure_setup_action", args=[lacking.pk])
+        response = client.post(url, {"action": "criteria", "criteria": "清退凭证齐全\n建立审批台账"}, follow=True)
+        assert "验收标准已保存" in response.content.decode()
+        assert list(lacking.criteria.values_list("text", flat=True)) == ["清退凭证齐全", "建立审批台账"]
+        assert "2.1.1" not in _independent_lacking(world.round)
+        # A claimed measure that has criteria keeps them: changing agreed terms is the office's.
+        agreed = Measure.objects.get(code="2.2.1")
+        response = client.post(
+            reverse("rectification:measure_setup_action", args=[agreed.pk]),
+            {"action": "criteria", "criteria": "改过的标准"},
+            follow=True,
+        )
+        assert "调整需报整改办审批" in response.content.decode()
+        assert list(agreed.criteria.values_list("text", flat=True)) == ["制度印发"]
+
     def test_asking_when_nothing_lacks_says_so(self, world, client, frozen):
         client.force_login(world.office)
         response = client.post(ASK, {"round": world.round.pk}, follow=True)

@@ -9,7 +9,8 @@ import hashlib
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,11 +113,22 @@ def measures_reorder(*, actor, problem, ordered_ids):
 
 @transaction.atomic
 def criteria_set(*, actor, measure, texts):
-    """Replace a measure's own acceptance criteria (before it is claimed)."""
+    """Replace a measure's own acceptance criteria.
+
+    Before it is claimed, the lead unit sets them freely. Once claimed, the unit took the measure
+    on those terms, so changing them is the office's (or a change request); but a claimed measure
+    that has no criteria at all (neither its own nor its problem's) may get them from the lead
+    unit, which is what the office asks of it: nothing agreed is changed, a gap is filled.
+    """
     _require_decompose(actor, measure.problem)
-    if measure.claim_state == ClaimState.CLAIMED and not access.may_change_claimed_measure(actor):
+    has_criteria = AcceptanceCriterion.objects.filter(
+        Q(measure=measure) | Q(problem=measure.problem, measure__isnull=True)
+    ).exists()
+    if measure.claim_state == ClaimState.CLAIMED and has_criteria and not access.may_change_claimed_measure(actor):
         raise PermissionDenied(_("责任单位已认领该措施，调整需报整改办审批。"))
     texts = [t.strip() for t in texts if t.strip()]
+    if not texts:
+        raise ValidationError(_("请填写验收标准，每行一条。"))
     AcceptanceCriterion.objects.filter(measure=measure).delete()
     AcceptanceCriterion.objects.bulk_create(
         AcceptanceCriterion(problem=measure.problem, measure=measure, seq=i, text=t[:300])
@@ -280,7 +292,8 @@ def criteria_ask(*, actor, inspection_round):
         }
         # The same measures asked for on the same day are one notice, whoever presses the button.
         key = f"criteria-ask:{inspection_round.pk}:{unit_id}:{today}:{_codes_digest(codes)}"
-        link = unit_measures[0].problem.get_absolute_url()
+        # Where the lead unit adds them: the decomposition page of the first problem concerned.
+        link = reverse("rectification:problem_decompose", args=[unit_measures[0].problem_id])
         notices += [
             Notification(recipient=person, kind=Notification.Kind.NEW_ASSIGNMENT, text=text, link=link, dedup_key=key)
             for person in staff.get(unit_id, ())

@@ -171,7 +171,14 @@ def problem_decompose(request, pk):
     return render(
         request,
         "rectification/setup/decompose.html",
-        {"problem": problem, "form": form, "measures": measures, "milestone_form": MilestoneEditForm()},
+        {
+            "problem": problem,
+            "form": form,
+            "measures": measures,
+            "milestone_form": MilestoneEditForm(),
+            # Measures without their own criteria take the problem's; with none there, they have none.
+            "problem_has_criteria": problem.criteria.filter(measure__isnull=True).exists(),
+        },
     )
 
 
@@ -194,6 +201,11 @@ def measure_setup_action(request, pk):
         elif action == "milestones":
             services.milestones_generate(actor=request.user, measure=measure)
             messages.success(request, _("已按完成时限倒排时间节点（遇节假日提前到上一个工作日）。"))
+        elif action == "criteria":
+            services.criteria_set(
+                actor=request.user, measure=measure, texts=split_lines(request.POST.get("criteria", ""))
+            )
+            messages.success(request, _("措施 %(code)s 的验收标准已保存。") % {"code": measure.code})
         else:
             raise Http404
     except (ValidationError, PermissionDenied) as error:
