@@ -15,6 +15,7 @@ from accounts.ui import error_text
 from .. import access, selectors, services
 from ..access import change_request_for_user, measure_for_user, milestone_for_user, problem_for_user
 from ..forms import (
+    AfterDeadlineForm,
     AspectForm,
     ChangeRequestForm,
     ClaimForm,
@@ -73,6 +74,12 @@ def round_setup(request, pk):
     _office_only(request.user)
     inspection_round = get_object_or_404(InspectionRound, pk=pk)
     aspect_form, member_form = AspectForm(), MemberForm()
+    after_deadline_form = AfterDeadlineForm(
+        initial={
+            "after_deadline_cadence": inspection_round.after_deadline_cadence,
+            "look_back_date": inspection_round.look_back_date,
+        }
+    )
     if request.method == "POST":
         try:
             if request.POST.get("form") == "aspect":
@@ -93,6 +100,17 @@ def round_setup(request, pk):
                     )
                     messages.success(request, _("已添加。"))
                     return redirect("rectification:round_setup", pk=pk)
+            elif request.POST.get("form") == "after_deadline":
+                after_deadline_form = AfterDeadlineForm(request.POST)
+                if after_deadline_form.is_valid():
+                    services.round_after_deadline_set(
+                        actor=request.user,
+                        inspection_round=inspection_round,
+                        cadence=after_deadline_form.cleaned_data["after_deadline_cadence"],
+                        look_back_date=after_deadline_form.cleaned_data["look_back_date"],
+                    )
+                    messages.success(request, _("报送期限后的调度已保存。"))
+                    return redirect("rectification:round_setup", pk=pk)
         except ValidationError as error:
             messages.error(request, error_text(error))
     return render(
@@ -102,6 +120,7 @@ def round_setup(request, pk):
             "round": inspection_round,
             "aspect_form": aspect_form,
             "member_form": member_form,
+            "after_deadline_form": after_deadline_form,
             "members": inspection_round.members.select_related("user"),
             "problems": inspection_round.problems.select_related("lead_unit", "lead_official", "track").order_by("seq"),
             "claims": selectors.claim_rates(user=request.user, inspection_round=inspection_round),
