@@ -87,7 +87,7 @@ def dashboard(request):
             # Read with the trend, in the same query (newest first).
             "snapshots": data["snapshots"] if data else [],
             # The countdown's working days run from today to the report deadline.
-            "calendar_gaps": unknown_years([today, current.report_deadline]) if current else [],
+            "calendar_gaps": unknown_years([today, current.report_deadline, current.look_back_date]) if current else [],
         },
     )
 
@@ -97,7 +97,12 @@ def dashboard(request):
 def leader_dashboard(request):
     if not access.may_view_leader_page(request.user):
         raise Http404
-    return render(request, "rectification/leader.html", leader_page(user=request.user, today=timezone.localdate()))
+    page = leader_page(user=request.user, today=timezone.localdate())
+    # The due dates on the page, by which the lights count days.
+    page["calendar_gaps"] = unknown_years(
+        [*(m.due_date for m in page["measures"]), *(p.due_date for p in page["problems"])]
+    )
+    return render(request, "rectification/leader.html", page)
 
 
 @login_required

@@ -29,6 +29,7 @@ from ..forms import (
     split_lines,
 )
 from ..models import InspectionRound, MeasureChangeRequest
+from ..workdays import unknown_years
 from .common import staff_unit
 
 
@@ -184,13 +185,22 @@ def problem_decompose(request, pk):
                 % {"code": measure.code, "unit": measure.owner_unit.display_name},
             )
             return redirect("rectification:problem_decompose", pk=pk)
-    measures = (
+    measures = list(
         problem.measures.select_related("owner_unit").prefetch_related("milestones", "criteria").order_by("seq", "id")
     )
+    # The milestones are planned backwards in working days from the due dates.
+    dates = [problem.due_date, *(m.due_date for m in measures)]
+    dates += [milestone.due_date for m in measures for milestone in m.milestones.all()]
     return render(
         request,
         "rectification/setup/decompose.html",
-        {"problem": problem, "form": form, "measures": measures, "milestone_form": MilestoneEditForm()},
+        {
+            "problem": problem,
+            "form": form,
+            "measures": measures,
+            "milestone_form": MilestoneEditForm(),
+            "calendar_gaps": unknown_years(dates),
+        },
     )
 
 
