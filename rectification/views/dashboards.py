@@ -26,9 +26,12 @@ TREND_TABLE_WEEKS = 8
 
 
 def _dashboard_filters(request):
-    """The dashboard's filters from the query string, each checked against its choices."""
+    """The dashboard's filters from the query string, each checked against its choices, and for a
+    track office the scope of its own tracks (the dashboard and the lists behind its cards alike)."""
     get = request.GET
     filters = {}
+    if (track_unit := access.figures_track_unit(request.user)) is not None:
+        filters["track_office_unit"] = track_unit
     if get.get("track") in Track.Kind.values:
         filters["track"] = get["track"]
     if get.get("state") in CloseOutState.values:
@@ -51,8 +54,12 @@ def dashboard(request):
     today = timezone.localdate()
     filters = _dashboard_filters(request)
     data = None
+    track_scope = "track_office_unit" in filters
     if current is not None:
         data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
+        if track_scope:
+            # The frozen weekly snapshots are the round's figures: not a track office's.
+            data["trend"], data["snapshots"] = [], []
     from accounts.models import Unit
 
     show_all = request.GET.get("ranking") == "all"
@@ -68,7 +75,9 @@ def dashboard(request):
             "rounds": rounds,
             "d": data,
             "chart": trend_chart(data["trend"]) if data else None,
-            "filters": filters,
+            # What the person chose (the filter note under the trend); a track office's scope is no choice.
+            "filters": {key: value for key, value in filters.items() if key != "track_office_unit"},
+            "track_scope": track_scope,
             "show_all": show_all,
             "shown": RANKING_SHOWN,
             "ranking": ranking[:shown],
