@@ -153,6 +153,12 @@ class TestWarnings:
             not in client.get(reverse("rectification:measure_detail", args=[world.resp_measure.pk])).content.decode()
         )
 
+    def test_it_warns_on_the_dashboard_when_the_look_back_is_in_an_unknown_year(self, office, world):
+        dashboard = reverse("rectification:dashboard")
+        world.round.look_back_date = D(2027, 4, 1)
+        world.round.save(update_fields=["look_back_date"])
+        assert WARNING in office.get(dashboard).content.decode()
+
     def test_it_warns_on_the_report_form_when_the_cut_off_is_in_an_unknown_year(self, client, world):
         client.force_login(world.resp_staff)
         report = reverse("rectification:report_week")

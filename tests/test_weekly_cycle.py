@@ -471,3 +471,15 @@ class TestAfterDeadlineSettings:
         assert response.status_code in (403, 404)
         world.round.refresh_from_db()
         assert world.round.after_deadline_cadence == "weekly"
+
+    def test_it_refuses_a_post_without_the_csrf_token(self, world):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(world.office)
+        response = client.post(
+            reverse(self.URL, args=[world.round.pk]), {"form": "after_deadline", "after_deadline_cadence": "monthly"}
+        )
+        assert response.status_code == 403
+        world.round.refresh_from_db()
+        assert world.round.after_deadline_cadence == "weekly"
