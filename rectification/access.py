@@ -94,6 +94,18 @@ def may_view_dashboard(user):
     return sees_round_overview(user)
 
 
+def figures_track_unit(user):
+    """The office unit whose tracks' figures are all a person's overview and dashboard count, or None.
+
+    A track office (专项办) that does not read every finding sees its track's figures, not the
+    round's: not even the items it sees as a unit (as a lead or responsible unit of the general
+    track), which its own worklist shows.
+    """
+    if reads_all(user):
+        return None
+    return track_office_unit(user)
+
+
 def may_view_leader_page(user):
     return is_leader(user)
 

@@ -14,6 +14,7 @@ SYSTEM_TASKS = "系统任务"
 WORK_ACTIONS = {
     "round.create": "新建巡视轮次",
     "round.member_add": "添加领导小组或整改办成员",
+    "round.after_deadline": "设置报送期限后的调度和回头看",
     "aspect.create": "新建问题方面",
     "campaign.create": "新建专项整治",
     "problem.create": "新建反馈问题",

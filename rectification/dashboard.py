@@ -29,7 +29,7 @@ from .models import (
     WeeklySnapshot,
 )
 from .selectors import claim_counts, closeouts_pending_for, coordination_for, dashboard_filters
-from .workdays import iso_week_of, week_monday, week_short_label, workdays_between
+from .workdays import iso_week_of, round_countdown, week_monday, week_short_label
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
 
@@ -246,10 +246,7 @@ def office_dashboard(*, user, inspection_round, today, filters):
     snapshots = round_snapshots(inspection_round=inspection_round)
 
     return {
-        "countdown": {
-            "days": (inspection_round.report_deadline - today).days,
-            "workdays": workdays_between(today, inspection_round.report_deadline),
-        },
+        "countdown": round_countdown(inspection_round, today),
         "problems": {
             "total": problem_counts["total"],
             "closed": problem_counts["closed"],

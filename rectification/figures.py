@@ -21,7 +21,7 @@ from .models import (
     ProgressState,
     SignOffStep,
 )
-from .workdays import week_key, week_monday, workdays_between
+from .workdays import round_countdown, week_key, week_monday
 
 
 def _by_state(queryset, field):
@@ -113,11 +113,7 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         "round": inspection_round.title,
         "week": week_key(iso_year, iso_week),
         "as_of": today.isoformat(),
-        "countdown": {
-            "deadline": inspection_round.report_deadline.isoformat(),
-            "days": (inspection_round.report_deadline - today).days,
-            "workdays": workdays_between(today, inspection_round.report_deadline),
-        },
+        "countdown": round_countdown(inspection_round, today),
         "problems": {
             "total": problems.count(),
             "by_progress": _by_state(problems, "progress_state"),

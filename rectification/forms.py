@@ -307,6 +307,15 @@ class RoundForm(forms.Form):
         return offices
 
 
+class AfterDeadlineForm(forms.Form):
+    """What the office sets for the weeks after the report deadline (报送期限后的调度)."""
+
+    after_deadline_cadence = forms.ChoiceField(label=_("报送期限后的调度频次"), choices=InspectionRound.Cadence.choices)
+    look_back_date = forms.DateField(
+        label=_("回头看日期"), required=False, widget=_DATE, help_text=_("设置后，期限已过的倒计时改为距回头看的天数。")
+    )
+
+
 class AspectForm(forms.Form):
     title = forms.CharField(label=_("新增问题方面"), max_length=200)
 

@@ -106,6 +106,9 @@ def round_overview(*, user, inspection_round):
     """Counts per close-out state for the problems and measures the user may see in a round."""
     problems = problems_visible_to(user).filter(round=inspection_round)
     measures = measures_visible_to(user).filter(problem__round=inspection_round)
+    problems, measures = dashboard_filters(
+        problems=problems, measures=measures, filters={"track_office_unit": access.figures_track_unit(user)}
+    )
     closed = Q(closeout_state=CloseOutState.CLOSED)
     problem_counts = problems.aggregate(total=Count("id"), closed=Count("id", filter=closed))
     measure_counts = measures.aggregate(total=Count("id"), closed=Count("id", filter=closed))
@@ -455,7 +458,14 @@ def battle_map(*, problem, today):
 
 
 def dashboard_filters(*, problems, measures, filters):
-    """Narrow both querysets by the dashboard's filters (track, unit, leader, state)."""
+    """Narrow both querysets by the dashboard's filters (track, unit, leader, state).
+
+    ``track_office_unit`` is no filter a person chooses: the views set it for a track office
+    (``access.figures_track_unit``), whose figures are those of its own tracks only.
+    """
+    if filters.get("track_office_unit"):
+        problems = problems.filter(track__office_unit_id=filters["track_office_unit"])
+        measures = measures.filter(problem__track__office_unit_id=filters["track_office_unit"])
     if filters.get("track"):
         problems = problems.filter(track__kind=filters["track"])
         measures = measures.filter(problem__track__kind=filters["track"])

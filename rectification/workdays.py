@@ -221,3 +221,58 @@ def report_cutoff(iso_year, iso_week, *, weekday=None, at=None):
     at = at or datetime.time.fromisoformat(settings.REPORT_CUTOFF_TIME)
     day = previous_workday(datetime.date.fromisocalendar(iso_year, iso_week, weekday))
     return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+def week_in_cadence(inspection_round, iso_year, iso_week):
+    """Whether the round's weekly cycle runs in a week.
+
+    Every week up to and including the week of the report deadline; after it, on the cadence the
+    office set for the round: 每周 every week, 每两周 the second, fourth, ... week after the
+    deadline's week, 每月 the first week of each month (the week whose Monday falls on the 1st-7th).
+    """
+    monday = week_monday(iso_year, iso_week)
+    deadline_monday = week_monday(*iso_week_of(inspection_round.report_deadline))
+    if monday <= deadline_monday:
+        return True
+    cadence = inspection_round.after_deadline_cadence
+    if cadence == inspection_round.Cadence.FORTNIGHTLY:
+        return (monday - deadline_monday).days // 7 % 2 == 0
+    if cadence == inspection_round.Cadence.MONTHLY:
+        return monday.day <= 7
+    return True
+
+
+def round_countdown(inspection_round, today):
+    """The countdown every page and dispatch shows, as JSON-ready values and one sentence.
+
+    Up to the report deadline: days (and working days) left. After it: days past the deadline and,
+    while a look-back (回头看) date is set and not yet reached, the days left until it.
+    ``days`` stays the signed day count (negative after the deadline) for older readers.
+    """
+    deadline = inspection_round.report_deadline
+    days = (deadline - today).days
+    countdown = {
+        "deadline": deadline.isoformat(),
+        "days": days,
+        "workdays": workdays_between(today, deadline),
+        "days_past": max(0, -days),
+        "look_back": None,
+        "look_back_days": None,
+        "look_back_workdays": None,
+    }
+    look_back = inspection_round.look_back_date
+    if days >= 0:
+        countdown["text"] = _("距整改报告报送还有%(days)s天（%(workdays)s个工作日）") % countdown
+        return countdown
+    countdown["text"] = _("已超过报送期限%(days)s天") % {"days": -days}
+    if look_back is not None and look_back >= today:
+        countdown.update(
+            look_back=look_back.isoformat(),
+            look_back_days=(look_back - today).days,
+            look_back_workdays=workdays_between(today, look_back),
+        )
+        countdown["text"] += _("，距回头看还有%(days)s天（%(workdays)s个工作日）") % {
+            "days": countdown["look_back_days"],
+            "workdays": countdown["look_back_workdays"],
+        }
+    return countdown

@@ -2,19 +2,22 @@
 date falls in a year nobody entered."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from accounts.models import AuditEvent
 from rectification import services, workdays
-from rectification.models import CalendarDay, CalendarYear, Milestone
+from rectification.models import CalendarDay, CalendarYear, Milestone, Problem
 
 D = datetime.date
 # The test's 2027 Spring Festival: 2/6 (Saturday) to 2/14, with Saturday 2/20 a make-up working day.
 SPRING = {"start": "2027-02-06", "end": "2027-02-14", "name": "春节"}
 # ISO week 2027-W06 runs from Monday 2/8 to Sunday 2/14: its Thursday cut-off is inside the holiday.
 WEEK = (2027, 6)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 WARNING = "2027 年的节假日安排尚未录入，按周一至周五计算工作日，日期可能不准"
 
 
@@ -149,6 +152,47 @@ class TestWarnings:
             WARNING
             not in client.get(reverse("rectification:measure_detail", args=[world.resp_measure.pk])).content.decode()
         )
+
+    def test_it_warns_on_the_dashboard_when_the_look_back_is_in_an_unknown_year(self, office, world):
+        dashboard = reverse("rectification:dashboard")
+        world.round.look_back_date = D(2027, 4, 1)
+        world.round.save(update_fields=["look_back_date"])
+        assert WARNING in office.get(dashboard).content.decode()
+
+    def test_it_warns_on_the_report_form_when_the_cut_off_is_in_an_unknown_year(self, client, world):
+        client.force_login(world.resp_staff)
+        report = reverse("rectification:report_week")
+        assert WARNING in client.get(report, {"week": "2027-W06"}).content.decode()
+        assert "请联系整改办录入" in client.get(report, {"week": "2027-W06"}).content.decode()
+        assert WARNING not in client.get(report, {"week": "2026-W48"}).content.decode()
+
+    def test_it_warns_on_the_worklist_for_this_weeks_cut_off_and_the_dates_listed(self, client, world):
+        worklist = reverse("rectification:worklist")
+        with time_machine.travel(datetime.datetime(2027, 1, 11, 10, tzinfo=SHANGHAI), tick=False):
+            client.force_login(world.resp_staff)
+            assert WARNING in client.get(worklist).content.decode()  # the cut-off of 2027-W02
+        with time_machine.travel(datetime.datetime(2026, 11, 16, 10, tzinfo=SHANGHAI), tick=False):
+            client.force_login(world.resp_staff)
+            assert WARNING not in client.get(worklist).content.decode()
+            # The measure's next milestone, shown on the worklist, falls in 2027.
+            Milestone.objects.create(measure=world.resp_measure, seq=9, title="验收", due_date=D(2027, 1, 20))
+            assert WARNING in client.get(worklist).content.decode()
+
+    def test_it_warns_on_the_leader_page_for_the_due_dates_shown(self, client, world):
+        client.force_login(world.leader)
+        leader = reverse("rectification:leader")
+        assert WARNING not in client.get(leader).content.decode()
+        Problem.objects.filter(pk=world.problem.pk).update(due_date=D(2027, 3, 31))
+        assert WARNING in client.get(leader).content.decode()
+
+    def test_it_warns_on_the_decompose_page_for_the_milestones_planned_backwards(self, client, world):
+        client.force_login(world.lead_staff)
+        decompose = reverse("rectification:problem_decompose", args=[world.problem.pk])
+        assert WARNING not in client.get(decompose).content.decode()
+        Milestone.objects.create(measure=world.coop_measure, seq=9, title="验收", due_date=D(2027, 1, 20))
+        assert WARNING in client.get(decompose).content.decode()
+        CalendarYear.objects.create(year=2027, confirmed_by=world.office)
+        assert WARNING not in client.get(decompose).content.decode()
 
     def test_it_says_nothing_for_years_the_package_knows(self, office, world):
         assert workdays.unknown_years([D(2026, 10, 1), None, D(2004, 1, 1)]) == []

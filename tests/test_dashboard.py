@@ -368,3 +368,87 @@ class TestQueryCounts:
 # confirmed years, read once for the countdown's working days; the claim and criteria counts
 # (one aggregate over the measures, one count of the undecomposed problems).
 BUDGET = {"office": 26, "track_office": 26}
+
+
+@pytest.mark.django_db
+class TestTrackOfficeFigures:
+    """A track office (专项办) sees its track's figures, not the round's."""
+
+    def _cadre_track(self, world):
+        from rectification.models import CloseOutState, DeadlineCategory, Problem
+
+        problem = services.problem_create(
+            actor=world.office,
+            inspection_round=world.round,
+            aspect=world.problem.aspect,
+            track=world.round.tracks.get(kind=Track.Kind.CADRE),
+            code="2.1",
+            title="选人用人把关不严",
+            text="个别干部选拔程序不规范。",
+            problem_type=Problem.ProblemType.SPECIFIC,
+            deadline_category=DeadlineCategory.BY_DATE,
+            due_date=datetime.date(2026, 12, 31),
+            lead_official=world.leader,
+            lead_unit=world.cadre_office_unit,
+            responsible_units=[world.resp_unit],
+            manifestations=["程序不规范。"],
+            criteria=["程序规范。"],
+        )
+        for code, due in (("2.1.1", datetime.date(2026, 11, 1)), ("2.1.2", datetime.date(2026, 12, 20))):
+            services.measure_create(
+                actor=world.office,
+                problem=problem,
+                code=code,
+                text="规范干部选拔程序",
+                kind=Measure.Kind.RULES,
+                owner_unit=world.resp_unit,
+                start_date=datetime.date(2026, 9, 1),
+                due_date=due,
+            )
+        Measure.objects.filter(code="2.1.2").update(closeout_state=CloseOutState.CLOSED)
+        # 组织部 also works on a measure of the general track, as a responsible unit: it sees that
+        # measure, but it is not the cadre track's figure.
+        services.measure_create(
+            actor=world.office,
+            problem=world.problem,
+            code="1.1.3",
+            text="组织部配合清理",
+            kind=Measure.Kind.RULES,
+            owner_unit=world.cadre_office_unit,
+            start_date=datetime.date(2026, 9, 1),
+            due_date=datetime.date(2026, 10, 15),
+        )
+
+    def test_it_counts_the_tracks_rows_only(self, world, client, frozen):
+        from rectification.access import measures_visible_to
+        from rectification.models import CloseOutState, Problem
+
+        self._cadre_track(world)
+        assert measures_visible_to(world.track_office).filter(code="1.1.3").exists()
+        mine = Measure.objects.filter(problem__round=world.round, problem__track__office_unit=world.cadre_office_unit)
+        open_mine = mine.exclude(closeout_state=CloseOutState.CLOSED)
+        client.force_login(world.track_office)
+        response = client.get(DASHBOARD)
+        data = response.context["d"]
+        assert data["problems"]["total"] == Problem.objects.filter(track__kind=Track.Kind.CADRE).count() == 1
+        assert data["measures"]["total"] == mine.count() == 2
+        assert data["measures"]["closed"] == mine.filter(closeout_state=CloseOutState.CLOSED).count() == 1
+        assert [row["label"] for row in data["by_track"]] == ["选人用人"]
+        # Red: past its due date and not closed, counted from the raw rows.
+        red = open_mine.filter(due_date__lt=TODAY).count()
+        assert data["light_counts"]["red"] == red == 1
+        assert data["trend"] == [] and data["snapshots"] == []
+        assert "本页只统计本专项办负责的专项" in response.content.decode()
+        # The list behind the red card has as many rows as the card says.
+        listed = client.get(reverse("rectification:measure_list"), {"round": world.round.pk, "light": "red"})
+        assert [m.code for m in listed.context["page"]] == ["2.1.1"]
+        # So does the home page's overview.
+        overview = client.get(reverse("rectification:home")).context["overview"]
+        assert (overview["problems"]["total"], overview["measures"]["total"]) == (1, 2)
+
+    def test_the_office_still_sees_the_rounds_figures(self, world, client, frozen):
+        self._cadre_track(world)
+        client.force_login(world.office)
+        data = client.get(DASHBOARD).context["d"]
+        assert data["measures"]["total"] == Measure.objects.filter(problem__round=world.round).count() == 5
+        assert "本页只统计本专项办负责的专项" not in client.get(DASHBOARD).content.decode()

@@ -206,10 +206,20 @@ class TestWeeklyCycleReport:
         assert body["weekly_cycle"]["failed_steps"] == ["2026-W48 dispatch"]
 
     def test_it_ignores_rounds_that_are_over(self, client, world):
+        # Over: past the report deadline with every measure closed out (open work goes on being
+        # dispatched after the deadline, on the office's cadence).
+        from rectification.models import CloseOutState, Measure
+
+        Measure.objects.filter(problem__round=world.round).update(closeout_state=CloseOutState.CLOSED)
         with time_machine.travel(datetime.datetime(2027, 3, 1, 12, tzinfo=SHANGHAI), tick=False):
             _, body = _get(client)
         assert body["status"] == "ok"
         assert body["weekly_cycle"]["overdue_steps"] == []
+
+    def test_it_watches_a_round_past_its_deadline_with_open_work(self, client, world):
+        with time_machine.travel(datetime.datetime(2027, 3, 1, 12, tzinfo=SHANGHAI), tick=False):
+            _, body = _get(client)
+        assert body["weekly_cycle"]["overdue_steps"] == ["2027-W09 dispatch"]
 
     def test_it_keeps_its_queries_few(self, client, world, django_assert_max_num_queries):
         with time_machine.travel(datetime.datetime(2026, 11, 23, 9, tzinfo=SHANGHAI), tick=False):

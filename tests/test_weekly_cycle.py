@@ -337,3 +337,149 @@ class TestWeeklyPackage:
         assert event.actor is None and event.target_id == str(cycle.pk)
         ledger = next(changes for name, changes in event.changes["files"].items() if "台账" in name)
         assert ledger == {"problems": 1, "measures": 2}
+
+
+@pytest.mark.django_db
+class TestAfterTheDeadline:
+    """The cycle goes on after the report deadline, on the office's cadence, for what is still open."""
+
+    DEADLINE = datetime.date(2026, 10, 23)  # a Friday: week 43 is the deadline's week
+    LOOK_BACK = datetime.date(2026, 12, 15)
+
+    def _set_up(self, world, client, cadence):
+        from rectification.models import InspectionRound
+
+        InspectionRound.objects.filter(pk=world.round.pk).update(report_deadline=self.DEADLINE)
+        client.force_login(world.office)
+        response = client.post(
+            reverse("rectification:round_setup", args=[world.round.pk]),
+            {"form": "after_deadline", "after_deadline_cadence": cadence, "look_back_date": self.LOOK_BACK},
+        )
+        assert response.status_code == 302
+        world.round.refresh_from_db()
+        assert (world.round.after_deadline_cadence, world.round.look_back_date) == (cadence, self.LOOK_BACK)
+
+    def test_eight_frozen_weeks_after_the_deadline_with_a_monthly_cadence(self, world, client):
+        from rectification.models import CloseOutState
+
+        self._set_up(world, client, "monthly")
+        mondays = [datetime.date(2026, 10, 26) + datetime.timedelta(weeks=n) for n in range(8)]  # W44 to W51
+        for monday in mondays:
+            if monday == datetime.date(2026, 11, 16):
+                # The township's measure is closed out in week 47: from then on only the bureau's is open.
+                Measure.objects.filter(pk=world.coop_measure.pk).update(closeout_state=CloseOutState.CLOSED)
+            _tick_through_week(monday.day, month=monday.month)
+            with time_machine.travel(datetime.datetime.combine(monday, datetime.time(12), SHANGHAI), tick=False):
+                client.force_login(world.office)
+                page = client.get(reverse("rectification:dashboard")).content.decode()
+            past, to_look_back = (monday - self.DEADLINE).days, (self.LOOK_BACK - monday).days
+            assert f"已超过报送期限<strong>{past}</strong>天" in page, monday
+            assert f"距回头看还有<strong>{to_look_back}</strong>天" in page, monday
+            assert "距整改报告报送还有" not in page
+
+        # Monthly: the first week of each month only (Monday 2 November, Monday 7 December).
+        assert sorted(WeeklyCycle.objects.values_list("iso_week", flat=True)) == [45, 50]
+        w45, w50 = WeeklyCycle.objects.get(iso_week=45), WeeklyCycle.objects.get(iso_week=50)
+        assert {w45.dispatch_state, w45.collect_state, w45.summary_state, w50.summary_state} == {"done"}
+        # Only the measures still open are dispatched and chased.
+        assert set(DispatchSheet.objects.filter(cycle=w45).values_list("unit", flat=True)) == {
+            world.resp_unit.pk,
+            world.coop_unit.pk,
+        }
+        sheet = DispatchSheet.objects.get(cycle=w50)
+        assert sheet.unit == world.resp_unit
+        assert [item["code"] for item in sheet.content["open"]] == ["1.1.1"]
+        assert set(MissedReport.objects.filter(cycle=w50).values_list("measure__code", flat=True)) == {"1.1.1"}
+        # The dispatch notice of 7 December says where the countdown stands that day.
+        notice = Notification.objects.get(
+            recipient=world.resp_staff, dedup_key=f"cycle:{w50.pk}:dispatch:{world.resp_unit.pk}"
+        )
+        assert "已超过报送期限45天，距回头看还有8天" in notice.text
+        assert sheet.content["countdown"]["days_past"] == 45
+        # The summary freezes the countdown of its own day, Friday 11 December.
+        assert WeeklySnapshot.objects.get(cycle=w50).figures["countdown"]["look_back_days"] == 4
+
+    def test_it_runs_every_second_week_fortnightly_and_stops_when_nothing_is_open(self, world, client):
+        from rectification.models import CloseOutState
+
+        self._set_up(world, client, "fortnightly")
+        for monday_day, month in ((26, 10), (2, 11), (9, 11), (16, 11)):
+            _tick_through_week(monday_day, month=month)
+        assert sorted(WeeklyCycle.objects.values_list("iso_week", flat=True)) == [45, 47]
+        Measure.objects.filter(problem__round=world.round).update(closeout_state=CloseOutState.CLOSED)
+        for monday_day, month in ((23, 11), (30, 11)):
+            _tick_through_week(monday_day, month=month)
+        assert sorted(WeeklyCycle.objects.values_list("iso_week", flat=True)) == [45, 47]
+
+    def test_it_counts_down_to_the_look_back_only_until_it_comes(self, world):
+        from rectification.workdays import round_countdown
+
+        world.round.report_deadline, world.round.look_back_date = self.DEADLINE, self.LOOK_BACK
+        before = round_countdown(world.round, datetime.date(2026, 10, 20))
+        assert before["text"] == "距整改报告报送还有3天（3个工作日）"
+        assert (
+            round_countdown(world.round, datetime.date(2026, 12, 15))["text"]
+            == "已超过报送期限53天，距回头看还有0天（0个工作日）"
+        )
+        assert round_countdown(world.round, datetime.date(2026, 12, 16))["text"] == "已超过报送期限54天"
+
+
+@pytest.mark.django_db
+class TestAfterDeadlineSettings:
+    URL = "rectification:round_setup"
+
+    def test_it_refuses_a_look_back_before_the_deadline_in_chinese(self, world, client):
+        client.force_login(world.office)
+        response = client.post(
+            reverse(self.URL, args=[world.round.pk]),
+            {"form": "after_deadline", "after_deadline_cadence": "monthly", "look_back_date": "2026-12-01"},
+            follow=True,
+        )
+        assert "回头看日期须晚于整改报告报送期限" in response.content.decode()
+        world.round.refresh_from_db()
+        assert (world.round.after_deadline_cadence, world.round.look_back_date) == ("weekly", None)
+
+    def test_it_refuses_an_unknown_cadence_without_saving(self, world, client):
+        client.force_login(world.office)
+        response = client.post(
+            reverse(self.URL, args=[world.round.pk]), {"form": "after_deadline", "after_deadline_cadence": "daily"}
+        )
+        assert response.status_code == 200
+        world.round.refresh_from_db()
+        assert world.round.after_deadline_cadence == "weekly"
+
+    def test_it_writes_one_audit_row_with_old_and_new_values(self, world, client):
+        from accounts.models import AuditEvent
+
+        client.force_login(world.office)
+        client.post(
+            reverse(self.URL, args=[world.round.pk]),
+            {"form": "after_deadline", "after_deadline_cadence": "fortnightly", "look_back_date": "2027-03-01"},
+        )
+        event = AuditEvent.objects.get(action="round.after_deadline")
+        assert event.changes == {
+            "after_deadline_cadence": ["weekly", "fortnightly"],
+            "look_back_date": [None, "2027-03-01"],
+        }
+
+    @pytest.mark.parametrize("actor", ["resp_staff", "leader", "track_office", "sysadmin"])
+    def test_it_lets_only_the_office_set_it(self, world, client, actor):
+        client.force_login(getattr(world, actor))
+        response = client.post(
+            reverse(self.URL, args=[world.round.pk]), {"form": "after_deadline", "after_deadline_cadence": "monthly"}
+        )
+        assert response.status_code in (403, 404)
+        world.round.refresh_from_db()
+        assert world.round.after_deadline_cadence == "weekly"
+
+    def test_it_refuses_a_post_without_the_csrf_token(self, world):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(world.office)
+        response = client.post(
+            reverse(self.URL, args=[world.round.pk]), {"form": "after_deadline", "after_deadline_cadence": "monthly"}
+        )
+        assert response.status_code == 403
+        world.round.refresh_from_db()
+        assert world.round.after_deadline_cadence == "weekly"

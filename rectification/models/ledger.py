@@ -45,6 +45,13 @@ class InspectionRound(models.Model):
         DISTRICT = "district", _("区委巡察")
         LOOK_BACK = "look_back", _("巡视“回头看”")
 
+    class Cadence(models.TextChoices):
+        """How often the cycle runs once the report deadline's week is over (see ``week_in_cadence``)."""
+
+        WEEKLY = "weekly", _("每周")
+        FORTNIGHTLY = "fortnightly", _("每两周")
+        MONTHLY = "monthly", _("每月")
+
     title = models.CharField(_("轮次名称"), max_length=120)
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices, default=Kind.PROVINCIAL)
     inspection_team = models.CharField(_("巡视组"), max_length=120)
@@ -69,6 +76,12 @@ class InspectionRound(models.Model):
     penalty_missed_streak = models.PositiveSmallIntegerField(_("连续未报几次生成通报（0为不启用）"), default=2)
     penalty_unanswered_notice = models.BooleanField(_("督办单逾期未答复生成通报"), default=True)
     penalty_points = models.DecimalField(_("每次扣分（年末实绩考评）"), max_digits=4, decimal_places=1, default=0.5)
+    # After the report deadline the open items (长期坚持 and unfinished) go on being dispatched and
+    # reported on this cadence; the countdown then counts towards the look-back (回头看) if set.
+    after_deadline_cadence = models.CharField(
+        _("报送期限后的调度频次"), max_length=20, choices=Cadence.choices, default=Cadence.WEEKLY
+    )
+    look_back_date = models.DateField(_("回头看日期"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -86,6 +99,11 @@ class InspectionRound(models.Model):
                     report_weekday__gte=1, report_weekday__lte=7, summary_weekday__gte=1, summary_weekday__lte=7
                 ),
                 name="round_cycle_weekdays_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(look_back_date__isnull=True) | Q(look_back_date__gt=models.F("report_deadline")),
+                name="round_look_back_after_deadline",
+                violation_error_message=_("回头看日期须晚于整改报告报送期限。"),
             ),
         ]
 

@@ -23,6 +23,7 @@ from .ledger import (
     problem_assign,
     problem_create,
     problem_create_many,
+    round_after_deadline_set,
     round_create,
 )
 from .notifications import notifications_mark_read, notify, notify_new_assignment
@@ -109,6 +110,7 @@ __all__ = [
     "report_return",
     "report_save",
     "report_submit",
+    "round_after_deadline_set",
     "round_create",
     "round_member_add",
     "rule_record_create",

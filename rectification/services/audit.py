@@ -62,6 +62,8 @@ ACT_KEYS = frozenset(
         "due_date",
         "done_on",
         "report_deadline",
+        "after_deadline_cadence",
+        "look_back_date",
         "amount_wan",
         "doc_number",
         "problems_created",

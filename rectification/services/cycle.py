@@ -14,7 +14,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,11 +42,12 @@ from ..workdays import (
     iso_week_of,
     next_workday,
     previous_workday,
+    round_countdown,
     round_cutoff,
+    week_in_cadence,
     week_key,
     week_monday,
     week_short_label,
-    workdays_between,
 )
 from .audit import audit_record
 from .notifications import notify_each
@@ -127,10 +128,17 @@ def step_run(cycle, step, *, force=False):
 
 
 def active_rounds(today):
-    """Rounds whose rectification is under way: from feedback to two weeks after the deadline."""
-    return InspectionRound.objects.filter(
-        feedback_date__lte=today, report_deadline__gte=today - datetime.timedelta(days=14)
+    """Rounds whose cycle runs in ``today``'s week.
+
+    From the feedback to the week of the report deadline every week; after it, while the round has
+    open measures (长期坚持 and whatever is unfinished), in the weeks of the cadence the office set.
+    """
+    iso_year, iso_week = iso_week_of(today)
+    open_work = Measure.objects.filter(problem__round=OuterRef("pk")).exclude(closeout_state=CloseOutState.CLOSED)
+    candidates = InspectionRound.objects.filter(feedback_date__lte=today).filter(
+        Q(report_deadline__gte=week_monday(iso_year, iso_week)) | Q(Exists(open_work))
     )
+    return [r for r in candidates if week_in_cadence(r, iso_year, iso_week)]
 
 
 def cycle_tick(*, now=None):
@@ -188,14 +196,6 @@ def _units_with_open_work(inspection_round):
     return Unit.objects.filter(pk__in=_open_measures(inspection_round).values("owner_unit_id")).order_by(
         "sort_order", "id"
     )
-
-
-def _countdown(inspection_round, today):
-    return {
-        "deadline": inspection_round.report_deadline.isoformat(),
-        "days": (inspection_round.report_deadline - today).days,
-        "workdays": workdays_between(today, inspection_round.report_deadline),
-    }
 
 
 def _item(measure, today):
@@ -277,7 +277,7 @@ def dispatch_sheet_content(cycle, unit, today, batch=None):
     return {
         "week": week_key(cycle.iso_year, cycle.iso_week),
         "cutoff": round_cutoff(inspection_round, cycle.iso_year, cycle.iso_week).isoformat(),
-        "countdown": _countdown(inspection_round, today),
+        "countdown": round_countdown(inspection_round, today),
         "open": [_item(m, today) for m in measures],
         "due_this_week": [_item(m, today) for m in measures if monday <= m.due_date <= sunday],
         "overdue": [_item(m, today) for m in measures if m.due_date < today],
@@ -321,16 +321,13 @@ def _dispatch_unit(cycle, unit, today, batch=None):
         cycle=cycle,
         unit=unit,
         kind="dispatch",
-        text=_(
-            "%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；距整改报告报送还有%(days)s天（%(workdays)s个工作日）。"
-        )
+        text=_("%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；%(countdown)s。")
         % {
             "week": week_short_label(cycle.iso_week),
             "open": len(content["open"]),
             "due": len(content["due_this_week"]),
             "overdue": len(content["overdue"]),
-            "days": countdown["days"],
-            "workdays": countdown["workdays"],
+            "countdown": countdown["text"],
         },
         link="/unit/dispatch/",
     )

@@ -147,6 +147,29 @@ def round_create(
     return inspection_round
 
 
+@transaction.atomic
+def round_after_deadline_set(*, actor, inspection_round, cadence, look_back_date):
+    """The office sets how often the cycle runs after the report deadline and the look-back date."""
+    _require_office(actor)
+    inspection_round = _round_locked(inspection_round)
+    before = {
+        "after_deadline_cadence": inspection_round.after_deadline_cadence,
+        "look_back_date": inspection_round.look_back_date.isoformat() if inspection_round.look_back_date else None,
+    }
+    inspection_round.after_deadline_cadence = cadence
+    inspection_round.look_back_date = look_back_date
+    _validated(inspection_round)
+    inspection_round.save(update_fields=["after_deadline_cadence", "look_back_date"])
+    after = {
+        "after_deadline_cadence": cadence,
+        "look_back_date": look_back_date.isoformat() if look_back_date else None,
+    }
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        audit_record(actor=actor, action="round.after_deadline", target=inspection_round, changes=changes)
+    return inspection_round
+
+
 def _round_locked(inspection_round):
     # New aspects and problems are numbered one past the highest number in use: holding the
     # round's row until commit keeps two additions at once from taking the same number.

@@ -10,7 +10,7 @@ from ..access import staff_unit  # noqa: F401 - the views' name for it
 from ..models import (
     CloseOutState,
 )
-from ..workdays import iso_week_of, report_cutoff, week_from_key, week_key, week_monday
+from ..workdays import iso_week_of, report_cutoff, unknown_years, week_from_key, week_key, week_monday
 
 PAGE_SIZE = 20
 # An item in review or already closed offers no new application.
@@ -42,13 +42,17 @@ def week_context(iso_year, iso_week):
     monday = week_monday(iso_year, iso_week)
     previous_year, previous_week = iso_week_of(monday - datetime.timedelta(days=7))
     next_year, next_week = iso_week_of(monday + datetime.timedelta(days=7))
+    cutoff = report_cutoff(iso_year, iso_week)
     return {
         "iso_year": iso_year,
         "iso_week": iso_week,
         "week_param": week_key(iso_year, iso_week),
         "week_start": monday,
         "week_end": monday + datetime.timedelta(days=6),
-        "cutoff": report_cutoff(iso_year, iso_week),
+        "cutoff": cutoff,
+        # The cut-off moves with holidays: the page says so when its year's are unknown
+        # (a page showing more dates passes them to ``unknown_years`` with the cut-off).
+        "calendar_gaps": unknown_years([cutoff]),
         "previous_week_param": week_key(previous_year, previous_week),
         "next_week_param": week_key(next_year, next_week),
     }

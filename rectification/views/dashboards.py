@@ -27,9 +27,12 @@ TREND_TABLE_WEEKS = 8
 
 
 def _dashboard_filters(request):
-    """The dashboard's filters from the query string, each checked against its choices."""
+    """The dashboard's filters from the query string, each checked against its choices, and for a
+    track office the scope of its own tracks (the dashboard and the lists behind its cards alike)."""
     get = request.GET
     filters = {}
+    if (track_unit := access.figures_track_unit(request.user)) is not None:
+        filters["track_office_unit"] = track_unit
     if get.get("track") in Track.Kind.values:
         filters["track"] = get["track"]
     if get.get("state") in CloseOutState.values:
@@ -61,8 +64,12 @@ def dashboard(request):
     today = timezone.localdate()
     filters = _dashboard_filters(request)
     data = None
+    track_scope = "track_office_unit" in filters
     if current is not None:
         data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
+        if track_scope:
+            # The frozen weekly snapshots are the round's figures: not a track office's.
+            data["trend"], data["snapshots"] = [], []
     from accounts.models import Unit
 
     show_all = request.GET.get("ranking") == "all"
@@ -78,7 +85,9 @@ def dashboard(request):
             "rounds": rounds,
             "d": data,
             "chart": trend_chart(data["trend"]) if data else None,
-            "filters": filters,
+            # What the person chose (the filter note under the trend); a track office's scope is no choice.
+            "filters": {key: value for key, value in filters.items() if key != "track_office_unit"},
+            "track_scope": track_scope,
             "show_all": show_all,
             "shown": RANKING_SHOWN,
             "ranking": ranking[:shown],
@@ -97,7 +106,7 @@ def dashboard(request):
             # Read with the trend, in the same query (newest first).
             "snapshots": data["snapshots"] if data else [],
             # The countdown's working days run from today to the report deadline.
-            "calendar_gaps": unknown_years([today, current.report_deadline]) if current else [],
+            "calendar_gaps": unknown_years([today, current.report_deadline, current.look_back_date]) if current else [],
             # The claim and criteria cards are the office's follow-up; their lists keep the filters.
             "may_follow_up": access.may_manage_ledger(user),
             "follow_up_query": _follow_up_query(current, filters),
@@ -110,7 +119,12 @@ def dashboard(request):
 def leader_dashboard(request):
     if not access.may_view_leader_page(request.user):
         raise Http404
-    return render(request, "rectification/leader.html", leader_page(user=request.user, today=timezone.localdate()))
+    page = leader_page(user=request.user, today=timezone.localdate())
+    # The due dates on the page, by which the lights count days.
+    page["calendar_gaps"] = unknown_years(
+        [*(m.due_date for m in page["measures"]), *(p.due_date for p in page["problems"])]
+    )
+    return render(request, "rectification/leader.html", page)
 
 
 @login_required

@@ -17,7 +17,7 @@ from ..models import (
     CloseOutState,
     Track,
 )
-from ..workdays import unknown_years
+from ..workdays import round_countdown, unknown_years
 from .common import ACTIVE_CLOSEOUT_STATES, PAGE_SIZE, current_round
 
 
@@ -33,8 +33,7 @@ def home(request):
         current, _rounds = current_round(user)
         if current is not None:
             context["round"] = current
-            context["days_left"] = (current.report_deadline - today).days
-            context["days_overdue"] = -context["days_left"]
+            context["countdown"] = round_countdown(current, today)
             context["overview"] = selectors.round_overview(user=user, inspection_round=current)
     if access.is_leader(user):
         context["leader_problems"] = selectors.leader_problems(user=user)

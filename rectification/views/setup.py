@@ -15,6 +15,7 @@ from accounts.ui import error_text
 from .. import access, selectors, services
 from ..access import change_request_for_user, measure_for_user, milestone_for_user, problem_for_user
 from ..forms import (
+    AfterDeadlineForm,
     AspectForm,
     ChangeRequestForm,
     ClaimForm,
@@ -28,6 +29,7 @@ from ..forms import (
     split_lines,
 )
 from ..models import InspectionRound, MeasureChangeRequest
+from ..workdays import unknown_years
 from .common import staff_unit
 
 
@@ -73,6 +75,12 @@ def round_setup(request, pk):
     _office_only(request.user)
     inspection_round = get_object_or_404(InspectionRound, pk=pk)
     aspect_form, member_form = AspectForm(), MemberForm()
+    after_deadline_form = AfterDeadlineForm(
+        initial={
+            "after_deadline_cadence": inspection_round.after_deadline_cadence,
+            "look_back_date": inspection_round.look_back_date,
+        }
+    )
     if request.method == "POST":
         try:
             if request.POST.get("form") == "aspect":
@@ -93,6 +101,17 @@ def round_setup(request, pk):
                     )
                     messages.success(request, _("已添加。"))
                     return redirect("rectification:round_setup", pk=pk)
+            elif request.POST.get("form") == "after_deadline":
+                after_deadline_form = AfterDeadlineForm(request.POST)
+                if after_deadline_form.is_valid():
+                    services.round_after_deadline_set(
+                        actor=request.user,
+                        inspection_round=inspection_round,
+                        cadence=after_deadline_form.cleaned_data["after_deadline_cadence"],
+                        look_back_date=after_deadline_form.cleaned_data["look_back_date"],
+                    )
+                    messages.success(request, _("报送期限后的调度已保存。"))
+                    return redirect("rectification:round_setup", pk=pk)
         except ValidationError as error:
             messages.error(request, error_text(error))
     return render(
@@ -102,6 +121,7 @@ def round_setup(request, pk):
             "round": inspection_round,
             "aspect_form": aspect_form,
             "member_form": member_form,
+            "after_deadline_form": after_deadline_form,
             "members": inspection_round.members.select_related("user"),
             "problems": inspection_round.problems.select_related("lead_unit", "lead_official", "track").order_by("seq"),
             "claims": selectors.claim_rates(user=request.user, inspection_round=inspection_round),
@@ -165,9 +185,12 @@ def problem_decompose(request, pk):
                 % {"code": measure.code, "unit": measure.owner_unit.display_name},
             )
             return redirect("rectification:problem_decompose", pk=pk)
-    measures = (
+    measures = list(
         problem.measures.select_related("owner_unit").prefetch_related("milestones", "criteria").order_by("seq", "id")
     )
+    # The milestones are planned backwards in working days from the due dates.
+    dates = [problem.due_date, *(m.due_date for m in measures)]
+    dates += [milestone.due_date for m in measures for milestone in m.milestones.all()]
     return render(
         request,
         "rectification/setup/decompose.html",
@@ -178,6 +201,7 @@ def problem_decompose(request, pk):
             "milestone_form": MilestoneEditForm(),
             # Measures without their own criteria take the problem's; with none there, they have none.
             "problem_has_criteria": problem.criteria.filter(measure__isnull=True).exists(),
+            "calendar_gaps": unknown_years(dates),
         },
     )
 

@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..services.audit import audit_record
 from ..templatetags.ledger import plain_choices
-from ..workdays import iso_week_of, week_key, week_short_label
+from ..workdays import iso_week_of, unknown_years, week_key, week_short_label
 from .common import staff_unit, url_prefix, week_context, week_from_request
 
 
@@ -46,6 +46,7 @@ def worklist(request):
     counts = {light.code: 0 for light in LIGHTS}
     for measure in measures:
         counts[measure.light.code] += 1
+    week = week_context(iso_year, iso_week)
     return render(
         request,
         "rectification/worklist.html",
@@ -58,7 +59,11 @@ def worklist(request):
             "several_rounds": len({m.problem.round_id for m in measures}) > 1,
             "measure_url": url_prefix("rectification:measure_detail"),
             "today": today,
-            **week_context(iso_year, iso_week),
+            **week,
+            # The cut-off, the due dates and the next milestones: all counted in working days.
+            "calendar_gaps": unknown_years(
+                [week["cutoff"], *(m.due_date for m in measures), *(m.next_milestone_due for m in measures)]
+            ),
         },
     )
 
