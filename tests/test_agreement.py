@@ -59,7 +59,7 @@ LARGER = CityScale(
 # A number that is a link to a list: ``<a href="/measures/?...">12</a>`` or a card
 # ``<a class="stat" href="..."><span>红灯</span><strong>12</strong>...</a>``.
 NUMBER_LINK = re.compile(
-    r'<a[^>]*href="(?P<href>/(?:measures|problems)/\?[^"]*)"[^>]*>\s*'
+    r'<a[^>]*href="(?P<href>/(?:measures|problems|followup/[a-z]+)/\?[^"]*)"[^>]*>\s*'
     r"(?:<span>(?P<label>[^<]*)</span>\s*<strong>(?P<card>\d+)</strong>|(?P<plain>\d+)\s*</a>)"
 )
 LIST_TOTAL = re.compile(r"共 (\d+) (?:项|个问题)")
@@ -147,6 +147,9 @@ class TestEveryNumberAgrees:
             if number != (total := _list_total(client, href))
         ]
         assert disagreements == [], f"{district}: number shown, rows listed"
+        # The claim card shows a rate; the number under it is the list's.
+        unclaimed = re.search(r'href="(/followup/unclaimed/\?[^"]*)".*?未认领 (\d+)', page, re.S)
+        assert int(unclaimed.group(2)) == _list_total(client, html.unescape(unclaimed.group(1))), district
 
     def test_the_headline_figures_equal_an_independent_count_of_the_raw_rows(self, district, client):
         client.force_login(_office(district))
@@ -166,6 +169,11 @@ class TestEveryNumberAgrees:
         assert f"逾期 {overdue}<" in page, district
         closed = measures.filter(closeout_state="closed").count()
         assert f"已销号 {closed}（" in page
+        # Unclaimed: measures waiting to be claimed or objected to, and problems with no measure yet.
+        unclaimed = measures.exclude(claim_state="claimed").count() + sum(
+            1 for problem in round_.problems.all() if not problem.measures.exists()
+        )
+        assert f"未认领 {unclaimed}（" in page, district
 
     def test_the_ledger_export_holds_the_rows_the_dashboard_counts(self, district, client):
         client.force_login(_office(district))
