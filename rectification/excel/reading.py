@@ -89,6 +89,7 @@ def xlsx_check(fileobj, *, size):
 class SheetRows:
     title: str
     rows: list  # (Excel row number, tuple of values), rows with data only
+    hidden: bool = False  # hidden or "very hidden" in Excel: the import says so and does not read it
 
 
 def _blank(value):
@@ -136,7 +137,7 @@ def workbook_read(path):
                             _("工作表“%(sheet)s”超过 %(limit)s 行数据的上限，请拆分后导入。")
                             % {"sheet": worksheet.title, "limit": MAX_ROWS}
                         )
-            sheets.append(SheetRows(worksheet.title, rows))
+            sheets.append(SheetRows(worksheet.title, rows, hidden=worksheet.sheet_state != "visible"))
         return sheets
     except ImportRefused:
         raise
