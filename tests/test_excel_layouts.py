@@ -311,6 +311,19 @@ class TestHiddenSheetsAndPreview:
         assert confirmed.status_code == 302
         assert snapshot(inspection_round) == EXPECTED
 
+    def test_a_ledger_only_in_a_hidden_sheet_is_said_to_be_hidden(self, world, tmp_path):
+        workbook = Workbook()
+        workbook.active.append(["填表说明"])
+        hidden = workbook.create_sheet("整改台账")
+        hidden.append(["序号", "反馈问题", "整改措施", "牵头单位", "责任单位", "完成时限"])
+        hidden.append([1, "问题", "措施", "牵头局", "责任局", "2026-10-31"])
+        hidden.sheet_state = "hidden"
+        plan = ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=fresh_round(world))
+        assert [str(e) for e in plan.errors] == [
+            "没有找到台账：可见的工作表中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表；"
+            "隐藏的工作表（“整改台账”）未读取，如台账在其中，请在 Excel 中取消隐藏后重新上传。"
+        ]
+
     def test_an_outsider_cannot_preview_a_real_layout(self, world, client, tmp_path):
         workbook = Workbook()
         workbook.active.append(["序号", "反馈问题", "整改措施"])
@@ -374,6 +387,24 @@ class TestOneWrongHeader:
         with pytest.raises(Exception, match="未保存任何数据"):
             ledger_import(actor=world.office, plan=plan)
         assert not Problem.objects.filter(round=inspection_round).exists()
+
+    def test_an_unknown_deadline_header_is_named_once(self, world, tmp_path):
+        headers = [
+            "序号",
+            "反馈问题",
+            "具体问题",
+            "整改措施",
+            "牵头领导",
+            "责任领导",
+            "牵头单位",
+            "责任单位",
+            "完工日期",
+        ]
+        plan = ledger_plan(self._sheet(tmp_path, headers), inspection_round=fresh_round(world))
+        assert [str(e) for e in plan.errors] == [
+            "工作表“整改台账”：缺少“完成时限”列，无法新建措施“1.1.1”、措施“1.1.2”、措施“1.2.1”、措施“2.1.1”、措施“2.1.2”。"
+            "未识别的表头：I列“完工日期”，如其中一列就是“完成时限”，请把表头改为“完成时限”。"
+        ]
 
 
 @pytest.mark.django_db

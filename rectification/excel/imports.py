@@ -486,6 +486,8 @@ class LedgerPlanner:
             if texts[(m.problem.code, normalised(m.text))] == 1
         }
         self.titles_read = {}
+        self.code_by_title = {}  # the problems of this file, by title: a measure sheet may name them so
+        self._measure_dues: dict | None = None
         self.unrecognised = {}
 
     # -- issues --
@@ -518,7 +520,17 @@ class LedgerPlanner:
             return "、".join(f"“{lay.sheet.title}”" for lay in found)
 
         if not layouts:
-            if not self.plan.errors:
+            hidden = [sheet.title for sheet in sheets if sheet.hidden and sheet.rows]
+            if hidden and not self.plan.errors:
+                self.error(
+                    None,
+                    _(
+                        "没有找到台账：可见的工作表中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表；"
+                        "隐藏的工作表（%(sheets)s）未读取，如台账在其中，请在 Excel 中取消隐藏后重新上传。"
+                    )
+                    % {"sheets": "、".join(f"“{title}”" for title in hidden)},
+                )
+            elif not self.plan.errors:
                 self.error(
                     None,
                     _("没有找到台账：工作簿中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表。"),
@@ -804,6 +816,8 @@ class LedgerPlanner:
                     current.duplicate = True
                 else:
                     self.raw_problems[code] = current
+                    if "title" in cells:
+                        self.code_by_title.setdefault(normalised(cells["title"].text), code)
                 for name, cell in cells.items():
                     if name in current.items:
                         current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
@@ -923,11 +937,8 @@ class LedgerPlanner:
     def _problem_by_title(self, cell):
         """The code of the problem a measure sheet names by its title (this file's, or the ledger's)."""
         key = normalised(cell.text)
-        for raw in self.raw_problems.values():
-            if getattr(raw, "title_key", None) == key or (
-                "title" in raw.cells and normalised(raw.cells["title"].text) == key
-            ):
-                return raw.code
+        if key in self.code_by_title:
+            return self.code_by_title[key]
         if key in self.problems_by_title:
             return self.problems_by_title[key].code
         self.error(
@@ -1165,7 +1176,11 @@ class LedgerPlanner:
         if category_cell is None and date_cell is None and self._deadline_from_measures(raw, new):
             return
         if category_cell is None and date_cell is None:
-            if existing is None:
+            # Measures of this problem without a deadline column: that missing column is the one named.
+            measure_column_missing = any(
+                m.problem_code == raw.code and "due_date" not in m.cells for m in self.raw_measures
+            )
+            if existing is None and not measure_column_missing:
                 self.missing_columns.setdefault((raw.where.sheet, _("整改时限")), []).append(
                     _("问题“%(code)s”") % {"code": raw.code}
                 )
@@ -1213,11 +1228,13 @@ class LedgerPlanner:
 
     def _deadline_from_measures(self, raw, new):
         """A ledger that writes deadlines per measure only: the problem is due with its last measure."""
+        if self._measure_dues is None:
+            self._measure_dues = {}
+            for measure in self.raw_measures:
+                if (cell := measure.cells.get("due_date")) is not None:
+                    self._measure_dues.setdefault(measure.problem_code, []).append(cell)
         dues = []
-        for measure in self.raw_measures:
-            cell = measure.cells.get("due_date")
-            if measure.problem_code != raw.code or cell is None:
-                continue
+        for cell in self._measure_dues.get(raw.code, []):
             try:
                 due = parse_deadline(cell.value, year=self.year)
             except DateRefused:
