@@ -6,10 +6,16 @@ plan: what will be created, what updated (matched by the problem and measure cod
 units and leaders were matched, and every error by sheet, row and column. The plan is applied
 by ``services.ledger_import`` in one transaction once the office confirms.
 
-Two layouts are understood: a sheet of problems plus a sheet of measures (what our own ledger
-export writes), or one sheet where each problem's cells are merged down across the rows of its
-measures. In both, a row without a problem code continues the problem above it (that is what a
-merged cell looks like to a reader), and 方面 may be merged across several problems.
+The layouts districts circulate are read as they are: a sheet of problems plus a sheet of
+measures (what our own ledger export writes), or one sheet where each problem's cells are merged
+down across the rows of its measures or repeated on each; a row without a problem (code or title)
+continues the problem above it (that is what a merged cell looks like to a reader). The header is
+one row or two (a group header such as 责任分工 over its sub-headers), under a title or not;
+notes in brackets in a header are ignored. 方面 is a column, or a row of its own across the width
+(一、……方面, numbered or not). Sheets numbered with 序号 and without code columns get codes from
+position (aspect n, problem n.k, measure n.k.m, as the system numbers them), except that an item
+whose text is already in the round's ledger keeps its code: a re-import matches by text. Hidden
+sheets are named in the preview and not read.
 """
 
 import datetime
