@@ -479,3 +479,37 @@ class TestReimportWithoutCodes:
         assert after["1.3"][1] == "新增问题：办文办会效率不高"
         assert [m[:2] for m in after["1.3"][8]] == [("1.3.1", "压缩会议时长")]
         assert {p.code: p.pk for p in Problem.objects.filter(round=inspection_round) if p.code in ids} == ids
+
+    def test_titles_numbered_in_front_are_the_same_items_after_renumbering(self, world, tmp_path):
+        def numbered(rows, first):
+            result, n = [], first
+            for aspect, cells, measure in rows:
+                if cells is not None:
+                    cells = (cells[0], f"{n}.{cells[1]}", *cells[2:])
+                    n += 1
+                result.append((aspect, cells, measure))
+            return result
+
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office,
+            plan=ledger_plan(self._file(tmp_path, numbered(ROWS, 1), "a.xlsx"), inspection_round=inspection_round),
+        )
+        # Stored without the number written in front: the code is the number.
+        assert snapshot(inspection_round) == EXPECTED
+        inserted = (
+            None,
+            (1, "办文办会效率不高", "会议时间过长", "王牵头", None, "牵头局"),
+            ("压缩会议时长", "牵头局", "2026-10-15"),
+        )
+        plan = ledger_plan(
+            self._file(tmp_path, numbered([ROWS[0], inserted, *ROWS[1:]], 1), "b.xlsx"),
+            inspection_round=inspection_round,
+        )
+        assert plan.errors == []
+        assert [(d.code, d.action) for d in plan.problems] == [
+            ("1.3", "create"),
+            ("1.1", "unchanged"),
+            ("1.2", "unchanged"),
+            ("2.1", "unchanged"),
+        ]

@@ -201,6 +201,20 @@ def _field_for(key, mapping):
     return mapping.get(re.sub(r"[()]", "", key))
 
 
+def _text_key(text):
+    """What a problem's title or a measure's text is recognised by on a re-import: its words,
+    without the "1." or "（一）" in front (a ledger is renumbered when rows are inserted)."""
+    return normalised(_ASPECT_NUMBERING.sub("", _NUMBERING.sub("", text)))
+
+
+def _unnumbered(cell):
+    """A title or measure in a sheet without codes, without the number written in front of it:
+    the code is the number, and the text stays the same when the ledger is renumbered."""
+    text = cell.text
+    bare = _ASPECT_NUMBERING.sub("", _NUMBERING.sub("", text)).strip()
+    return cell if bare == text or not bare else Cell(bare, cell.where)
+
+
 def cell_text(value):
     """A cell's content as text, the way the ledger means it."""
     if value is None:
@@ -481,15 +495,15 @@ class LedgerPlanner:
         self.measure_position = {}
         self.problem_codes_taken = set(self.problems)
         self.measure_codes_taken = {}
-        titles = Counter(normalised(p.title) for p in self.problems.values())
+        titles = Counter(_text_key(p.title) for p in self.problems.values())
         self.problems_by_title = {
-            normalised(p.title): p for p in self.problems.values() if titles[normalised(p.title)] == 1
+            _text_key(p.title): p for p in self.problems.values() if titles[_text_key(p.title)] == 1
         }
-        texts = Counter((m.problem.code, normalised(m.text)) for m in self.measures.values())
+        texts = Counter((m.problem.code, _text_key(m.text)) for m in self.measures.values())
         self.measures_by_text = {
-            (m.problem.code, normalised(m.text)): m.code
+            (m.problem.code, _text_key(m.text)): m.code
             for m in self.measures.values()
-            if texts[(m.problem.code, normalised(m.text))] == 1
+            if texts[(m.problem.code, _text_key(m.text))] == 1
         }
         self.titles_read = {}
         self.code_by_title = {}  # the problems of this file, by title: a measure sheet may name them so
@@ -737,7 +751,7 @@ class LedgerPlanner:
         """A code for a problem of a sheet without codes: the one it has in the ledger (same
         title), else its position (aspect number.problem number), else the next free number."""
         self.generated_codes = True
-        title = normalised(title_cell.text)
+        title = _text_key(title_cell.text)
         existing = self.problems_by_title.get(title)
         if existing is not None:
             return existing.code
@@ -760,7 +774,7 @@ class LedgerPlanner:
         taken = self.measure_codes_taken.setdefault(
             problem_code, {code for (p, code) in self.measures if p == problem_code}
         )
-        existing = self.measures_by_text.get((problem_code, normalised(text)))
+        existing = self.measures_by_text.get((problem_code, _text_key(text)))
         if existing is not None:
             return existing
         self.measure_position[problem_code] = self.measure_position.get(problem_code, 0) + 1
@@ -786,14 +800,14 @@ class LedgerPlanner:
             )
             if codeless:
                 title = cells["title"]
-                starts = bool(title.text) and (current is None or normalised(title.text) != current.title_key)
+                starts = bool(title.text) and (current is None or _text_key(title.text) != current.title_key)
                 code = ""
                 if starts:
                     aspect_cell = cells.get("aspect")
                     aspect_text = aspect_cell.text if aspect_cell is not None and aspect_cell.text else None
                     if aspect_text is None and last_aspect is not None:
                         aspect_text = last_aspect.text
-                    title_key = normalised(title.text)
+                    title_key = _text_key(title.text)
                     if title_key in self.titles_read:
                         self.error(
                             title.where,
@@ -805,13 +819,14 @@ class LedgerPlanner:
                         continue
                     code = self._problem_code_for(title, aspect_text)
                     cells["code"] = Cell(code, Where(layout.sheet.title, number))
+                    cells["title"] = _unnumbered(title)
             else:
                 code = self._code(cells["code"])
                 starts = bool(code) and (current is None or code != current.code)
             if starts:
                 current = RawProblem(code=code, where=Where(layout.sheet.title, number))
                 if codeless:
-                    current.title_key = normalised(cells["title"].text)
+                    current.title_key = _text_key(cells["title"].text)
                     self.titles_read[current.title_key] = current.where
                 if code in self.raw_problems:
                     first = self.raw_problems[code].where.row
@@ -823,7 +838,7 @@ class LedgerPlanner:
                 else:
                     self.raw_problems[code] = current
                     if "title" in cells:
-                        self.code_by_title.setdefault(normalised(cells["title"].text), code)
+                        self.code_by_title.setdefault(_text_key(cells["title"].text), code)
                 for name, cell in cells.items():
                     if name in current.items:
                         current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
@@ -855,6 +870,8 @@ class LedgerPlanner:
                     # No 责任单位 column for the problem: its responsible units are its measures' owners.
                     self._continue_problem(current, {"responsible_units": owner})
                 if "code" not in measure_cells and current.code:
+                    if "text" in measure_cells:
+                        measure_cells["text"] = _unnumbered(measure_cells["text"])
                     text = measure_cells["text"].text if "text" in measure_cells else ""
                     measure_cells["code"] = Cell(
                         self._measure_code_for(current.code, text), Where(layout.sheet.title, number)
@@ -929,6 +946,8 @@ class LedgerPlanner:
                     )
                 continue
             if "code" not in measure_cells:
+                if "text" in measure_cells:
+                    measure_cells["text"] = _unnumbered(measure_cells["text"])
                 text = measure_cells["text"].text if "text" in measure_cells else ""
                 measure_cells["code"] = Cell(self._measure_code_for(last_code, text), Where(layout.sheet.title, number))
             self.raw_measures.append(
@@ -942,7 +961,7 @@ class LedgerPlanner:
 
     def _problem_by_title(self, cell):
         """The code of the problem a measure sheet names by its title (this file's, or the ledger's)."""
-        key = normalised(cell.text)
+        key = _text_key(cell.text)
         if key in self.code_by_title:
             return self.code_by_title[key]
         if key in self.problems_by_title:
