@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from accounts.models import AuditEvent
 from rectification import services
-from rectification.excel.imports import ledger_plan
+from rectification.excel.imports import ImportRefused, ledger_plan
 from rectification.models import DeadlineCategory, Measure, Problem
 from rectification.services.ledger_import import ledger_import
 
@@ -513,3 +513,61 @@ class TestReimportWithoutCodes:
             ("1.2", "unchanged"),
             ("2.1", "unchanged"),
         ]
+
+
+@pytest.mark.django_db
+class TestMeasureCellsMerged:
+    def test_a_unit_and_deadline_merged_across_a_problems_measures_belong_to_each(self, world, tmp_path):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["序号", "反馈问题", "整改措施", "牵头领导", "牵头单位", "责任单位", "完成时限"])
+        sheet.append(["一、作风建设方面"])
+        sheet.merge_cells("A2:G2")
+        sheet.append([1, "文山会海问题突出", "精简会议", "王牵头", "牵头局", "责任局", "2026-10-31"])
+        sheet.append([None, None, "精简文件"])
+        sheet.append([None, None, "建立发文计划制度"])
+        for column in "ABDEFG":
+            sheet.merge_cells(f"{column}3:{column}5")
+        inspection_round = fresh_round(world)
+        plan = ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=inspection_round)
+        assert [str(e) for e in plan.errors] == []
+        ledger_import(actor=world.office, plan=plan)
+        assert snapshot(inspection_round) == {
+            "1.1": (
+                "作风建设方面",
+                "文山会海问题突出",
+                [],
+                "王牵头",
+                set(),
+                "牵头局",
+                {"责任局"},
+                (BY_DATE, D(2026, 10, 31)),
+                [
+                    ("1.1.1", "精简会议", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
+                    ("1.1.2", "精简文件", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
+                    ("1.1.3", "建立发文计划制度", Measure.Kind.RULES, "责任局", D(2026, 10, 31)),
+                ],
+            )
+        }
+
+    def test_a_blank_unit_that_is_not_merged_is_still_refused_with_its_place(self, world, tmp_path):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["序号", "反馈问题", "整改措施", "牵头领导", "牵头单位", "责任单位", "完成时限"])
+        sheet.append(["一、作风建设方面"])
+        sheet.append([1, "文山会海问题突出", "精简会议", "王牵头", "牵头局", "责任局", "2026-10-31"])
+        sheet.append([None, None, "精简文件", None, None, None, "2026-10-31"])
+        plan = ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=fresh_round(world))
+        assert [str(e) for e in plan.errors] == ["工作表“Sheet”第4行F列（责任单位）：不能为空。"]
+
+    def test_a_sheet_merging_beyond_the_cap_is_refused(self, world, tmp_path, monkeypatch):
+        monkeypatch.setattr("rectification.excel.reading.MAX_MERGED_FILL", 3)
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "台账"
+        sheet.append(["序号", "反馈问题", "整改措施"])
+        for n in range(6):
+            sheet.append([1 if n == 0 else None, "问题" if n == 0 else None, f"措施{n}"])
+        sheet.merge_cells("A2:B7")
+        with pytest.raises(ImportRefused, match="工作表“台账”的合并单元格过多"):
+            ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=fresh_round(world))
