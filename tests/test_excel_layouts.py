@@ -14,6 +14,7 @@ from openpyxl import Workbook
 
 from accounts.models import AuditEvent
 from rectification import services
+from rectification.excel import exports
 from rectification.excel.imports import ImportRefused, ledger_plan
 from rectification.models import DeadlineCategory, Measure, Problem
 from rectification.services.ledger_import import ledger_import
@@ -571,3 +572,32 @@ class TestMeasureCellsMerged:
         sheet.merge_cells("A2:B7")
         with pytest.raises(ImportRefused, match="工作表“台账”的合并单元格过多"):
             ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=fresh_round(world))
+
+
+@pytest.mark.django_db
+class TestRoundTripOfARealLayout:
+    def test_the_export_of_an_imported_real_ledger_reimports_with_zero_differences(self, world, tmp_path):
+        workbook = Workbook()
+        sheet = workbook.active
+        put(sheet, 1, ["××区巡视整改台账"])
+        put(sheet, 2, ["序号", "反馈问题", "具体问题", "整改措施", "责任分工", None, None, None, "完成时限"])
+        put(sheet, 3, [None, None, None, None, "牵头领导", "责任领导", "牵头单位", "责任单位"])
+        combined_merged(sheet)
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office,
+            plan=ledger_plan(save(workbook, tmp_path / "a.xlsx"), inspection_round=inspection_round),
+        )
+        exported = tmp_path / "exported.xlsx"
+        exported.write_bytes(
+            exports.ledger_export(
+                user=world.office, inspection_round=inspection_round, today=world.round.feedback_date
+            ).content
+        )
+        plan = ledger_plan(exported, inspection_round=inspection_round)
+        assert [str(e) for e in plan.errors] == []
+        assert {d.action for d in plan.problems} == {"unchanged"}
+        assert {d.action for d in plan.measures} == {"unchanged"}
+        assert len(plan.measures) == 5
+        ledger_import(actor=world.office, plan=plan)
+        assert snapshot(inspection_round) == EXPECTED
