@@ -323,7 +323,9 @@ class TestImportErrors:
 
     def test_it_refuses_a_workbook_without_a_ledger(self, world, tmp_path):
         path = xlsx(tmp_path / "a.xlsx", {"说明": (["填表说明"], [{"填表说明": "请按要求填写"}])})
-        assert messages(plan_for(world, path)) == ["没有找到台账：工作簿中没有表头含“问题编号”或“措施编号”的工作表。"]
+        assert messages(plan_for(world, path)) == [
+            "没有找到台账：工作簿中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表。"
+        ]
 
     def test_it_warns_when_a_code_was_typed_as_a_number(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row(问题编号=2.1)], [measure_row(问题编号=2.1)]))

@@ -6,10 +6,16 @@ plan: what will be created, what updated (matched by the problem and measure cod
 units and leaders were matched, and every error by sheet, row and column. The plan is applied
 by ``services.ledger_import`` in one transaction once the office confirms.
 
-Two layouts are understood: a sheet of problems plus a sheet of measures (what our own ledger
-export writes), or one sheet where each problem's cells are merged down across the rows of its
-measures. In both, a row without a problem code continues the problem above it (that is what a
-merged cell looks like to a reader), and 方面 may be merged across several problems.
+The layouts districts circulate are read as they are: a sheet of problems plus a sheet of
+measures (what our own ledger export writes), or one sheet where each problem's cells are merged
+down across the rows of its measures or repeated on each; a row without a problem (code or title)
+continues the problem above it (that is what a merged cell looks like to a reader). The header is
+one row or two (a group header such as 责任分工 over its sub-headers), under a title or not;
+notes in brackets in a header are ignored. 方面 is a column, or a row of its own across the width
+(一、……方面, numbered or not). Sheets numbered with 序号 and without code columns get codes from
+position (aspect n, problem n.k, measure n.k.m, as the system numbers them), except that an item
+whose text is already in the round's ledger keeps its code: a re-import matches by text. Hidden
+sheets are named in the preview and not read.
 """
 
 import datetime
@@ -41,7 +47,7 @@ from .dates import DateRefused, parse_date, parse_deadline
 from .matching import LeaderMatcher, NoMatch, UnitMatcher, normalised, split_names
 
 # The import's entry points live together here: the file checks come from ``reading``.
-from .reading import HEADER_SEARCH_ROWS, MAX_UPLOAD_BYTES, ImportRefused, SheetRows, workbook_read, xlsx_check  # noqa: F401
+from .reading import HEADER_SEARCH_ROWS, MAX_UPLOAD_BYTES, ImportRefused, SheetRows, _blank, workbook_read, xlsx_check  # noqa: F401
 from .workbook import text_from_cell
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -85,16 +91,20 @@ PROBLEM_FIELDS = [
     Field("code", "问题编号", ("问题编号",)),
     Field("aspect", "方面", ("方面", "问题方面")),
     Field("track", "专项", ("专项", "所属专项")),
-    Field("title", "反馈问题", ("反馈问题", "问题概述", "问题")),
+    Field(
+        "title",
+        "反馈问题",
+        ("反馈问题", "问题概述", "问题", "存在问题", "巡视反馈问题", "反馈意见", "问题描述", "主要问题"),
+    ),
     Field("text", "反馈原文", ("反馈原文", "问题原文")),
-    Field("manifestations", "具体表现", ("具体表现", "具体问题")),
+    Field("manifestations", "具体表现", ("具体表现", "具体问题", "问题表现", "具体表现形式")),
     Field("problem_type", "问题类型", ("问题类型",)),
     Field("deadline_category", "整改时限类别", ("整改时限类别", "时限类别")),
     Field("due_date", "整改时限", ("整改时限",)),
     Field("lead_official", "牵头领导", ("牵头领导",)),
-    Field("responsible_leaders", "责任领导", ("责任领导",)),
-    Field("lead_unit", "牵头单位", ("牵头单位",)),
-    Field("responsible_units", "责任单位", ("责任单位", "问题责任单位")),
+    Field("responsible_leaders", "责任领导", ("责任领导", "分管领导", "责任领导分管")),
+    Field("lead_unit", "牵头单位", ("牵头单位", "牵头部门")),
+    Field("responsible_units", "责任单位", ("责任单位", "问题责任单位", "配合单位", "协办单位")),
     Field("goal", "整改目标", ("整改目标",)),
     Field("criteria", "验收标准", ("验收标准",)),
     Field("campaign", "专项整治", ("专项整治",)),
@@ -103,13 +113,17 @@ PROBLEM_FIELDS = [
 ]
 MEASURE_FIELDS = [
     Field("code", "措施编号", ("措施编号", "任务编号")),
-    Field("text", "整改措施", ("整改措施", "整改任务")),
+    Field("text", "整改措施", ("整改措施", "整改任务", "整改举措", "具体措施", "整改措施任务")),
     Field("kind", "措施类别", ("措施类别", "任务类别")),
-    Field("owner_unit", "责任单位", ("责任单位", "措施责任单位", "承办单位")),
+    Field("owner_unit", "责任单位", ("责任单位", "措施责任单位", "承办单位", "具体责任单位", "责任部门")),
     Field("handler_name", "经办人", ("经办人", "联系人")),
     Field("handler_phone", "联系电话", ("联系电话", "经办人电话")),
     Field("start_date", "开始日期", ("开始日期",)),
-    Field("due_date", "完成时限", ("完成时限", "措施完成时限", "整改时限")),
+    Field(
+        "due_date",
+        "完成时限",
+        ("完成时限", "措施完成时限", "整改时限", "完成时间", "整改期限", "时限要求", "时限"),
+    ),
     Field("milestones", "时间节点", ("时间节点", "倒排时间节点")),
     Field("expected_deliverable", "预期成果", ("预期成果",)),
 ]
@@ -122,8 +136,39 @@ _MEASURE_ANCHORS = {"措施编号", "任务编号", "整改措施", "整改任�
 
 _PROBLEM_BY_HEADER = {header: f for f in PROBLEM_FIELDS for header in f.headers}
 _MEASURE_BY_HEADER = {header: f for f in MEASURE_FIELDS for header in f.headers}
+_READ_ONLY = {header: header for header in READ_ONLY_HEADERS}
+# Responsible leaders and units may differ between the rows of one problem: it gets them all.
+_GATHERED = {"responsible_leaders", "responsible_units"}
+# A cell that is a code ("2", "2.1", "2.1.3"), never an aspect's name.
+_CODE_LIKE = re.compile(r"^[\d.．\-]+$")
+_CHINESE_DIGITS = {c: n for n, c in enumerate("一二三四五六七八九", start=1)}
+
+
+def _chinese_number(text):
+    """ "一、" → 1, "十二、" → 12, "二十、" → 20."""
+    digits = re.sub(r"[^一二三四五六七八九十]", "", text)
+    if not digits:
+        return None
+    if "十" not in digits:
+        return _CHINESE_DIGITS.get(digits) if len(digits) == 1 else None
+    tens, _sep, ones = digits.partition("十")
+    return _CHINESE_DIGITS.get(tens, 1) * 10 + (_CHINESE_DIGITS.get(ones, 0) if ones else 0)
+
+
+def _recognised(key):
+    return bool(key) and any(_field_for(key, m) for m in (_PROBLEM_BY_HEADER, _MEASURE_BY_HEADER, _READ_ONLY))
+
+
+def _anchor(key):
+    """A column that makes a header row a ledger's: a code, the problem, or the measure."""
+    problem, measure = _field_for(key, _PROBLEM_BY_HEADER), _field_for(key, _MEASURE_BY_HEADER)
+    return (problem is not None and problem.name in ("code", "title")) or (
+        measure is not None and measure.name in ("code", "text")
+    )
+
+
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[)）]|[①-⑳])\s*")
-_ASPECT_NUMBERING = re.compile(r"^\s*[一二三四五六七八九十]+\s*[、.．]\s*")
+_ASPECT_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[)）])\s*")
 _TRUE = {"是", "√", "✓", "Y", "YES", "1", "TRUE"}
 _FALSE = {"否", "×", "N", "NO", "0", "FALSE", ""}
 
@@ -149,9 +194,25 @@ def header_key(value):
 def _field_for(key, mapping):
     if key in mapping:
         return mapping[key]
-    # "整改时限（日期）": a note in brackets after the name.
-    bare = re.sub(r"\(.*\)$", "", key)
-    return mapping.get(bare)
+    # "整改时限（日期）", "责任领导（分管）": a note in brackets after the name (or inside it).
+    bare = re.sub(r"\(.*?\)", "", key)
+    if bare in mapping:
+        return mapping[bare]
+    return mapping.get(re.sub(r"[()]", "", key))
+
+
+def _text_key(text):
+    """What a problem's title or a measure's text is recognised by on a re-import: its words,
+    without the "1." or "（一）" in front (a ledger is renumbered when rows are inserted)."""
+    return normalised(_ASPECT_NUMBERING.sub("", _NUMBERING.sub("", text)))
+
+
+def _unnumbered(cell):
+    """A title or measure in a sheet without codes, without the number written in front of it:
+    the code is the number, and the text stays the same when the ledger is renumbered."""
+    text = cell.text
+    bare = _ASPECT_NUMBERING.sub("", _NUMBERING.sub("", text)).strip()
+    return cell if bare == text or not bare else Cell(bare, cell.where)
 
 
 def cell_text(value):
@@ -207,6 +268,7 @@ class RawProblem:
     cells: dict = field(default_factory=dict)
     items: dict = field(default_factory=lambda: {"manifestations": [], "criteria": []})
     duplicate: bool = False
+    title_key: str = ""  # in a sheet without codes: the title the problem is recognised by
 
 
 @dataclass
@@ -278,6 +340,7 @@ class ImportPlan:
     errors: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     ignored_columns: list = field(default_factory=list)
+    columns: list = field(default_factory=list)  # (sheet, column letter, header as written, understood as)
     untouched_problems: int = 0
 
     @property
@@ -369,12 +432,14 @@ class _SheetLayout:
     header_row: int
     problem_columns: dict  # field name -> column number
     measure_columns: dict
+    headers: dict = field(default_factory=dict)  # column number -> what it was understood as
 
     @property
     def kind(self):
-        has_problem = {"code", "title"} <= set(self.problem_columns)
-        has_measure = {"code", "text"} <= set(self.measure_columns)
-        if has_measure and has_problem and "lead_unit" in self.problem_columns:
+        has_problem = "title" in self.problem_columns
+        has_measure = "text" in self.measure_columns
+        # Problem columns besides the one naming the problem (牵头单位, 具体表现...): one sheet holds both.
+        if has_measure and has_problem and set(self.problem_columns) - {"code", "title", "aspect"}:
             return "combined"
         if has_measure:
             return "measures"
@@ -423,6 +488,27 @@ class LedgerPlanner:
         self.raw_measures = []
         self.missing_columns = {}
         self.numeric_code_columns = set()
+        # Sheets without code columns: codes from position, or from the item of the same text.
+        self.generated_codes = False
+        self.aspect_numbers = {}
+        self.position = {}
+        self.measure_position = {}
+        self.problem_codes_taken = set(self.problems)
+        self.measure_codes_taken = {}
+        titles = Counter(_text_key(p.title) for p in self.problems.values())
+        self.problems_by_title = {
+            _text_key(p.title): p for p in self.problems.values() if titles[_text_key(p.title)] == 1
+        }
+        texts = Counter((m.problem.code, _text_key(m.text)) for m in self.measures.values())
+        self.measures_by_text = {
+            (m.problem.code, _text_key(m.text)): m.code
+            for m in self.measures.values()
+            if texts[(m.problem.code, _text_key(m.text))] == 1
+        }
+        self.titles_read = {}
+        self.code_by_title = {}  # the problems of this file, by title: a measure sheet may name them so
+        self._measure_dues: dict | None = None
+        self.unrecognised = {}
 
     # -- issues --
 
@@ -437,6 +523,14 @@ class LedgerPlanner:
     def build(self, sheets):
         layouts = []
         for sheet in sheets:
+            if sheet.hidden:
+                # Hidden sheets often hold an old version or lookup lists: never read silently.
+                if sheet.rows:
+                    self.warning(
+                        Where(sheet.title),
+                        _("这是隐藏的工作表，未读取；如需导入其中内容，请在 Excel 中取消隐藏后重新上传。"),
+                    )
+                continue
             layout = self._layout(sheet)
             if layout is not None:
                 layouts.append(layout)
@@ -446,7 +540,21 @@ class LedgerPlanner:
             return "、".join(f"“{lay.sheet.title}”" for lay in found)
 
         if not layouts:
-            self.error(None, _("没有找到台账：工作簿中没有表头含“问题编号”或“措施编号”的工作表。"))
+            hidden = [sheet.title for sheet in sheets if sheet.hidden and sheet.rows]
+            if hidden and not self.plan.errors:
+                self.error(
+                    None,
+                    _(
+                        "没有找到台账：可见的工作表中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表；"
+                        "隐藏的工作表（%(sheets)s）未读取，如台账在其中，请在 Excel 中取消隐藏后重新上传。"
+                    )
+                    % {"sheets": "、".join(f"“{title}”" for title in hidden)},
+                )
+            elif not self.plan.errors:
+                self.error(
+                    None,
+                    _("没有找到台账：工作簿中没有表头含“问题编号”“反馈问题”或“整改措施”的工作表。"),
+                )
             return self.plan
         if len(by_kind["combined"]) > 1 or (by_kind["combined"] and (by_kind["problems"] or by_kind["measures"])):
             self.error(
@@ -461,7 +569,7 @@ class LedgerPlanner:
             )
             return self.plan
         if by_kind["combined"]:
-            self.plan.layout = _("单张工作表（问题单元格按措施行合并）")
+            self.plan.layout = _("单张工作表（问题单元格按措施行合并或重复填写）")
             layout = by_kind["combined"][0]
             self.plan.sheets = [layout.sheet.title]
             self._read_problem_sheet(layout, with_measures=True)
@@ -473,24 +581,56 @@ class LedgerPlanner:
             if by_kind["measures"]:
                 self.plan.sheets.append(by_kind["measures"][0].sheet.title)
                 self._read_measure_sheet(by_kind["measures"][0])
+        if self.generated_codes:
+            self.plan.layout += _("；没有编号列，问题和措施编号按位置生成，已在台账中的按文字匹配")
         self._drafts()
         return self.plan
 
+    @staticmethod
+    def _header(sheet):
+        """The header: one row, or two (a group header such as 责任分工 above its sub-headers).
+
+        Each row among the first few is tried alone and together with the row below it (where the
+        lower row is blank, the cell above is merged down over it); the reading that recognises
+        the most columns wins. A title row merged across the table recognises nothing.
+        """
+        rows = sheet.rows[:HEADER_SEARCH_ROWS]
+        best = None
+        for index, (number, values) in enumerate(rows):
+            readings = [(number, values)]
+            if index + 1 < len(rows) and rows[index + 1][0] == number + 1:
+                below = rows[index + 1][1]
+                width = max(len(values), len(below))
+                readings.append(
+                    (
+                        number + 1,
+                        tuple(
+                            below[c]
+                            if c < len(below) and not _blank(below[c])
+                            else (values[c] if c < len(values) else None)
+                            for c in range(width)
+                        ),
+                    )
+                )
+            for last_row, labels in readings:
+                keys = [header_key(v) for v in labels]
+                score = sum(1 for key in keys if _recognised(key))
+                if score >= 2 and any(_anchor(key) for key in keys) and (best is None or score > best[0]):
+                    best = (score, last_row, labels)
+        return None if best is None else best[1:]
+
     def _layout(self, sheet):
-        header = next(
-            (
-                (number, values)
-                for number, values in sheet.rows[:HEADER_SEARCH_ROWS]
-                if _ANCHORS & {header_key(v) for v in values}
-            ),
-            None,
-        )
+        header = self._header(sheet)
         if header is None:
             return None
         number, values = header
         keys = [(index, header_key(value)) for index, value in enumerate(values, start=1)]
-        measure_start = min((index for index, key in keys if key in _MEASURE_ANCHORS), default=None)
+        measure_start = min(
+            (index for index, key in keys if (f := _field_for(key, _MEASURE_BY_HEADER)) and f.name in ("code", "text")),
+            default=None,
+        )
         layout = _SheetLayout(sheet, number, {}, {})
+        unrecognised = []
         for index, key in keys:
             if not key:
                 continue
@@ -512,24 +652,48 @@ class LedgerPlanner:
                     )
                 else:
                     columns[found.name] = index
+                    layout.headers[index] = found.label
                 break
             else:
-                if key not in READ_ONLY_HEADERS:
+                if _field_for(key, _READ_ONLY) is None:
+                    unrecognised.append(
+                        _("%(column)s列“%(header)s”")
+                        % {"column": get_column_letter(index), "header": values[index - 1]}
+                    )
                     self.plan.ignored_columns.append(
                         _("“%(sheet)s”%(column)s列“%(header)s”")
                         % {"sheet": sheet.title, "column": get_column_letter(index), "header": values[index - 1]}
                     )
+        # 时间节点 is the measure's deadline in a ledger that has no other deadline column.
+        if (
+            "text" in layout.measure_columns
+            and "due_date" not in layout.measure_columns
+            and "milestones" in layout.measure_columns
+        ):
+            column = layout.measure_columns.pop("milestones")
+            layout.measure_columns["due_date"] = column
+            layout.headers[column] = "完成时限"
+        self.unrecognised[sheet.title] = unrecognised
+        self.plan.columns += [
+            (sheet.title, get_column_letter(index), str(values[index - 1]).strip(), label)
+            for index, label in sorted(layout.headers.items())
+        ]
+        hint = _("未识别的表头：%(columns)s。") % {"columns": "、".join(unrecognised)} if unrecognised else ""
         if layout.kind is None:
             self.error(
                 Where(sheet.title, number),
                 _(
-                    "表头无法识别为问题清单或任务清单：问题清单至少需要“问题编号”和“反馈问题”两列，"
-                    "任务清单至少需要“问题编号”“措施编号”和“整改措施”三列。"
-                ),
+                    "表头无法识别为问题清单或任务清单：问题清单至少需要“反馈问题”列，"
+                    "任务清单至少需要“整改措施”列。%(hint)s"
+                )
+                % {"hint": hint},
             )
             return None
-        if layout.kind == "measures" and "code" not in layout.problem_columns:
-            self.error(Where(sheet.title, number), _("任务清单缺少“问题编号”列，无法确定措施属于哪个问题。"))
+        if layout.kind == "measures" and not {"code", "title"} & set(layout.problem_columns):
+            self.error(
+                Where(sheet.title, number),
+                _("任务清单缺少“问题编号”或“反馈问题”列，无法确定措施属于哪个问题。%(hint)s") % {"hint": hint},
+            )
             return None
         return layout
 
@@ -557,19 +721,113 @@ class LedgerPlanner:
             self.error(cell.where, _("编号过长（最多%(limit)s个字符）。") % {"limit": LIMITS["code"]})
         return text
 
+    def _aspect_row(self, layout, values):
+        """The text of a row that names an aspect (一、……方面) across the table, else None."""
+        filled = [(index, value) for index, value in enumerate(values, start=1) if not _blank(value)]
+        if len(filled) != 1:
+            return None
+        column, value = filled[0]
+        text = cell_text(value)
+        if column in layout.measure_columns.values() or _CODE_LIKE.match(text):
+            return None
+        # A problem's other cells (a 具体表现 line of its own, say) are not an aspect.
+        if any(c == column for name, c in layout.problem_columns.items() if name not in ("code", "title", "aspect")):
+            return None
+        own = {layout.problem_columns.get("code"), layout.problem_columns.get("title")}
+        if _ASPECT_NUMBERING.match(text) or "方面" in text or column not in own:
+            return text
+        return None
+
+    def _aspect_number(self, text):
+        """一、 → 1; an aspect without numbering takes the next number after the ones met."""
+        key = normalised(_ASPECT_NUMBERING.sub("", text))
+        if key not in self.aspect_numbers:
+            match = _ASPECT_NUMBERING.match(text)
+            number = _chinese_number(match[0]) if match else None
+            self.aspect_numbers[key] = number or (max(self.aspect_numbers.values(), default=0) + 1)
+        return self.aspect_numbers[key]
+
+    def _problem_code_for(self, title_cell, aspect_text):
+        """A code for a problem of a sheet without codes: the one it has in the ledger (same
+        title), else its position (aspect number.problem number), else the next free number."""
+        self.generated_codes = True
+        title = _text_key(title_cell.text)
+        existing = self.problems_by_title.get(title)
+        if existing is not None:
+            return existing.code
+        prefix = f"{self._aspect_number(aspect_text)}." if aspect_text else ""
+        self.position[prefix] = self.position.get(prefix, 0) + 1
+        return self._free_code(prefix, self.position[prefix], self.problem_codes_taken)
+
+    @staticmethod
+    def _free_code(prefix, position, taken):
+        code = f"{prefix}{position}"
+        if code in taken:
+            used = [int(c[len(prefix) :]) for c in taken if c.startswith(prefix) and c[len(prefix) :].isdigit()]
+            code = f"{prefix}{max(used, default=0) + 1}"
+        taken.add(code)
+        return code
+
+    def _measure_code_for(self, problem_code, text):
+        """As ``_problem_code_for``, for a measure: the same text under the same problem keeps its code."""
+        self.generated_codes = True
+        taken = self.measure_codes_taken.setdefault(
+            problem_code, {code for (p, code) in self.measures if p == problem_code}
+        )
+        existing = self.measures_by_text.get((problem_code, _text_key(text)))
+        if existing is not None:
+            return existing
+        self.measure_position[problem_code] = self.measure_position.get(problem_code, 0) + 1
+        return self._free_code(f"{problem_code}.", self.measure_position[problem_code], taken)
+
     def _read_problem_sheet(self, layout, *, with_measures):
         current = None
         last_aspect = None
+        codeless = "code" not in layout.problem_columns
         for number, values in layout.sheet.rows:
             if number <= layout.header_row:
+                continue
+            aspect_text = self._aspect_row(layout, values)
+            if aspect_text is not None:
+                column = next(i for i, v in enumerate(values, start=1) if not _blank(v))
+                last_aspect = Cell(aspect_text, Where(layout.sheet.title, number, column, "方面"))
+                self._aspect_number(aspect_text)
+                current = None
                 continue
             cells = self._cells(layout, number, values, layout.problem_columns, PROBLEM_FIELDS)
             measure_cells = (
                 self._cells(layout, number, values, layout.measure_columns, MEASURE_FIELDS) if with_measures else {}
             )
-            code = self._code(cells["code"])
-            if code and (current is None or code != current.code):
+            if codeless:
+                title = cells["title"]
+                starts = bool(title.text) and (current is None or _text_key(title.text) != current.title_key)
+                code = ""
+                if starts:
+                    aspect_cell = cells.get("aspect")
+                    aspect_text = aspect_cell.text if aspect_cell is not None and aspect_cell.text else None
+                    if aspect_text is None and last_aspect is not None:
+                        aspect_text = last_aspect.text
+                    title_key = _text_key(title.text)
+                    if title_key in self.titles_read:
+                        self.error(
+                            title.where,
+                            _("反馈问题“%(title)s”重复，第%(row)s行已有相同的问题。")
+                            % {"title": _shown(title.text), "row": self.titles_read[title_key].row},
+                        )
+                        current = RawProblem(code="", where=Where(layout.sheet.title, number), duplicate=True)
+                        current.title_key = title_key
+                        continue
+                    code = self._problem_code_for(title, aspect_text)
+                    cells["code"] = Cell(code, Where(layout.sheet.title, number))
+                    cells["title"] = _unnumbered(title)
+            else:
+                code = self._code(cells["code"])
+                starts = bool(code) and (current is None or code != current.code)
+            if starts:
                 current = RawProblem(code=code, where=Where(layout.sheet.title, number))
+                if codeless:
+                    current.title_key = _text_key(cells["title"].text)
+                    self.titles_read[current.title_key] = current.where
                 if code in self.raw_problems:
                     first = self.raw_problems[code].where.row
                     self.error(
@@ -579,31 +837,51 @@ class LedgerPlanner:
                     current.duplicate = True
                 else:
                     self.raw_problems[code] = current
+                    if "title" in cells:
+                        self.code_by_title.setdefault(_text_key(cells["title"].text), code)
                 for name, cell in cells.items():
                     if name in current.items:
                         current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
                     else:
                         current.cells[name] = cell
-                # 方面 is often merged across all the problems of one aspect.
+                # 方面 is often merged across all the problems of one aspect, or written on a row of its own.
                 aspect = current.cells.get("aspect")
                 if aspect is not None:
                     if aspect.text:
                         last_aspect = aspect
                     elif last_aspect is not None:
                         current.cells["aspect"] = Cell(last_aspect.value, aspect.where)
+                elif last_aspect is not None:
+                    current.cells["aspect"] = last_aspect
             elif current is None:
                 if any(c.text for c in cells.values()) or any(c.text for c in measure_cells.values()):
-                    self.error(cells["code"].where, _("缺少问题编号。"))
+                    if codeless:
+                        self.error(cells["title"].where, _("缺少反馈问题，无法确定本行属于哪个问题。"))
+                    else:
+                        self.error(cells["code"].where, _("缺少问题编号。"))
                 continue
             else:
                 self._continue_problem(current, cells)
             if any(c.text for c in measure_cells.values()):
+                if current.duplicate:
+                    continue
+                owner = measure_cells.get("owner_unit")
+                if owner is not None and owner.text and "responsible_units" not in layout.problem_columns:
+                    # No 责任单位 column for the problem: its responsible units are its measures' owners.
+                    self._continue_problem(current, {"responsible_units": owner})
+                if "code" not in measure_cells and current.code:
+                    if "text" in measure_cells:
+                        measure_cells["text"] = _unnumbered(measure_cells["text"])
+                    text = measure_cells["text"].text if "text" in measure_cells else ""
+                    measure_cells["code"] = Cell(
+                        self._measure_code_for(current.code, text), Where(layout.sheet.title, number)
+                    )
                 self.raw_measures.append(
                     RawMeasure(
                         problem_code=current.code,
                         where=Where(layout.sheet.title, number),
                         cells=measure_cells,
-                        problem_code_where=cells["code"].where,
+                        problem_code_where=cells["code"].where if "code" in cells else cells["title"].where,
                         skip=current.duplicate,
                     )
                 )
@@ -611,7 +889,7 @@ class LedgerPlanner:
     def _continue_problem(self, current, cells):
         """A row that continues the problem above it: merged cells, or the same values repeated."""
         for name, cell in cells.items():
-            if name == "code" or not cell.text:
+            if name == "code" or (name == "title" and current.title_key) or not cell.text:
                 continue
             if name in current.items:
                 current.items[name] += [i for i in _items(cell.text) if i not in current.items[name]]
@@ -619,6 +897,11 @@ class LedgerPlanner:
             first = current.cells.get(name)
             if first is None or not first.text:
                 current.cells[name] = cell
+            elif name in _GATHERED:
+                # Responsible leaders and units written per measure row: the problem has them all.
+                names = split_names(first.text)
+                names += [n for n in split_names(cell.text) if n not in names]
+                current.cells[name] = Cell("、".join(names), first.where)
             elif first.text != cell.text:
                 self.error(
                     cell.where,
@@ -627,31 +910,68 @@ class LedgerPlanner:
                 )
 
     def _read_measure_sheet(self, layout):
-        code_column = layout.problem_columns["code"]
-        # Both are set together by the first row with a code; until then no measure row is read.
+        by_code = "code" in layout.problem_columns
+        link = "code" if by_code else "title"
+        column = layout.problem_columns[link]
+        # Both are set together by the first row with a problem; until then no measure row is read.
         last_code, last_where = "", Where(layout.sheet.title)
         for number, values in layout.sheet.rows:
             if number <= layout.header_row:
                 continue
-            code_cell = self._cells(layout, number, values, {"code": code_column}, PROBLEM_FIELDS)["code"]
+            if self._aspect_row(layout, values) is not None:
+                continue
+            link_cell = self._cells(layout, number, values, {link: column}, PROBLEM_FIELDS)[link]
             measure_cells = self._cells(layout, number, values, layout.measure_columns, MEASURE_FIELDS)
-            code = self._code(code_cell)
+            if by_code:
+                code = self._code(link_cell)
+            elif link_cell.text:
+                code = self._problem_by_title(link_cell)
+                if code is None:
+                    last_code = ""
+                    continue
+            else:
+                code = ""
             if code:
-                # The problem code is often merged down across the problem's measures.
-                last_code, last_where = code, code_cell.where
+                # The problem is often merged down across its measures.
+                last_code, last_where = code, link_cell.where
             if not any(c.text for c in measure_cells.values()):
                 continue
             if not last_code:
-                self.error(code_cell.where, _("缺少问题编号，无法确定措施属于哪个问题。"))
+                if by_code or not self.plan.errors:
+                    self.error(
+                        link_cell.where,
+                        _("缺少问题编号，无法确定措施属于哪个问题。")
+                        if by_code
+                        else _("缺少反馈问题，无法确定措施属于哪个问题。"),
+                    )
                 continue
+            if "code" not in measure_cells:
+                if "text" in measure_cells:
+                    measure_cells["text"] = _unnumbered(measure_cells["text"])
+                text = measure_cells["text"].text if "text" in measure_cells else ""
+                measure_cells["code"] = Cell(self._measure_code_for(last_code, text), Where(layout.sheet.title, number))
             self.raw_measures.append(
                 RawMeasure(
                     problem_code=last_code,
                     where=Where(layout.sheet.title, number),
                     cells=measure_cells,
-                    problem_code_where=code_cell.where if code else last_where,
+                    problem_code_where=link_cell.where if code else last_where,
                 )
             )
+
+    def _problem_by_title(self, cell):
+        """The code of the problem a measure sheet names by its title (this file's, or the ledger's)."""
+        key = _text_key(cell.text)
+        if key in self.code_by_title:
+            return self.code_by_title[key]
+        if key in self.problems_by_title:
+            return self.problems_by_title[key].code
+        self.error(
+            cell.where,
+            _("找不到反馈问题“%(title)s”：本文件的问题清单和本轮次台账中都没有这个问题。")
+            % {"title": _shown(cell.text)},
+        )
+        return None
 
     # -- from rows to drafts --
 
@@ -668,9 +988,18 @@ class LedgerPlanner:
             draft = self._measure_draft(raw, drafts_by_code, seen)
             if draft is not None:
                 self.plan.measures.append(draft)
+        # A missing column is the cause of whatever else went wrong on its sheet: it comes first.
+        missing = []
         for (sheet, label), codes in self.missing_columns.items():
             shown = "、".join(codes[:5]) + (_("等") if len(codes) > 5 else "")
-            self.error(Where(sheet), _("缺少“%(label)s”列，无法新建%(items)s。") % {"label": label, "items": shown})
+            message = _("缺少“%(label)s”列，无法新建%(items)s。") % {"label": label, "items": shown}
+            if self.unrecognised.get(sheet):
+                message += _("未识别的表头：%(columns)s，如其中一列就是“%(label)s”，请把表头改为“%(label)s”。") % {
+                    "columns": "、".join(self.unrecognised[sheet]),
+                    "label": label,
+                }
+            missing.append(Issue(Where(sheet), message))
+        self.plan.errors[:0] = missing
         in_file = set(self.raw_problems)
         self.plan.untouched_problems = sum(1 for code in self.problems if code not in in_file)
         if not self.plan.problems and not self.plan.measures and not self.plan.errors:
@@ -785,7 +1114,14 @@ class LedgerPlanner:
                         % {"text": text[:20], "limit": LIMITS["criteria"]},
                     )
             new["criteria"] = criteria
-        if cell := self._require(raw, "problem_type", "问题类型", existing):
+        if "problem_type" not in raw.cells and existing is None:
+            # Ledgers as districts circulate them rarely say; the office can change it on screen.
+            new["problem_type"] = Problem.ProblemType.SPECIFIC
+            self._once(
+                raw.where.sheet,
+                _("没有“问题类型”列：新建的问题暂按“个性问题”导入，共性问题请在系统中修改。"),
+            )
+        elif cell := self._require(raw, "problem_type", "问题类型", existing):
             if (value := self._choice(cell, _PROBLEM_TYPES, "问题类型")) is not None:
                 new["problem_type"] = value
         self._problem_deadline(raw, existing, new)
@@ -862,8 +1198,14 @@ class LedgerPlanner:
     def _problem_deadline(self, raw, existing, new):
         """整改时限类别 and 整改时限 together: a date, or a category word in the date column."""
         category_cell, date_cell = raw.cells.get("deadline_category"), raw.cells.get("due_date")
+        if category_cell is None and date_cell is None and self._deadline_from_measures(raw, new):
+            return
         if category_cell is None and date_cell is None:
-            if existing is None:
+            # Measures of this problem without a deadline column: that missing column is the one named.
+            measure_column_missing = any(
+                m.problem_code == raw.code and "due_date" not in m.cells for m in self.raw_measures
+            )
+            if existing is None and not measure_column_missing:
                 self.missing_columns.setdefault((raw.where.sheet, _("整改时限")), []).append(
                     _("问题“%(code)s”") % {"code": raw.code}
                 )
@@ -902,6 +1244,48 @@ class LedgerPlanner:
             return
         new["deadline_category"] = category
         new["due_date"] = due
+
+    def _once(self, sheet, message):
+        """A warning about a whole sheet, given once."""
+        issue = Issue(Where(sheet), message)
+        if issue not in self.plan.warnings:
+            self.plan.warnings.append(issue)
+
+    def _deadline_from_measures(self, raw, new):
+        """A ledger that writes deadlines per measure only: the problem is due with its last measure."""
+        if self._measure_dues is None:
+            self._measure_dues = {}
+            for measure in self.raw_measures:
+                if (cell := measure.cells.get("due_date")) is not None:
+                    self._measure_dues.setdefault(measure.problem_code, []).append(cell)
+        dues = []
+        for cell in self._measure_dues.get(raw.code, []):
+            try:
+                due = parse_deadline(cell.value, year=self.year)
+            except DateRefused:
+                continue  # refused with its position when the measure is read
+            dues.append(due)
+        # A long-term measure runs, as a stage, to the report deadline.
+        dates = [
+            self.round.report_deadline if due == DeadlineCategory.LONG_TERM else due
+            for due in dues
+            if isinstance(due, datetime.date) or due == DeadlineCategory.LONG_TERM
+        ]
+        if dues and all(due == DeadlineCategory.LONG_TERM for due in dues):
+            dates = []
+        if dates:
+            new["deadline_category"], new["due_date"] = DeadlineCategory.BY_DATE, max(dates)
+        elif dues and all(due == DeadlineCategory.LONG_TERM for due in dues):
+            new["deadline_category"], new["due_date"] = DeadlineCategory.LONG_TERM, None
+        else:
+            return False
+        self._once(
+            raw.where.sheet,
+            _(
+                "没有问题的“整改时限”列：每个问题的整改时限取其各项措施中最晚的完成时限（全部为“长期坚持”的按长期坚持）。"
+            ),
+        )
+        return True
 
     def _problem_changes(self, raw, existing, new):
         labels = {f.name: f.label for f in PROBLEM_FIELDS}
@@ -990,7 +1374,17 @@ class LedgerPlanner:
 
         if cell := require("text", "整改措施"):
             new["text"] = cell.text
-        if cell := require("kind", "措施类别"):
+        if "kind" not in raw.cells and existing is None:
+            new["kind"] = _kind_from_text(present("text").text if present("text") else "")
+            self._once(
+                raw.where.sheet,
+                _(
+                    "没有“措施类别”列：新建的措施按内容暂定类别（含“制度、办法、机制”的为建章立制，"
+                    "含“问责、追责”的为追责问责，含“追缴、清退、收回”的为追缴资金，含“警示、教育、培训”的为教育警示，"
+                    "含“专项整治”的为专项整治，其余为立行立改），可在系统中修改。"
+                ),
+            )
+        elif cell := require("kind", "措施类别"):
             if (value := self._choice(cell, _MEASURE_KINDS, "措施类别")) is not None:
                 new["kind"] = value
         if cell := require("owner_unit", "责任单位"):
@@ -1109,6 +1503,20 @@ class LedgerPlanner:
 
 
 _DATE_TOKEN = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))")
+
+
+_KIND_WORDS = [
+    (Measure.Kind.ACCOUNTABILITY, ("问责", "追责")),
+    (Measure.Kind.RECOVERY, ("追缴", "清退", "收回")),
+    (Measure.Kind.RULES, ("制度", "办法", "机制")),
+    (Measure.Kind.CAMPAIGN, ("专项整治",)),
+    (Measure.Kind.EDUCATION, ("警示", "教育", "培训")),
+]
+
+
+def _kind_from_text(text):
+    """The measure kind a text most plainly is, for a ledger without a 措施类别 column."""
+    return next((kind for kind, words in _KIND_WORDS if any(word in text for word in words)), Measure.Kind.IMMEDIATE)
 
 
 def _milestone_line(line, year):

@@ -4,7 +4,8 @@
 bytes and the zip directory (entry count, total uncompressed size) before openpyxl parses a
 single byte of XML; openpyxl then parses through defusedxml, which is installed for that
 reason. ``workbook_read`` opens the file read-only (streaming, flat memory) within hard caps on
-sheets, rows and columns, and always closes it.
+sheets, rows and columns, and always closes it; a cell merged down over several rows reads as if
+written on each of them (``_fill_merged_down``), and a hidden sheet is marked as such.
 """
 
 import logging
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ MAX_COLUMNS = 60
 MAX_ROWS = 3000
 MAX_SCAN_ROWS = 20000
 HEADER_SEARCH_ROWS = 10
+# Cells filled down from merged ranges, per sheet: a ledger merges a few hundred.
+MAX_MERGED_FILL = 200_000
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -89,10 +95,58 @@ def xlsx_check(fileobj, *, size):
 class SheetRows:
     title: str
     rows: list  # (Excel row number, tuple of values), rows with data only
+    hidden: bool = False  # hidden or "very hidden" in Excel: the import says so and does not read it
 
 
 def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _merged_ranges(worksheet):
+    """The merged ranges of a sheet opened read-only, which openpyxl does not give in that mode.
+
+    The sheet's XML is parsed again, streaming (through defusedxml, as openpyxl parses it) and
+    clearing each element once passed, for its ``<mergeCell ref="A3:A5"/>`` elements."""
+    tag = f"{{{SHEET_MAIN_NS}}}mergeCell"
+    ranges = []
+    source = worksheet._get_source()
+    try:
+        for _event, element in iterparse(source):
+            if element.tag == tag and element.get("ref"):
+                ranges.append(range_boundaries(element.get("ref")))
+            element.clear()
+    finally:
+        source.close()
+    return ranges
+
+
+def _fill_merged_down(title, rows, ranges):
+    """Give each row a cell merged down over it the value of the range's first cell.
+
+    A problem's cells merged across its measure rows then read as if repeated on each row, and
+    so do a measure's unit or deadline merged across several measures. Ranges merged across
+    columns only (a title, an aspect's row, a group header) are left as they are."""
+    by_number = {number: index for index, (number, _values) in enumerate(rows)}
+    filled = 0
+    for min_col, min_row, max_col, max_row in ranges:
+        if max_row <= min_row or min_row not in by_number:
+            continue
+        top = rows[by_number[min_row]][1]
+        for number in range(min_row + 1, max_row + 1):
+            if number not in by_number:
+                continue
+            index = by_number[number]
+            values = list(rows[index][1])
+            values += [None] * (min(max_col, len(top)) - len(values))
+            for column in range(min_col, min(max_col, MAX_COLUMNS) + 1):
+                if column - 1 < len(top) and _blank(values[column - 1]):
+                    values[column - 1] = top[column - 1]
+                    filled += 1
+            rows[index] = (number, tuple(values))
+            if filled > MAX_MERGED_FILL:
+                raise ImportRefused(
+                    _("工作表“%(sheet)s”的合并单元格过多，请取消不必要的合并后再导入。") % {"sheet": title}
+                )
 
 
 def workbook_read(path):
@@ -136,7 +190,9 @@ def workbook_read(path):
                             _("工作表“%(sheet)s”超过 %(limit)s 行数据的上限，请拆分后导入。")
                             % {"sheet": worksheet.title, "limit": MAX_ROWS}
                         )
-            sheets.append(SheetRows(worksheet.title, rows))
+            if rows and worksheet.sheet_state == "visible":
+                _fill_merged_down(worksheet.title, rows, _merged_ranges(worksheet))
+            sheets.append(SheetRows(worksheet.title, rows, hidden=worksheet.sheet_state != "visible"))
         return sheets
     except ImportRefused:
         raise
