@@ -8,6 +8,7 @@ import io
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .audit_display import audit_row
 
@@ -39,7 +40,9 @@ def _safe(value):
 
 
 def _cell(value):
-    return value if isinstance(value, int) else _safe(str(value))
+    # Control characters (say, in a keyword someone searched for, recorded in the log) cannot be
+    # stored in a workbook: they are dropped rather than failing the whole export.
+    return value if isinstance(value, int) else _safe(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
 def _rows(events):
