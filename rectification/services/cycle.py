@@ -232,7 +232,7 @@ class _DispatchBatch:
         for measure in (
             _open_measures(inspection_round)
             .filter(owner_unit_id__in=unit_ids)
-            .select_related("problem__lead_official")
+            .select_related("problem__lead_official", "problem__lead_unit")
             .order_by("due_date", "code")
         ):
             self.measures[measure.owner_unit_id].append(measure)
@@ -289,7 +289,16 @@ def dispatch_sheet_content(cycle, unit, today, batch=None):
         "due_this_week": [_item(m, today) for m in measures if monday <= m.due_date <= sunday],
         # Overdue and the unit's to act on: what a 督办单 is issued for.
         "overdue": [_item(m, today) for m in actionable if m.due_date < today],
-        "in_review": [_item(m, today) for m in measures if m.closeout_state in REVIEW_STATES],
+        "in_review": [
+            {
+                **_item(m, today),
+                "holder": review_holder(
+                    m.closeout_state, lead_unit=m.problem.lead_unit.display_name, leader=m.problem.lead_official
+                ),
+            }
+            for m in measures
+            if m.closeout_state in REVIEW_STATES
+        ],
         "milestones_due": [
             {"code": ms.measure.code, "title": ms.title, "due": ms.due_date.isoformat(), "late": ms.due_date < today}
             for ms in batch.milestones[unit.pk]
