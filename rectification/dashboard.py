@@ -18,7 +18,19 @@ from accounts.models import Unit
 
 from .access import measures_visible_to, problems_visible_to
 from .formalism import formalism_signals, units_with_many_returns
-from .lights import GREY, RED, YELLOW, measure_light, with_oldest_open_milestone
+from .lights import (
+    GREY,
+    IN_REVIEW,
+    RED,
+    YELLOW,
+    mark_lights,
+    measure_light,
+    review_holder,
+    stuck_in_review,
+    waiting_days,
+    with_light_inputs,
+    with_oldest_open_milestone,
+)
 from .models import (
     CloseOutState,
     CoordinationItem,
@@ -28,7 +40,7 @@ from .models import (
     Track,
     WeeklySnapshot,
 )
-from .selectors import claim_counts, closeouts_pending_for, coordination_for, dashboard_filters
+from .selectors import claim_counts, closeouts_pending_for, closeouts_visible_to, coordination_for, dashboard_filters
 from .workdays import iso_week_of, round_countdown, week_monday, week_short_label
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
@@ -432,22 +444,53 @@ def leader_page(*, user, today):
         )
         .order_by("round_id", "seq")
     )
-    measures = list(
-        with_oldest_open_milestone(
-            measures_visible_to(user)
-            .filter(Q(problem__lead_official=user) | Q(problem__responsible_leaders=user))
-            .exclude(CLOSED)
-            .distinct()
-        )
-        .select_related("owner_unit", "problem")
-        .order_by("due_date")
+    measures = mark_lights(
+        list(
+            with_light_inputs(
+                measures_visible_to(user)
+                .filter(Q(problem__lead_official=user) | Q(problem__responsible_leaders=user))
+                .exclude(CLOSED)
+                .distinct()
+            )
+            .select_related("owner_unit")
+            .order_by("due_date")
+        ),
+        today,
     )
-    for measure in measures:
-        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
     return {
         "problems": problems,
         "secretary_items": [p for p in problems if p.is_secretary_led],
-        "measures": [m for m in measures if m.light in (RED, YELLOW, GREY)],
+        # What needs the leader's attention, including what waits for a reviewer (审核中).
+        "measures": [m for m in measures if m.light in (RED, YELLOW, GREY, IN_REVIEW)],
         "pending": closeouts_pending_for(user),
         "coordination": coordination_for(user=user, state=CoordinationItem.State.OPEN),
     }
+
+
+# --- items stuck with reviewers (督责任 applies to reviewers too) ---------------------------------
+
+
+def stuck_with_reviewers(*, user, inspection_round, today):
+    """The round's close-outs left with the lead unit, a leader or the office ``REVIEW_STUCK_DAYS``
+    days or more, longest waiting first, each with who holds it, since when and for how many days.
+
+    The dashboard's card counts this list and links to it; the weekly cycle escalates the same items.
+    """
+    requests = (
+        stuck_in_review(closeouts_visible_to(user).filter(problem__round=inspection_round), today)
+        .select_related("problem__lead_unit", "problem__lead_official", "measure", "applicant_unit")
+        .order_by("waiting_since", "id")
+    )
+    rows = list(requests)
+    for request in rows:
+        problem = request.problem
+        request.holder = review_holder(
+            request.state, lead_unit=problem.lead_unit.display_name, leader=problem.lead_official
+        )
+        request.waiting_days = waiting_days(request.waiting_since, today)
+    return rows
+
+
+def stuck_with_reviewers_count(*, user, inspection_round, today):
+    """The card's number: the rows of ``stuck_with_reviewers``, counted in the database."""
+    return stuck_in_review(closeouts_visible_to(user).filter(problem__round=inspection_round), today).count()

@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
 from . import access
 from .access import measures_visible_to, problems_visible_to
-from .lights import expected_percent, is_behind, measure_light
+from .lights import expected_percent, is_behind, light_note, mark_lights, measure_light, with_light_inputs
 from .models import (
     AcceptanceCriterion,
     CloseOutRequest,
@@ -69,12 +69,14 @@ def problem_detail(*, problem):
     )
 
 
-def measure_detail(*, measure):
-    return (
-        Measure.objects.select_related("problem__round", "problem__lead_unit", "problem__lead_official", "owner_unit")
+def measure_detail(*, measure, today):
+    measure = (
+        with_light_inputs(Measure.objects.select_related("problem__round", "owner_unit"))
         .prefetch_related("milestones__evidence", "criteria")
         .get(pk=measure.pk)
     )
+    mark_lights([measure], today)
+    return measure
 
 
 def unit_measures(*, user, unit):
@@ -146,7 +148,7 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
     measures = list(
         unit_measures(user=user, unit=unit)
         .select_related(None)
-        .select_related("problem__lead_official", "problem__round")
+        .select_related("problem__lead_official", "problem__lead_unit", "problem__round")
         .only(
             "code",
             "text",
@@ -159,6 +161,8 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
             "problem__round__title",
             "problem__lead_official__username",
             "problem__lead_official__full_name",
+            "problem__lead_unit__name",
+            "problem__lead_unit__short_name",
         )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
@@ -169,6 +173,13 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
     )
     for measure in measures:
         measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.next_milestone_due)
+        measure.light_note = light_note(
+            measure,
+            measure.light,
+            today,
+            milestone_due=measure.next_milestone_due,
+            milestone_title=measure.next_milestone_title,
+        )
         measure.expected = expected_percent(measure, today)
         measure.behind = is_behind(measure, today)
         measure.days_left = (measure.due_date - today).days
@@ -425,7 +436,14 @@ def unit_claims(*, user, unit):
 
 def battle_map(*, problem, today):
     """挂图作战: the problem's measures with their milestones placed on a shared time axis."""
-    measures = list(problem.measures.select_related("owner_unit").prefetch_related("milestones").order_by("seq", "id"))
+    measures = mark_lights(
+        list(
+            with_light_inputs(problem.measures.select_related("owner_unit"))
+            .prefetch_related("milestones")
+            .order_by("seq", "id")
+        ),
+        today,
+    )
     starts = [m.start_date for m in measures] + [problem.round.feedback_date]
     ends = [m.due_date for m in measures] + [problem.round.report_deadline, today]
     first, last = min(starts), max(ends)

@@ -21,6 +21,7 @@ excel_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/stuck-reviews/", views.review_stuck, name="review_stuck"),
     path("leader/", views.leader_dashboard, name="leader"),
     path("measures/", views.measure_list, name="measure_list"),
     path("problems/", views.problem_list, name="problem_list"),

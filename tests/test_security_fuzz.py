@@ -278,6 +278,7 @@ AUDIT_SEARCH = ["q", "actor", "action", "outcome", "ip", "date_from", "date_to",
 PAGES_WITH_PARAMETERS = [
     ("rectification:dashboard", None, "office", [*FILTERS, "ranking"]),
     ("rectification:measure_list", None, "office", [*FILTERS, "light", "page"]),
+    ("rectification:review_stuck", None, "office", ["round"]),
     ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page"]),
     ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),
     ("rectification:criteria_missing", None, "office", [*FILTERS, "page"]),

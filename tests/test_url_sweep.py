@@ -232,6 +232,7 @@ NO_OBJECT = {
     "accounts:approvals_mine",
     "rectification:home",
     "rectification:dashboard",
+    "rectification:review_stuck",
     "rectification:leader",
     "rectification:measure_list",
     "rectification:problem_list",

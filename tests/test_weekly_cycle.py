@@ -288,7 +288,7 @@ class TestManagementCommand:
         with time_machine.travel(at(11, 23, 10), tick=False):
             cycle = services.cycle_for(world.round, 2026, 48)
             result = run_cycle_step(cycle.pk, "dispatch")
-        assert result == {"units": 2}
+        assert result == {"units": 2, "reviewers": 0}
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Unit, User
 from rectification.access import measures_visible_to, problems_visible_to, reads_all
-from rectification.lights import BEHIND_MARGIN, expected_percent, measure_light
+from rectification.lights import BEHIND_MARGIN, expected_percent, light_note, measure_light
 from rectification.models import (
     AcceptanceCriterion,
     AccountabilityRecord,
@@ -500,15 +500,20 @@ def unit_task_rows(*, user, inspection_round, unit, today):
     measures = (
         measures_visible_to(user)
         .filter(problem__round=inspection_round, owner_unit=unit)
-        .select_related("problem", "owner_unit")
+        .select_related("problem__lead_unit", "problem__lead_official", "owner_unit")
         .prefetch_related("milestones")
         .order_by("problem__seq", "problem_id", "seq", "id")
     )
     rows = []
     for measure in measures:
-        open_dates = [m.due_date for m in measure.milestones.all() if m.is_open]
-        light = measure_light(measure, today, oldest_open_milestone_due=min(open_dates, default=None))
-        rows.append(cols.TaskRow(measure=measure, days_left=_days_left(measure, today), light=str(light.label)))
+        oldest = min(
+            (m for m in measure.milestones.all() if m.is_open), key=lambda m: (m.due_date, m.seq), default=None
+        )
+        due = oldest.due_date if oldest else None
+        light = measure_light(measure, today, oldest_open_milestone_due=due)
+        note = light_note(measure, light, today, milestone_due=due, milestone_title=oldest.title if oldest else None)
+        label = f"{light.label}（{note}）" if note else str(light.label)
+        rows.append(cols.TaskRow(measure=measure, days_left=_days_left(measure, today), light=label))
     return rows
 
 

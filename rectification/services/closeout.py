@@ -415,16 +415,23 @@ def _notify_applicant(request, text):
         )
 
 
-def _notify_next_reviewers(request):
+def closeout_reviewers(request):
+    """The people a pending close-out waits for: the lead unit's staff, the problem's leaders, or
+    the office (a track office where its track reviews its own). Told when it arrives and, by the
+    weekly cycle, when it has waited too long."""
     problem = request.problem
     if request.state == State.PENDING_LEAD_UNIT:
-        people = access.unit_staff(problem.lead_unit)
-    elif request.state == State.PENDING_LEADER:
-        people = [problem.lead_official, *problem.responsible_leaders.all()]
-    else:
+        return list(access.unit_staff(problem.lead_unit))
+    if request.state == State.PENDING_LEADER:
+        return [problem.lead_official, *problem.responsible_leaders.all()]
+    if request.state == State.PENDING_OFFICE:
         track = access.closeout_track_office(request)
-        people = access.office_staff() if track is None else access.track_office_staff(track.office_unit)
-    for person in people:
+        return list(access.office_staff() if track is None else access.track_office_staff(track.office_unit))
+    return []
+
+
+def _notify_next_reviewers(request):
+    for person in closeout_reviewers(request):
         notify(
             recipient=person,
             kind=Notification.Kind.CLOSEOUT,

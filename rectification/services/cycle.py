@@ -22,7 +22,9 @@ from accounts.models import Unit, User
 
 from .. import access
 from ..figures import round_week_figures
+from ..lights import REVIEW_STATES, review_holder, stuck_in_review, waiting_days
 from ..models import (
+    CloseOutRequest,
     CloseOutState,
     DispatchSheet,
     InspectionRound,
@@ -50,6 +52,7 @@ from ..workdays import (
     week_short_label,
 )
 from .audit import audit_record
+from .closeout import closeout_reviewers
 from .notifications import notify_each
 from .queue import task_after_commit
 
@@ -207,6 +210,9 @@ def _item(measure, today):
         "days_left": (measure.due_date - today).days,
         "percent": measure.percent,
         "lead_official": str(measure.problem.lead_official),
+        # Waiting for someone else's review (审核中): the unit cannot act on it, so it is chased
+        # neither by reminders nor by a 督办单; its reviewer is (``_escalate_reviewers``).
+        "in_review": measure.closeout_state in REVIEW_STATES,
     }
 
 
@@ -226,7 +232,7 @@ class _DispatchBatch:
         for measure in (
             _open_measures(inspection_round)
             .filter(owner_unit_id__in=unit_ids)
-            .select_related("problem__lead_official")
+            .select_related("problem__lead_official", "problem__lead_unit")
             .order_by("due_date", "code")
         ):
             self.measures[measure.owner_unit_id].append(measure)
@@ -274,13 +280,25 @@ def dispatch_sheet_content(cycle, unit, today, batch=None):
     monday = batch.monday
     sunday = monday + datetime.timedelta(days=6)
     measures = batch.measures[unit.pk]
+    actionable = [m for m in measures if m.closeout_state not in REVIEW_STATES]
     return {
         "week": week_key(cycle.iso_year, cycle.iso_week),
         "cutoff": round_cutoff(inspection_round, cycle.iso_year, cycle.iso_week).isoformat(),
         "countdown": round_countdown(inspection_round, today),
         "open": [_item(m, today) for m in measures],
         "due_this_week": [_item(m, today) for m in measures if monday <= m.due_date <= sunday],
-        "overdue": [_item(m, today) for m in measures if m.due_date < today],
+        # Overdue and the unit's to act on: what a 督办单 is issued for.
+        "overdue": [_item(m, today) for m in actionable if m.due_date < today],
+        "in_review": [
+            {
+                **_item(m, today),
+                "holder": review_holder(
+                    m.closeout_state, lead_unit=m.problem.lead_unit.display_name, leader=m.problem.lead_official
+                ),
+            }
+            for m in measures
+            if m.closeout_state in REVIEW_STATES
+        ],
         "milestones_due": [
             {"code": ms.measure.code, "title": ms.title, "due": ms.due_date.isoformat(), "late": ms.due_date < today}
             for ms in batch.milestones[unit.pk]
@@ -333,8 +351,10 @@ def _dispatch_unit(cycle, unit, today, batch=None):
     )
     # Escalation by days left: the handler first, then the lead official, then the unit's head
     # and a supervision notice once the measure is overdue.
-    near = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.notice_days]
-    close = [i for i in content["open"] if 0 <= i["days_left"] <= inspection_round.leader_days]
+    # Only what the unit can act on: a measure waiting for a reviewer is chased at the reviewer.
+    actionable = [i for i in content["open"] if not i.get("in_review")]
+    near = [i for i in actionable if 0 <= i["days_left"] <= inspection_round.notice_days]
+    close = [i for i in actionable if 0 <= i["days_left"] <= inspection_round.leader_days]
     if near:
         _digest(
             staff_having(access.is_liaison),
@@ -414,7 +434,39 @@ def step_dispatch(cycle):
         # re-run then completes (its sheet's unique key makes the finished ones no-ops).
         with transaction.atomic():
             sent += _dispatch_unit(cycle, unit, today, batch=batch)
-    return {"units": sent}
+    with transaction.atomic():
+        escalated = _escalate_reviewers(cycle, today)
+    return {"units": sent, "reviewers": escalated}
+
+
+def _escalate_reviewers(cycle, today):
+    """督责任 applies to reviewers too: a close-out left with the lead unit, a leader or the office
+    ``REVIEW_STUCK_DAYS`` days or more is escalated to them, once a week while it stays there.
+
+    A notification to each reviewer, not a 督办单: the 督办单 is the formal notice to the unit
+    responsible for the work (with its reply deadline and penalty rules); the reviewer's delay is
+    shown on the office dashboard's list of items stuck with reviewers instead.
+    """
+    stuck = (
+        stuck_in_review(CloseOutRequest.objects.filter(problem__round=cycle.round), today)
+        .select_related("problem__lead_unit", "problem__lead_official", "measure")
+        .order_by("waiting_since", "id")
+    )
+    escalated = 0
+    for request in stuck:
+        problem = request.problem
+        holder = review_holder(request.state, lead_unit=problem.lead_unit.display_name, leader=problem.lead_official)
+        escalated += bool(
+            notify_each(
+                recipients=closeout_reviewers(request),
+                kind=Notification.Kind.CLOSEOUT,
+                text=_("督办：%(item)s已%(days)s天未审核（%(holder)s），请尽快办理。")
+                % {"item": request, "days": waiting_days(request.waiting_since, today), "holder": holder},
+                link=request.get_absolute_url(),
+                dedup_key=f"cycle:{cycle.pk}:review_stuck:{request.pk}",
+            )
+        )
+    return escalated
 
 
 def _units_not_submitted(cycle):

@@ -133,7 +133,7 @@ def report_submit(*, actor, unit, iso_year, iso_week):
     measures = list(
         _unit_open_measures(unit)
         .select_related("problem__round")
-        .order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq")
+        .order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq", "id")
     )
     # One permission read for all the unit's rows, however many there are.
     access.require_measures(actor, measures, "report", _("只有本单位的联络员或负责人可以提交周报。"))

@@ -32,6 +32,7 @@ from .dashboards import (  # noqa: F401
     dashboard,
     leader_dashboard,
     measure_list,
+    review_stuck,
 )
 from .followup import (  # noqa: F401
     criteria_ask,

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET
 from accounts.ui import id_param, paginate
 
 from .. import access, selectors
-from ..dashboard import leader_page, office_dashboard, trend_chart
-from ..lights import LIGHTS, measure_light, with_oldest_open_milestone
+from ..dashboard import leader_page, office_dashboard, stuck_with_reviewers, stuck_with_reviewers_count, trend_chart
+from ..lights import LIGHTS, REVIEW_STUCK_DAYS, mark_lights, with_light_inputs
 from ..models import (
     CloseOutState,
     ProgressState,
@@ -110,7 +110,28 @@ def dashboard(request):
             # The claim and criteria cards are the office's follow-up; their lists keep the filters.
             "may_follow_up": access.may_manage_ledger(user),
             "follow_up_query": _follow_up_query(current, filters),
+            "stuck_reviews": (
+                stuck_with_reviewers_count(user=user, inspection_round=current, today=today) if current else 0
+            ),
+            "stuck_days": REVIEW_STUCK_DAYS,
         },
+    )
+
+
+@login_required
+@require_GET
+def review_stuck(request):
+    """The items stuck with reviewers behind the dashboard's card: who holds each, since when."""
+    user = request.user
+    if not access.may_view_dashboard(user):
+        raise Http404
+    current, rounds = current_round(user, request.GET.get("round"))
+    today = timezone.localdate()
+    rows = stuck_with_reviewers(user=user, inspection_round=current, today=today) if current else []
+    return render(
+        request,
+        "rectification/review_stuck.html",
+        {"round": current, "rounds": rounds, "rows": rows, "stuck_days": REVIEW_STUCK_DAYS, "today": today},
     )
 
 
@@ -136,9 +157,8 @@ def measure_list(request):
     filters = _dashboard_filters(request)
     light = request.GET.get("light") if request.GET.get("light") in {candidate.code for candidate in LIGHTS} else None
     measures = selectors.measure_list(user=user, inspection_round=current, filters=filters, light=light, today=today)
-    page = paginate(request, with_oldest_open_milestone(measures), PAGE_SIZE)
-    for measure in page:
-        measure.light = measure_light(measure, today, oldest_open_milestone_due=measure.oldest_open_milestone)
+    page = paginate(request, with_light_inputs(measures), PAGE_SIZE)
+    mark_lights(page, today)
     return render(
         request,
         "rectification/measure_list.html",

@@ -99,7 +99,7 @@ def problem_detail(request, pk):
 @login_required
 @require_GET
 def measure_detail(request, pk):
-    measure = selectors.measure_detail(measure=measure_for_user(request.user, pk))
+    measure = selectors.measure_detail(measure=measure_for_user(request.user, pk), today=timezone.localdate())
     return render(
         request,
         "rectification/measure_detail.html",
