@@ -104,7 +104,8 @@ def _list_total(client, href):
 def _independent_lights(round_, today):
     """The documented rule, restated over raw rows: red = past due (or a milestone more than 7 days
     late), yellow = due within 7 days (or a milestone late), grey = started, no confirmed update for 7
-    days; closed and completed measures are never lit."""
+    days; closed measures, measures in review (a close-out waiting for someone) and completed ones
+    are never lit. (逾期, the overdue count, goes by the due date alone, in review or not.)"""
     open_milestones = {}
     for measure_id, due in Milestone.objects.filter(
         measure__problem__round=round_, done_on__isnull=True, waived_at__isnull=True
@@ -115,10 +116,13 @@ def _independent_lights(round_, today):
     for measure in Measure.objects.filter(problem__round=round_).values(
         "pk", "due_date", "start_date", "closeout_state", "progress_state", "last_reported_at"
     ):
-        if measure["closeout_state"] == "closed" or measure["progress_state"] == ProgressState.COMPLETED:
+        if measure["closeout_state"] == "closed":
             continue
-        if measure["due_date"] < today:
+        if measure["due_date"] < today and measure["progress_state"] != ProgressState.COMPLETED:
             overdue += 1
+        in_review = measure["closeout_state"] in ("pending_lead_unit", "pending_leader", "pending_office")
+        if in_review or measure["progress_state"] == ProgressState.COMPLETED:
+            continue
         milestone = open_milestones.get(measure["pk"])
         if measure["due_date"] < today or (milestone and (today - milestone).days > 7):
             lights["red"] += 1
