@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from rectification import services
 from rectification.models import Evidence, Measure, ProgressReport
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, as_claimed
 from .e2e import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,15 +18,17 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def test_it_reports_two_measures_with_evidence_and_the_head_confirms(world, live_server, page, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    second = services.measure_create(
-        actor=world.office,
-        problem=world.problem,
-        code="1.1.3",
-        text="建立津补贴发放审核制度",
-        kind=Measure.Kind.RULES,
-        owner_unit=world.resp_unit,
-        start_date=datetime.date(2026, 9, 1),
-        due_date=datetime.date(2026, 12, 20),
+    second = as_claimed(
+        services.measure_create(
+            actor=world.office,
+            problem=world.problem,
+            code="1.1.3",
+            text="建立津补贴发放审核制度",
+            kind=Measure.Kind.RULES,
+            owner_unit=world.resp_unit,
+            start_date=datetime.date(2026, 9, 1),
+            due_date=datetime.date(2026, 12, 20),
+        )
     )
     evidence_file = tmp_path / "清退凭证.pdf"
     evidence_file.write_bytes(PDF)
@@ -46,7 +48,7 @@ def test_it_reports_two_measures_with_evidence_and_the_head_confirms(world, live
     page.fill(f"{row} input[name$=percent]", "30")
     page.fill(f"{row} textarea[name$=difficulties]", "需区财政局明确发放标准")
     screenshot(page, "unit-report-filled")
-    page.get_by_role("button", name="提交本周周报").click()
+    page.get_by_role("button", name="提交勾选的措施").click()
     page.wait_for_load_state()
     expect(page.get_by_text("周报已提交，等待单位负责人确认")).to_be_visible()
     expect(page.get_by_text("清退凭证.pdf")).to_be_visible()
@@ -55,7 +57,7 @@ def test_it_reports_two_measures_with_evidence_and_the_head_confirms(world, live
     page.get_by_role("link", name="周报填报").click()
     expect(page.get_by_role("heading", name="单位负责人确认")).to_be_visible()
     screenshot(page, "unit-report-head-review")
-    page.get_by_role("button", name="确认本周周报").click()
+    page.get_by_role("button", name="确认全部").click()
     page.wait_for_load_state()
     expect(page.get_by_text("已确认 2 项措施的周报")).to_be_visible()
     screenshot(page, "unit-report-confirmed")

@@ -37,6 +37,7 @@ from .reporting import (
     report_correct,
     report_latest,
     report_return,
+    report_review,
     report_save,
     report_submit,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "report_correct",
     "report_latest",
     "report_return",
+    "report_review",
     "report_save",
     "report_submit",
     "round_create",
