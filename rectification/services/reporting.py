@@ -318,8 +318,12 @@ def report_review(*, actor, unit, iso_year, iso_week, decisions):
         target=unit,
         changes={
             "week": week_key(iso_year, iso_week),
-            "confirmed": [r.measure.code for r in confirmed],
-            "returned": {r.measure.code: r.return_reason for r in returned},
+            # The decision on each row is the act; the reasons are findings' text (kept as digests).
+            "measures": {
+                **{r.measure.code: "confirmed" for r in confirmed},
+                **{r.measure.code: "returned" for r in returned},
+            },
+            "reason": {r.measure.code: r.return_reason for r in returned},
         },
     )
     link = f"/unit/report/?week={week_key(iso_year, iso_week)}"
