@@ -118,7 +118,7 @@ def as_claimed(*measures):
     from django.utils import timezone
 
     Measure.objects.filter(pk__in=[m.pk for m in measures]).update(
-        claim_state=Measure.ClaimState.CLAIMED, claimed_at=timezone.now(), handler_name="经办人", handler_phone="1"
+        claim_state=Measure.ClaimState.CLAIMED, claimed_at=timezone.now()
     )
     for measure in measures:
         measure.refresh_from_db()
