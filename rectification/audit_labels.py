@@ -44,6 +44,7 @@ WORK_ACTIONS = {
     "report.submit": "提交周进展报告",
     "report.confirm": "确认周进展报告",
     "report.return": "退回周进展报告",
+    "report.review": "逐项确认或退回周进展报告",
     "report.correct": "更正周进展报告",
     "evidence.upload": "上传佐证材料",
     "evidence.download": "下载佐证材料",

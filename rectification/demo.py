@@ -444,7 +444,6 @@ class _DemoBuilder:
         Measure.objects.bulk_update(
             measures, ["percent", "progress_state", "closeout_state", "latest_progress", "last_reported_at"]
         )
-        Milestone.objects.bulk_update(milestones_done, ["done_on"])
         # Everything was claimed weeks ago except the last problem's measures, which its lead unit
         # decomposed only this week: those still wait for their units (and one was objected to).
         last_problem = max(m.problem.seq for m in measures)
@@ -457,7 +456,27 @@ class _DemoBuilder:
         if pending:
             pending[0].claim_state = Measure.ClaimState.OBJECTED
             pending[0].objection_reason = "该项工作由区财政局统筹，本单位仅配合，建议改由区财政局牵头落实。"
-        Measure.objects.bulk_update(measures, ["claim_state", "claimed_at", "objection_reason"])
+        # Not claimed, not started: nobody may report on a measure, mark its milestones or apply to
+        # close it before its unit claims it. (No random draws here: the rest of the story stays put.)
+        for measure in pending:
+            measure.percent, measure.progress_state = 0, ProgressState.NOT_STARTED
+            measure.latest_progress, measure.last_reported_at = "", None
+            self.closeout_targets.pop(measure.pk, None)
+        pending_ids = {m.pk for m in pending}
+        milestones_done = [m for m in milestones_done if m.measure_id not in pending_ids]
+        Measure.objects.bulk_update(
+            measures,
+            [
+                "claim_state",
+                "claimed_at",
+                "objection_reason",
+                "percent",
+                "progress_state",
+                "latest_progress",
+                "last_reported_at",
+            ],
+        )
+        Milestone.objects.bulk_update(milestones_done, ["done_on"])
         self._past_reports(measures)
         self._closeouts(measures)
         for problem in Problem.objects.filter(round=current).prefetch_related("measures"):

@@ -150,15 +150,22 @@ def formalism_signals(*, measures, today, scope=None):
 
 
 def units_with_many_returns(*, measures, threshold=MANY_RETURNS):
-    """Units whose weekly reports or close-out applications were returned ``threshold`` times or more."""
-    report_returns = {
-        (row[0], row[1]): row[2]
-        for row in ProgressReport.objects.filter(measure__in=measures)
+    """Units whose weekly reports or close-out applications were returned ``threshold`` times or more.
+
+    A weekly report is counted per measure and week: a row returned (whatever its versions, and
+    however many of the unit's other rows went back with it) counts once for its measure, so a
+    week returned whole is as many returns as the measures in it that were returned, never more.
+    """
+    returned_weeks = (
+        ProgressReport.objects.filter(measure__in=measures)
         .exclude(return_reason="")
         .order_by()
-        .values_list("measure__owner_unit_id", "measure__owner_unit__name")
-        .annotate(n=Count("id"))
-    }
+        .values_list("measure__owner_unit_id", "measure__owner_unit__name", "measure_id", "iso_year", "iso_week")
+        .distinct()
+    )
+    report_returns: dict[tuple[int, str], int] = {}
+    for unit_id, unit_name, _measure, _year, _week in returned_weeks:
+        report_returns[(unit_id, unit_name)] = report_returns.get((unit_id, unit_name), 0) + 1
     closeout_returns = {
         (row[0], row[1]): row[2]
         for row in SignOffStep.objects.filter(request__measure__in=measures, decision=SignOffStep.Decision.RETURNED)

@@ -209,6 +209,7 @@ def unit_week_rows(*, user, unit, iso_year, iso_week):
             "due_date",
             "percent",
             "progress_state",
+            "claim_state",
             "seq",
             "owner_unit_id",
             "problem__code",

@@ -35,6 +35,7 @@ urlpatterns = [
     path("unit/report/", views.report_week, name="report_week"),
     path("unit/report/confirm/", views.report_confirm, name="report_confirm"),
     path("unit/report/return/", views.report_return, name="report_return"),
+    path("unit/report/review/", views.report_review, name="report_review"),
     path("reports/<int:pk>/correct/", views.report_correct, name="report_correct"),
     path("lead/reports/", views.led_reports, name="led_reports"),
     path("coordination/", views.coordination_list, name="coordination_list"),

@@ -129,6 +129,18 @@ class TestApplication:
             )
         assert not CloseOutRequest.objects.exists()
 
+    @pytest.mark.parametrize("state", ["pending", "objected"])
+    def test_it_refuses_a_measure_its_unit_has_not_claimed(self, world, evidence, state):
+        # The office reassigned it meanwhile (待认领 again), or the unit objects to it (有异议).
+        Measure.objects.filter(pk=world.resp_measure.pk).update(claim_state=state)
+        world.resp_measure.refresh_from_db()
+        label = {"pending": "待认领", "objected": "有异议"}[state]
+        refusals = services.closeout_readiness(problem=world.problem, measure=world.resp_measure)
+        assert refusals == [f"措施 1.1.1 尚未认领（{label}），认领后才能填报和申请销号。"]
+        with pytest.raises(ValidationError, match="尚未认领"):
+            _apply(world, evidence)
+        assert not CloseOutRequest.objects.exists()
+
     def test_it_refuses_evidence_of_another_measure(self, world, evidence, settings):
         other = services.evidence_upload(
             actor=world.coop_staff,

@@ -54,10 +54,12 @@ def frozen():
         yield
 
 
-def _measures(world, problem, owner, count, start=0):
-    """Measures written straight to the table, each with two milestones, visible through the grants."""
+def _measures(world, problem, owner, count, start=0, claimed=True):
+    """Measures written straight to the table, each with two milestones, visible through the grants;
+    claimed by their unit unless told otherwise."""
     measures = Measure.objects.bulk_create(
         Measure(
+            claim_state=Measure.ClaimState.CLAIMED if claimed else Measure.ClaimState.PENDING,
             problem=problem,
             code=f"{problem.code}.Q{i}",
             seq=100 + i,
@@ -437,12 +439,13 @@ class TestUnitClaims:
     def test_it_runs_the_same_number_of_queries_for_1_and_21_measures(
         self, world, client, frozen, django_assert_num_queries
     ):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(claim_state=Measure.ClaimState.PENDING)
         url = reverse("rectification:unit_claims")
         client.force_login(world.resp_staff)
         client.get(url)
         with django_assert_num_queries(UNIT_CLAIMS):
             client.get(url)
-        _measures(world, world.problem, world.resp_unit, 20)
+        _measures(world, world.problem, world.resp_unit, 20, claimed=False)
         with django_assert_num_queries(UNIT_CLAIMS):
             response = client.get(url)
         assert len(response.context["measures"]) == 21

@@ -50,6 +50,17 @@ def _measure_post(unit, **extra):
     return data
 
 
+@pytest.fixture
+def unclaimed(world):
+    """The world's two measures as the lead unit just decomposed them: not claimed yet."""
+    Measure.objects.filter(pk__in=[world.resp_measure.pk, world.coop_measure.pk]).update(
+        claim_state=Measure.ClaimState.PENDING, claimed_at=None, handler_name="", handler_phone=""
+    )
+    world.resp_measure.refresh_from_db()
+    world.coop_measure.refresh_from_db()
+    return world
+
+
 @pytest.mark.django_db
 class TestOfficeForms:
     def test_it_lets_the_office_create_a_round_with_its_tracks(self, world, client):
@@ -117,6 +128,7 @@ class TestOfficeForms:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("unclaimed")
 class TestDecomposition:
     def test_it_lets_the_lead_unit_decompose_with_backward_milestones(self, world, client):
         client.force_login(world.lead_staff)
@@ -197,6 +209,7 @@ class TestDecomposition:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("unclaimed")
 class TestClaiming:
     def _claim(self, client, measure, **data):
         return client.post(reverse("rectification:measure_claim", args=[measure.pk]), data)
@@ -248,7 +261,7 @@ class TestClaiming:
         services.measure_claim(
             actor=world.resp_staff, measure=world.resp_measure, handler_name="张三", handler_phone="1"
         )
-        world.make_problem("2.1", measures=[world.resp_unit, world.coop_unit, world.coop_unit])
+        world.make_problem("2.1", measures=[world.resp_unit, world.coop_unit, world.coop_unit], claimed=False)
         rates = selectors.claim_rates(user=world.office, inspection_round=world.round)
         measures = Measure.objects.filter(problem__round=world.round)
         assert (
@@ -263,6 +276,7 @@ class TestClaiming:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("unclaimed")
 class TestChangesAfterClaiming:
     def test_it_refuses_direct_edits_and_applies_an_approved_request(self, world, client):
         services.measure_claim(

@@ -23,6 +23,8 @@ from rectification.models import (
 )
 from rectification.views import unitwork
 
+from .conftest import as_claimed
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Tuesday of ISO week 2026-W48; that week's cut-off is Thursday 26 November, 17:00.
 TUESDAY = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
@@ -163,15 +165,17 @@ class TestLights:
 @pytest.mark.django_db
 class TestWeeklyReport:
     def test_it_round_trips_a_whole_week(self, world, client, frozen):
-        second = services.measure_create(
-            actor=world.office,
-            problem=world.problem,
-            code="1.1.3",
-            text="建立津补贴发放审核制度",
-            kind=Measure.Kind.RULES,
-            owner_unit=world.resp_unit,
-            start_date=datetime.date(2026, 9, 1),
-            due_date=datetime.date(2026, 12, 20),
+        second = as_claimed(
+            services.measure_create(
+                actor=world.office,
+                problem=world.problem,
+                code="1.1.3",
+                text="建立津补贴发放审核制度",
+                kind=Measure.Kind.RULES,
+                owner_unit=world.resp_unit,
+                start_date=datetime.date(2026, 9, 1),
+                due_date=datetime.date(2026, 12, 20),
+            )
         )
         client.force_login(world.resp_staff)
         response = _post_report(client, "save", _row(world.resp_measure, "已清退12万元", 40), _row(second, "", 10))
@@ -201,7 +205,7 @@ class TestWeeklyReport:
 
         client.force_login(world.resp_head)
         page = client.get(f"{REPORT}?week={WEEK}").content.decode()
-        assert "确认本周周报" in page
+        assert "提交审核结果" in page
         assert client.post(reverse("rectification:report_confirm"), {"week": WEEK}).status_code == 302
         world.resp_measure.refresh_from_db()
         assert _report(world.resp_measure).state == ProgressReport.State.CONFIRMED
@@ -209,7 +213,7 @@ class TestWeeklyReport:
         assert world.resp_measure.percent == 40
         assert world.resp_measure.latest_progress == "已清退12万元"
         assert Notification.objects.filter(recipient=world.resp_staff, kind="report_confirmed").exists()
-        assert AuditEvent.objects.filter(action="report.confirm", actor=world.resp_head).exists()
+        assert AuditEvent.objects.filter(action="report.review", actor=world.resp_head).exists()
 
     def test_it_flags_a_submission_after_the_cut_off_as_late(self, world, client, frozen):
         client.force_login(world.resp_staff)
@@ -497,7 +501,7 @@ class TestReportByRound:
         _post_report(client, "submit", *(_row(m, "已推进") for m in (world.resp_measure, *measures)))
         client.force_login(world.resp_head)
         for round_param in (world.round.pk, later.pk, "all"):
-            assert "确认本周周报" in client.get(f"{REPORT}?week={WEEK}&round={round_param}").content.decode()
+            assert "提交审核结果" in client.get(f"{REPORT}?week={WEEK}&round={round_param}").content.decode()
 
 
 @pytest.mark.django_db

@@ -240,6 +240,7 @@ NO_OBJECT = {
     "rectification:report_week",
     "rectification:report_confirm",
     "rectification:report_return",
+    "rectification:report_review",
     "rectification:led_reports",
     "rectification:coordination_list",
     "rectification:closeout_pending",

@@ -483,3 +483,22 @@ class TestAfterDeadlineSettings:
         assert response.status_code == 403
         world.round.refresh_from_db()
         assert world.round.after_deadline_cadence == "weekly"
+
+
+@pytest.mark.django_db
+class TestOnlyClaimedWorkIsChased:
+    def test_a_measure_not_yet_claimed_is_neither_missing_nor_reminded(self, world):
+        # The township's measure waits for its claim (or is objected to): nobody may report on it.
+        Measure.objects.filter(pk=world.coop_measure.pk).update(claim_state=Measure.ClaimState.PENDING)
+        with time_machine.travel(at(9, 22), tick=False):
+            _submit(world, 2026, 39)
+        _tick_through_week(21)
+        w39 = WeeklyCycle.objects.get(iso_week=39)
+        assert w39.collect_state == "done"
+        assert not MissedReport.objects.filter(cycle=w39).exists()
+        assert not Notification.objects.filter(recipient=world.coop_staff, text__contains="未报").exists()
+        # Once claimed, it is chased like any other.
+        Measure.objects.filter(pk=world.coop_measure.pk).update(claim_state=Measure.ClaimState.CLAIMED)
+        _tick_through_week(28)
+        w40 = WeeklyCycle.objects.get(iso_week=40)
+        assert "1.1.2" in set(MissedReport.objects.filter(cycle=w40).values_list("measure__code", flat=True))

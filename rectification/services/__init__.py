@@ -38,6 +38,7 @@ from .reporting import (
     report_correct,
     report_latest,
     report_return,
+    report_review,
     report_save,
     report_submit,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "report_correct",
     "report_latest",
     "report_return",
+    "report_review",
     "report_save",
     "report_submit",
     "round_after_deadline_set",

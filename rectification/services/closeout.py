@@ -32,6 +32,7 @@ from ..models import (
 )
 from .audit import audit_record
 from .notifications import notify
+from .reporting import claim_refusal
 
 State = CloseOutRequest.State
 Step = SignOffStep.Step
@@ -82,11 +83,14 @@ def closeout_readiness(*, problem, measure=None, kind=CloseOutRequest.Kind.FULL,
 
     - a measure's progress is 已完成 at 100% (阶段性完成 or better for a staged application);
     - every milestone is done or waived with a reason (for a staged application: those due by today);
-    - there is at least one acceptance criterion to tick.
+    - there is at least one acceptance criterion to tick;
+    - the measure is claimed by its unit (not 待认领, not 有异议).
     """
     today = today or timezone.localdate()
     refusals = []
     if measure is not None:
+        if refusal := claim_refusal(measure):
+            refusals.append(refusal)
         progress = f"“{measure.get_progress_state_display()}”、{measure.percent}%"
         if kind == CloseOutRequest.Kind.STAGED:
             if measure.progress_state not in (ProgressState.STAGED, ProgressState.COMPLETED):

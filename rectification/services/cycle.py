@@ -470,9 +470,13 @@ def _escalate_reviewers(cycle, today):
 
 
 def _units_not_submitted(cycle):
-    """Units with at least one open measure this week that has no submitted or confirmed report."""
+    """Units with at least one open measure this week that has no submitted or confirmed report.
+
+    Only claimed measures: one waiting to be claimed or objected to cannot be reported on (the
+    report refuses it), so it is never chased as missing nor counted as 未报."""
     measures = _open_measures(cycle.round).filter(
-        start_date__lte=round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week).date()
+        claim_state=Measure.ClaimState.CLAIMED,
+        start_date__lte=round_cutoff(cycle.round, cycle.iso_year, cycle.iso_week).date(),
     )
     done = ProgressReport.objects.filter(
         iso_year=cycle.iso_year,

@@ -46,6 +46,25 @@ def _require_measure_action(actor, measure, action, message):
     access.require_measures(actor, [measure], action, message)
 
 
+def claim_refusal(measure):
+    """Why nobody may report on, or close, a measure its unit has not claimed; empty when claimed.
+
+    Until the unit claims it (待认领) or while it objects (有异议), the measure is not its work yet:
+    it is left out of the weekly report, and its progress, milestones, evidence and close-out wait.
+    """
+    if measure.claim_state == Measure.ClaimState.CLAIMED:
+        return ""
+    return _("措施 %(code)s 尚未认领（%(state)s），认领后才能填报和申请销号。") % {
+        "code": measure.code,
+        "state": measure.get_claim_state_display(),
+    }
+
+
+def _require_claimed(measure):
+    if refusal := claim_refusal(measure):
+        raise ValidationError(refusal)
+
+
 @transaction.atomic
 def report_save(*, actor, measure, iso_year, iso_week, data, lock_version):
     """Save a draft row of the weekly report.
@@ -54,6 +73,7 @@ def report_save(*, actor, measure, iso_year, iso_week, data, lock_version):
     anyone saved in between, nothing is written and ReportConflict carries their version.
     """
     _require_measure_action(actor, measure, "report", _("只有责任单位的联络员或负责人可以填报该措施。"))
+    _require_claimed(measure)
     report = report_latest(measure, iso_year, iso_week)
     values = {field: data[field] for field in REPORT_FIELDS}
     if report is None:
@@ -128,19 +148,39 @@ def _missing_codes(measures):
 
 
 @transaction.atomic
-def report_submit(*, actor, unit, iso_year, iso_week):
-    """Submit the unit's report for the week: every open measure needs this week's progress."""
+def report_submit(*, actor, unit, iso_year, iso_week, measure_ids=None):
+    """Submit the unit's rows for the week: all of them, or only ``measure_ids`` (the rows that
+    are ready; the others stay drafts to be submitted later in the week).
+
+    Every row submitted needs this week's progress. Whether every open measure has one is the
+    week's cut-off question (the cycle counts rows not submitted by then as missing), not each
+    submission's. Measures not yet claimed are not the unit's to report on and are never part of
+    the week.
+    """
     measures = list(
         _unit_open_measures(unit)
+        .filter(claim_state=Measure.ClaimState.CLAIMED)
         .select_related("problem__round")
         .order_by("problem__round__feedback_date", "problem__round_id", "problem__seq", "seq", "id")
     )
+    if measure_ids is not None:
+        wanted = set(measure_ids)
+        if not wanted:
+            raise ValidationError(_("请勾选要提交的措施。"))
+        if wanted - {m.pk for m in measures}:
+            raise ValidationError(_("所选措施中有不属于本单位、已销号或尚未认领的措施，请刷新页面后重试。"))
+        measures = [m for m in measures if m.pk in wanted]
     # One permission read for all the unit's rows, however many there are.
     access.require_measures(actor, measures, "report", _("只有本单位的联络员或负责人可以提交周报。"))
     latest = _week_reports_for_update(unit, iso_year, iso_week)
     missing = [m for m in measures if m.pk not in latest or not latest[m.pk].progress_this_week.strip()]
     if missing:
-        raise ValidationError(_("以下措施还没有填写本周进展，不能提交：%(codes)s") % {"codes": _missing_codes(missing)})
+        message = _("以下措施还没有填写本周进展，不能提交：%(codes)s") % {"codes": _missing_codes(missing)}
+        if measure_ids is not None:
+            message += _("。可以先取消勾选这些措施，提交其余已填好的。")
+        raise ValidationError(message)
+    chosen = {m.pk for m in measures}
+    latest = {pk: report for pk, report in latest.items() if pk in chosen}
     now = timezone.now()
     submitted = []
     for report in latest.values():
@@ -207,68 +247,137 @@ def _submitted_reports(actor, unit, iso_year, iso_week, measure_ids=None):
     return reports
 
 
+CONFIRM, RETURN = "confirm", "return"
+
+
 @transaction.atomic
-def report_confirm(*, actor, unit, iso_year, iso_week):
-    """The unit head confirms the submitted reports; the measures take on the reported progress."""
-    reports = _submitted_reports(actor, unit, iso_year, iso_week)
+def report_review(*, actor, unit, iso_year, iso_week, decisions):
+    """The unit head decides row by row: ``decisions`` maps a measure id to ``("confirm", "")`` or
+    ``("return", reason)``. Confirmed rows give their measure the reported progress; each returned
+    row goes back to the liaison with its own reason. Rows without a decision stay submitted.
+
+    Every row decided must be this unit's report of the week waiting for confirmation, read
+    again under its row lock: a row the liaison took back, or another head decided meanwhile,
+    is refused with the rest of the batch rather than decided twice.
+    """
+    if not decisions:
+        raise ValidationError(_("请至少对一项措施选择“确认”或“退回”。"))
+    latest = _week_reports_for_update(unit, iso_year, iso_week)
+    waiting = {pk: r for pk, r in latest.items() if r.state == ProgressReport.State.SUBMITTED}
+    # A measure that is not the unit's, or not submitted this week, looks the same: not waiting.
+    strangers = [pk for pk in decisions if pk not in waiting]
+    if strangers:
+        codes = "、".join(sorted(latest[pk].measure.code for pk in strangers if pk in latest))
+        raise ValidationError(
+            _("以下措施本周没有待确认的周报，不能确认或退回：%(codes)s。请刷新页面后重试。")
+            % {"codes": codes or _("（不是本单位的措施）")}
+        )
+    reports = [waiting[pk] for pk in decisions]
+    access.require_measures(actor, [r.measure for r in reports], "confirm", _("只有本单位负责人可以确认或退回周报。"))
+    unknown = [
+        waiting[pk].measure.code for pk, (choice, _reason) in decisions.items() if choice not in (CONFIRM, RETURN)
+    ]
+    if unknown:
+        raise ValidationError(_("措施 %(codes)s 的处理意见无效。") % {"codes": "、".join(unknown)})
+    unexplained = [
+        waiting[pk].measure.code
+        for pk, (choice, reason) in decisions.items()
+        if choice == RETURN and not (reason or "").strip()
+    ]
+    if unexplained:
+        raise ValidationError(
+            _("退回的措施须逐项填写退回原因：%(codes)s 还没有填写。") % {"codes": "、".join(unexplained)}
+        )
     now = timezone.now()
-    for report in reports:
-        report.state = ProgressReport.State.CONFIRMED
-        report.confirmed_by = actor
-        report.confirmed_at = now
+    confirmed, returned = [], []
+    for pk, (choice, reason) in decisions.items():
+        report = waiting[pk]
         report.lock_version += 1
-        report.save(update_fields=["state", "confirmed_by", "confirmed_at", "lock_version", "updated_at"])
-        measure = report.measure
-        measure.percent = report.percent
-        measure.progress_state = report.cumulative_state
-        measure.latest_progress = report.progress_this_week
-        measure.last_reported_at = now
-        measure.save(update_fields=["percent", "progress_state", "latest_progress", "last_reported_at", "updated_at"])
+        if choice == CONFIRM:
+            report.state = ProgressReport.State.CONFIRMED
+            report.confirmed_by = actor
+            report.confirmed_at = now
+            report.save(update_fields=["state", "confirmed_by", "confirmed_at", "lock_version", "updated_at"])
+            measure = report.measure
+            measure.percent = report.percent
+            measure.progress_state = report.cumulative_state
+            measure.latest_progress = report.progress_this_week
+            measure.last_reported_at = now
+            measure.save(
+                update_fields=["percent", "progress_state", "latest_progress", "last_reported_at", "updated_at"]
+            )
+            confirmed.append(report)
+        else:
+            report.state = ProgressReport.State.RETURNED
+            report.return_reason = reason.strip()[:300]
+            report.save(update_fields=["state", "return_reason", "lock_version", "updated_at"])
+            returned.append(report)
     audit_record(
         actor=actor,
-        action="report.confirm",
+        action="report.review",
         target=unit,
-        changes={"week": week_key(iso_year, iso_week), "reports": len(reports)},
+        changes={
+            "week": week_key(iso_year, iso_week),
+            # The decision on each row is the act; the reasons are findings' text (kept as digests).
+            "measures": {
+                **{r.measure.code: "confirmed" for r in confirmed},
+                **{r.measure.code: "returned" for r in returned},
+            },
+            "reason": {r.measure.code: r.return_reason for r in returned},
+        },
     )
-    for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
+    link = f"/unit/report/?week={week_key(iso_year, iso_week)}"
+    # The liaison learns of each returned row apart, with its own reason, so none is missed.
+    for report in returned:
+        if report.filled_by and report.filled_by != actor:
+            notify(
+                recipient=report.filled_by,
+                kind=Notification.Kind.REPORT_RETURNED,
+                text=_("%(week)s措施 %(code)s 的周报被退回：%(reason)s")
+                % {
+                    "week": week_short_label(iso_week),
+                    "code": report.measure.code,
+                    "reason": report.return_reason[:100],
+                },
+                link=f"{link}#m{report.measure_id}",
+                dedup_key=f"returned:{report.pk}:{report.lock_version}",
+            )
+    for person in {r.filled_by for r in confirmed if r.filled_by and r.filled_by != actor}:
         notify(
             recipient=person,
             kind=Notification.Kind.REPORT_CONFIRMED,
-            text=_("%(week)s的周报已由单位负责人确认。") % {"week": week_short_label(iso_week)},
-            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
+            text=_("%(week)s的周报已由单位负责人确认%(n)s项。")
+            % {"week": week_short_label(iso_week), "n": len(confirmed)},
+            link=link,
             dedup_key=f"confirmed:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
         )
-    return reports
+    return confirmed, returned
 
 
-@transaction.atomic
+def report_confirm(*, actor, unit, iso_year, iso_week):
+    """The unit head confirms every submitted row of the week at once."""
+    with transaction.atomic():
+        reports = _submitted_reports(actor, unit, iso_year, iso_week)
+        decisions = {r.measure_id: (CONFIRM, "") for r in reports}
+        confirmed, _returned = report_review(
+            actor=actor, unit=unit, iso_year=iso_year, iso_week=iso_week, decisions=decisions
+        )
+    return confirmed
+
+
 def report_return(*, actor, unit, iso_year, iso_week, reason, measure_ids=None):
-    """The unit head sends submitted reports back to the liaison with a reason."""
+    """The unit head sends submitted rows (all of them, or ``measure_ids``) back with one reason,
+    recorded on each row as if given row by row."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("退回时必须填写退回原因。"))
-    reports = _submitted_reports(actor, unit, iso_year, iso_week, measure_ids)
-    now = timezone.now()
-    for report in reports:
-        report.state = ProgressReport.State.RETURNED
-        report.return_reason = reason[:300]
-        report.lock_version += 1
-        report.save(update_fields=["state", "return_reason", "lock_version", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="report.return",
-        target=unit,
-        changes={"week": week_key(iso_year, iso_week), "measures": [r.measure.code for r in reports], "reason": reason},
-    )
-    for person in {r.filled_by for r in reports if r.filled_by and r.filled_by != actor}:
-        notify(
-            recipient=person,
-            kind=Notification.Kind.REPORT_RETURNED,
-            text=_("%(week)s的周报被退回：%(reason)s") % {"week": week_short_label(iso_week), "reason": reason[:100]},
-            link=f"/unit/report/?week={week_key(iso_year, iso_week)}",
-            dedup_key=f"returned:{unit.pk}:{week_key(iso_year, iso_week)}:{now.timestamp()}",
+    with transaction.atomic():
+        reports = _submitted_reports(actor, unit, iso_year, iso_week, measure_ids)
+        decisions = {r.measure_id: (RETURN, reason) for r in reports}
+        _confirmed, returned = report_review(
+            actor=actor, unit=unit, iso_year=iso_year, iso_week=iso_week, decisions=decisions
         )
-    return reports
+    return returned
 
 
 @transaction.atomic
@@ -305,6 +414,7 @@ def report_correct(*, actor, report, reason, data):
 def evidence_upload(*, actor, measure, uploaded, kind, report=None, milestone=None):
     """Check and store one evidence file for a measure the actor's unit reports on."""
     _require_measure_action(actor, measure, "report", _("只有责任单位可以上传该措施的佐证材料。"))
+    _require_claimed(measure)
     if kind not in Evidence.Kind.values:
         raise ValidationError(_("请选择佐证材料的类别。"))
     extension = evidence_check(uploaded)
@@ -353,6 +463,7 @@ def _milestone_still_open(milestone):
 def milestone_mark_done(*, actor, milestone, done_on, uploaded=None, kind=Evidence.Kind.OTHER):
     measure = milestone.measure
     _require_measure_action(actor, measure, "report", _("只有责任单位可以标记该措施的时间节点。"))
+    _require_claimed(measure)
     if done_on > timezone.localdate():
         raise ValidationError(_("完成日期不能晚于今天。"))
     milestone = _milestone_still_open(milestone)

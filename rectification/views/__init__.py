@@ -73,6 +73,7 @@ from .unitwork import (  # noqa: F401
     report_confirm,
     report_correct,
     report_return,
+    report_review,
     report_week,
     worklist,
 )

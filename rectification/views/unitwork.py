@@ -28,6 +28,7 @@ from ..forms import (
 from ..lights import LIGHTS
 from ..models import (
     CoordinationItem,
+    Measure,
     ProgressReport,
 )
 from ..services.audit import audit_record
@@ -76,11 +77,15 @@ ALL_ROUNDS = "all"
 
 
 def _report_rows(request, unit, iso_year, iso_week):
-    """All of the unit's rows for the week: each open measure with its latest report."""
-    rows = []
+    """The unit's rows for the week: each open, claimed measure with its latest report; and the
+    measures left out because they are not claimed yet (待认领 or 有异议)."""
+    rows, left_out = [], []
     for measure, report, evidence in selectors.unit_week_rows(
         user=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week
     ):
+        if measure.claim_state != Measure.ClaimState.CLAIMED:
+            left_out.append(measure)
+            continue
         editable = (report.state if report else None) in REPORT_STATE_EDITABLE
         rows.append(
             {
@@ -93,7 +98,7 @@ def _report_rows(request, unit, iso_year, iso_week):
                 "conflict": None,
             }
         )
-    return rows
+    return rows, left_out
 
 
 def _to_do(row):
@@ -143,10 +148,10 @@ def _report_url(iso_year, iso_week, round_param=""):
 def report_week(request):
     unit = staff_unit(request.user)
     iso_year, iso_week = week_from_request(request)
-    rows = _report_rows(request, unit, iso_year, iso_week)
+    rows, left_out = _report_rows(request, unit, iso_year, iso_week)
     if request.method == "GET":
         shown_round = _shown_round(request.GET.get("round", ""), _round_tabs(rows), len(rows))
-        return _render_report_week(request, unit, rows, shown_round, iso_year, iso_week)
+        return _render_report_week(request, unit, rows, left_out, shown_round, iso_year, iso_week)
 
     # The rows saved are those the page showed: one round's, or all (a page from before the
     # rounds were shown apart posts no round).
@@ -200,12 +205,20 @@ def report_week(request):
 
     if not failed and request.POST.get("action") == "submit":
         try:
-            services.report_submit(actor=request.user, unit=unit, iso_year=iso_year, iso_week=iso_week)
+            submitted = services.report_submit(
+                actor=request.user,
+                unit=unit,
+                iso_year=iso_year,
+                iso_week=iso_week,
+                measure_ids=_rows_chosen(request.POST),
+            )
         except ValidationError as error:
             messages.error(request, error_text(error))
             return redirect(_report_url(iso_year, iso_week, round_param))
         messages.success(
-            request, _("%(week)s的周报已提交，等待单位负责人确认。") % {"week": week_short_label(iso_week)}
+            request,
+            _("%(week)s的周报已提交，等待单位负责人确认（本次提交 %(n)s 项）。")
+            % {"week": week_short_label(iso_week), "n": len(submitted)},
         )
         return redirect(_report_url(iso_year, iso_week, round_param))
     if not failed:
@@ -213,14 +226,22 @@ def report_week(request):
         return redirect(_report_url(iso_year, iso_week, round_param))
     messages.error(request, _("部分内容没有保存，请查看下方标红的措施。"))
     status = 409 if any(r["conflict"] for r in rows) else 400
-    return _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, status=status)
+    return _render_report_week(request, unit, rows, left_out, shown_round, iso_year, iso_week, status=status)
+
+
+def _rows_chosen(post):
+    """The measure ids ticked for submission, or None when the page submits the whole week (a
+    page without the ticks, from before rows could be submitted apart)."""
+    if not post.get("choose_rows"):
+        return None
+    return [int(value) for value in post.getlist("submit_row") if value.isdigit() and len(value) < 12]
 
 
 def _is_shown(row, shown_round):
     return shown_round is None or str(row["measure"].problem.round_id) == shown_round
 
 
-def _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, status=200):
+def _render_report_week(request, unit, rows, left_out, shown_round, iso_year, iso_week, status=200):
     shown = [row for row in rows if _is_shown(row, shown_round)]
     for row in shown:
         form = row["form"]
@@ -244,7 +265,8 @@ def _render_report_week(request, unit, rows, shown_round, iso_year, iso_week, st
             "any_editable": any(row["editable"] for row in shown),
             "week_editable": any(row["editable"] for row in rows),
             "can_confirm": can_confirm,
-            "return_form": ReturnForm(),
+            "submitted_count": states.count(ProgressReport.State.SUBMITTED),
+            "left_out": left_out,
             "state_choices": plain_choices(ReportRowForm.base_fields["cumulative_state"].choices),
             "kind_choices": plain_choices(ReportRowForm.base_fields["evidence_kind"].choices),
             "round_tabs": tabs if len(tabs) > 1 else [],
@@ -274,6 +296,40 @@ def report_confirm(request):
     else:
         messages.success(request, _("已确认 %(n)s 项措施的周报。") % {"n": len(reports)})
     return redirect(_report_url(iso_year, iso_week))
+
+
+def _review_decisions(post):
+    """The head's decisions from the review form: ``decision-<measure id>`` is "confirm",
+    "return" or empty (left for later), ``reason-<measure id>`` the returned row's reason."""
+    decisions = {}
+    for key, choice in post.items():
+        prefix, _sep, measure_id = key.partition("-")
+        if prefix != "decision" or not measure_id.isdigit() or not choice:
+            continue
+        decisions[int(measure_id)] = (choice, post.get(f"reason-{measure_id}", ""))
+    return decisions
+
+
+@login_required
+@require_POST
+def report_review(request):
+    unit = staff_unit(request.user)
+    iso_year, iso_week = week_from_request(request)
+    try:
+        confirmed, returned = services.report_review(
+            actor=request.user,
+            unit=unit,
+            iso_year=iso_year,
+            iso_week=iso_week,
+            decisions=_review_decisions(request.POST),
+        )
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(
+            request, _("已确认 %(c)s 项、退回 %(r)s 项措施的周报。") % {"c": len(confirmed), "r": len(returned)}
+        )
+    return redirect(_report_url(iso_year, iso_week, request.POST.get("round", "")))
 
 
 @login_required
