@@ -201,3 +201,15 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+    def get_absolute_url(self):
+        # Through the notice itself: opening it marks it read, then leads on to what it is about.
+        return reverse("rectification:notification_open", args=[self.pk])
+
+    @property
+    def is_urgent(self):
+        """Urgent notices (a returned report, a supervision or dispatch notice) also go by SMS."""
+        return self.kind in URGENT_KINDS
+
+
+URGENT_KINDS = frozenset({Notification.Kind.REPORT_RETURNED, Notification.Kind.DISPATCH})
