@@ -215,6 +215,9 @@ NOTIFY_EXTERNAL_DETAIL = env_str("NOTIFY_EXTERNAL_DETAIL", "title")
 # A channel that fails is tried again after 1, 2, 4 ... minutes (at most an hour apart), this many
 # times, before the message is shown to the office as failed.
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
+# An urgent notice still unread this many minutes later is passed on to the person's unit head
+# (once, by every channel that reaches the head); 0 turns it off.
+NOTIFY_ESCALATE_AFTER_MINUTES = env_int("NOTIFY_ESCALATE_AFTER_MINUTES", 120)
 # The SMS gateway (docs/DEPLOYMENT.md describes the request it is sent).
 SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_APP_KEY = env_str("SMS_GATEWAY_APP_KEY", "")

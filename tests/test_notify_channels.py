@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from rectification.models import Notification, OutboxMessage
 from rectification.services.channels import WECOM_TOKEN_CACHE_KEY
-from rectification.services.notifications import notify
+from rectification.services.notifications import notices_escalate, notify
 from rectification.services.outbox import outbox_send
 
 CORP_ID = "ww1234567890abcdef"
@@ -490,3 +490,62 @@ class TestContactPage:
         assert client.post(url, {"mobile": "13812345678"}).status_code == 403
         world.resp_staff.refresh_from_db()
         assert world.resp_staff.mobile == ""
+
+
+class TestEscalation:
+    """An urgent notice left unread goes on to the unit head, once, after the set time."""
+
+    def _escalated_to_head(self, world):
+        return Notification.objects.filter(recipient=world.resp_head, dedup_key__startswith="escalate:")
+
+    def test_it_tells_the_unit_head_once_after_the_unread_window(self, world, settings, sms):
+        settings.NOTIFY_ESCALATE_AFTER_MINUTES = 120
+        world.resp_head.mobile = "13900000000"
+        world.resp_head.save(update_fields=["mobile"])
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            notice = _urgent(world)
+        with time_machine.travel(start + datetime.timedelta(minutes=119), tick=False):
+            assert notices_escalate() == 0
+        with time_machine.travel(start + datetime.timedelta(minutes=121), tick=False):
+            assert notices_escalate() == 1
+        with time_machine.travel(start + datetime.timedelta(minutes=180), tick=False):
+            assert notices_escalate() == 0
+        [told] = self._escalated_to_head(world)
+        assert told.kind == Notification.Kind.DISPATCH and told.link == notice.link
+        assert "张联络" in told.text and "津贴" not in told.text
+        # Urgent, so the head's phone is told as well.
+        assert OutboxMessage.objects.filter(notification=told, channel="sms").exists()
+
+    def test_it_leaves_a_notice_that_was_read(self, world, settings, client):
+        settings.NOTIFY_ESCALATE_AFTER_MINUTES = 120
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            notice = _urgent(world)
+            client.force_login(world.resp_staff)
+            client.get(reverse("rectification:notification_open", args=[notice.pk]))
+        with time_machine.travel(start + datetime.timedelta(hours=3), tick=False):
+            assert notices_escalate() == 0
+        assert not self._escalated_to_head(world).exists()
+
+    def test_it_leaves_routine_notices(self, world, settings):
+        settings.NOTIFY_ESCALATE_AFTER_MINUTES = 120
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            notify(
+                recipient=world.resp_staff,
+                kind=Notification.Kind.NEW_ASSIGNMENT,
+                text="新分配的措施",
+                link="/unit/",
+                dedup_key="assign:routine",
+            )
+        with time_machine.travel(start + datetime.timedelta(hours=3), tick=False):
+            assert notices_escalate() == 0
+
+    def test_it_can_be_turned_off(self, world, settings):
+        settings.NOTIFY_ESCALATE_AFTER_MINUTES = 0
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            _urgent(world)
+        with time_machine.travel(start + datetime.timedelta(hours=3), tick=False):
+            assert notices_escalate() == 0

@@ -191,6 +191,8 @@ class Notification(models.Model):
     dedup_key = models.CharField(max_length=120)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # When an urgent notice left unread was passed on to the recipient's unit head (once).
+    escalated_at = models.DateTimeField(_("提醒单位负责人时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")

@@ -1,5 +1,8 @@
 """In-app notices (the bell) and their copies by the outside channels (through the outbox)."""
 
+import datetime
+
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -7,6 +10,7 @@ from accounts.models import User
 
 from .. import access
 from ..models import Notification
+from ..models.work import URGENT_KINDS
 from .outbox import outbox_wanted, outbox_write
 
 
@@ -71,6 +75,44 @@ def notices_write(notices):
         n.recipient = recipients[(n.recipient_id, n.dedup_key)]
     outbox_write(saved)
     return len(new)
+
+
+# Urgent notices older than this are not escalated any more (the sweep was off, or the feature new).
+ESCALATION_WINDOW = datetime.timedelta(days=1)
+
+
+def notices_escalate(*, now=None):
+    """Pass each urgent notice left unread ``NOTIFY_ESCALATE_AFTER_MINUTES`` on to the recipient's
+    unit heads (not the recipient), once: a notice of the same kind, so it goes by SMS too. Its text
+    names who has not read what kind of notice, never the notice's own text. Returns how many."""
+    minutes = settings.NOTIFY_ESCALATE_AFTER_MINUTES
+    if minutes <= 0:
+        return 0
+    now = now or timezone.now()
+    due = now - datetime.timedelta(minutes=minutes)
+    waiting = Notification.objects.filter(
+        kind__in=URGENT_KINDS,
+        read_at__isnull=True,
+        escalated_at__isnull=True,
+        created_at__lte=due,
+        created_at__gt=due - ESCALATION_WINDOW,
+        recipient__unit__isnull=False,
+    ).select_related("recipient__unit")
+    escalated = 0
+    for notice in waiting:
+        # Claimed first: two sweeps at once escalate a notice only once.
+        if not Notification.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(escalated_at=now):
+            continue
+        person = notice.recipient
+        heads = [head for head in access.unit_heads(person.unit) if head.pk != person.pk]
+        text = _("%(name)s已超过%(hours)s小时未阅读紧急通知（%(kind)s），请督促办理。") % {
+            "name": person,
+            "hours": f"{minutes / 60:g}",
+            "kind": notice.get_kind_display(),
+        }
+        notify_each(recipients=heads, kind=notice.kind, text=text, link=notice.link, dedup_key=f"escalate:{notice.pk}")
+        escalated += 1
+    return escalated
 
 
 def notifications_mark_read(*, actor, ids=None):
