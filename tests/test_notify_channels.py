@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,7 +93,7 @@ def wecom(settings, platform, world):
     settings.WECOM_CORP_ID = CORP_ID
     settings.WECOM_CORP_SECRET = CORP_SECRET
     settings.WECOM_AGENT_ID = AGENT_ID
-    settings.DJANGO_SITE_URL = settings.SITE_URL = "https://zg.example.gov.cn"
+    settings.SITE_URL = "https://zg.example.gov.cn"
     cache.delete(WECOM_TOKEN_CACHE_KEY)
     world.resp_staff.wecom_userid = "ZhangLianLuo"
     world.resp_staff.save(update_fields=["wecom_userid"])
@@ -313,7 +315,7 @@ class TestOutboxAcrossAnOutage:
         assert len(sms.requests) == 3
         assert _rows(world, "sms").get().state == OutboxMessage.State.SENT
 
-    def test_it_sends_while_nothing_listens_later(self, world, sms, settings):
+    def test_it_waits_while_nothing_listens(self, world, sms, settings):
         # The gateway's port closed altogether: a connection refused is a channel down, not a loss.
         settings.SMS_GATEWAY_URL = "http://127.0.0.1:9/api/sms/send"
         _urgent(world)
@@ -549,3 +551,27 @@ class TestEscalation:
             _urgent(world)
         with time_machine.travel(start + datetime.timedelta(hours=3), tick=False):
             assert notices_escalate() == 0
+
+
+class TestDeliveriesQueries:
+    def test_its_queries_do_not_grow_with_the_rows(self, world, client, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        client.force_login(world.office)
+
+        def page_queries():
+            with CaptureQueriesContext(connection) as context:
+                assert client.get(reverse("rectification:deliveries")).status_code == 200
+            return len(context.captured_queries)
+
+        def add(people):
+            for person in people:
+                person.email = f"{person.username}@example.gov.cn"
+                person.save(update_fields=["email"])
+                for i in range(3):
+                    notify(recipient=person, kind="dispatch", text="督办", link="/unit/", dedup_key=f"q:{i}")
+
+        add([world.resp_staff])
+        few = page_queries()
+        add([world.resp_head, world.coop_staff])
+        assert OutboxMessage.objects.count() == 9
+        assert page_queries() == few
