@@ -146,9 +146,19 @@ def test_it_delivers_a_notice_to_wecom_through_a_real_worker(world, tmp_path, se
     world.resp_staff.wecom_userid = "ZhangLianLuo"
     world.resp_staff.save(update_fields=["wecom_userid"])
     queue = f"zg-test-{uuid.uuid4().hex[:8]}"
-    saved = {key: app.conf[key] for key in ("broker_url", "task_default_queue")}
+    saved = {key: app.conf[key] for key in ("broker_url", "task_default_queue", "broker_transport_options")}
     celery_connections_dropped(app)
-    app.conf.update(broker_url=BROKER, task_default_queue=queue)
+    # The one-second socket timeout of production is for a web request; on a test machine busy
+    # starting the worker, Redis may take longer to answer the publish.
+    app.conf.update(
+        broker_url=BROKER,
+        task_default_queue=queue,
+        broker_transport_options={
+            **saved["broker_transport_options"],
+            "socket_timeout": 10,
+            "socket_connect_timeout": 10,
+        },
+    )
     worker = _worker(queue, tmp_path)
     try:
         notice = notify(
