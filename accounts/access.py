@@ -265,10 +265,14 @@ def may_see_contact(viewer, person):
 
 
 def contact_shown(viewer, person):
-    """``person``'s mobile number and 企业微信 account as ``viewer`` may see them: masked for anyone else."""
+    """``person``'s mobile number and platform accounts as ``viewer`` may see them: masked for anyone else."""
     if may_see_contact(viewer, person):
-        return {"mobile": person.mobile, "wecom_userid": person.wecom_userid}
-    return {"mobile": masked(person.mobile), "wecom_userid": masked(person.wecom_userid, keep_start=2, keep_end=0)}
+        return {"mobile": person.mobile, "wecom_userid": person.wecom_userid, "dingtalk_userid": person.dingtalk_userid}
+    return {
+        "mobile": masked(person.mobile),
+        "wecom_userid": masked(person.wecom_userid, keep_start=2, keep_end=0),
+        "dingtalk_userid": masked(person.dingtalk_userid, keep_start=2, keep_end=0),
+    }
 
 
 def units_visible_to(user):

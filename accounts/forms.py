@@ -194,6 +194,13 @@ class ContactForm(forms.Form):
         help_text=_("企业微信通讯录中的“账号”（userid），不是姓名或手机号。"),
         error_messages={"invalid": _("企业微信账号只能由字母、数字和 _ . @ - 组成，最长64位。")},
     )
+    dingtalk_userid = forms.RegexField(
+        label=_("钉钉账号"),
+        regex=r"^[A-Za-z0-9_.@-]{1,64}$",
+        required=False,
+        help_text=_("钉钉通讯录中的 userid（员工 UserID），不是姓名或手机号。"),
+        error_messages={"invalid": _("钉钉账号只能由字母、数字和 _ . @ - 组成，最长64位。")},
+    )
 
 
 class UnitCreateForm(forms.Form):

@@ -60,6 +60,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("电子邮件")
     SMS = "sms", _("短信")
     WECOM = "wecom", _("企业微信")
+    DINGTALK = "dingtalk", _("钉钉")
 
 
 class User(AbstractUser):
@@ -73,6 +74,7 @@ class User(AbstractUser):
     # the system administrator (``access.contact_shown``), who alone sets them.
     mobile = models.CharField(_("手机号码"), max_length=20, blank=True)
     wecom_userid = models.CharField(_("企业微信账号"), max_length=64, blank=True)
+    dingtalk_userid = models.CharField(_("钉钉账号"), max_length=64, blank=True)
     # The channels (``Channel`` values) the person has switched off; every other enabled one that
     # reaches them is used.
     channels_off = models.JSONField(_("已关闭的通知渠道"), default=list, blank=True)

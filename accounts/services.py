@@ -717,12 +717,17 @@ def user_channels_set(*, actor, channels_on):
 
 
 @transaction.atomic
-def user_contact_set(*, actor, user, mobile, wecom_userid):
+def user_contact_set(*, actor, user, mobile, wecom_userid, dingtalk_userid=""):
     """The system administrator sets where the outside channels reach a person. The audit row keeps
     the values masked: the audit administrator need not read anyone's mobile number."""
     _require_role(actor, "accounts")
     changes = {}
-    for field, value, keep in (("mobile", mobile, (3, 4)), ("wecom_userid", wecom_userid, (2, 0))):
+    fields = (
+        ("mobile", mobile, (3, 4)),
+        ("wecom_userid", wecom_userid, (2, 0)),
+        ("dingtalk_userid", dingtalk_userid, (2, 0)),
+    )
+    for field, value, keep in fields:
         old = getattr(user, field)
         if old != value:
             changes[field] = [

@@ -636,10 +636,17 @@ def system_user_move(request, pk):
 @require_http_methods(["GET", "POST"])
 def system_user_contact(request, pk):
     person = access.user_for_user(request.user, pk, "accounts")
-    form = ContactForm(request.POST or None, initial={"mobile": person.mobile, "wecom_userid": person.wecom_userid})
+    form = ContactForm(
+        request.POST or None,
+        initial={
+            "mobile": person.mobile,
+            "wecom_userid": person.wecom_userid,
+            "dingtalk_userid": person.dingtalk_userid,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         if services.user_contact_set(actor=request.user, user=person, **form.cleaned_data):
-            messages.success(request, _("已保存“%(name)s”的手机号码和企业微信账号。") % {"name": person})
+            messages.success(request, _("已保存“%(name)s”的通知联系方式。") % {"name": person})
         return redirect("accounts:system_users")
     return render(request, "accounts/system_user_contact.html", {"person": person, "form": form})
 

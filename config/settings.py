@@ -205,7 +205,7 @@ EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 # --- notices beyond the bell (docs/DEPLOYMENT.md, "通知渠道") ---
-# The outside channels this deployment has: any of email, sms, wecom. The bell always works.
+# The outside channels this deployment has: any of email, sms, wecom, dingtalk. The bell always works.
 NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", ["email"])
 # The address people open from a text message or 企业微信: links in outside messages start with it.
 SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000").rstrip("/")
@@ -229,6 +229,11 @@ WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com").rstrip
 WECOM_CORP_ID = env_str("WECOM_CORP_ID", "")
 WECOM_CORP_SECRET = env_str("WECOM_CORP_SECRET", "")
 WECOM_AGENT_ID = env_int("WECOM_AGENT_ID", 0)
+# 钉钉 work notifications (工作通知); the API base changes for a private (浙政钉-style) deployment.
+DINGTALK_API_BASE = env_str("DINGTALK_API_BASE", "https://oapi.dingtalk.com").rstrip("/")
+DINGTALK_APP_KEY = env_str("DINGTALK_APP_KEY", "")
+DINGTALK_APP_SECRET = env_str("DINGTALK_APP_SECRET", "")
+DINGTALK_AGENT_ID = env_int("DINGTALK_AGENT_ID", 0)
 # Seconds an outside platform may take to answer before the message is tried again later.
 NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
 # When set, /healthz answers only requests carrying "Authorization: Bearer <token>".

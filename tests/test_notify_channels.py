@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from rectification.models import Notification, OutboxMessage
-from rectification.services.channels import WECOM_TOKEN_CACHE_KEY
+from rectification.services.channels import DINGTALK_TOKEN_CACHE_KEY, WECOM_TOKEN_CACHE_KEY
 from rectification.services.notifications import notices_escalate, notify
 from rectification.services.outbox import outbox_send
 
@@ -575,3 +575,82 @@ class TestDeliveriesQueries:
         add([world.resp_head, world.coop_staff])
         assert OutboxMessage.objects.count() == 9
         assert page_queries() == few
+
+
+DINGTALK_KEY = "dingabcdef123456"
+DINGTALK_SECRET = "dingtalk-secret-from-env"
+DINGTALK_AGENT = 2890001
+
+
+@pytest.fixture
+def dingtalk(settings, platform, world):
+    settings.NOTIFY_CHANNELS = ["dingtalk"]
+    settings.DINGTALK_API_BASE = platform.url
+    settings.DINGTALK_APP_KEY = DINGTALK_KEY
+    settings.DINGTALK_APP_SECRET = DINGTALK_SECRET
+    settings.DINGTALK_AGENT_ID = DINGTALK_AGENT
+    settings.SITE_URL = "https://zg.example.gov.cn"
+    cache.delete(DINGTALK_TOKEN_CACHE_KEY)
+    world.resp_staff.dingtalk_userid = "manager4220"
+    world.resp_staff.save(update_fields=["dingtalk_userid"])
+    yield platform
+    cache.delete(DINGTALK_TOKEN_CACHE_KEY)
+
+
+def ding_gettoken(token="DT-1"):
+    def answer(request):
+        assert request["method"] == "GET" and request["path"] == "/gettoken"
+        assert request["query"] == {"appkey": DINGTALK_KEY, "appsecret": DINGTALK_SECRET}
+        return 200, {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+
+    return answer
+
+
+def ding_send(token="DT-1", errcode=0, errmsg="ok"):
+    def answer(request):
+        assert request["method"] == "POST"
+        assert request["path"] == "/topapi/message/corpconversation/asyncsend_v2"
+        assert request["query"] == {"access_token": token}
+        if errcode:
+            return 200, {"errcode": errcode, "errmsg": errmsg, "request_id": "r1"}
+        return 200, {"errcode": 0, "errmsg": "ok", "task_id": 256271667526, "request_id": "r1"}
+
+    return answer
+
+
+class TestDingtalkChannel:
+    def test_it_sends_a_work_notification_as_documented(self, world, dingtalk):
+        notice = _urgent(world)
+        dingtalk.answers = [ding_gettoken(), ding_send()]
+        assert outbox_send() == 1
+        assert dingtalk.requests[1]["body"] == {
+            "agent_id": DINGTALK_AGENT,
+            "userid_list": "manager4220",
+            "msg": {
+                "msgtype": "action_card",
+                "action_card": {
+                    "title": "【巡视整改督办台账】调度与督办",
+                    "markdown": "#### 【巡视整改督办台账】调度与督办\n\n您有一条新的通知，请点击查看。",
+                    "single_title": "查看",
+                    "single_url": f"https://zg.example.gov.cn/notifications/{notice.pk}/",
+                },
+            },
+        }
+        assert _rows(world, "dingtalk").get().state == OutboxMessage.State.SENT
+
+    def test_it_fetches_a_new_token_once_when_it_expired(self, world, dingtalk):
+        _urgent(world)
+        dingtalk.answers = [
+            ding_gettoken("OLD"),
+            ding_send("OLD", 42001, "access_token超时"),
+            ding_gettoken("NEW"),
+            ding_send("NEW"),
+        ]
+        assert outbox_send() == 1
+
+    def test_it_fails_without_retrying_on_a_refusal(self, world, dingtalk):
+        _urgent(world)
+        dingtalk.answers = [ding_gettoken(), ding_send(errcode=33012, errmsg="无效的userid")]
+        outbox_send()
+        row = _rows(world, "dingtalk").get()
+        assert row.state == OutboxMessage.State.FAILED and "33012" in row.last_error

@@ -141,18 +141,80 @@ class SmsChannel:
         raise ChannelRefused(text)
 
 
-# 企业微信 error codes (https://developer.work.weixin.qq.com/document/path/90313).
-WECOM_TOKEN_INVALID = {40014, 42001}  # 不合法的access_token, access_token已过期: fetch a new one, once
-WECOM_RETRY_LATER = {-1, 45009, 45033}  # 系统繁忙, 接口调用超过限制, 接口并发调用超过限制
+# Error codes shared by 企业微信 (https://developer.work.weixin.qq.com/document/path/90313) and
+# 钉钉's server API: 不合法的access_token, access_token已过期 — fetch a new token, once.
+TOKEN_INVALID = {40014, 42001}
+# 系统繁忙, and 企业微信's 接口调用超过限制 / 接口并发调用超过限制: worth another try later.
+RETRY_LATER = {-1, 45009, 45033}
+
+
+class TokenPlatform:
+    """A platform whose send call carries an access token fetched with the application's secret
+    (企业微信, 钉钉): the token is cached until five minutes before it expires, fetched again once
+    when the platform says it is invalid or expired, and never written anywhere else."""
+
+    channel: Channel
+    urgent_only = False
+    name = ""
+    cache_key = ""
+
+    def address(self, person):
+        raise NotImplementedError
+
+    def _configured(self):
+        raise NotImplementedError
+
+    def _token_url(self):
+        raise NotImplementedError
+
+    def _send_url(self, token):
+        raise NotImplementedError
+
+    def _body(self, message):
+        raise NotImplementedError
+
+    def _token(self, *, fresh=False):
+        token = None if fresh else cache.get(self.cache_key)
+        if token:
+            return token
+        answer = _http_json(self._token_url())
+        errcode = answer.get("errcode", 0)
+        if errcode != 0 or not answer.get("access_token"):
+            text = f"{self.name}获取凭证失败 {errcode}：{answer.get('errmsg', '')}"
+            raise (ChannelDown if errcode in RETRY_LATER else ChannelRefused)(text)
+        token = answer["access_token"]
+        cache.set(self.cache_key, token, max(int(answer.get("expires_in", 7200)) - 300, 60))
+        return token
+
+    def _accepted(self, answer):
+        """Raise if a successful answer still says the person was not reached."""
+
+    def send(self, message):
+        self._configured()
+        body = self._body(message)
+        for fresh in (False, True):
+            answer = _http_json(self._send_url(self._token(fresh=fresh)), payload=body)
+            errcode = answer.get("errcode", 0)
+            if errcode == 0:
+                self._accepted(answer)
+                return
+            if errcode in TOKEN_INVALID and not fresh:
+                cache.delete(self.cache_key)
+                continue
+            text = f"{self.name}返回 {errcode}：{answer.get('errmsg', '')}"
+            raise (ChannelDown if errcode in RETRY_LATER | TOKEN_INVALID else ChannelRefused)(text)
+
+
 WECOM_TOKEN_CACHE_KEY = "notify:wecom:access_token"
 
 
-class WecomChannel:
+class WecomChannel(TokenPlatform):
     """企业微信 application messages (应用消息): ``gettoken`` then ``message/send`` with a text card
     whose button opens the notice in the system."""
 
     channel = Channel.WECOM
-    urgent_only = False
+    name = "企业微信"
+    cache_key = WECOM_TOKEN_CACHE_KEY
 
     def address(self, person):
         return person.wecom_userid
@@ -161,20 +223,12 @@ class WecomChannel:
         if not (settings.WECOM_CORP_ID and settings.WECOM_CORP_SECRET and settings.WECOM_AGENT_ID):
             raise ChannelRefused("企业微信未配置（WECOM_CORP_ID、WECOM_CORP_SECRET、WECOM_AGENT_ID）")
 
-    def _token(self, *, fresh=False):
-        token = None if fresh else cache.get(WECOM_TOKEN_CACHE_KEY)
-        if token:
-            return token
+    def _token_url(self):
         query = urllib.parse.urlencode({"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_CORP_SECRET})
-        answer = _http_json(f"{settings.WECOM_API_BASE}/cgi-bin/gettoken?{query}")
-        errcode = answer.get("errcode", 0)
-        if errcode != 0 or not answer.get("access_token"):
-            text = f"企业微信获取凭证失败 {errcode}：{answer.get('errmsg', '')}"
-            raise (ChannelDown if errcode in WECOM_RETRY_LATER else ChannelRefused)(text)
-        token = answer["access_token"]
-        # Renewed five minutes before it expires (7200 s as documented), and at once if refused.
-        cache.set(WECOM_TOKEN_CACHE_KEY, token, max(int(answer.get("expires_in", 7200)) - 300, 60))
-        return token
+        return f"{settings.WECOM_API_BASE}/cgi-bin/gettoken?{query}"
+
+    def _send_url(self, token):
+        return f"{settings.WECOM_API_BASE}/cgi-bin/message/send?{urllib.parse.urlencode({'access_token': token})}"
 
     def _body(self, message):
         return {
@@ -193,26 +247,55 @@ class WecomChannel:
             "duplicate_check_interval": 1800,
         }
 
-    def send(self, message):
-        self._configured()
-        body = self._body(message)
-        for fresh in (False, True):
-            query = urllib.parse.urlencode({"access_token": self._token(fresh=fresh)})
-            answer = _http_json(f"{settings.WECOM_API_BASE}/cgi-bin/message/send?{query}", payload=body)
-            errcode = answer.get("errcode", 0)
-            if errcode == 0:
-                if answer.get("invaliduser"):
-                    raise ChannelRefused(f"企业微信无此成员或不在应用可见范围：{answer['invaliduser']}")
-                return
-            if errcode in WECOM_TOKEN_INVALID and not fresh:
-                cache.delete(WECOM_TOKEN_CACHE_KEY)
-                continue
-            text = f"企业微信返回 {errcode}：{answer.get('errmsg', '')}"
-            raise (ChannelDown if errcode in WECOM_RETRY_LATER | WECOM_TOKEN_INVALID else ChannelRefused)(text)
+    def _accepted(self, answer):
+        if answer.get("invaliduser"):
+            raise ChannelRefused(f"企业微信无此成员或不在应用可见范围：{answer['invaliduser']}")
 
 
-ADAPTERS: dict[str, EmailChannel | SmsChannel | WecomChannel] = {
-    adapter.channel.value: adapter for adapter in (EmailChannel(), SmsChannel(), WecomChannel())
+DINGTALK_TOKEN_CACHE_KEY = "notify:dingtalk:access_token"
+
+
+class DingtalkChannel(TokenPlatform):
+    """钉钉 work notifications (工作通知): ``gettoken`` then ``asyncsend_v2`` with an action card
+    whose one button opens the notice in the system."""
+
+    channel = Channel.DINGTALK
+    name = "钉钉"
+    cache_key = DINGTALK_TOKEN_CACHE_KEY
+
+    def address(self, person):
+        return person.dingtalk_userid
+
+    def _configured(self):
+        if not (settings.DINGTALK_APP_KEY and settings.DINGTALK_APP_SECRET and settings.DINGTALK_AGENT_ID):
+            raise ChannelRefused("钉钉未配置（DINGTALK_APP_KEY、DINGTALK_APP_SECRET、DINGTALK_AGENT_ID）")
+
+    def _token_url(self):
+        query = urllib.parse.urlencode({"appkey": settings.DINGTALK_APP_KEY, "appsecret": settings.DINGTALK_APP_SECRET})
+        return f"{settings.DINGTALK_API_BASE}/gettoken?{query}"
+
+    def _send_url(self, token):
+        query = urllib.parse.urlencode({"access_token": token})
+        return f"{settings.DINGTALK_API_BASE}/topapi/message/corpconversation/asyncsend_v2?{query}"
+
+    def _body(self, message):
+        return {
+            "agent_id": settings.DINGTALK_AGENT_ID,
+            "userid_list": message.address,
+            "msg": {
+                "msgtype": "action_card",
+                "action_card": {
+                    "title": message.title,
+                    "markdown": f"#### {message.title}\n\n{message.text}",
+                    "single_title": "查看",
+                    "single_url": message.link,
+                },
+            },
+        }
+
+
+ADAPTERS: dict[str, EmailChannel | SmsChannel | TokenPlatform] = {
+    adapter.channel.value: adapter for adapter in (EmailChannel(), SmsChannel(), WecomChannel(), DingtalkChannel())
 }
 
 
