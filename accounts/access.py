@@ -16,8 +16,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from .models import AdminApproval, AuditEvent, Unit, User
+from .models import AdminApproval, AuditEvent, Channel, Unit, User
 from .roles import ADMIN_ROLES, READ_ALL_ROLES, UNIT_STAFF_ROLES, Role
+from .ui import masked
 
 # --- who someone is ----------------------------------------------------------------------------------
 
@@ -242,6 +243,36 @@ def user_for_user(user, pk, page):
     if found is None:
         raise Http404
     return found
+
+
+# --- how a person is reached (mobile number, platform account, channels) ---------------------------
+
+
+def channels_enabled():
+    """The outside channels this deployment has (``settings.NOTIFY_CHANNELS``), in a fixed order."""
+    wanted = set(getattr(settings, "NOTIFY_CHANNELS", ()))
+    return [channel for channel in Channel if channel.value in wanted]
+
+
+def may_set_own_channels(user):
+    """Everyone signed in chooses which of the enabled channels reach them."""
+    return active(user)
+
+
+def may_see_contact(viewer, person):
+    """A mobile number or platform account in full: the person's own, and the system administrator's."""
+    return active(viewer) and (viewer.pk == person.pk or may_manage_accounts(viewer))
+
+
+def contact_shown(viewer, person):
+    """``person``'s mobile number and platform accounts as ``viewer`` may see them: masked for anyone else."""
+    if may_see_contact(viewer, person):
+        return {"mobile": person.mobile, "wecom_userid": person.wecom_userid, "dingtalk_userid": person.dingtalk_userid}
+    return {
+        "mobile": masked(person.mobile),
+        "wecom_userid": masked(person.wecom_userid, keep_start=2, keep_end=0),
+        "dingtalk_userid": masked(person.dingtalk_userid, keep_start=2, keep_end=0),
+    }
 
 
 def units_visible_to(user):

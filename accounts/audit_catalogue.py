@@ -183,6 +183,8 @@ register_actions(
     {
         "user.create": "新建账号",
         "user.move_unit": "调整账号所在单位",
+        "user.channels_set": "设置本人的通知渠道",
+        "system.contact_set": "设置手机号码与企业微信账号",
         "unit.create": "新建单位",
         "system.user_activate": "启用账号",
         "system.user_deactivate": "停用账号",
@@ -202,7 +204,14 @@ register_actions(
         "audit.anchor_download": "下载审计日志链头锚点",
         "audit.rekey": "审计日志哈希链改为带密钥",
     },
-    paired={"user.move_unit", "system.user_activate", "system.user_deactivate", "security.roles_change"},
+    paired={
+        "user.move_unit",
+        "user.channels_set",
+        "system.contact_set",
+        "system.user_activate",
+        "system.user_deactivate",
+        "security.roles_change",
+    },
 )
 register_object_types(
     {

@@ -168,6 +168,41 @@ class UserMoveForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("调至单位"), queryset=Unit.objects.filter(is_active=True))
 
 
+class ChannelsForm(forms.Form):
+    channels = forms.MultipleChoiceField(
+        label=_("通过以下渠道接收通知"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, enabled, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["channels"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(channel.value, channel.label) for channel in enabled]
+
+
+class ContactForm(forms.Form):
+    mobile = forms.RegexField(
+        label=_("手机号码"),
+        regex=r"^1\d{10}$",
+        required=False,
+        error_messages={"invalid": _("请填写11位手机号码（以1开头），或留空。")},
+    )
+    wecom_userid = forms.RegexField(
+        label=_("企业微信账号"),
+        regex=r"^[A-Za-z0-9_.@-]{1,64}$",
+        required=False,
+        help_text=_("企业微信通讯录中的“账号”（userid），不是姓名或手机号。"),
+        error_messages={"invalid": _("企业微信账号只能由字母、数字和 _ . @ - 组成，最长64位。")},
+    )
+    dingtalk_userid = forms.RegexField(
+        label=_("钉钉账号"),
+        regex=r"^[A-Za-z0-9_.@-]{1,64}$",
+        required=False,
+        help_text=_("钉钉通讯录中的 userid（员工 UserID），不是姓名或手机号。"),
+        error_messages={"invalid": _("钉钉账号只能由字母、数字和 _ . @ - 组成，最长64位。")},
+    )
+
+
 class UnitCreateForm(forms.Form):
     name = forms.CharField(label=_("单位名称"), max_length=100)
     short_name = forms.CharField(label=_("简称"), max_length=30, required=False)

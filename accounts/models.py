@@ -53,6 +53,16 @@ class Unit(models.Model):
         return self.short_name or self.name
 
 
+class Channel(models.TextChoices):
+    """The ways a notice reaches a person besides the bell (which always does). A deployment
+    enables the ones it has in ``settings.NOTIFY_CHANNELS``; each person may switch any of those off."""
+
+    EMAIL = "email", _("电子邮件")
+    SMS = "sms", _("短信")
+    WECOM = "wecom", _("企业微信")
+    DINGTALK = "dingtalk", _("钉钉")
+
+
 class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50)
     unit = models.ForeignKey(
@@ -60,6 +70,14 @@ class User(AbstractUser):
     )
     title = models.CharField(_("职务"), max_length=60, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    # Where the outside channels reach the person: private, shown in full only to the person and
+    # the system administrator (``access.contact_shown``), who alone sets them.
+    mobile = models.CharField(_("手机号码"), max_length=20, blank=True)
+    wecom_userid = models.CharField(_("企业微信账号"), max_length=64, blank=True)
+    dingtalk_userid = models.CharField(_("钉钉账号"), max_length=64, blank=True)
+    # The channels (``Channel`` values) the person has switched off; every other enabled one that
+    # reaches them is used.
+    channels_off = models.JSONField(_("已关闭的通知渠道"), default=list, blank=True)
     # Passwords expire (settings.PASSWORD_EXPIRY_DAYS) counting from here; set whenever one is saved.
     # Empty after the system administrator set a temporary password: it must be changed at once.
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, default=timezone.now)

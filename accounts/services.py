@@ -14,6 +14,7 @@ from . import access, audit, crypto, totp
 from .middleware import current_client_ip
 from .models import AdminApproval, AuditEvent, Unit, User
 from .roles import Role
+from .ui import masked
 
 logger = logging.getLogger(__name__)
 
@@ -694,3 +695,48 @@ def approval_withdraw(*, actor, approval):
         raise PermissionDenied(_("只有申请人本人可以撤回申请。"))
     _approval_close(actor=actor, approval=approval, status=AdminApproval.Status.WITHDRAWN)
     return approval
+
+
+# --- how a person is reached ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_channels_set(*, actor, channels_on):
+    """The person chooses which of the deployment's channels reach them (the bell always does)."""
+    enabled = [channel.value for channel in access.channels_enabled()]
+    # A channel the deployment does not have now keeps the person's earlier choice for when it returns.
+    kept = [value for value in actor.channels_off if value not in enabled]
+    off = sorted(kept + [value for value in enabled if value not in channels_on])
+    old = sorted(actor.channels_off)
+    if off == old:
+        return False
+    actor.channels_off = off
+    actor.save(update_fields=["channels_off"])
+    audit_record(actor=actor, action="user.channels_set", target=actor, changes={"channels_off": [old, off]})
+    return True
+
+
+@transaction.atomic
+def user_contact_set(*, actor, user, mobile, wecom_userid, dingtalk_userid=""):
+    """The system administrator sets where the outside channels reach a person. The audit row keeps
+    the values masked: the audit administrator need not read anyone's mobile number."""
+    _require_role(actor, "accounts")
+    changes = {}
+    fields = (
+        ("mobile", mobile, (3, 4)),
+        ("wecom_userid", wecom_userid, (2, 0)),
+        ("dingtalk_userid", dingtalk_userid, (2, 0)),
+    )
+    for field, value, keep in fields:
+        old = getattr(user, field)
+        if old != value:
+            changes[field] = [
+                masked(old, keep_start=keep[0], keep_end=keep[1]),
+                masked(value, keep_start=keep[0], keep_end=keep[1]),
+            ]
+            setattr(user, field, value)
+    if not changes:
+        return False
+    user.save(update_fields=sorted(changes))
+    audit_record(actor=actor, action="system.contact_set", target=user, changes=changes)
+    return True

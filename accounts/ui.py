@@ -41,3 +41,13 @@ def error_text(error):
     dict by field) joined by spaces, or the text of any other exception (PermissionDenied)."""
     messages = getattr(error, "messages", None)
     return " ".join(str(message) for message in messages) if messages is not None else str(error)
+
+
+def masked(value, *, keep_start=3, keep_end=4):
+    """A private value as others see it: ``138****5678``; a short one keeps only its first character."""
+    if not value:
+        return ""
+    if len(value) <= keep_start + keep_end:
+        return value[:1] + "*" * (len(value) - 1)
+    end = value[len(value) - keep_end :]
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + end

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("totp/", views.totp_setup, name="totp_setup"),
+    path("channels/", views.channels, name="channels"),
     # 审计管理员
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/export/", views.audit_export, name="audit_export"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("system/users/<int:pk>/move/", views.system_user_move, name="system_user_move"),
     path("system/users/<int:pk>/active/", views.system_user_active, name="system_user_active"),
     path("system/users/<int:pk>/password/", views.system_user_password, name="system_user_password"),
+    path("system/users/<int:pk>/contact/", views.system_user_contact, name="system_user_contact"),
     path("system/units/", views.system_units, name="system_units"),
     path("system/units/new/", views.system_unit_create, name="system_unit_create"),
     # 双人审批: each of the three administrators

@@ -26,6 +26,8 @@ from . import access, anchoring, audit, audit_display, exports, selectors, servi
 from .forms import (
     ApprovalDecisionForm,
     AuditSearchForm,
+    ChannelsForm,
+    ContactForm,
     OwnPasswordChangeForm,
     PasswordResetByAdminForm,
     RolesForm,
@@ -236,6 +238,27 @@ def totp_setup(request):
             "secret": totp.secret_grouped(secret),
             "uri": totp.provisioning_uri(user, secret),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channels(request):
+    """The person's own page: which channels reach them, and (in full) the contact details they go to."""
+    user = request.user
+    if not access.may_set_own_channels(user):
+        raise PermissionDenied
+    enabled = access.channels_enabled()
+    initial = [channel.value for channel in enabled if channel.value not in user.channels_off]
+    form = ChannelsForm(request.POST or None, enabled=enabled, initial={"channels": initial})
+    if request.method == "POST" and form.is_valid():
+        if services.user_channels_set(actor=user, channels_on=form.cleaned_data["channels"]):
+            messages.success(request, _("通知渠道已保存。"))
+        return redirect("accounts:channels")
+    return render(
+        request,
+        "accounts/channels.html",
+        {"form": form, "enabled": enabled, "contact": access.contact_shown(user, user)},
     )
 
 
@@ -607,6 +630,25 @@ def system_user_move(request, pk):
                 messages.info(request, _("“%(name)s”已在该单位，未作调整。") % {"name": person})
             return redirect("accounts:system_users")
     return render(request, "accounts/system_user_move.html", {"person": person, "form": form})
+
+
+@admin_page("accounts")
+@require_http_methods(["GET", "POST"])
+def system_user_contact(request, pk):
+    person = access.user_for_user(request.user, pk, "accounts")
+    form = ContactForm(
+        request.POST or None,
+        initial={
+            "mobile": person.mobile,
+            "wecom_userid": person.wecom_userid,
+            "dingtalk_userid": person.dingtalk_userid,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        if services.user_contact_set(actor=request.user, user=person, **form.cleaned_data):
+            messages.success(request, _("已保存“%(name)s”的通知联系方式。") % {"name": person})
+        return redirect("accounts:system_users")
+    return render(request, "accounts/system_user_contact.html", {"person": person, "form": form})
 
 
 @admin_page("accounts")

@@ -204,6 +204,38 @@ EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# --- notices beyond the bell (docs/DEPLOYMENT.md, "通知渠道") ---
+# The outside channels this deployment has: any of email, sms, wecom, dingtalk. The bell always works.
+NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", ["email"])
+# The address people open from a text message or 企业微信: links in outside messages start with it.
+SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000").rstrip("/")
+# How much of a notice leaves the intranet by SMS or 企业微信: "title" (its kind and a link) or
+# "text" (also the bell's first 60 characters). Never a finding's full text.
+NOTIFY_EXTERNAL_DETAIL = env_str("NOTIFY_EXTERNAL_DETAIL", "title")
+# A channel that fails is tried again after 1, 2, 4 ... minutes (at most an hour apart), this many
+# times, before the message is shown to the office as failed.
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
+# An urgent notice still unread this many minutes later is passed on to the person's unit head
+# (once, by every channel that reaches the head); 0 turns it off.
+NOTIFY_ESCALATE_AFTER_MINUTES = env_int("NOTIFY_ESCALATE_AFTER_MINUTES", 120)
+# The SMS gateway (docs/DEPLOYMENT.md describes the request it is sent).
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_APP_KEY = env_str("SMS_GATEWAY_APP_KEY", "")
+SMS_GATEWAY_SECRET = env_str("SMS_GATEWAY_SECRET", "")
+SMS_GATEWAY_SIGN_NAME = env_str("SMS_GATEWAY_SIGN_NAME", "")
+SMS_GATEWAY_TEMPLATE_ID = env_str("SMS_GATEWAY_TEMPLATE_ID", "")
+# 企业微信 application messages; the API base changes for a private (政务微信) deployment.
+WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com").rstrip("/")
+WECOM_CORP_ID = env_str("WECOM_CORP_ID", "")
+WECOM_CORP_SECRET = env_str("WECOM_CORP_SECRET", "")
+WECOM_AGENT_ID = env_int("WECOM_AGENT_ID", 0)
+# 钉钉 work notifications (工作通知); the API base changes for a private (浙政钉-style) deployment.
+DINGTALK_API_BASE = env_str("DINGTALK_API_BASE", "https://oapi.dingtalk.com").rstrip("/")
+DINGTALK_APP_KEY = env_str("DINGTALK_APP_KEY", "")
+DINGTALK_APP_SECRET = env_str("DINGTALK_APP_SECRET", "")
+DINGTALK_AGENT_ID = env_int("DINGTALK_AGENT_ID", 0)
+# Seconds an outside platform may take to answer before the message is tried again later.
+NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
 # When set, /healthz answers only requests carrying "Authorization: Bearer <token>".
 HEALTH_TOKEN = env_str("DJANGO_HEALTH_TOKEN", "")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "zhenggai@localhost")
@@ -259,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.anchor_audit_chain",
         "schedule": crontab(hour=0, minute=20),
         "options": {"expires": 6 * 60 * 60},
+    },
+    "outbox-sweep": {
+        "task": "rectification.tasks.outbox_sweep",
+        "schedule": 60,
+        "options": {"expires": 55},
     },
     "weekly-cycle-tick": {
         "task": "rectification.tasks.weekly_cycle_tick",

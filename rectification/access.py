@@ -28,6 +28,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.access import (  # noqa: F401 - who is told, asked here by the findings' code
     PROVINCIAL_TEAM,
+    contact_shown,
     is_administrator,
     is_leader,
     is_liaison,
@@ -58,6 +59,7 @@ from .models import (
     MeasureUserObjectPermission,
     Milestone,
     Notification,
+    OutboxMessage,
     Penalty,
     Problem,
     ProblemGroupObjectPermission,
@@ -580,6 +582,28 @@ def notifications_visible_to(user):
 
 def notification_for_user(user, pk, action="view"):
     return _one(notifications_visible_to(user), pk, user, action, {"view": lambda u, n: True})
+
+
+# --- what left by the outside channels ----------------------------------------------------------------
+
+
+def may_view_deliveries(user):
+    """What was sent to whom by e-mail, SMS and 企业微信, and what failed: the office (整改办)."""
+    return is_office(user)
+
+
+def may_resend(user, message):
+    return may_view_deliveries(user) and message.state == OutboxMessage.State.FAILED
+
+
+def deliveries_visible_to(user):
+    if not may_view_deliveries(user):
+        return OutboxMessage.objects.none()
+    return OutboxMessage.objects.all()
+
+
+def delivery_for_user(user, pk, action="view"):
+    return _one(deliveries_visible_to(user), pk, user, action, {"view": lambda u, m: True, "resend": may_resend})
 
 
 # --- who is told ---------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ WORK_ACTIONS = {
     "evidence.upload": "上传佐证材料",
     "evidence.download": "下载佐证材料",
     "coordination.resolve": "答复协调事项",
+    "notification.resend": "重新发送通知消息",
     "closeout.apply": "申请销号",
     "closeout.lead_unit.approved": "牵头单位审核通过",
     "closeout.lead_unit.returned": "牵头单位审核退回",
@@ -141,6 +142,8 @@ FIELDS = {
     "end_date": "截止日期",
     "holiday": "节日",
     "year": "年份",
+    "channel": "渠道",
+    "recipient": "接收人",
 }
 
 

@@ -281,6 +281,16 @@ def notifications_for(*, user, limit=50):
     return access.notifications_visible_to(user)[:limit]
 
 
+def deliveries_for(*, user, state="", channel=""):
+    """The outbox as the office reads it, newest first, with recipient and unit in the same query."""
+    rows = access.deliveries_visible_to(user).select_related("notification__recipient__unit")
+    if state:
+        rows = rows.filter(state=state)
+    if channel:
+        rows = rows.filter(channel=channel)
+    return rows
+
+
 def unread_notification_count(*, user):
     return access.notifications_visible_to(user).filter(read_at__isnull=True).count()
 

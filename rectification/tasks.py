@@ -30,3 +30,22 @@ def run_export_job(job_id):
     from .services.export_jobs import export_job_run
 
     return export_job_run(job_id)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
+def outbox_send(notification_ids=None):
+    """Send the outbox rows of these notices (after the commit that wrote them)."""
+    from .services.outbox import outbox_send as send
+
+    return send(notification_ids)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
+def outbox_sweep():
+    """Every minute: urgent notices left unread go to the unit head; then the rows due again after
+    a failure, and any a dead broker left behind."""
+    from .services.notifications import notices_escalate
+    from .services.outbox import outbox_send as send
+
+    notices_escalate()
+    return send()

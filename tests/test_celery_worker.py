@@ -115,3 +115,70 @@ def test_it_runs_an_export_a_service_queued_after_commit(world, tmp_path, settin
         _stop(worker)
         celery_connections_dropped(app)
         app.conf.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_a_notice_to_wecom_through_a_real_worker(world, tmp_path, settings, monkeypatch):
+    # A notice written in a committed transaction: the outbox row is handed to the worker on Redis,
+    # which asks the (test) 企业微信 server for a token and sends the card, once.
+    from django.core.cache import cache
+
+    from rectification.models import OutboxMessage
+    from rectification.services.channels import WECOM_TOKEN_CACHE_KEY
+    from rectification.services.notifications import notify
+
+    from .test_notify_channels import AGENT_ID, CORP_ID, CORP_SECRET, Platform, gettoken, message_send
+
+    platform = Platform()
+    platform.answers = [gettoken(), message_send()]
+    wecom = {
+        "NOTIFY_CHANNELS": "wecom",
+        "WECOM_API_BASE": platform.url,
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_CORP_SECRET": CORP_SECRET,
+        "WECOM_AGENT_ID": str(AGENT_ID),
+        "DJANGO_SITE_URL": "https://zg.example.gov.cn",
+    }
+    for name, value in wecom.items():
+        monkeypatch.setenv(name, value)
+    settings.NOTIFY_CHANNELS = ["wecom"]
+    cache.delete(WECOM_TOKEN_CACHE_KEY)
+    world.resp_staff.wecom_userid = "ZhangLianLuo"
+    world.resp_staff.save(update_fields=["wecom_userid"])
+    queue = f"zg-test-{uuid.uuid4().hex[:8]}"
+    saved = {key: app.conf[key] for key in ("broker_url", "task_default_queue", "broker_transport_options")}
+    celery_connections_dropped(app)
+    # The one-second socket timeout of production is for a web request; on a test machine busy
+    # starting the worker, Redis may take longer to answer the publish.
+    app.conf.update(
+        broker_url=BROKER,
+        task_default_queue=queue,
+        broker_transport_options={
+            **saved["broker_transport_options"],
+            "socket_timeout": 10,
+            "socket_connect_timeout": 10,
+        },
+    )
+    worker = _worker(queue, tmp_path)
+    try:
+        notice = notify(
+            recipient=world.resp_staff,
+            kind=Notification.Kind.DISPATCH,
+            text="督办：请于三日内答复。",
+            link=world.resp_measure.get_absolute_url(),
+            dedup_key="worker:dispatch",
+        )
+        row = OutboxMessage.objects.get(notification=notice, channel="wecom")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and OutboxMessage.objects.get(pk=row.pk).state != OutboxMessage.State.SENT:
+            assert worker.poll() is None, worker.stdout.read()
+            time.sleep(0.5)
+        assert OutboxMessage.objects.get(pk=row.pk).state == OutboxMessage.State.SENT
+        sends = [r for r in platform.requests if r["path"] == "/cgi-bin/message/send"]
+        assert len(sends) == 1 and sends[0]["body"]["touser"] == "ZhangLianLuo"
+        assert sends[0]["body"]["textcard"]["url"] == f"https://zg.example.gov.cn/notifications/{notice.pk}/"
+    finally:
+        _stop(worker)
+        platform.close()
+        celery_connections_dropped(app)
+        app.conf.update(saved)

@@ -19,8 +19,9 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from config.celery import app as celery_app
 from rectification import services
-from rectification.models import Evidence, ExportJob, ProgressReport, WeeklyCycle
+from rectification.models import Evidence, ExportJob, OutboxMessage, ProgressReport, WeeklyCycle
 from rectification.services import export_jobs
+from rectification.services.outbox import outbox_send
 
 from .conftest import celery_connections_dropped
 
@@ -113,8 +114,9 @@ class TestBrokerDown:
         assert Evidence.objects.filter(measure=world.resp_measure, original_name="清退凭证.pdf").exists()
         assert broker_down == []
 
-    def test_it_saves_through_the_services_with_e_mail_after_commit(self, world, broker_down):
-        # Assigning a measure notifies the unit and e-mails after commit: still no broker.
+    def test_it_saves_through_the_services_with_e_mail_after_commit(self, world, broker_down, mailoutbox):
+        # Assigning a measure notifies the unit and puts its e-mail in the outbox: the broker being
+        # down delays the e-mail until the sweep, and loses nothing.
         world.resp_staff.email = "lly@example.gov.cn"
         world.resp_staff.save(update_fields=["email"])
         services.measure_create(
@@ -143,7 +145,11 @@ class TestBrokerDown:
             lock_version=None,
         )
         assert ProgressReport.objects.filter(measure=world.resp_measure).exists()
-        assert broker_down == []
+        assert broker_down == ["rectification.tasks.outbox_send"]
+        waiting = OutboxMessage.objects.get(notification__recipient=world.resp_staff, channel="email")
+        assert waiting.state == OutboxMessage.State.PENDING and mailoutbox == []
+        outbox_send()
+        assert [m.to for m in mailoutbox] == [["lly@example.gov.cn"]]
 
     # Committed for real: the rerun is handed to Celery only once its transaction has committed.
     @pytest.mark.django_db(transaction=True)

@@ -27,6 +27,8 @@ from rectification.models import (
     Measure,
     MeasureChangeRequest,
     Milestone,
+    Notification,
+    OutboxMessage,
     Penalty,
     SupervisionNotice,
     WeeklySnapshot,
@@ -136,7 +138,17 @@ def _objects(world):
     from accounts.services import user_password_reset
 
     approval = user_password_reset(actor=world.sysadmin, user=world.resp_staff, password="Linshi#2026pass")
+    # A notice in a member of unit A's bell (about unit A's measure), and its e-mail that failed.
+    notification = Notification.objects.filter(recipient=world.resp_staff).first()
+    delivery = OutboxMessage.objects.create(
+        notification=notification,
+        channel="email",
+        key=OutboxMessage.key_for(notification.pk, "email"),
+        state=OutboxMessage.State.FAILED,
+    )
     return {
+        "notification": notification,
+        "delivery": delivery,
         "approval": approval,
         "job": job,
         "change": change,
@@ -203,6 +215,9 @@ OBJECT_KWARGS = {
     "accounts:system_user_active": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_password": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:system_user_move": lambda w, o: {"pk": w.resp_staff.pk},
+    "accounts:system_user_contact": lambda w, o: {"pk": w.resp_staff.pk},
+    "rectification:notification_open": lambda w, o: {"pk": o["notification"].pk},
+    "rectification:delivery_resend": lambda w, o: {"pk": o["delivery"].pk},
     "accounts:approval_detail": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_decide": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_withdraw": lambda w, o: {"pk": o["approval"].pk},
@@ -217,6 +232,7 @@ NO_OBJECT = {
     "accounts:logout",
     "accounts:password_change",
     "accounts:totp_setup",
+    "accounts:channels",
     "accounts:audit_log",
     "accounts:audit_export",
     "accounts:audit_verify",
@@ -250,6 +266,7 @@ NO_OBJECT = {
     "rectification:penalty_list",
     "rectification:notifications",
     "rectification:notifications_read",
+    "rectification:deliveries",
     "rectification:round_list",
     "rectification:round_create",
     "rectification:unit_claims",

@@ -23,6 +23,7 @@ from .ledger import (
     Track,
     measure_due_refusal,
 )
+from .outbox import OutboxMessage
 from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
 from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
@@ -51,6 +52,7 @@ __all__ = [
     "Milestone",
     "MissedReport",
     "Notification",
+    "OutboxMessage",
     "Penalty",
     "PetitionClue",
     "Problem",

@@ -191,6 +191,8 @@ class Notification(models.Model):
     dedup_key = models.CharField(max_length=120)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # When an urgent notice left unread was passed on to the recipient's unit head (once).
+    escalated_at = models.DateTimeField(_("提醒单位负责人时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
@@ -201,3 +203,15 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+    def get_absolute_url(self):
+        # Through the notice itself: opening it marks it read, then leads on to what it is about.
+        return reverse("rectification:notification_open", args=[self.pk])
+
+    @property
+    def is_urgent(self):
+        """Urgent notices (a returned report, a supervision or dispatch notice) also go by SMS."""
+        return self.kind in URGENT_KINDS
+
+
+URGENT_KINDS = frozenset({Notification.Kind.REPORT_RETURNED, Notification.Kind.DISPATCH})

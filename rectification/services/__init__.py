@@ -27,6 +27,7 @@ from .ledger import (
     round_create,
 )
 from .notifications import notifications_mark_read, notify, notify_new_assignment
+from .outbox import notification_open, outbox_resend
 from .reporting import (
     REPORT_FIELDS,
     ReportConflict,
@@ -96,9 +97,11 @@ __all__ = [
     "milestone_waive",
     "milestones_generate",
     "notice_reply",
+    "notification_open",
     "notifications_mark_read",
     "notify",
     "notify_new_assignment",
+    "outbox_resend",
     "penalty_decide",
     "petition_clue_create",
     "problem_assign",

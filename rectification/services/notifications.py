@@ -1,5 +1,8 @@
-"""In-app notices (the bell) and their e-mail copies."""
+"""In-app notices (the bell) and their copies by the outside channels (through the outbox)."""
 
+import datetime
+
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -7,22 +10,18 @@ from accounts.models import User
 
 from .. import access
 from ..models import Notification
-from .queue import mail_after_commit
-
-
-def _mail(address, kind, text, link):
-    mail_after_commit(
-        subject=f"【巡视整改督办台账】{Notification.Kind(kind).label}", message=f"{text}\n\n{link}", to=address
-    )
+from ..models.work import URGENT_KINDS
+from .outbox import outbox_wanted, outbox_write
 
 
 def notify(*, recipient, kind, text, link="", dedup_key):
-    """Put a notice in the recipient's bell (once per ``dedup_key``) and e-mail it after commit."""
+    """Put a notice in the recipient's bell (once per ``dedup_key``) and in the outbox for the
+    channels that reach them, sent after commit."""
     notification, created = Notification.objects.get_or_create(
         recipient=recipient, dedup_key=dedup_key, defaults={"kind": kind, "text": text[:300], "link": link}
     )
-    if created and recipient.email:
-        _mail(recipient.email, kind, text, link)
+    if created:
+        outbox_write([notification])
     return notification
 
 
@@ -30,7 +29,7 @@ def notify_each(*, recipients, kind, text, link="", dedup_key):
     """``notify`` for several people at once, in two queries whatever their number.
 
     The same notice (same ``dedup_key``) for each recipient who does not have it yet; only those
-    new ones are e-mailed. Used where a whole unit's staff is told the same thing: the weekly
+    new ones go to the outbox. Used where a whole unit's staff is told the same thing: the weekly
     cycle (hundreds of units in one run).
     """
     return notices_write(
@@ -41,9 +40,10 @@ def notify_each(*, recipients, kind, text, link="", dedup_key):
 def notices_write(notices):
     """Write unsaved notices, skipping each one its recipient already has (same ``dedup_key``).
 
-    Two queries whatever their number; only the new ones are e-mailed, after commit. Should two
-    writers race on one key, the unique constraint skips the second row instead of failing (and
-    that person may get the e-mail twice). Returns how many were new.
+    Two queries whatever their number, and two more when some go by another channel (their ids, the
+    outbox); only the new ones go to the outbox. Should two writers race on one key, the unique constraint
+    skips the second row instead of failing, and the outbox's unique key keeps the person from
+    getting it twice. Returns how many were new.
     """
     notices = list(notices)
     if not notices:
@@ -54,14 +54,65 @@ def notices_write(notices):
         ).values_list("recipient_id", "dedup_key")
     )
     new = [n for n in notices if (n.recipient_id, n.dedup_key) not in having]
-    # The bell keeps 300 characters; the e-mail carries the whole text.
-    mails = [(n.recipient.email, n.kind, n.text, n.link) for n in new if n.recipient.email]
+    if not new:
+        return 0
     for notice in new:
         notice.text = notice.text[:300]
     Notification.objects.bulk_create(new, ignore_conflicts=True)
-    for address, kind, text, link in mails:
-        _mail(address, kind, text, link)
+    # Inserting while skipping conflicts gives no ids back: read them (keeping the loaded
+    # recipients) for the notices that leave by another channel, if any does.
+    recipients = {(n.recipient_id, n.dedup_key): n.recipient for n in new if outbox_wanted(n)}
+    if not recipients:
+        return len(new)
+    saved = [
+        n
+        for n in Notification.objects.filter(
+            recipient__in={n.recipient_id for n in new}, dedup_key__in={n.dedup_key for n in new}
+        )
+        if (n.recipient_id, n.dedup_key) in recipients and (n.recipient_id, n.dedup_key) not in having
+    ]
+    for n in saved:
+        n.recipient = recipients[(n.recipient_id, n.dedup_key)]
+    outbox_write(saved)
     return len(new)
+
+
+# Urgent notices older than this are not escalated any more (the sweep was off, or the feature new).
+ESCALATION_WINDOW = datetime.timedelta(days=1)
+
+
+def notices_escalate(*, now=None):
+    """Pass each urgent notice left unread ``NOTIFY_ESCALATE_AFTER_MINUTES`` on to the recipient's
+    unit heads (not the recipient), once: a notice of the same kind, so it goes by SMS too. Its text
+    names who has not read what kind of notice, never the notice's own text. Returns how many."""
+    minutes = settings.NOTIFY_ESCALATE_AFTER_MINUTES
+    if minutes <= 0:
+        return 0
+    now = now or timezone.now()
+    due = now - datetime.timedelta(minutes=minutes)
+    waiting = Notification.objects.filter(
+        kind__in=URGENT_KINDS,
+        read_at__isnull=True,
+        escalated_at__isnull=True,
+        created_at__lte=due,
+        created_at__gt=due - ESCALATION_WINDOW,
+        recipient__unit__isnull=False,
+    ).select_related("recipient__unit")
+    escalated = 0
+    for notice in waiting:
+        # Claimed first: two sweeps at once escalate a notice only once.
+        if not Notification.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(escalated_at=now):
+            continue
+        person = notice.recipient
+        heads = [head for head in access.unit_heads(person.unit) if head.pk != person.pk]
+        text = _("%(name)s已超过%(hours)s小时未阅读紧急通知（%(kind)s），请督促办理。") % {
+            "name": person,
+            "hours": f"{minutes / 60:g}",
+            "kind": notice.get_kind_display(),
+        }
+        notify_each(recipients=heads, kind=notice.kind, text=text, link=notice.link, dedup_key=f"escalate:{notice.pk}")
+        escalated += 1
+    return escalated
 
 
 def notifications_mark_read(*, actor, ids=None):

@@ -1,17 +1,16 @@
-"""The one way a service hands work on: after commit, as a Celery task by name or an e-mail.
+"""The one way a service hands work on: after commit, as a Celery task by name.
 
 Services sit below ``tasks.py`` (which calls them), so they never import it; they name the task
 instead. Nothing leaves before the transaction that asked for it has committed, so the worker
-always finds the rows it is given, and a rolled-back request sends nothing. E-mail copies of
-notices go straight to the mail server rather than through the broker, so a broker that is down
-costs nobody their e-mail.
+always finds the rows it is given, and a rolled-back request sends nothing. Copies of notices by
+e-mail, SMS and 企业微信 are rows of the outbox (``services.outbox``), written with the notice: a
+broker that is down delays them until the per-minute sweep, and loses none.
 """
 
 import logging
 from dataclasses import dataclass
 
 from celery import current_app
-from django.core.mail import send_mail
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -46,11 +45,3 @@ def task_after_commit(name: str, *args: object) -> Queued:
 
     transaction.on_commit(send)
     return queued
-
-
-def mail_after_commit(*, subject: str, message: str, to: str) -> None:
-    """E-mail one person once the current transaction commits; a mail server that fails loses
-    only the copy (the notice itself is in the bell)."""
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[to], fail_silently=True)
-    )

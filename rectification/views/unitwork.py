@@ -7,11 +7,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.ui import error_text
+from accounts.models import Channel
+from accounts.ui import error_text, paginate
 
 from .. import access, selectors, services
 from ..access import measure_for_user
@@ -29,6 +30,7 @@ from ..lights import LIGHTS
 from ..models import (
     CoordinationItem,
     Measure,
+    OutboxMessage,
     ProgressReport,
 )
 from ..services.audit import audit_record
@@ -506,8 +508,60 @@ def coordination_resolve(request, pk):
 @require_GET
 def notifications(request):
     return render(
-        request, "rectification/notifications.html", {"notifications": selectors.notifications_for(user=request.user)}
+        request,
+        "rectification/notifications.html",
+        {
+            "notifications": selectors.notifications_for(user=request.user),
+            "can_view_deliveries": access.may_view_deliveries(request.user),
+        },
     )
+
+
+@login_required
+@require_GET
+def notification_open(request, pk):
+    """A notice opened from the bell or from a message outside (e-mail, SMS, 企业微信): it counts
+    as read, and the person goes on to what it is about."""
+    notice = access.notification_for_user(request.user, pk)
+    link = services.notification_open(actor=request.user, notification=notice)
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return redirect(link)
+    return redirect("rectification:notifications")
+
+
+@login_required
+@require_GET
+def deliveries(request):
+    """The office's view of the outbox: what was sent to whom by which channel, and what failed."""
+    if not access.may_view_deliveries(request.user):
+        raise Http404
+    state = request.GET.get("state", "")
+    state = state if state in OutboxMessage.State.values else ""
+    channel = request.GET.get("channel", "")
+    channel = channel if channel in Channel.values else ""
+    rows = selectors.deliveries_for(user=request.user, state=state, channel=channel)
+    page = paginate(request, rows, 50)
+    return render(
+        request,
+        "rectification/deliveries.html",
+        {
+            "page": page,
+            "rows": [(m, access.contact_shown(request.user, m.notification.recipient)) for m in page],
+            "state": state,
+            "channel": channel,
+            "states": OutboxMessage.State.choices,
+            "channels": Channel.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def delivery_resend(request, pk):
+    message = access.delivery_for_user(request.user, pk, "resend")
+    services.outbox_resend(actor=request.user, message=message)
+    messages.success(request, _("已重新排入发送队列。"))
+    return redirect("rectification:deliveries")
 
 
 @login_required

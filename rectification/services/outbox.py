@@ -1,0 +1,165 @@
+"""The outbox: notices leave by e-mail, SMS and 企业微信 exactly once per person and channel.
+
+``outbox_write`` runs in the transaction that writes the notices and adds one row per recipient and
+channel (its unique key makes a second row impossible). After commit a task sends them
+(``outbox_send``); each row is claimed by a compare-and-set, so two workers never send one row. A
+channel that is down leaves the row pending and tries again after 1, 2, 4 ... minutes (at most an
+hour apart), from the per-minute sweep; after ``NOTIFY_MAX_ATTEMPTS`` the office sees it as failed
+and may resend it. Should a worker die between the platform's answer and recording it, the row is
+sent again after ``STALE_SENDING``: the one case where a message may arrive twice (企业微信's
+duplicate check and the SMS ``request_id`` let the platforms drop it).
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import Notification, OutboxMessage
+from ..models.outbox import ERROR_LENGTH
+from .audit import audit_record
+from .channels import ADAPTERS, ChannelDown, ChannelRefused, Outgoing, adapters_enabled
+from .queue import task_after_commit
+
+logger = logging.getLogger(__name__)
+SEND_TASK = "rectification.tasks.outbox_send"
+# A row claimed this long ago whose worker never recorded the outcome is sent again.
+STALE_SENDING = datetime.timedelta(minutes=10)
+BACKOFF_CAP = datetime.timedelta(hours=1)
+# How many rows one run of the sweep sends; the next minute's run takes the rest.
+BATCH = 500
+
+
+def _channels_for(person, notification):
+    for adapter in adapters_enabled():
+        if adapter.channel.value in person.channels_off or not adapter.address(person):
+            continue
+        if adapter.urgent_only and not notification.is_urgent:
+            continue
+        yield adapter.channel
+
+
+def outbox_wanted(notification):
+    """Whether any enabled channel besides the bell reaches the notice's recipient."""
+    return any(_channels_for(notification.recipient, notification))
+
+
+def outbox_write(notifications):
+    """Add the outside deliveries of saved ``notifications`` (their recipients loaded): one row per
+    person and channel that reaches them, and a task to send them once the transaction commits."""
+    rows = [
+        OutboxMessage(notification=n, channel=channel, key=OutboxMessage.key_for(n.pk, channel))
+        for n in notifications
+        for channel in _channels_for(n.recipient, n)
+    ]
+    if not rows:
+        return 0
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    task_after_commit(SEND_TASK, sorted({row.notification_id for row in rows}))
+    return len(rows)
+
+
+def _backoff(attempts):
+    return min(datetime.timedelta(minutes=2 ** (attempts - 1)), BACKOFF_CAP)
+
+
+def _outgoing(message):
+    notice = message.notification
+    person = notice.recipient
+    title = _("【巡视整改督办台账】%(kind)s") % {"kind": notice.get_kind_display()}
+    if message.channel == "email":
+        # E-mail stays on the district's own mail server: it carries the bell's text.
+        text = notice.text
+    elif getattr(settings, "NOTIFY_EXTERNAL_DETAIL", "title") == "text":
+        text = notice.text[:60]
+    else:
+        text = _("您有一条新的通知，请点击查看。")
+    return Outgoing(
+        key=message.key,
+        address=ADAPTERS[message.channel].address(person),
+        title=title,
+        text=text,
+        link=f"{settings.SITE_URL}{notice.get_absolute_url()}",
+        urgent=notice.is_urgent,
+    )
+
+
+def outbox_deliver(message_id, *, now=None):
+    """Send one row if it is still waiting; returns its new state, or None if another worker has it."""
+    now = now or timezone.now()
+    claimed = OutboxMessage.objects.filter(
+        pk=message_id, state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
+    ).update(state=OutboxMessage.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    message = OutboxMessage.objects.select_related("notification__recipient").get(pk=message_id)
+    adapter = ADAPTERS[message.channel]
+    try:
+        if adapter not in adapters_enabled():
+            raise ChannelRefused(_("该渠道已停用（NOTIFY_CHANNELS）"))
+        adapter.send(_outgoing(message))
+    except ChannelRefused as error:
+        return _settle(message, OutboxMessage.State.FAILED, error=str(error))
+    except ChannelDown as error:
+        return _retry_later(message, now, str(error))
+    except Exception as error:
+        logger.exception("outbox message %s: the %s adapter failed", message.pk, message.channel)
+        return _retry_later(message, now, f"{type(error).__name__}: {error}")
+    return _settle(message, OutboxMessage.State.SENT, sent_at=timezone.now())
+
+
+def _retry_later(message, now, error):
+    if message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+        return _settle(message, OutboxMessage.State.FAILED, error=error)
+    return _settle(message, OutboxMessage.State.PENDING, error=error, next_attempt_at=now + _backoff(message.attempts))
+
+
+def _settle(message, state, *, error="", **fields):
+    OutboxMessage.objects.filter(pk=message.pk, state=OutboxMessage.State.SENDING).update(
+        state=state, last_error=error[:ERROR_LENGTH], **fields
+    )
+    return state
+
+
+def outbox_send(notification_ids=None, *, now=None):
+    """Send the rows that are due (of these notices, or all): what the task after commit and the
+    per-minute sweep run. Returns how many were sent."""
+    now = now or timezone.now()
+    # Rows a dead worker left claimed go back in the queue.
+    OutboxMessage.objects.filter(state=OutboxMessage.State.SENDING, claimed_at__lt=now - STALE_SENDING).update(
+        state=OutboxMessage.State.PENDING
+    )
+    due = OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING, next_attempt_at__lte=now)
+    if notification_ids is not None:
+        due = due.filter(notification_id__in=notification_ids)
+    ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:BATCH])
+    return sum(outbox_deliver(pk, now=now) == OutboxMessage.State.SENT for pk in ids)
+
+
+@transaction.atomic
+def outbox_resend(*, actor, message):
+    """The office sends a failed message again, from its first attempt."""
+    if message.state != OutboxMessage.State.FAILED:
+        raise ValueError(_("只有发送失败的消息可以重新发送。"))
+    OutboxMessage.objects.filter(pk=message.pk, state=OutboxMessage.State.FAILED).update(
+        state=OutboxMessage.State.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    audit_record(
+        actor=actor,
+        action="notification.resend",
+        target=message,
+        changes={"channel": message.channel, "recipient": str(message.notification.recipient)},
+    )
+    task_after_commit(SEND_TASK, [message.notification_id])
+    return message
+
+
+def notification_open(*, actor, notification):
+    """The person opened a notice (from the bell, an e-mail, an SMS or 企业微信): it counts as read."""
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    return notification.link
