@@ -101,6 +101,7 @@ class World:
                 actor=self.office,
                 problem=problem,
                 code=f"{code}.{index}",
+                seq=index,
                 text=f"措施{code}.{index}",
                 kind=Measure.Kind.RULES,
                 owner_unit=unit,

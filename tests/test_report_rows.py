@@ -35,7 +35,7 @@ def frozen():
 def three(world):
     """责任局 with three claimed measures: 1.1.1 and 2.1.1, 2.1.2 of a second problem."""
     problem = world.make_problem("2.1", measures=[world.resp_unit, world.resp_unit])
-    return [world.resp_measure, *problem.measures.order_by("seq")]
+    return [world.resp_measure, *problem.measures.order_by("seq", "id")]
 
 
 def _save(world, measure, progress="本周推进", percent=40, week=48):
