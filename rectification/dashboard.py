@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Unit
 
-from .access import measures_visible_to, problems_visible_to
+from .access import measures_visible_to, problems_visible_to, reports_visible_to
 from .formalism import formalism_signals, units_with_many_returns
 from .lights import (
     GREY,
@@ -25,6 +25,7 @@ from .lights import (
     YELLOW,
     mark_lights,
     measure_light,
+    reports_stuck_with_heads,
     review_holder,
     stuck_in_review,
     waiting_days,
@@ -470,9 +471,14 @@ def leader_page(*, user, today):
 # --- items stuck with reviewers (督责任 applies to reviewers too) ---------------------------------
 
 
+def _stuck_reports(user, inspection_round, today):
+    return reports_stuck_with_heads(reports_visible_to(user).filter(measure__problem__round=inspection_round), today)
+
+
 def stuck_with_reviewers(*, user, inspection_round, today):
-    """The round's close-outs left with the lead unit, a leader or the office ``REVIEW_STUCK_DAYS``
-    days or more, longest waiting first, each with who holds it, since when and for how many days.
+    """The round's close-outs left with the lead unit, a leader or the office, and its weekly
+    reports left with the unit head, ``REVIEW_STUCK_DAYS`` days or more; longest waiting first,
+    each with who holds it, since when and for how many days.
 
     The dashboard's card counts this list and links to it; the weekly cycle escalates the same items.
     """
@@ -488,9 +494,18 @@ def stuck_with_reviewers(*, user, inspection_round, today):
             request.state, lead_unit=problem.lead_unit.display_name, leader=problem.lead_official
         )
         request.waiting_days = waiting_days(request.waiting_since, today)
+    for report in _stuck_reports(user, inspection_round, today).select_related("measure__owner_unit"):
+        unit = report.measure.owner_unit
+        report.holder = f"待单位负责人确认：{unit.display_name}"
+        report.applicant_unit = unit
+        report.waiting_since = report.submitted_at
+        report.waiting_days = waiting_days(report.submitted_at, today)
+        rows.append(report)
+    rows.sort(key=lambda row: row.waiting_since)
     return rows
 
 
 def stuck_with_reviewers_count(*, user, inspection_round, today):
     """The card's number: the rows of ``stuck_with_reviewers``, counted in the database."""
-    return stuck_in_review(closeouts_visible_to(user).filter(problem__round=inspection_round), today).count()
+    closeouts = stuck_in_review(closeouts_visible_to(user).filter(problem__round=inspection_round), today)
+    return closeouts.count() + _stuck_reports(user, inspection_round, today).count()

@@ -19,6 +19,7 @@ from accounts.roles import Role
 from accounts.services import unit_create, user_create
 
 from . import access, demo_data, services
+from .figures import round_week_figures
 from .models import (
     CloseOutRequest,
     CloseOutState,
@@ -30,9 +31,54 @@ from .models import (
     Problem,
     ProgressReport,
     ProgressState,
+    StepState,
     Track,
+    WeeklySnapshot,
 )
-from .workdays import iso_week_of, milestones_backwards, previous_workday, report_cutoff
+from .workdays import iso_week_of, milestones_backwards, previous_workday, report_cutoff, week_monday
+
+# What a unit writes at each stage of the work: a week's text always goes with that week's percent.
+PROGRESS_TEXTS = (
+    (
+        30,
+        (
+            "已制定整改工作方案并召开专题部署会，明确责任分工和时间节点。",
+            "已成立整改工作专班，正在开展全面摸排。",
+            "已完成问题梳理，建立整改台账和任务清单。",
+            "已召开专题会议研究整改措施，正在细化分解任务。",
+        ),
+    ),
+    (
+        60,
+        (
+            "已完成前期摸排，建立问题台账，正在督促相关单位逐项落实。",
+            "已起草相关制度文件，正在征求意见，预计按期出台。",
+            "整改任务已完成近半，正在集中攻坚难点问题。",
+            "已完成第一批整改任务，正在推进第二批。",
+        ),
+    ),
+    (
+        99,
+        (
+            "已完成阶段性任务，正在组织“回头看”，巩固整改成果。",
+            "主要整改任务已基本完成，正在收集整理佐证材料。",
+            "相关制度已印发实施，正在跟踪落实效果。",
+            "剩余个别事项正在收尾，预计按期完成。",
+        ),
+    ),
+)
+FINISHED_TEXT = "各项整改任务已全部完成，佐证材料已收集整理，已按程序申请销号。"
+
+
+def progress_text(percent, rng):
+    """A week's progress text that fits its percent (never "全部完成" at 70%)."""
+    if percent >= 100:
+        return FINISHED_TEXT
+    for upper, texts in PROGRESS_TEXTS:
+        if percent <= upper:
+            return rng.choice(texts)
+    return PROGRESS_TEXTS[-1][1][0]
+
 
 DEMO_ROUND_TITLE = "省委第三巡视组对示范区巡视反馈问题整改"
 DEMO_PREVIOUS_ROUND_TITLE = "省委第五巡视组对示范区巡视反馈问题整改（上轮）"
@@ -89,7 +135,7 @@ def demo_load(*, today=None, seed=20261126):
         return False
     today = today or timezone.localdate()
     rng = random.Random(seed)
-    builder = _DemoBuilder(today=today, rng=rng)
+    builder = _DemoBuilder(today=today, rng=rng, seed=seed)
     builder.build()
     # Run this week's due steps of the weekly cycle at once, so dispatch sheets are there to see.
     services.cycle_tick()
@@ -97,13 +143,15 @@ def demo_load(*, today=None, seed=20261126):
 
 
 class _DemoBuilder:
-    def __init__(self, *, today, rng):
+    def __init__(self, *, today, rng, seed=0):
         self.today = today
         self.rng = rng
         self.units = {}
         self.leaders = []
         self.office = None
         self.closeout_targets = {}
+        # Texts of past weeks come from a stream of their own: drawing them does not shift the rest.
+        self.text_rng = random.Random(f"{seed}:texts")
         # Hashing is deliberately slow; the ~100 demo accounts share one password, so hash it once.
         self.password_hash = make_password(DEMO_PASSWORD)
 
@@ -242,6 +290,43 @@ class _DemoBuilder:
             for m_seq, m_item in enumerate(item["measures"], start=1):
                 self._measure(problem, m_item, m_seq, feedback, deadline)
         self._history(current)
+        self._past_cycles(current)
+
+    def _past_cycles(self, current, weeks=4):
+        """The weekly cycles of the last few weeks, each with the snapshot its summary froze, so the
+        trend has a line and each past week's page has its figures.
+
+        The figures are those of that week's Sunday. The demo walks its close-outs today, so for
+        the past weeks an item counts as closed from its due date on (items here close around
+        their due dates); the closed counts are set consistently in the headline and by state."""
+        closed_due = list(
+            Measure.objects.filter(problem__round=current, closeout_state=CloseOutState.CLOSED).values_list(
+                "due_date", flat=True
+            )
+        )
+        done = {
+            f"{step}_state": StepState.DONE for step in ("dispatch", "remind_eve", "remind_day", "collect", "summary")
+        }
+        for weeks_ago in range(weeks, 0, -1):
+            iso_year, iso_week = iso_week_of(self.today - datetime.timedelta(days=7 * weeks_ago))
+            sunday = week_monday(iso_year, iso_week) + datetime.timedelta(days=6)
+            if sunday < current.feedback_date:
+                continue
+            cycle = services.cycle_for(current, iso_year, iso_week)
+            for field, state in done.items():
+                setattr(cycle, field, state)
+            cycle.log = {"summary": {"note": "演示数据：按该周情况补建"}}
+            cycle.save()
+            figures = round_week_figures(inspection_round=current, iso_year=iso_year, iso_week=iso_week, today=sunday)
+            closed_then = sum(1 for due in closed_due if due <= sunday)
+            by_closeout = figures["measures"]["by_closeout"]
+            later = len(closed_due) - closed_then
+            by_closeout[CloseOutState.CLOSED] = by_closeout.get(CloseOutState.CLOSED, 0) - later
+            by_closeout[CloseOutState.NOT_APPLIED] = by_closeout.get(CloseOutState.NOT_APPLIED, 0) + later
+            if not by_closeout[CloseOutState.CLOSED]:
+                del by_closeout[CloseOutState.CLOSED]
+            figures["measures"]["closed"] = closed_then
+            WeeklySnapshot.objects.create(cycle=cycle, figures=figures)
 
     def _problem(self, current, aspects, campaigns, tracks, item, code, seq, feedback, deadline):
         category = item["deadline_category"]
@@ -309,14 +394,22 @@ class _DemoBuilder:
                 if measure.percent == 0 or measure.start_date > day:
                     continue
                 percent = max(0, measure.percent - 10 * weeks_ago)
+                if percent >= 100:
+                    state = ProgressState.COMPLETED
+                elif measure.problem.deadline_category == DeadlineCategory.LONG_TERM:
+                    state = ProgressState.ONGOING
+                else:
+                    state = ProgressState.IN_PROGRESS
                 reports.append(
                     ProgressReport(
                         measure=measure,
                         iso_year=iso_year,
                         iso_week=iso_week,
                         state=ProgressReport.State.CONFIRMED,
-                        progress_this_week=measure.latest_progress,
-                        cumulative_state=measure.progress_state,
+                        # That week's text and state go with that week's percent; a separate
+                        # random stream, so the rest of the seeded history is unchanged.
+                        progress_this_week=progress_text(percent, self.text_rng),
+                        cumulative_state=state,
                         percent=percent,
                         next_week_plan="继续按整改方案推进，做好佐证材料收集。",
                         is_late=self.rng.random() < 0.1,
@@ -418,21 +511,15 @@ class _DemoBuilder:
                         CloseOutState.PENDING_LEAD_UNIT,
                     ]
                 )
-                measure.latest_progress = "各项整改任务已全部完成，佐证材料已收集整理，已按程序申请销号。"
+                measure.latest_progress = FINISHED_TEXT
             elif percent > 0:
                 measure.progress_state = (
                     ProgressState.ONGOING
                     if measure.problem.deadline_category == DeadlineCategory.LONG_TERM
                     else ProgressState.IN_PROGRESS
                 )
-                measure.latest_progress = self.rng.choice(
-                    [
-                        "已制定整改工作方案并召开专题部署会，正在逐项推进。",
-                        "已完成前期摸排，建立问题台账，正在督促相关单位落实。",
-                        "已起草相关制度文件，正在征求意见，预计按期出台。",
-                        "已完成阶段性任务，正在组织“回头看”，巩固整改成果。",
-                    ]
-                )
+                # One draw among four, as before, so the rest of the seeded history is unchanged.
+                measure.latest_progress = progress_text(percent, self.rng)
             else:
                 measure.progress_state = ProgressState.NOT_STARTED
                 measure.last_reported_at = None

@@ -187,6 +187,21 @@ def mark_lights(measures, today):
     return measures
 
 
+def _stuck_cut(today):
+    """Waiting since before this moment means waiting ``REVIEW_STUCK_DAYS`` days or more today."""
+    return timezone.make_aware(
+        datetime.datetime.combine(today - datetime.timedelta(days=REVIEW_STUCK_DAYS - 1), datetime.time())
+    )
+
+
+def reports_stuck_with_heads(reports, today):
+    """Weekly reports submitted and left with the unit head (not confirmed nor returned)
+    ``REVIEW_STUCK_DAYS`` days or more: the same rule as for close-outs, for the other reviewer."""
+    from .models import ProgressReport
+
+    return reports.filter(state=ProgressReport.State.SUBMITTED, submitted_at__lt=_stuck_cut(today))
+
+
 def stuck_in_review(requests, today):
     """The close-out requests of ``requests`` left with a reviewer ``REVIEW_STUCK_DAYS`` days or more.
 
@@ -198,9 +213,7 @@ def stuck_in_review(requests, today):
 
     from .models import CloseOutRequest
 
-    since_cut = timezone.make_aware(
-        datetime.datetime.combine(today - datetime.timedelta(days=REVIEW_STUCK_DAYS - 1), datetime.time())
-    )
+    since_cut = _stuck_cut(today)
     pending = [
         CloseOutRequest.State.PENDING_LEAD_UNIT,
         CloseOutRequest.State.PENDING_LEADER,

@@ -101,19 +101,20 @@ def _list_total(client, href):
     return int(totals[0])
 
 
-def _independent_lights(round_, today):
+def _independent_lights(round_, today, measures=None):
     """The documented rule, restated over raw rows: red = past due (or a milestone more than 7 days
     late), yellow = due within 7 days (or a milestone late), grey = started, no confirmed update for 7
     days; closed measures, measures in review (a close-out waiting for someone) and completed ones
     are never lit. (逾期, the overdue count, goes by the due date alone, in review or not.)"""
+    measures = measures if measures is not None else Measure.objects.filter(problem__round=round_)
     open_milestones = {}
     for measure_id, due in Milestone.objects.filter(
-        measure__problem__round=round_, done_on__isnull=True, waived_at__isnull=True
+        measure__in=measures, done_on__isnull=True, waived_at__isnull=True
     ).values_list("measure_id", "due_date"):
         open_milestones[measure_id] = min(due, open_milestones.get(measure_id, due))
     lights = Counter()
     overdue = 0
-    for measure in Measure.objects.filter(problem__round=round_).values(
+    for measure in measures.values(
         "pk", "due_date", "start_date", "closeout_state", "progress_state", "last_reported_at"
     ):
         if measure["closeout_state"] == "closed":
@@ -196,3 +197,81 @@ class TestEveryNumberAgrees:
 
         assert len(codes("问题清单", "问题编号")) == shown["反馈问题"], district
         assert len(codes("任务清单", "措施编号")) == shown["整改措施"], district
+
+
+@pytest.mark.django_db
+class TestOtherPagesAgree:
+    def test_the_worklists_light_counts_equal_an_independent_count(self, district, client):
+        from accounts import access
+        from accounts.models import Unit
+
+        today = timezone.localdate()
+        checked = 0
+        for unit in Unit.objects.filter(pk__in=Measure.objects.values("owner_unit_id")).order_by("pk")[:6]:
+            liaison = access.unit_liaisons(unit).first()
+            if liaison is None:
+                continue
+            client.force_login(liaison)
+            response = client.get(reverse("rectification:worklist"))
+            assert response.status_code == 200
+            shown = {light.code: n for light, n in response.context["light_counts"]}
+            lights, _overdue = _independent_lights(
+                None, today, Measure.objects.filter(owner_unit=unit).exclude(closeout_state="closed")
+            )
+            assert (shown["red"], shown["yellow"], shown["grey"]) == (
+                lights["red"],
+                lights["yellow"],
+                lights["grey"],
+            ), (district, unit.name)
+            checked += 1
+        assert checked
+
+    def test_the_leaders_problem_counts_equal_the_raw_rows(self, district, client):
+        from accounts import access
+
+        leaders = [leader for leader in access.leader_accounts().order_by("pk") if leader.led_problems.exists()][:3]
+        assert leaders, district
+        for leader in leaders:
+            client.force_login(leader)
+            page = client.get(reverse("rectification:leader")).content.decode()
+            for problem in leader.led_problems.filter(round=_current_round()):
+                measures = problem.measures.all()
+                closed = measures.filter(closeout_state="closed").count()
+                assert f"<td>{closed}/{measures.count()}</td>" in page, (district, problem.code)
+
+    def test_the_claim_page_and_the_cycle_page_say_what_the_raw_rows_say(self, district, client):
+        from rectification.models import MissedReport, WeeklySnapshot
+
+        client.force_login(_office(district))
+        round_ = _current_round()
+        today = timezone.localdate()
+        measures = Measure.objects.filter(problem__round=round_)
+        undecomposed = sum(1 for problem in round_.problems.all() if not problem.measures.exists())
+        claimed = measures.filter(claim_state="claimed").count()
+        items = measures.count() + undecomposed
+        rate = round(100 * claimed / items) if items else 0
+        setup = client.get(reverse("rectification:round_setup", args=[round_.pk])).content.decode()
+        assert f"认领率 {rate}%（{claimed}/{items}" in setup, district
+        dashboard = client.get(reverse("rectification:dashboard"), {"round": round_.pk}).content.decode()
+        assert f"<strong>{rate}%</strong>" in dashboard, district
+
+        # The week's summary frozen today (the demo runs it at load): its page against the raw rows.
+        snapshot = next(
+            (
+                s
+                for s in WeeklySnapshot.objects.filter(cycle__round=round_)
+                if s.figures.get("as_of") == today.isoformat()
+            ),
+            None,
+        )
+        if district != "demo" and snapshot is None:
+            return  # the generated cities freeze their snapshots on their own dates
+        assert snapshot is not None, "the demo freezes this week's summary when it is loaded"
+        page = client.get(reverse("rectification:cycle_detail", args=[snapshot.cycle_id])).content.decode()
+        _lights, overdue = _independent_lights(round_, today)
+        missed_units = MissedReport.objects.filter(cycle=snapshot.cycle).values("unit").distinct().count()
+        stats = dict(re.findall(r"<span>([^<]+)</span><strong>(\d+)</strong>", page))
+        assert int(stats["整改措施"]) == measures.count()
+        assert int(stats["逾期"]) == overdue
+        assert int(stats["未报单位"]) == missed_units
+        assert f"已销号 {measures.filter(closeout_state='closed').count()}<" in page

@@ -35,6 +35,7 @@ class TestLoadDemo:
         self._has_a_realistic_size()
         self._puts_every_due_date_before_the_report_deadline()
         self._has_history_to_show()
+        self._tells_one_story_week_by_week(client)
         self._gives_the_featured_units_their_own_work()
 
     def _finding_texts(self):
@@ -138,6 +139,44 @@ class TestLoadDemo:
             steps = [s.step for s in measure.closeouts.get().steps.all()]
             assert steps[0] == "apply" and steps[-1] == "office"
         assert Milestone.objects.filter(measure__in=measures, done_on__isnull=False).exists()
+
+    def _tells_one_story_week_by_week(self, client):
+        from rectification.models import ProgressReport, WeeklyCycle, WeeklySnapshot
+        from rectification.workdays import iso_week_of
+
+        current = InspectionRound.objects.get(title=DEMO_ROUND_TITLE)
+        # Several past weeks of cycles, each with its frozen snapshot: the trend has a line, and the
+        # closed count never goes down from one week to the next.
+        snapshots = list(
+            WeeklySnapshot.objects.filter(cycle__round=current).order_by("cycle__iso_year", "cycle__iso_week")
+        )
+        assert len(snapshots) >= 4
+        closed = [s.measures_closed for s in snapshots]
+        assert closed == sorted(closed) and closed[0] < closed[-1]
+        for snapshot in snapshots:
+            figures = snapshot.figures["measures"]
+            assert figures["by_closeout"].get("closed", 0) == figures["closed"] == snapshot.measures_closed
+            assert sum(figures["by_closeout"].values()) == figures["total"]
+        office = User.objects.get(username="zgb")
+        client.force_login(office)
+        page = client.get("/dashboard/", {"round": current.pk})
+        assert len(page.context["d"]["trend"]) == len(snapshots)
+        assert "<polyline" in page.content.decode()
+        # This week's steps are those due by now, no more: nothing later than the clock has run.
+        this_year, this_week = iso_week_of(timezone.localdate())
+        for cycle in WeeklyCycle.objects.filter(round=current, iso_year=this_year, iso_week=this_week):
+            for step in ("dispatch", "remind_eve", "remind_day", "collect", "summary"):
+                from rectification.services import step_due_at
+
+                if step_due_at(current, this_year, this_week, step) > timezone.now():
+                    assert getattr(cycle, f"{step}_state") == "pending", step
+        # A week's text goes with its percent and state: never "全部完成" short of 100%.
+        for report in ProgressReport.objects.filter(measure__problem__round=current):
+            finished = "全部完成" in report.progress_this_week
+            assert finished == (report.percent == 100), (report.percent, report.progress_this_week)
+            assert (report.cumulative_state == "completed") == (report.percent == 100)
+        for measure in Measure.objects.filter(problem__round=current, percent__gt=0):
+            assert ("全部完成" in measure.latest_progress) == (measure.percent == 100), measure.code
 
     def test_it_does_not_duplicate_when_run_twice(self, demo):
         counts = (Unit.objects.count(), User.objects.count(), Problem.objects.count(), Measure.objects.count())

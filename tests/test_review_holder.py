@@ -385,3 +385,58 @@ class TestStuckWithReviewers:
         response = client.get(url, {"round": "不是数字"})
         assert response.status_code == 200
         assert "没有滞留在审核环节的事项" in response.content.decode()
+
+
+@pytest.mark.django_db
+class TestReportsStuckWithTheUnitHead:
+    """A weekly report waits for the unit head's confirmation: the head is the reviewer, listed and
+    chased after the same number of days as a close-out's reviewer."""
+
+    def _submit(self, world):
+        iso_year, iso_week = iso_week_of(timezone.localdate())
+        services.report_save(
+            actor=world.resp_staff,
+            measure=world.resp_measure,
+            iso_year=iso_year,
+            iso_week=iso_week,
+            data={
+                "progress_this_week": "本周清退两笔。",
+                "cumulative_state": "in_progress",
+                "percent": 40,
+                "next_week_plan": "继续清退。",
+                "difficulties": "",
+            },
+            lock_version=None,
+        )
+        services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=iso_year, iso_week=iso_week)
+
+    def test_it_is_listed_counted_and_chased_after_a_week(self, world):
+        from rectification.dashboard import stuck_with_reviewers_count
+        from rectification.models import ProgressReport
+
+        with at(12, 1):
+            self._submit(world)
+        with at(12, 7):  # six days: not yet
+            assert (
+                stuck_with_reviewers(user=world.office, inspection_round=world.round, today=timezone.localdate()) == []
+            )
+        with at(12, 8):
+            today = timezone.localdate()
+            (row,) = stuck_with_reviewers(user=world.office, inspection_round=world.round, today=today)
+            assert (row.holder, row.waiting_days) == ("待单位负责人确认：责任局", 7)
+            raw = ProgressReport.objects.filter(
+                state="submitted", submitted_at__date__lte=today - datetime.timedelta(days=REVIEW_STUCK_DAYS)
+            ).count()
+            assert stuck_with_reviewers_count(user=world.office, inspection_round=world.round, today=today) == raw == 1
+            page = Client()
+            page.force_login(world.office)
+            listing = page.get(reverse("rectification:review_stuck"), {"round": world.round.pk}).content.decode()
+            assert "待单位负责人确认：责任局" in listing
+            dispatch_notices(world)
+            chased = Notification.objects.filter(recipient=world.resp_head, text__contains="未确认").get()
+            assert "1项周报已提交7天未确认（1.1.1）" in chased.text
+            assert not Notification.objects.filter(recipient=world.resp_staff, text__contains="未确认").exists()
+            # Confirmed, it is no longer anyone's delay.
+            iso_year, iso_week = iso_week_of(datetime.date(2026, 12, 1))
+            services.report_confirm(actor=world.resp_head, unit=world.resp_unit, iso_year=iso_year, iso_week=iso_week)
+            assert stuck_with_reviewers(user=world.office, inspection_round=world.round, today=today) == []

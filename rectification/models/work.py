@@ -86,6 +86,10 @@ class ProgressReport(models.Model):
     def __str__(self):
         return f"{self.measure.code} {week_label(self.iso_year, self.iso_week)}"
 
+    def get_absolute_url(self):
+        # A report is read on its measure's page, with the measure's other weeks.
+        return self.measure.get_absolute_url()
+
 
 class Evidence(models.Model):
     """佐证材料: an uploaded file, stored outside the web root and served only through access checks."""

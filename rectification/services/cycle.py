@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,7 @@ from accounts.models import Unit, User
 
 from .. import access
 from ..figures import round_week_figures
-from ..lights import REVIEW_STATES, review_holder, stuck_in_review, waiting_days
+from ..lights import REVIEW_STATES, reports_stuck_with_heads, review_holder, stuck_in_review, waiting_days
 from ..models import (
     CloseOutRequest,
     CloseOutState,
@@ -466,6 +467,28 @@ def _escalate_reviewers(cycle, today):
                 dedup_key=f"cycle:{cycle.pk}:review_stuck:{request.pk}",
             )
         )
+    # A weekly report left with the unit head: the head is the reviewer, chased the same way.
+    waiting: dict[Unit, list[ProgressReport]] = {}
+    for report in reports_stuck_with_heads(
+        ProgressReport.objects.filter(measure__problem__round=cycle.round), today
+    ).select_related("measure__owner_unit"):
+        waiting.setdefault(report.measure.owner_unit, []).append(report)
+    for unit, reports in waiting.items():
+        oldest = min(report.submitted_at for report in reports if report.submitted_at is not None)
+        escalated += bool(
+            notify_each(
+                recipients=access.unit_heads(unit),
+                kind=Notification.Kind.DISPATCH,
+                text=_("督办：本单位%(n)s项周报已提交%(days)s天未确认（%(codes)s），请尽快确认或退回。")
+                % {
+                    "n": len(reports),
+                    "days": waiting_days(oldest, today),
+                    "codes": "、".join(sorted({r.measure.code for r in reports})[:10]),
+                },
+                link=reverse("rectification:report_week"),
+                dedup_key=f"cycle:{cycle.pk}:report_stuck:{unit.pk}",
+            )
+        )
     return escalated
 
 
@@ -506,7 +529,7 @@ def _remind(cycle, kind):
                     "unit": unit.display_name,
                     "n": len(measures),
                 },
-                link="/unit/report/",
+                link=reverse("rectification:report_week"),
             )
         reminded += 1
     return {"units": reminded}
