@@ -2,7 +2,9 @@
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from urllib.parse import urlsplit
+
+from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
 from . import crypto, database
@@ -60,3 +62,21 @@ def application_role_check(app_configs, databases=None, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def site_url_check(app_configs, **kwargs):
+    """Links in SMS, 企业微信, 钉钉 and e-mail messages start with SITE_URL: in production it must be
+    the address people open, over HTTPS, not the development default."""
+    if not settings.PRODUCTION:
+        return []
+    address = urlsplit(settings.SITE_URL)
+    if address.scheme == "https" and address.hostname not in (None, "localhost", "127.0.0.1"):
+        return []
+    return [
+        Warning(
+            f"DJANGO_SITE_URL is {settings.SITE_URL!r}: links in messages sent outside the system would not open.",
+            hint="Set DJANGO_SITE_URL to the https address users open (docs/DEPLOYMENT.md).",
+            id="accounts.W006",
+        )
+    ]

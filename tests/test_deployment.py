@@ -94,6 +94,7 @@ def _production_env(tmp_path, **overrides):
         "DJANGO_FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
         "DJANGO_AUDIT_CHAIN_KEY": AUDIT_CHAIN_KEY,
         "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SITE_URL": f"https://{HOST}",
         "DATABASE_URL": DATABASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
     }
@@ -475,6 +476,7 @@ class TestOfflineBundle:
             DJANGO_FIELD_ENCRYPTION_KEY=FIELD_ENCRYPTION_KEY,
             DJANGO_AUDIT_CHAIN_KEY=AUDIT_CHAIN_KEY,
             DJANGO_ALLOWED_HOSTS=HOST,
+            DJANGO_SITE_URL=f"https://{HOST}",
             DJANGO_STATIC_ROOT=str(bundle / "staticfiles"),
         )
         env = {k: v for k, v in env.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}

@@ -52,6 +52,21 @@ class TestSettings:
         assert result.returncode != 0
         assert "DJANGO_DEBUG" in result.stderr
 
+    def test_it_warns_when_message_links_would_point_at_the_development_address(self, tmp_path):
+        result = _run(
+            ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            {
+                "DJANGO_PRODUCTION": "1",
+                "DJANGO_SECRET_KEY": "k" * 20 + "x7Qp2Lm9Zr4Tv8Wn1Bc6Hd3Jf5Gs0Ya_" * 2,
+                "DJANGO_FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZg==",
+                "DJANGO_AUDIT_CHAIN_KEY": "YXVkaXQtY2hhaW4ta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5",
+                "DJANGO_ALLOWED_HOSTS": "zhenggai.example.gov.cn",
+            },
+            tmp_path,
+        )
+        assert result.returncode != 0
+        assert "accounts.W006" in result.stderr and "DJANGO_SITE_URL" in result.stderr
+
     def test_it_passes_the_deployment_checklist_in_production(self, tmp_path):
         result = _run(
             ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -61,6 +76,7 @@ class TestSettings:
                 "DJANGO_FIELD_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZg==",
                 "DJANGO_AUDIT_CHAIN_KEY": "YXVkaXQtY2hhaW4ta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5",
                 "DJANGO_ALLOWED_HOSTS": "zhenggai.example.gov.cn",
+                "DJANGO_SITE_URL": "https://zhenggai.example.gov.cn",
             },
             tmp_path,
         )
