@@ -1,9 +1,9 @@
 """System checks that keep the security baseline from being switched off by accident."""
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from django.conf import settings
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
