@@ -136,13 +136,13 @@ def message_send(token="TOKEN-1", errcode=0, errmsg="ok", invaliduser=""):
     return answer
 
 
-def _urgent(world, key="dispatch:1"):
+def _urgent(world, key="dispatch:1", link=None):
     """A supervision notice about unit A's measure: urgent, so it goes by every channel."""
     return notify(
         recipient=world.resp_staff,
         kind=Notification.Kind.DISPATCH,
         text="督办：措施1.1.1全面清理违规发放的津贴补贴进度滞后，请于三日内答复。",
-        link=world.resp_measure.get_absolute_url(),
+        link=link or world.resp_measure.get_absolute_url(),
         dedup_key=key,
     )
 
@@ -181,7 +181,7 @@ class TestWecomChannel:
 
     def test_it_reuses_the_token_until_it_expires(self, world, wecom):
         _urgent(world, "dispatch:1")
-        _urgent(world, "dispatch:2")
+        _urgent(world, "dispatch:2", link="/unit/")  # about another thing: not capped
         wecom.answers = [gettoken(), message_send(), message_send()]
         assert outbox_send() == 2
         assert [r["path"] for r in wecom.requests].count("/cgi-bin/gettoken") == 1
@@ -259,7 +259,7 @@ class TestSmsChannel:
         }
         assert body["app_key"] == SMS_KEY and body["mobile"] == "13812345678"
         assert body["sign_name"] == "某区整改办" and body["template_id"] == "SMS_001"
-        assert body["request_id"] == f"n{notice.pk}:sms"
+        assert body["request_id"] == _rows(world, "sms").get(notification=notice).key
         assert f"https://zg.example.gov.cn/notifications/{notice.pk}/" in body["content"]
         assert "津贴补贴" not in body["content"]
         assert abs(int(body["timestamp"]) - timezone.now().timestamp()) < 60
@@ -568,7 +568,7 @@ class TestDeliveriesQueries:
                 person.email = f"{person.username}@example.gov.cn"
                 person.save(update_fields=["email"])
                 for i in range(3):
-                    notify(recipient=person, kind="dispatch", text="督办", link="/unit/", dedup_key=f"q:{i}")
+                    notify(recipient=person, kind="dispatch", text="督办", link=f"/unit/{i}/", dedup_key=f"q:{i}")
 
         add([world.resp_staff])
         few = page_queries()
@@ -654,3 +654,67 @@ class TestDingtalkChannel:
         outbox_send()
         row = _rows(world, "dingtalk").get()
         assert row.state == OutboxMessage.State.FAILED and "33012" in row.last_error
+
+
+class TestNagCap:
+    """No one gets the same reminder (same kind, about the same thing) twice in a day by an outside
+    channel; the bell still shows each one."""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+
+    def _nag(self, world, key, *, kind=Notification.Kind.DISPATCH, link=None):
+        return notify(
+            recipient=world.resp_staff,
+            kind=kind,
+            text="请尽快报送本周进展。",
+            link=world.resp_measure.get_absolute_url() if link is None else link,
+            dedup_key=key,
+        )
+
+    def test_it_sends_the_same_reminder_once_a_day(self, world, mail, mailoutbox):
+        # 09:00 and 17:30 Beijing time, the same day.
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:morning")
+            assert outbox_send() == 1
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 9, 30, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:evening")
+            assert outbox_send() == 0
+        assert len(mailoutbox) == 1
+        assert Notification.objects.filter(recipient=world.resp_staff, dedup_key__startswith="nag:").count() == 2
+
+    def test_it_sends_it_again_the_next_local_day(self, world, mail, mailoutbox):
+        # 23:30 Beijing time, then 00:10 the next day there (both the same UTC day).
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 15, 30, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:late")
+            outbox_send()
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 16, 10, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:after-midnight")
+            outbox_send()
+        assert len(mailoutbox) == 2
+
+    def test_another_kind_or_subject_is_another_reminder(self, world, mail, mailoutbox):
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:1")
+            self._nag(world, "nag:2", kind=Notification.Kind.REPORT_RETURNED)
+            self._nag(world, "nag:3", link="/unit/")
+            outbox_send()
+        assert len(mailoutbox) == 3
+
+    def test_it_caps_each_person_alone(self, world, mail, mailoutbox):
+        world.resp_head.email = "head@example.gov.cn"
+        world.resp_head.save(update_fields=["email"])
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:1")
+            notify(
+                recipient=world.resp_head,
+                kind=Notification.Kind.DISPATCH,
+                text="请尽快报送本周进展。",
+                link=world.resp_measure.get_absolute_url(),
+                dedup_key="nag:1",
+            )
+            outbox_send()
+        assert sorted(m.to[0] for m in mailoutbox) == ["head@example.gov.cn", "lly@example.gov.cn"]

@@ -1,5 +1,9 @@
 """The outbox: notices leave by e-mail, SMS and 企业微信 exactly once per person and channel.
 
+Nags are capped: the row's key is the day's key (``OutboxMessage.day_key_for``: person, channel,
+kind, what the notice is about, local date), so no one gets the same reminder twice in a day by an
+outside channel; the bell still shows every notice.
+
 ``outbox_write`` runs in the transaction that writes the notices and adds one row per recipient and
 channel (its unique key makes a second row impossible). After commit a task sends them
 (``outbox_send``); each row is claimed by a compare-and-set, so two workers never send one row. A
@@ -51,8 +55,11 @@ def outbox_wanted(notification):
 def outbox_write(notifications):
     """Add the outside deliveries of saved ``notifications`` (their recipients loaded): one row per
     person and channel that reaches them, and a task to send them once the transaction commits."""
+    today = timezone.localdate()
+    # The day's key caps nags: a second notice of the same kind about the same thing on the same
+    # day stays in the bell only (the unique key drops its row, even from a racing writer).
     rows = [
-        OutboxMessage(notification=n, channel=channel, key=OutboxMessage.key_for(n.pk, channel))
+        OutboxMessage(notification=n, channel=channel, key=OutboxMessage.day_key_for(n, channel, today))
         for n in notifications
         for channel in _channels_for(n.recipient, n)
     ]
