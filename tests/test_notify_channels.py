@@ -441,12 +441,49 @@ class TestChannelsPage:
         client.force_login(world.resp_staff)
         page = client.get(reverse("accounts:channels")).content.decode()
         assert page.count('name="channels"') == 2 and 'value="sms"' not in page
-        response = client.post(reverse("accounts:channels"), {"channels": ["email"]})
+        assert 'value="22:00"' in page and 'value="07:30"' in page
+        quiet = {"quiet_from": "22:00", "quiet_until": "07:30"}
+        response = client.post(reverse("accounts:channels"), {"channels": ["email"], **quiet})
         assert response.status_code == 302
         world.resp_staff.refresh_from_db()
         assert world.resp_staff.channels_off == ["wecom"]
         event = AuditEvent.objects.get(action="user.channels_set", target_id=str(world.resp_staff.pk))
         assert event.changes == {"channels_off": [[], ["wecom"]]}
+
+    def test_it_lets_a_person_set_their_quiet_hours(self, world, client, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        client.force_login(world.resp_staff)
+        data = {"channels": ["email"], "quiet_from": "21:30", "quiet_until": "08:00"}
+        assert client.post(reverse("accounts:channels"), data).status_code == 302
+        world.resp_staff.refresh_from_db()
+        assert (world.resp_staff.quiet_from, world.resp_staff.quiet_until) == (
+            datetime.time(21, 30),
+            datetime.time(8, 0),
+        )
+        event = AuditEvent.objects.get(action="user.channels_set", target_id=str(world.resp_staff.pk))
+        assert event.changes == {"quiet_hours": [["22:00", "07:30"], ["21:30", "08:00"]]}
+        # Both empty: no quiet hours.
+        client.post(reverse("accounts:channels"), {"channels": ["email"], "quiet_from": "", "quiet_until": ""})
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.quiet_from is None and world.resp_staff.quiet_until is None
+
+    @pytest.mark.parametrize(
+        "quiet_from, quiet_until, message",
+        [
+            ("22:00", "", "都填写，或都留空"),
+            ("07:00", "07:00", "不能相同"),
+            ("25:00", "07:00", "时:分"),
+            ("晚上", "07:00", "时:分"),
+        ],
+    )
+    def test_it_explains_wrong_quiet_hours(self, world, client, settings, quiet_from, quiet_until, message):
+        settings.NOTIFY_CHANNELS = ["email"]
+        client.force_login(world.resp_staff)
+        data = {"channels": ["email"], "quiet_from": quiet_from, "quiet_until": quiet_until}
+        response = client.post(reverse("accounts:channels"), data)
+        assert response.status_code == 200 and message in response.content.decode()
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.quiet_from == datetime.time(22, 0)
 
     def test_it_shows_the_person_their_own_number_in_full(self, world, client):
         world.resp_staff.mobile = "13812345678"
@@ -718,3 +755,73 @@ class TestNagCap:
             )
             outbox_send()
         assert sorted(m.to[0] for m in mailoutbox) == ["head@example.gov.cn", "lly@example.gov.cn"]
+
+
+class TestQuietHours:
+    """A routine notice written in the person's quiet hours (22:00 to 07:30 Beijing time unless they
+    set others) waits until they end; an urgent one goes at once."""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+
+    def _routine(self, world, key="assign:quiet"):
+        return notify(
+            recipient=world.resp_staff,
+            kind=Notification.Kind.NEW_ASSIGNMENT,
+            text="新分配的措施",
+            link="/unit/",
+            dedup_key=key,
+        )
+
+    @staticmethod
+    def _beijing(day, hour, minute=0):
+        return datetime.datetime(2026, 3, day, hour, minute, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+    def test_it_holds_a_routine_notice_until_the_morning(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world)
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 29), tick=False):
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 30), tick=False):
+            assert outbox_send() == 1
+        assert [m.to for m in mailoutbox] == [["lly@example.gov.cn"]]
+
+    def test_it_holds_one_written_after_midnight_until_the_same_morning(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(3, 5, 0), tick=False):
+            self._routine(world)
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 30), tick=False):
+            assert outbox_send() == 1
+
+    def test_it_sends_an_urgent_notice_at_once(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            _urgent(world)
+            assert outbox_send() == 1
+
+    def test_it_sends_at_once_outside_the_quiet_hours(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 21, 59), tick=False):
+            self._routine(world)
+            assert outbox_send() == 1
+
+    def test_it_follows_the_persons_own_hours(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from, world.resp_staff.quiet_until = datetime.time(12, 0), datetime.time(14, 0)
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world, "assign:night")
+            assert outbox_send() == 1
+        with time_machine.travel(self._beijing(3, 12, 30), tick=False):
+            self._routine(world, "assign:noon")
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 14, 0), tick=False):
+            assert outbox_send() == 1
+
+    def test_a_person_without_quiet_hours_is_reached_at_night(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from = world.resp_staff.quiet_until = None
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world)
+            assert outbox_send() == 1

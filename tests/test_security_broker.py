@@ -118,7 +118,9 @@ class TestBrokerDown:
         # Assigning a measure notifies the unit and puts its e-mail in the outbox: the broker being
         # down delays the e-mail until the sweep, and loses nothing.
         world.resp_staff.email = "lly@example.gov.cn"
-        world.resp_staff.save(update_fields=["email"])
+        # No quiet hours: the routine e-mail would otherwise wait for the morning when run at night.
+        world.resp_staff.quiet_from = world.resp_staff.quiet_until = None
+        world.resp_staff.save(update_fields=["email", "quiet_from", "quiet_until"])
         services.measure_create(
             actor=world.office,
             problem=world.problem,

@@ -2,7 +2,9 @@
 
 Nags are capped: the row's key is the day's key (``OutboxMessage.day_key_for``: person, channel,
 kind, what the notice is about, local date), so no one gets the same reminder twice in a day by an
-outside channel; the bell still shows every notice.
+outside channel; the bell still shows every notice. A routine notice written in the person's quiet
+hours (``User.quiet_from`` to ``quiet_until``) waits in the outbox until they end; an urgent one goes
+at once.
 
 ``outbox_write`` runs in the transaction that writes the notices and adds one row per recipient and
 channel (its unique key makes a second row impossible). After commit a task sends them
@@ -52,14 +54,28 @@ def outbox_wanted(notification):
     return any(_channels_for(notification.recipient, notification))
 
 
+def _not_before(notification, now):
+    """When a notice may leave: at once if urgent or outside the person's quiet hours, else when
+    they end (the per-minute sweep sends it then)."""
+    if notification.is_urgent:
+        return now
+    return notification.recipient.quiet_end(now) or now
+
+
 def outbox_write(notifications):
     """Add the outside deliveries of saved ``notifications`` (their recipients loaded): one row per
     person and channel that reaches them, and a task to send them once the transaction commits."""
-    today = timezone.localdate()
+    now = timezone.now()
+    today = timezone.localdate(now)
     # The day's key caps nags: a second notice of the same kind about the same thing on the same
     # day stays in the bell only (the unique key drops its row, even from a racing writer).
     rows = [
-        OutboxMessage(notification=n, channel=channel, key=OutboxMessage.day_key_for(n, channel, today))
+        OutboxMessage(
+            notification=n,
+            channel=channel,
+            key=OutboxMessage.day_key_for(n, channel, today),
+            next_attempt_at=_not_before(n, now),
+        )
         for n in notifications
         for channel in _channels_for(n.recipient, n)
     ]
