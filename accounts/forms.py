@@ -196,7 +196,7 @@ class ChannelsForm(forms.Form):
         field.choices = [(channel.value, channel.label) for channel in enabled]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("quiet_from"), data.get("quiet_until")
         if self.errors:
             return data
