@@ -24,7 +24,7 @@ from accounts.models import AuditEvent
 from rectification.models import Notification, OutboxMessage
 from rectification.services.channels import DINGTALK_TOKEN_CACHE_KEY, WECOM_TOKEN_CACHE_KEY
 from rectification.services.notifications import notices_escalate, notify
-from rectification.services.outbox import outbox_send
+from rectification.services.outbox import digests_write, outbox_send
 
 CORP_ID = "ww1234567890abcdef"
 CORP_SECRET = "corp-secret-from-env"
@@ -759,10 +759,12 @@ class TestNagCap:
 
 class TestQuietHours:
     """A routine notice written in the person's quiet hours (22:00 to 07:30 Beijing time unless they
-    set others) waits until they end; an urgent one goes at once."""
+    set others) waits until they end; an urgent one goes at once. (With the daily digest off: with
+    it on, routine notices wait for the digest, which waits for the quiet hours in turn.)"""
 
     @pytest.fixture
     def mail(self, world, settings):
+        settings.NOTIFY_DIGEST_HOUR = -1
         settings.NOTIFY_CHANNELS = ["email"]
         world.resp_staff.email = "lly@example.gov.cn"
         world.resp_staff.save(update_fields=["email"])
@@ -825,3 +827,135 @@ class TestQuietHours:
         with time_machine.travel(self._beijing(2, 23, 15), tick=False):
             self._routine(world)
             assert outbox_send() == 1
+
+
+def _beijing(day, hour, minute=0):
+    return datetime.datetime(2026, 3, day, hour, minute, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+
+class TestDailyDigest:
+    """Routine notices reach the outside channels as one message a day per person, at
+    NOTIFY_DIGEST_HOUR (8:00 by default), counting each kind, with one link to the bell."""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        settings.SITE_URL = "https://zg.example.gov.cn"
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+        cache.clear()
+        yield
+        cache.clear()
+
+    def _routine(self, world, key, kind=Notification.Kind.NEW_ASSIGNMENT, person=None):
+        return notify(
+            recipient=person or world.resp_staff,
+            kind=kind,
+            text="新分配给本单位的整改措施 1.1.1：全面清理违规发放的津贴补贴",
+            link=f"/measures/{key}/",
+            dedup_key=key,
+        )
+
+    def _sweep(self):
+        digests_write()
+        return outbox_send()
+
+    def test_it_gathers_a_days_routine_notices_into_one_message(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            self._routine(world, "a2")
+            self._routine(world, "c1", kind=Notification.Kind.REPORT_CONFIRMED)
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 7, 59), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 1
+        with time_machine.travel(_beijing(3, 8, 1), tick=False):
+            assert self._sweep() == 0
+        [mail_] = mailoutbox
+        assert mail_.subject == "【巡视整改督办台账】每日通知汇总"
+        assert "您有3条未读的一般通知：" in mail_.body
+        assert "新分配的任务2条" in mail_.body and "周报已确认1条" in mail_.body
+        assert "https://zg.example.gov.cn/notifications/" in mail_.body
+        assert "津贴补贴" not in mail_.body
+
+    def test_it_leaves_out_what_was_read_and_sends_nothing_when_all_was(self, world, mail, mailoutbox, client):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            notice = self._routine(world, "a1")
+        client.force_login(world.resp_staff)
+        client.get(reverse("rectification:notification_open", args=[notice.pk]))
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 0
+        assert mailoutbox == []
+
+    def test_it_never_holds_back_an_urgent_notice(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            _urgent(world)
+            self._routine(world, "a1")
+            assert self._sweep() == 1
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 1
+        assert [m.subject for m in mailoutbox] == ["【巡视整改督办台账】调度与督办", "【巡视整改督办台账】每日通知汇总"]
+        assert "您有1条未读的一般通知：新分配的任务1条。" in mailoutbox[1].body
+
+    def test_a_notice_after_the_digest_hour_waits_for_the_next_one(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(3, 8, 30), tick=False):
+            self._routine(world, "late")
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(4, 8, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_writes_one_per_person(self, world, mail, mailoutbox):
+        world.resp_head.email = "head@example.gov.cn"
+        world.resp_head.save(update_fields=["email"])
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            self._routine(world, "a2")
+            self._routine(world, "a1", person=world.resp_head)
+        with time_machine.travel(_beijing(3, 9, 15), tick=False):
+            assert self._sweep() == 2
+        assert sorted(m.to[0] for m in mailoutbox) == ["head@example.gov.cn", "lly@example.gov.cn"]
+
+    def test_it_follows_the_digest_hour_setting(self, world, mail, mailoutbox, settings):
+        settings.NOTIFY_DIGEST_HOUR = 17
+        with time_machine.travel(_beijing(2, 16, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(2, 16, 59), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(2, 17, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_waits_for_the_end_of_the_persons_quiet_hours(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from, world.resp_staff.quiet_until = datetime.time(22, 0), datetime.time(9, 0)
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 9, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_is_sent_by_the_per_minute_sweep(self, world, mail, mailoutbox):
+        from rectification.tasks import outbox_sweep
+
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert outbox_sweep() == 1
+        assert len(mailoutbox) == 1
+
+    def test_the_office_sees_it_as_a_digest(self, world, mail, client):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            digests_write()
+        client.force_login(world.office)
+        page = client.get(reverse("rectification:deliveries")).content.decode()
+        assert "每日通知汇总" in page and "您有1条未读的一般通知：新分配的任务1条。" in page
+
+    def test_it_can_be_turned_off(self, world, mail, mailoutbox, settings):
+        settings.NOTIFY_DIGEST_HOUR = -1
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            assert self._sweep() == 1
+        assert mailoutbox[0].subject == "【巡视整改督办台账】新分配的任务"

@@ -38,6 +38,9 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(_("开始发送时间"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送成功时间"), null=True, blank=True)
     last_error = models.CharField(_("最近一次错误"), max_length=ERROR_LENGTH, blank=True)
+    # A daily digest (``services.outbox.digests_write``): what it says (how many unread routine notices
+    # of each kind), sent instead of them; its ``notification`` is the latest of those. Empty otherwise.
+    digest_text = models.CharField(_("每日汇总内容"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
 
     class Meta:
