@@ -183,7 +183,7 @@ register_actions(
     {
         "user.create": "新建账号",
         "user.move_unit": "调整账号所在单位",
-        "user.channels_set": "设置本人的通知渠道",
+        "user.channels_set": "设置本人的通知渠道和免打扰时段",
         "system.contact_set": "设置手机号码与企业微信账号",
         "unit.create": "新建单位",
         "system.user_activate": "启用账号",

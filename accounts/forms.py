@@ -173,11 +173,38 @@ class ChannelsForm(forms.Form):
         label=_("通过以下渠道接收通知"), required=False, widget=forms.CheckboxSelectMultiple
     )
 
+    quiet_from = forms.TimeField(
+        label=_("免打扰开始时间"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": _("请按“时:分”填写时间，如 22:00。")},
+    )
+    quiet_until = forms.TimeField(
+        label=_("免打扰结束时间"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_(
+            "免打扰时段内，一般通知留到时段结束时再发往电子邮件、企业微信和钉钉；紧急通知随时发送。两项都留空为不设免打扰。"
+        ),
+        error_messages={"invalid": _("请按“时:分”填写时间，如 07:30。")},
+    )
+
     def __init__(self, *args, enabled, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["channels"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = [(channel.value, channel.label) for channel in enabled]
+
+    def clean(self):
+        data = super().clean() or {}
+        start, end = data.get("quiet_from"), data.get("quiet_until")
+        if self.errors:
+            return data
+        if (start is None) != (end is None):
+            raise forms.ValidationError(_("免打扰的开始和结束时间请都填写，或都留空。"))
+        if start is not None and start == end:
+            raise forms.ValidationError(_("免打扰的开始和结束时间不能相同。"))
+        return data
 
 
 class ContactForm(forms.Form):

@@ -1,3 +1,4 @@
+import datetime
 from functools import cached_property
 from itertools import pairwise
 
@@ -78,6 +79,11 @@ class User(AbstractUser):
     # The channels (``Channel`` values) the person has switched off; every other enabled one that
     # reaches them is used.
     channels_off = models.JSONField(_("已关闭的通知渠道"), default=list, blank=True)
+    # Quiet hours (local time) for the outside channels: a routine notice falling in them waits until
+    # they end; an urgent one goes at once. Both empty: no quiet hours. ``quiet_from`` later than
+    # ``quiet_until`` spans midnight (the default, 22:00 to 07:30).
+    quiet_from = models.TimeField(_("免打扰开始时间"), null=True, blank=True, default=datetime.time(22, 0))
+    quiet_until = models.TimeField(_("免打扰结束时间"), null=True, blank=True, default=datetime.time(7, 30))
     # Passwords expire (settings.PASSWORD_EXPIRY_DAYS) counting from here; set whenever one is saved.
     # Empty after the system administrator set a temporary password: it must be changed at once.
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, default=timezone.now)
@@ -94,6 +100,25 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.full_name or self.username
+
+    def quiet_end(self, moment):
+        """When the quiet hours around ``moment`` end, or None if ``moment`` is outside them."""
+        start, end = self.quiet_from, self.quiet_until
+        if start is None or end is None or start == end:
+            return None
+        local = timezone.localtime(moment)
+        now = local.time()
+        if start < end:
+            if not start <= now < end:
+                return None
+            day = local.date()
+        elif now >= start:
+            day = local.date() + datetime.timedelta(days=1)
+        elif now < end:
+            day = local.date()
+        else:
+            return None
+        return datetime.datetime.combine(day, end, tzinfo=local.tzinfo)
 
     @cached_property
     def role_set(self):

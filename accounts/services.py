@@ -701,19 +701,33 @@ def approval_withdraw(*, actor, approval):
 
 
 @transaction.atomic
-def user_channels_set(*, actor, channels_on):
-    """The person chooses which of the deployment's channels reach them (the bell always does)."""
+def user_channels_set(*, actor, channels_on, quiet=None):
+    """The person chooses which of the deployment's channels reach them (the bell always does) and,
+    with ``quiet`` = (from, until) or (None, None), their quiet hours; ``quiet`` None keeps them."""
     enabled = [channel.value for channel in access.channels_enabled()]
     # A channel the deployment does not have now keeps the person's earlier choice for when it returns.
     kept = [value for value in actor.channels_off if value not in enabled]
     off = sorted(kept + [value for value in enabled if value not in channels_on])
     old = sorted(actor.channels_off)
-    if off == old:
+    changes = {}
+    if off != old:
+        changes["channels_off"] = [old, off]
+        actor.channels_off = off
+    if quiet is not None:
+        was = [_hhmm(actor.quiet_from), _hhmm(actor.quiet_until)]
+        now = [_hhmm(quiet[0]), _hhmm(quiet[1])]
+        if was != now:
+            changes["quiet_hours"] = [was, now]
+            actor.quiet_from, actor.quiet_until = quiet
+    if not changes:
         return False
-    actor.channels_off = off
-    actor.save(update_fields=["channels_off"])
-    audit_record(actor=actor, action="user.channels_set", target=actor, changes={"channels_off": [old, off]})
+    actor.save(update_fields=["channels_off", "quiet_from", "quiet_until"])
+    audit_record(actor=actor, action="user.channels_set", target=actor, changes=changes)
     return True
+
+
+def _hhmm(moment):
+    return moment.strftime("%H:%M") if moment is not None else ""
 
 
 @transaction.atomic

@@ -244,15 +244,23 @@ def totp_setup(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def channels(request):
-    """The person's own page: which channels reach them, and (in full) the contact details they go to."""
+    """The person's own page: which channels reach them, their quiet hours, and (in full) the contact
+    details they go to."""
     user = request.user
     if not access.may_set_own_channels(user):
         raise PermissionDenied
     enabled = access.channels_enabled()
     initial = [channel.value for channel in enabled if channel.value not in user.channels_off]
-    form = ChannelsForm(request.POST or None, enabled=enabled, initial={"channels": initial})
+    form = ChannelsForm(
+        request.POST or None,
+        enabled=enabled,
+        initial={"channels": initial, "quiet_from": user.quiet_from, "quiet_until": user.quiet_until},
+    )
     if request.method == "POST" and form.is_valid():
-        if services.user_channels_set(actor=user, channels_on=form.cleaned_data["channels"]):
+        data = form.cleaned_data
+        if services.user_channels_set(
+            actor=user, channels_on=data["channels"], quiet=(data["quiet_from"], data["quiet_until"])
+        ):
             messages.success(request, _("通知渠道已保存。"))
         return redirect("accounts:channels")
     return render(

@@ -218,6 +218,9 @@ NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
 # An urgent notice still unread this many minutes later is passed on to the person's unit head
 # (once, by every channel that reaches the head); 0 turns it off.
 NOTIFY_ESCALATE_AFTER_MINUTES = env_int("NOTIFY_ESCALATE_AFTER_MINUTES", 120)
+# Routine (not urgent) notices reach the outside channels in one daily digest per person, sent at
+# this hour (local time, 0-23); any other value (e.g. -1) sends each one by itself instead.
+NOTIFY_DIGEST_HOUR = env_int("NOTIFY_DIGEST_HOUR", 8)
 # The SMS gateway (docs/DEPLOYMENT.md describes the request it is sent).
 SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_APP_KEY = env_str("SMS_GATEWAY_APP_KEY", "")

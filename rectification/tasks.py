@@ -42,10 +42,12 @@ def outbox_send(notification_ids=None):
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=270)
 def outbox_sweep():
-    """Every minute: urgent notices left unread go to the unit head; then the rows due again after
-    a failure, and any a dead broker left behind."""
+    """Every minute: urgent notices left unread go to the unit head; from the digest hour, the day's
+    digests; then the rows due again after a failure, and any a dead broker left behind."""
     from .services.notifications import notices_escalate
+    from .services.outbox import digests_write
     from .services.outbox import outbox_send as send
 
     notices_escalate()
+    digests_write()
     return send()

@@ -893,7 +893,10 @@ def _written(inspection_round, audit_after, notices_after):
 
 @pytest.mark.django_db
 class TestBulkApply:
-    def test_it_writes_what_the_one_by_one_services_wrote(self, world, tmp_path, django_capture_on_commit_callbacks):
+    def test_it_writes_what_the_one_by_one_services_wrote(
+        self, world, tmp_path, django_capture_on_commit_callbacks, settings
+    ):
+        settings.NOTIFY_DIGEST_HOUR = -1  # the e-mail of each routine notice by itself, not in a digest
         User.objects.filter(pk__in=[world.resp_staff.pk, world.coop_staff.pk]).update(email="unit@example.cn")
         path = _bulk_file(tmp_path, problems=3, measures_each=2, name="a.xlsx")
         results = []

@@ -24,7 +24,7 @@ from accounts.models import AuditEvent
 from rectification.models import Notification, OutboxMessage
 from rectification.services.channels import DINGTALK_TOKEN_CACHE_KEY, WECOM_TOKEN_CACHE_KEY
 from rectification.services.notifications import notices_escalate, notify
-from rectification.services.outbox import outbox_send
+from rectification.services.outbox import digests_write, outbox_send
 
 CORP_ID = "ww1234567890abcdef"
 CORP_SECRET = "corp-secret-from-env"
@@ -136,13 +136,13 @@ def message_send(token="TOKEN-1", errcode=0, errmsg="ok", invaliduser=""):
     return answer
 
 
-def _urgent(world, key="dispatch:1"):
+def _urgent(world, key="dispatch:1", link=None):
     """A supervision notice about unit A's measure: urgent, so it goes by every channel."""
     return notify(
         recipient=world.resp_staff,
         kind=Notification.Kind.DISPATCH,
         text="督办：措施1.1.1全面清理违规发放的津贴补贴进度滞后，请于三日内答复。",
-        link=world.resp_measure.get_absolute_url(),
+        link=link or world.resp_measure.get_absolute_url(),
         dedup_key=key,
     )
 
@@ -181,7 +181,7 @@ class TestWecomChannel:
 
     def test_it_reuses_the_token_until_it_expires(self, world, wecom):
         _urgent(world, "dispatch:1")
-        _urgent(world, "dispatch:2")
+        _urgent(world, "dispatch:2", link="/unit/")  # about another thing: not capped
         wecom.answers = [gettoken(), message_send(), message_send()]
         assert outbox_send() == 2
         assert [r["path"] for r in wecom.requests].count("/cgi-bin/gettoken") == 1
@@ -259,7 +259,7 @@ class TestSmsChannel:
         }
         assert body["app_key"] == SMS_KEY and body["mobile"] == "13812345678"
         assert body["sign_name"] == "某区整改办" and body["template_id"] == "SMS_001"
-        assert body["request_id"] == f"n{notice.pk}:sms"
+        assert body["request_id"] == _rows(world, "sms").get(notification=notice).key
         assert f"https://zg.example.gov.cn/notifications/{notice.pk}/" in body["content"]
         assert "津贴补贴" not in body["content"]
         assert abs(int(body["timestamp"]) - timezone.now().timestamp()) < 60
@@ -441,12 +441,49 @@ class TestChannelsPage:
         client.force_login(world.resp_staff)
         page = client.get(reverse("accounts:channels")).content.decode()
         assert page.count('name="channels"') == 2 and 'value="sms"' not in page
-        response = client.post(reverse("accounts:channels"), {"channels": ["email"]})
+        assert 'value="22:00"' in page and 'value="07:30"' in page
+        quiet = {"quiet_from": "22:00", "quiet_until": "07:30"}
+        response = client.post(reverse("accounts:channels"), {"channels": ["email"], **quiet})
         assert response.status_code == 302
         world.resp_staff.refresh_from_db()
         assert world.resp_staff.channels_off == ["wecom"]
         event = AuditEvent.objects.get(action="user.channels_set", target_id=str(world.resp_staff.pk))
         assert event.changes == {"channels_off": [[], ["wecom"]]}
+
+    def test_it_lets_a_person_set_their_quiet_hours(self, world, client, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        client.force_login(world.resp_staff)
+        data = {"channels": ["email"], "quiet_from": "21:30", "quiet_until": "08:00"}
+        assert client.post(reverse("accounts:channels"), data).status_code == 302
+        world.resp_staff.refresh_from_db()
+        assert (world.resp_staff.quiet_from, world.resp_staff.quiet_until) == (
+            datetime.time(21, 30),
+            datetime.time(8, 0),
+        )
+        event = AuditEvent.objects.get(action="user.channels_set", target_id=str(world.resp_staff.pk))
+        assert event.changes == {"quiet_hours": [["22:00", "07:30"], ["21:30", "08:00"]]}
+        # Both empty: no quiet hours.
+        client.post(reverse("accounts:channels"), {"channels": ["email"], "quiet_from": "", "quiet_until": ""})
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.quiet_from is None and world.resp_staff.quiet_until is None
+
+    @pytest.mark.parametrize(
+        "quiet_from, quiet_until, message",
+        [
+            ("22:00", "", "都填写，或都留空"),
+            ("07:00", "07:00", "不能相同"),
+            ("25:00", "07:00", "时:分"),
+            ("晚上", "07:00", "时:分"),
+        ],
+    )
+    def test_it_explains_wrong_quiet_hours(self, world, client, settings, quiet_from, quiet_until, message):
+        settings.NOTIFY_CHANNELS = ["email"]
+        client.force_login(world.resp_staff)
+        data = {"channels": ["email"], "quiet_from": quiet_from, "quiet_until": quiet_until}
+        response = client.post(reverse("accounts:channels"), data)
+        assert response.status_code == 200 and message in response.content.decode()
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.quiet_from == datetime.time(22, 0)
 
     def test_it_shows_the_person_their_own_number_in_full(self, world, client):
         world.resp_staff.mobile = "13812345678"
@@ -568,7 +605,7 @@ class TestDeliveriesQueries:
                 person.email = f"{person.username}@example.gov.cn"
                 person.save(update_fields=["email"])
                 for i in range(3):
-                    notify(recipient=person, kind="dispatch", text="督办", link="/unit/", dedup_key=f"q:{i}")
+                    notify(recipient=person, kind="dispatch", text="督办", link=f"/unit/{i}/", dedup_key=f"q:{i}")
 
         add([world.resp_staff])
         few = page_queries()
@@ -654,3 +691,271 @@ class TestDingtalkChannel:
         outbox_send()
         row = _rows(world, "dingtalk").get()
         assert row.state == OutboxMessage.State.FAILED and "33012" in row.last_error
+
+
+class TestNagCap:
+    """No one gets the same reminder (same kind, about the same thing) twice in a day by an outside
+    channel; the bell still shows each one."""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+
+    def _nag(self, world, key, *, kind=Notification.Kind.DISPATCH, link=None):
+        return notify(
+            recipient=world.resp_staff,
+            kind=kind,
+            text="请尽快报送本周进展。",
+            link=world.resp_measure.get_absolute_url() if link is None else link,
+            dedup_key=key,
+        )
+
+    def test_it_sends_the_same_reminder_once_a_day(self, world, mail, mailoutbox):
+        # 09:00 and 17:30 Beijing time, the same day.
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 1, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:morning")
+            assert outbox_send() == 1
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 9, 30, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:evening")
+            assert outbox_send() == 0
+        assert len(mailoutbox) == 1
+        assert Notification.objects.filter(recipient=world.resp_staff, dedup_key__startswith="nag:").count() == 2
+
+    def test_it_sends_it_again_the_next_local_day(self, world, mail, mailoutbox):
+        # 23:30 Beijing time, then 00:10 the next day there (both the same UTC day).
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 15, 30, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:late")
+            outbox_send()
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 16, 10, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:after-midnight")
+            outbox_send()
+        assert len(mailoutbox) == 2
+
+    def test_another_kind_or_subject_is_another_reminder(self, world, mail, mailoutbox):
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:1")
+            self._nag(world, "nag:2", kind=Notification.Kind.REPORT_RETURNED)
+            self._nag(world, "nag:3", link="/unit/")
+            outbox_send()
+        assert len(mailoutbox) == 3
+
+    def test_it_caps_each_person_alone(self, world, mail, mailoutbox):
+        world.resp_head.email = "head@example.gov.cn"
+        world.resp_head.save(update_fields=["email"])
+        with time_machine.travel(datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC), tick=False):
+            self._nag(world, "nag:1")
+            notify(
+                recipient=world.resp_head,
+                kind=Notification.Kind.DISPATCH,
+                text="请尽快报送本周进展。",
+                link=world.resp_measure.get_absolute_url(),
+                dedup_key="nag:1",
+            )
+            outbox_send()
+        assert sorted(m.to[0] for m in mailoutbox) == ["head@example.gov.cn", "lly@example.gov.cn"]
+
+
+class TestQuietHours:
+    """A routine notice written in the person's quiet hours (22:00 to 07:30 Beijing time unless they
+    set others) waits until they end; an urgent one goes at once. (With the daily digest off: with
+    it on, routine notices wait for the digest, which waits for the quiet hours in turn.)"""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_DIGEST_HOUR = -1
+        settings.NOTIFY_CHANNELS = ["email"]
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+
+    def _routine(self, world, key="assign:quiet"):
+        return notify(
+            recipient=world.resp_staff,
+            kind=Notification.Kind.NEW_ASSIGNMENT,
+            text="新分配的措施",
+            link="/unit/",
+            dedup_key=key,
+        )
+
+    @staticmethod
+    def _beijing(day, hour, minute=0):
+        return datetime.datetime(2026, 3, day, hour, minute, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+    def test_it_holds_a_routine_notice_until_the_morning(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world)
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 29), tick=False):
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 30), tick=False):
+            assert outbox_send() == 1
+        assert [m.to for m in mailoutbox] == [["lly@example.gov.cn"]]
+
+    def test_it_holds_one_written_after_midnight_until_the_same_morning(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(3, 5, 0), tick=False):
+            self._routine(world)
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 7, 30), tick=False):
+            assert outbox_send() == 1
+
+    def test_it_sends_an_urgent_notice_at_once(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            _urgent(world)
+            assert outbox_send() == 1
+
+    def test_it_sends_at_once_outside_the_quiet_hours(self, world, mail, mailoutbox):
+        with time_machine.travel(self._beijing(2, 21, 59), tick=False):
+            self._routine(world)
+            assert outbox_send() == 1
+
+    def test_it_follows_the_persons_own_hours(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from, world.resp_staff.quiet_until = datetime.time(12, 0), datetime.time(14, 0)
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world, "assign:night")
+            assert outbox_send() == 1
+        with time_machine.travel(self._beijing(3, 12, 30), tick=False):
+            self._routine(world, "assign:noon")
+            assert outbox_send() == 0
+        with time_machine.travel(self._beijing(3, 14, 0), tick=False):
+            assert outbox_send() == 1
+
+    def test_a_person_without_quiet_hours_is_reached_at_night(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from = world.resp_staff.quiet_until = None
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(self._beijing(2, 23, 15), tick=False):
+            self._routine(world)
+            assert outbox_send() == 1
+
+
+def _beijing(day, hour, minute=0):
+    return datetime.datetime(2026, 3, day, hour, minute, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+
+class TestDailyDigest:
+    """Routine notices reach the outside channels as one message a day per person, at
+    NOTIFY_DIGEST_HOUR (8:00 by default), counting each kind, with one link to the bell."""
+
+    @pytest.fixture
+    def mail(self, world, settings):
+        settings.NOTIFY_CHANNELS = ["email"]
+        settings.SITE_URL = "https://zg.example.gov.cn"
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+        cache.clear()
+        yield
+        cache.clear()
+
+    def _routine(self, world, key, kind=Notification.Kind.NEW_ASSIGNMENT, person=None):
+        return notify(
+            recipient=person or world.resp_staff,
+            kind=kind,
+            text="新分配给本单位的整改措施 1.1.1：全面清理违规发放的津贴补贴",
+            link=f"/measures/{key}/",
+            dedup_key=key,
+        )
+
+    def _sweep(self):
+        digests_write()
+        return outbox_send()
+
+    def test_it_gathers_a_days_routine_notices_into_one_message(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            self._routine(world, "a2")
+            self._routine(world, "c1", kind=Notification.Kind.REPORT_CONFIRMED)
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 7, 59), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 1
+        with time_machine.travel(_beijing(3, 8, 1), tick=False):
+            assert self._sweep() == 0
+        [mail_] = mailoutbox
+        assert mail_.subject == "【巡视整改督办台账】每日通知汇总"
+        assert "您有3条未读的一般通知：" in mail_.body
+        assert "新分配的任务2条" in mail_.body and "周报已确认1条" in mail_.body
+        assert "https://zg.example.gov.cn/notifications/" in mail_.body
+        assert "津贴补贴" not in mail_.body
+
+    def test_it_leaves_out_what_was_read_and_sends_nothing_when_all_was(self, world, mail, mailoutbox, client):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            notice = self._routine(world, "a1")
+        client.force_login(world.resp_staff)
+        client.get(reverse("rectification:notification_open", args=[notice.pk]))
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 0
+        assert mailoutbox == []
+
+    def test_it_never_holds_back_an_urgent_notice(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            _urgent(world)
+            self._routine(world, "a1")
+            assert self._sweep() == 1
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 1
+        assert [m.subject for m in mailoutbox] == ["【巡视整改督办台账】调度与督办", "【巡视整改督办台账】每日通知汇总"]
+        assert "您有1条未读的一般通知：新分配的任务1条。" in mailoutbox[1].body
+
+    def test_a_notice_after_the_digest_hour_waits_for_the_next_one(self, world, mail, mailoutbox):
+        with time_machine.travel(_beijing(3, 8, 30), tick=False):
+            self._routine(world, "late")
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(4, 8, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_writes_one_per_person(self, world, mail, mailoutbox):
+        world.resp_head.email = "head@example.gov.cn"
+        world.resp_head.save(update_fields=["email"])
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            self._routine(world, "a2")
+            self._routine(world, "a1", person=world.resp_head)
+        with time_machine.travel(_beijing(3, 9, 15), tick=False):
+            assert self._sweep() == 2
+        assert sorted(m.to[0] for m in mailoutbox) == ["head@example.gov.cn", "lly@example.gov.cn"]
+
+    def test_it_follows_the_digest_hour_setting(self, world, mail, mailoutbox, settings):
+        settings.NOTIFY_DIGEST_HOUR = 17
+        with time_machine.travel(_beijing(2, 16, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(2, 16, 59), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(2, 17, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_waits_for_the_end_of_the_persons_quiet_hours(self, world, mail, mailoutbox):
+        world.resp_staff.quiet_from, world.resp_staff.quiet_until = datetime.time(22, 0), datetime.time(9, 0)
+        world.resp_staff.save(update_fields=["quiet_from", "quiet_until"])
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert self._sweep() == 0
+        with time_machine.travel(_beijing(3, 9, 0), tick=False):
+            assert self._sweep() == 1
+
+    def test_it_is_sent_by_the_per_minute_sweep(self, world, mail, mailoutbox):
+        from rectification.tasks import outbox_sweep
+
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            assert outbox_sweep() == 1
+        assert len(mailoutbox) == 1
+
+    def test_the_office_sees_it_as_a_digest(self, world, mail, client):
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+        with time_machine.travel(_beijing(3, 8, 0), tick=False):
+            digests_write()
+        client.force_login(world.office)
+        page = client.get(reverse("rectification:deliveries")).content.decode()
+        assert "每日通知汇总" in page and "您有1条未读的一般通知：新分配的任务1条。" in page
+
+    def test_it_can_be_turned_off(self, world, mail, mailoutbox, settings):
+        settings.NOTIFY_DIGEST_HOUR = -1
+        with time_machine.travel(_beijing(2, 10, 0), tick=False):
+            self._routine(world, "a1")
+            assert self._sweep() == 1
+        assert mailoutbox[0].subject == "【巡视整改督办台账】新分配的任务"

@@ -114,11 +114,14 @@ class TestBrokerDown:
         assert Evidence.objects.filter(measure=world.resp_measure, original_name="清退凭证.pdf").exists()
         assert broker_down == []
 
-    def test_it_saves_through_the_services_with_e_mail_after_commit(self, world, broker_down, mailoutbox):
+    def test_it_saves_through_the_services_with_e_mail_after_commit(self, world, broker_down, mailoutbox, settings):
+        settings.NOTIFY_DIGEST_HOUR = -1  # each routine notice by itself, not in the daily digest
         # Assigning a measure notifies the unit and puts its e-mail in the outbox: the broker being
         # down delays the e-mail until the sweep, and loses nothing.
         world.resp_staff.email = "lly@example.gov.cn"
-        world.resp_staff.save(update_fields=["email"])
+        # No quiet hours: the routine e-mail would otherwise wait for the morning when run at night.
+        world.resp_staff.quiet_from = world.resp_staff.quiet_until = None
+        world.resp_staff.save(update_fields=["email", "quiet_from", "quiet_until"])
         services.measure_create(
             actor=world.office,
             problem=world.problem,

@@ -4,6 +4,8 @@ Rows are written in the transaction that writes the notice, so a rolled-back req
 and a committed one loses nothing; a worker sends them after commit (``services.outbox``).
 """
 
+import hashlib
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +38,9 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(_("开始发送时间"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送成功时间"), null=True, blank=True)
     last_error = models.CharField(_("最近一次错误"), max_length=ERROR_LENGTH, blank=True)
+    # A daily digest (``services.outbox.digests_write``): what it says (how many unread routine notices
+    # of each kind), sent instead of them; its ``notification`` is the latest of those. Empty otherwise.
+    digest_text = models.CharField(_("每日汇总内容"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
 
     class Meta:
@@ -53,3 +58,15 @@ class OutboxMessage(models.Model):
     @staticmethod
     def key_for(notification_id, channel):
         return f"n{notification_id}:{channel}"
+
+    @staticmethod
+    def day_key_for(notification, channel, day):
+        """The key that caps nags: one message a day per person, channel, kind and subject.
+
+        The subject is the notice's link (what it is about), or its text when it has none. Two notices
+        with the same key on the same local day (``TIME_ZONE``) make one outside message; the bell keeps
+        both. 60 characters at most: the subject goes in as a hash.
+        """
+        subject = notification.link or notification.text
+        digest = hashlib.sha256(f"{notification.kind}|{subject}".encode()).hexdigest()[:16]
+        return f"d{notification.recipient_id}:{day:%Y%m%d}:{channel}:{digest}"

@@ -1,5 +1,13 @@
 """The outbox: notices leave by e-mail, SMS and 企业微信 exactly once per person and channel.
 
+Nags are capped: the row's key is the day's key (``OutboxMessage.day_key_for``: person, channel,
+kind, what the notice is about, local date), so no one gets the same reminder twice in a day by an
+outside channel; the bell still shows every notice. Routine (not urgent) notices do not leave one by
+one: a daily digest per person and channel counts them (``digests_write``, at ``NOTIFY_DIGEST_HOUR``).
+With the digest off (``NOTIFY_DIGEST_HOUR`` -1), a routine notice written in the person's quiet
+hours (``User.quiet_from`` to ``quiet_until``) waits in the outbox until they end; an urgent one goes
+at once.
+
 ``outbox_write`` runs in the transaction that writes the notices and adds one row per recipient and
 channel (its unique key makes a second row impossible). After commit a task sends them
 (``outbox_send``); each row is claimed by a compare-and-set, so two workers never send one row. A
@@ -12,15 +20,19 @@ duplicate check and the SMS ``request_id`` let the platforms drop it).
 
 import datetime
 import logging
+from collections import Counter
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Notification, OutboxMessage
 from ..models.outbox import ERROR_LENGTH
+from ..models.work import URGENT_KINDS
 from .audit import audit_record
 from .channels import ADAPTERS, ChannelDown, ChannelRefused, Outgoing, adapters_enabled
 from .queue import task_after_commit
@@ -32,9 +44,19 @@ STALE_SENDING = datetime.timedelta(minutes=10)
 BACKOFF_CAP = datetime.timedelta(hours=1)
 # How many rows one run of the sweep sends; the next minute's run takes the rest.
 BATCH = 500
+# A digest counts the notices since the previous one.
+DIGEST_PERIOD = datetime.timedelta(days=1)
 
 
-def _channels_for(person, notification):
+def digest_on():
+    """Whether routine notices reach the outside channels in a daily digest (``NOTIFY_DIGEST_HOUR``)."""
+    return 0 <= settings.NOTIFY_DIGEST_HOUR <= 23
+
+
+def _channels_for(person, notification, *, digest=False):
+    # A routine notice waits for the day's digest instead of leaving by itself.
+    if not digest and digest_on() and not notification.is_urgent:
+        return
     for adapter in adapters_enabled():
         if adapter.channel.value in person.channels_off or not adapter.address(person):
             continue
@@ -48,11 +70,28 @@ def outbox_wanted(notification):
     return any(_channels_for(notification.recipient, notification))
 
 
+def _not_before(notification, now):
+    """When a notice may leave: at once if urgent or outside the person's quiet hours, else when
+    they end (the per-minute sweep sends it then)."""
+    if notification.is_urgent:
+        return now
+    return notification.recipient.quiet_end(now) or now
+
+
 def outbox_write(notifications):
     """Add the outside deliveries of saved ``notifications`` (their recipients loaded): one row per
     person and channel that reaches them, and a task to send them once the transaction commits."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    # The day's key caps nags: a second notice of the same kind about the same thing on the same
+    # day stays in the bell only (the unique key drops its row, even from a racing writer).
     rows = [
-        OutboxMessage(notification=n, channel=channel, key=OutboxMessage.key_for(n.pk, channel))
+        OutboxMessage(
+            notification=n,
+            channel=channel,
+            key=OutboxMessage.day_key_for(n, channel, today),
+            next_attempt_at=_not_before(n, now),
+        )
         for n in notifications
         for channel in _channels_for(n.recipient, n)
     ]
@@ -63,6 +102,58 @@ def outbox_write(notifications):
     return len(rows)
 
 
+def digests_write(*, now=None):
+    """Once a day from ``NOTIFY_DIGEST_HOUR``: for each person, one message per outside channel that
+    counts their routine notices still unread from the previous digest hour to this one, by kind,
+    with one link to the bell. Urgent notices are never in it (they left at once). Run by the
+    per-minute sweep; the unique key (person, day, channel) writes each digest once, however many
+    sweeps run. Returns how many rows were written."""
+    if not digest_on():
+        return 0
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    if local.hour < settings.NOTIFY_DIGEST_HOUR:
+        return 0
+    day = local.date()
+    done = f"notify:digest:{day:%Y%m%d}"
+    if cache.get(done):
+        return 0
+    end = datetime.datetime.combine(day, datetime.time(settings.NOTIFY_DIGEST_HOUR), tzinfo=local.tzinfo)
+    notices = (
+        Notification.objects.filter(created_at__gte=end - DIGEST_PERIOD, created_at__lt=end, read_at__isnull=True)
+        .exclude(kind__in=URGENT_KINDS)
+        .select_related("recipient")
+        .order_by("recipient_id", "created_at", "id")
+    )
+    latest: dict[int, Notification] = {}
+    counts: dict[int, Counter] = {}
+    for notice in notices:
+        latest[notice.recipient_id] = notice
+        counts.setdefault(notice.recipient_id, Counter())[notice.kind] += 1
+    labels = dict(Notification.Kind.choices)
+    rows = []
+    for person_id, notice in latest.items():
+        person = notice.recipient
+        kinds = counts[person_id]
+        text = _("您有%(total)s条未读的一般通知：%(kinds)s。") % {
+            "total": sum(kinds.values()),
+            "kinds": "，".join(f"{labels[kind]}{number}条" for kind, number in sorted(kinds.items())),
+        }
+        rows += [
+            OutboxMessage(
+                notification=notice,
+                channel=channel,
+                key=f"g{person_id}:{day:%Y%m%d}:{channel}",
+                digest_text=text[:300],
+                next_attempt_at=person.quiet_end(now) or now,
+            )
+            for channel in _channels_for(person, notice, digest=True)
+        ]
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    cache.set(done, True, 2 * 24 * 3600)
+    return len(rows)
+
+
 def _backoff(attempts):
     return min(datetime.timedelta(minutes=2 ** (attempts - 1)), BACKOFF_CAP)
 
@@ -70,6 +161,16 @@ def _backoff(attempts):
 def _outgoing(message):
     notice = message.notification
     person = notice.recipient
+    if message.digest_text:
+        # Counts by kind only, whatever NOTIFY_EXTERNAL_DETAIL says: no notice's own text.
+        return Outgoing(
+            key=message.key,
+            address=ADAPTERS[message.channel].address(person),
+            title=_("【巡视整改督办台账】每日通知汇总"),
+            text=message.digest_text,
+            link=f"{settings.SITE_URL}{reverse('rectification:notifications')}",
+            urgent=False,
+        )
     title = _("【巡视整改督办台账】%(kind)s") % {"kind": notice.get_kind_display()}
     if message.channel == "email":
         # E-mail stays on the district's own mail server: it carries the bell's text.
