@@ -14,8 +14,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 from . import access, passwords
 
@@ -202,4 +204,25 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store"
             if not response.has_header("Pragma"):
                 response["Pragma"] = "no-cache"
+        return response
+
+
+class NotFoundPageMiddleware:
+    """With DEBUG on (the demo, a developer's machine) Django answers a wrong address with its
+    English debug page, which lists every URL of the system. Show the project's own Chinese 404
+    page instead, as production does; a developer who wants the debug page sets
+    DJANGO_DEBUG_TECHNICAL_404=1. With DEBUG off Django already uses templates/404.html."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and settings.DEBUG
+            and not settings.DEBUG_TECHNICAL_404
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return page_not_found(request, Http404())
         return response

@@ -64,6 +64,9 @@ def env_list(name, default):
 
 PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+# With DEBUG on, a wrong address still gets the Chinese 404 page (the demo is shown to users);
+# a developer who wants Django's debug page with the list of URLs sets DJANGO_DEBUG_TECHNICAL_404=1.
+DEBUG_TECHNICAL_404 = DEBUG and env_bool("DJANGO_DEBUG_TECHNICAL_404", False)
 
 if PRODUCTION:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=True)
@@ -106,6 +109,9 @@ MIDDLEWARE = [
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.AccountGateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside the session, messages and CSRF middleware: the 404 page it renders shows the
+    # signed-in menu with a working logout button.
+    "accounts.middleware.NotFoundPageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: turns a lockout into our Chinese lockout page.
     "axes.middleware.AxesMiddleware",

@@ -237,7 +237,10 @@ class TestOtherPagesAgree:
             for problem in leader.led_problems.filter(round=_current_round()):
                 measures = problem.measures.all()
                 closed = measures.filter(closeout_state="closed").count()
-                assert f"<td>{closed}/{measures.count()}</td>" in page, (district, problem.code)
+                assert f'<td data-label="已销号/总数">{closed}/{measures.count()}</td>' in page, (
+                    district,
+                    problem.code,
+                )
 
     def test_the_claim_page_gives_the_dashboards_claim_rate_and_the_raw_rows(self, district, client):
         client.force_login(_office(district))

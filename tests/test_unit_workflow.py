@@ -90,8 +90,8 @@ class TestWorklist:
         _second_round(world)
         page = client.get(WORKLIST).content.decode()
         assert "<th>巡视轮次</th>" in page
-        assert f'<td class="small">{world.round.title}</td>' in page
-        assert '<td class="small">第二轮巡视</td>' in page
+        assert f'<td data-label="巡视轮次" class="small">{world.round.title}</td>' in page
+        assert '<td data-label="巡视轮次" class="small">第二轮巡视</td>' in page
 
     def test_it_shows_another_unit_only_its_own_work(self, world, client, frozen):
         for user in (world.lead_staff, world.outsider):
