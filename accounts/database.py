@@ -34,7 +34,11 @@ def grant_application_role(role, *, connection=None):
 
 
 def tables_owned_by_current_user(connection=None):
-    """The tables of the current schema the connected role owns (empty for the application role)."""
+    """The tables of the current schema the connected role owns (empty for the application role).
+
+    Owning includes being a member of the owning role, which is enough to alter the table:
+    ``pg_has_role`` here is PostgreSQL's catalogue function about database roles, not a check of
+    the application's roles (those are read in ``accounts.access`` only)."""
     connection = connection or default_connection
     if connection.vendor != "postgresql":
         return []

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from accounts import access
 from accounts.models import AdminApproval, AuditEvent, User
 from accounts.roles import Role
 
@@ -60,7 +61,7 @@ class TestWhoGetsIn:
                 assert client.post(url, data).status_code == 403, (url, actor)
         world.resp_staff.refresh_from_db()
         assert world.resp_staff.is_active
-        assert not world.resp_staff.has_role(Role.OFFICE)
+        assert not access.is_office(world.resp_staff)
 
     def test_it_sends_anonymous_visitors_to_the_login_page(self, world, client):
         for url, _owner in _pages(world):

@@ -8,7 +8,7 @@ row ``audit.rekey`` then records how many rows were re-sealed and the old chain'
 
 On PostgreSQL this runs as the owner role (``manage.py migrate`` with DATABASE_OWNER_URL), which
 alone may switch the append-only trigger off for the re-sealing. TRUNCATE is refused unless the
-table's owner explicitly asks for it in its own session (``SET zhenggai.audit_truncate =
+table's owner itself (not a member of its role) explicitly asks for it in its own session (``SET zhenggai.audit_truncate =
 'allowed'``), which the test suite does to empty its scratch database between tests; the
 application role owns nothing and can neither ask nor switch the trigger off.
 """
@@ -26,7 +26,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE'
        AND current_setting('zhenggai.audit_truncate', true) = 'allowed'
-       AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+       AND current_user = (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID) THEN
         RETURN NULL;
     END IF;
     RAISE EXCEPTION 'accounts_auditevent is append-only: % refused', TG_OP
