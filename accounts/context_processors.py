@@ -1,16 +1,5 @@
 from . import access, selectors
-
-
-def _once(compute):
-    """A callable for templates that runs its query only if, and the first time, a page uses it."""
-    cache = {}
-
-    def value():
-        if "v" not in cache:
-            cache["v"] = compute()
-        return cache["v"]
-
-    return value
+from .ui import computed_once as _once
 
 
 def roles(request):

@@ -51,3 +51,16 @@ def masked(value, *, keep_start=3, keep_end=4):
         return value[:1] + "*" * (len(value) - 1)
     end = value[len(value) - keep_end :]
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + end
+
+
+def computed_once(compute):
+    """A callable for templates that runs its query only if, and the first time, a page uses it
+    (the menu's counts: most pages never show them)."""
+    cache = {}
+
+    def value():
+        if "v" not in cache:
+            cache["v"] = compute()
+        return cache["v"]
+
+    return value

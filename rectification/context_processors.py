@@ -1,17 +1,7 @@
+from accounts.ui import computed_once as _once
+
 from . import access
 from .selectors import pending_closeout_count, unread_notification_count
-
-
-def _once(compute):
-    """A callable for templates that runs its query only if, and the first time, a page uses it."""
-    cache = {}
-
-    def value():
-        if "v" not in cache:
-            cache["v"] = compute()
-        return cache["v"]
-
-    return value
 
 
 def bell(request):
