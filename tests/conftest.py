@@ -315,6 +315,17 @@ def audit_triggers_off():
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
+def week_report_data(progress="本周按计划推进。", *, percent=40, state="in_progress", plan="继续推进。"):
+    """The fields of one row of the weekly report, as the form sends them to ``report_save``."""
+    return {
+        "progress_this_week": progress,
+        "cumulative_state": state,
+        "percent": percent,
+        "next_week_plan": plan,
+        "difficulties": "",
+    }
+
+
 def measure_finished(measure, *, liaison, head):
     """A measure reported 已完成 at 100% this week and confirmed by its unit head, its open
     milestones marked done: what close-out asks for, reached as a unit reaches it."""
@@ -329,13 +340,7 @@ def measure_finished(measure, *, liaison, head):
         measure=measure,
         iso_year=iso_year,
         iso_week=iso_week,
-        data={
-            "progress_this_week": "全部整改任务已完成。",
-            "cumulative_state": "completed",
-            "percent": 100,
-            "next_week_plan": "巩固整改成果。",
-            "difficulties": "",
-        },
+        data=week_report_data("全部整改任务已完成。", percent=100, state="completed", plan="巩固整改成果。"),
         lock_version=None,
     )
     # Only this row is submitted: the unit's other rows may follow later in the week.

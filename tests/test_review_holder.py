@@ -35,7 +35,7 @@ from rectification.models import (
 )
 from rectification.workdays import iso_week_of
 
-from .conftest import PASSWORD, measure_finished
+from .conftest import PASSWORD, measure_finished, week_report_data
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -399,13 +399,7 @@ class TestReportsStuckWithTheUnitHead:
             measure=world.resp_measure,
             iso_year=iso_year,
             iso_week=iso_week,
-            data={
-                "progress_this_week": "本周清退两笔。",
-                "cumulative_state": "in_progress",
-                "percent": 40,
-                "next_week_plan": "继续清退。",
-                "difficulties": "",
-            },
+            data=week_report_data("本周清退两笔。"),
             lock_version=None,
         )
         services.report_submit(actor=world.resp_staff, unit=world.resp_unit, iso_year=iso_year, iso_week=iso_week)

@@ -244,6 +244,18 @@ class TestMeasuresWithoutCriteria:
         assert "调整需报整改办审批" in response.content.decode()
         assert list(agreed.criteria.values_list("text", flat=True)) == ["制度印发"]
 
+    @pytest.mark.parametrize("person", ["outsider", "resp_staff", "coop_staff", "leader"])
+    def test_no_one_but_the_lead_unit_and_the_office_adds_criteria(self, criteria_world, client, frozen, person):
+        world = criteria_world
+        lacking = Measure.objects.get(code="2.1.1")
+        client.force_login(getattr(world, person))
+        response = client.post(
+            reverse("rectification:measure_setup_action", args=[lacking.pk]),
+            {"action": "criteria", "criteria": "外单位写的标准"},
+        )
+        assert response.status_code in (403, 404)
+        assert not lacking.criteria.exists()
+
     def test_asking_when_nothing_lacks_says_so(self, world, client, frozen):
         client.force_login(world.office)
         response = client.post(ASK, {"round": world.round.pk}, follow=True)
