@@ -471,9 +471,29 @@ class TestFileChecks:
         with zipfile.ZipFile(bomb, "w") as target:
             for name, content in parts.items():
                 target.writestr(name, content)
-        self._check(bomb.read_bytes())  # the zip itself is fine
+        # Refused at upload and again when read, whether or not the installed XML parser
+        # (lxml, brought in by python-docx) would have expanded the entities.
+        with pytest.raises(ImportRefused, match="无法读取该 Excel 文件：文件内部含有 Excel 从不写入的 XML 实体声明"):
+            self._check(bomb.read_bytes())
         with pytest.raises(ImportRefused, match="无法读取该 Excel 文件"):
             plan_for(world, bomb)
+
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le"])
+    def test_it_refuses_an_entity_declared_in_a_worksheet(self, tmp_path, encoding):
+        path = ledger_file(tmp_path, [problem_row()], [])
+        with zipfile.ZipFile(path) as source:
+            parts = {name: source.read(name) for name in source.namelist()}
+        sheet = next(name for name in parts if name.startswith("xl/worksheets/"))
+        # The declaration far into the part, across the scanner's chunk boundary.
+        padding = "<!--" + " " * (300 * 1024) + "-->"
+        prolog = f'<?xml version="1.0"?>{padding}<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        parts[sheet] = prolog.encode(encoding) + parts[sheet].split(b"?>", 1)[-1]
+        bomb = tmp_path / "entity.xlsx"
+        with zipfile.ZipFile(bomb, "w") as target:
+            for name, content in parts.items():
+                target.writestr(name, content)
+        with pytest.raises(ImportRefused, match="XML 实体声明"):
+            self._check(bomb.read_bytes())
 
     def test_it_accepts_a_real_workbook(self, tmp_path):
         path = ledger_file(tmp_path, [problem_row()], [])

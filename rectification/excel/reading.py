@@ -1,9 +1,9 @@
 """Checking and reading an uploaded workbook, before anything is made of its content.
 
 ``xlsx_check`` refuses anything that is not a real, reasonably sized .xlsx by looking at the
-bytes and the zip directory (entry count, total uncompressed size) before openpyxl parses a
-single byte of XML; openpyxl then parses through defusedxml, which is installed for that
-reason. ``workbook_read`` opens the file read-only (streaming, flat memory) within hard caps on
+bytes and the zip directory (entry count, total uncompressed size) and refuses any part that
+declares a DTD or an entity (``zip_declares_dtd``) before openpyxl parses a single byte of XML;
+openpyxl then parses through defusedxml where it can (not when lxml is installed, hence the scan). ``workbook_read`` opens the file read-only (streaming, flat memory) within hard caps on
 sheets, rows and columns, and always closes it; a cell merged down over several rows reads as if
 written on each of them (``_fill_merged_down``), and a hidden sheet is marked as such.
 """
@@ -67,25 +67,62 @@ def xlsx_check(fileobj, *, size):
     try:
         with zipfile.ZipFile(fileobj) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            if len(entries) > MAX_ZIP_ENTRIES:
+                raise ImportRefused(
+                    _("文件内部包含 %(n)s 个部件，超过 %(limit)s 个的上限，不像是台账文件。")
+                    % {"n": len(entries), "limit": MAX_ZIP_ENTRIES}
+                )
+            if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
+                raise ImportRefused(
+                    _("文件解压后超过 %(mb)s MB 的上限，可能是异常文件，已拒绝。")
+                    % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}
+                )
+            names = {entry.filename for entry in entries}
+            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+                raise ImportRefused(_("文件不是 Excel 工作簿（.xlsx）：缺少工作簿结构。"))
+            if "xl/vbaProject.bin" in names:
+                raise ImportRefused(_("文件包含宏，请另存为不含宏的 .xlsx 格式后再导入。"))
+            _refuse_a_dtd(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError):
         raise ImportRefused(_("文件已损坏，无法作为 .xlsx 工作簿打开。")) from None
     finally:
         fileobj.seek(0)
-    if len(entries) > MAX_ZIP_ENTRIES:
+
+
+_DTD_MARKERS = tuple(
+    marker.encode(encoding) for marker in ("<!DOCTYPE", "<!ENTITY") for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_SCAN_CHUNK = 256 * 1024
+
+
+def _refuse_a_dtd(archive):
+    if zip_declares_dtd(archive):
         raise ImportRefused(
-            _("文件内部包含 %(n)s 个部件，超过 %(limit)s 个的上限，不像是台账文件。")
-            % {"n": len(entries), "limit": MAX_ZIP_ENTRIES}
+            _("无法读取该 Excel 文件：文件内部含有 Excel 从不写入的 XML 实体声明，可能是异常文件，已拒绝。")
         )
-    if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
-        raise ImportRefused(
-            _("文件解压后超过 %(mb)s MB 的上限，可能是异常文件，已拒绝。")
-            % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}
-        )
-    names = {entry.filename for entry in entries}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise ImportRefused(_("文件不是 Excel 工作簿（.xlsx）：缺少工作簿结构。"))
-    if "xl/vbaProject.bin" in names:
-        raise ImportRefused(_("文件包含宏，请另存为不含宏的 .xlsx 格式后再导入。"))
+
+
+def zip_declares_dtd(archive):
+    """True when any part of an Office file (a zip of XML parts) carries a DTD or an entity.
+
+    Office never writes one, and an entity is how an "XML bomb" multiplies a few bytes into
+    gigabytes. The parsers' own defences differ (openpyxl uses defusedxml only when lxml is
+    absent, python-docx's lxml parser is configured separately), so the file is refused here,
+    before any parser sees it. Each part is read in chunks; the caller has already bounded the
+    total uncompressed size.
+    """
+    overlap = max(len(marker) for marker in _DTD_MARKERS)
+    for entry in archive.infolist():
+        if entry.is_dir():
+            continue
+        with archive.open(entry) as part:
+            tail = b""
+            while chunk := part.read(_SCAN_CHUNK):
+                window = tail + chunk
+                if any(marker in window for marker in _DTD_MARKERS):
+                    return True
+                tail = window[-overlap:]
+    return False
 
 
 # --- the sheets ------------------------------------------------------------------------------
@@ -155,7 +192,11 @@ def workbook_read(path):
     # ValueError, zip and XML errors, defusedxml's EntitiesForbidden...): any failure while
     # reading means the file is refused, and the cause is logged for the administrators.
     try:
+        with zipfile.ZipFile(path) as archive:
+            _refuse_a_dtd(archive)
         workbook = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except ImportRefused:
+        raise
     except Exception:
         logger.warning("Excel import: unreadable workbook", exc_info=True)
         raise ImportRefused(_("无法读取该 Excel 文件，请确认文件未损坏、未加密。")) from None
