@@ -37,8 +37,10 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     is_unit_head,
     is_unit_staff,
     leader_accounts,
+    may_manage_accounts,
     office_staff,
     reads_all,
+    system_administrators,
     track_office_staff,
     track_office_unit,
     unit_heads,
@@ -165,6 +167,18 @@ def may_manage_ledger(user):
     """Rounds, problems and their responsibilities, the import, re-assignments and approving
     changes to claimed measures: the office's own work on the ledger."""
     return is_office(user)
+
+
+def may_see_pending_names(user):
+    """The list of pending (待开通) leaders and units a ledger import named: the office, who sends it
+    to the system administrator."""
+    return is_office(user)
+
+
+def may_bind_pending_names(user):
+    """Binding a pending leader or unit to an account, or opening a pending unit: the system
+    administrator, who opens accounts and units. The page shows names and counts, never findings."""
+    return may_manage_accounts(user)
 
 
 def _checker(user, objects=()):
