@@ -1038,6 +1038,8 @@ class LedgerPlanner:
             self.error(cell.where, str(refused))
             return None
         self.plan.units[str(unit)] += 1
+        if notice := self.names.notice("unit", text):
+            self.warning(cell.where, notice)
         return unit
 
     def _units(self, cell):
@@ -1055,6 +1057,8 @@ class LedgerPlanner:
             self.error(cell.where, str(refused))
             return None
         self.plan.leaders[str(leader)] += 1
+        if notice := self.names.notice("leader", text):
+            self.warning(cell.where, notice)
         return leader
 
     def _choice(self, cell, choices, what):

@@ -114,6 +114,7 @@ class NameBook:
             for alias in NameAlias.objects.select_related("unit", "person")
         }
         self.rows: dict = {}
+        self.noticed: set = set()
 
     # -- what the preview shows --
 
@@ -128,6 +129,23 @@ class NameBook:
             row = self.rows[key] = NameRow(kind, written, status, target, list(suggestions))
         row.count += 1
         return row.target
+
+    def notice(self, kind, written):
+        """The preview's warning for a written name kept as pending, the first time it is met."""
+        key = (kind, normalised(written))
+        row = self.rows.get(key)
+        if row is None or row.bound or key in self.noticed:
+            return None
+        self.noticed.add(key)
+        what = _("单位") if kind == "unit" else _("区领导")
+        if row.status == "pending":
+            message = _("“%(name)s”是此前导入登记的待开通%(what)s，仍按待开通处理") % {"name": written, "what": what}
+        else:
+            message = _("系统中没有%(what)s“%(name)s”，导入后登记为待开通%(what)s") % {"name": written, "what": what}
+        if row.suggestions:
+            shown = _("或").join(f"“{target}”（{confidence}%）" for target, confidence in row.suggestions)
+            message += _("；是否为%(suggestions)s？如是，请在下方“单位和领导的名称”中确认") % {"suggestions": shown}
+        return message + _("。")
 
     # -- units --
 
