@@ -1397,7 +1397,15 @@ class LedgerPlanner:
             if (value := self._choice(cell, _MEASURE_KINDS, "措施类别")) is not None:
                 new["kind"] = value
         if cell := require("owner_unit", "责任单位"):
-            if (unit := self._unit(cell, cell.text)) is not None:
+            # A measure has one owner: the first unit written (主责); the others are the problem's
+            # responsible units (gathered from the measure rows when it has no column of its own).
+            owners = split_names(cell.text) or [cell.text]
+            if len(owners) > 1:
+                self._once(
+                    raw.where.sheet,
+                    _("有的措施写了多个责任单位：第一个作为该措施的责任单位，其余作为问题的责任单位。"),
+                )
+            if (unit := self._unit(cell, owners[0])) is not None:
                 new["owner_unit"] = unit
         for name in ("handler_name", "handler_phone", "expected_deliverable"):
             if (cell := present(name)) is not None:
