@@ -181,6 +181,27 @@ def may_bind_pending_names(user):
     return may_manage_accounts(user)
 
 
+def pending_unit_for_user(user, pk):
+    """A pending unit the system administrator binds or opens: 403 for anyone else, 404 for a
+    unit that is not (or no longer) pending."""
+    if not may_bind_pending_names(user):
+        raise PermissionDenied
+    unit = Unit.objects.filter(pk=pk, is_pending=True).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def pending_leader_for_user(user, pk):
+    """As ``pending_unit_for_user``, for a pending leader."""
+    if not may_bind_pending_names(user):
+        raise PermissionDenied
+    person = User.objects.filter(pk=pk, is_pending=True).first()
+    if person is None:
+        raise Http404
+    return person
+
+
 def _checker(user, objects=()):
     """A guardian checker holding the person's object permissions on ``objects`` (one query a
     type), so that deciding for many rows costs the same as for one."""

@@ -490,3 +490,9 @@ class TestPendingPages:
     def test_anonymous_visitors_go_to_the_login_page(self, client):
         response = client.get(reverse("rectification:pending_list"))
         assert response.status_code == 302 and "login" in response["Location"]
+
+    def test_a_pending_unit_and_leader_show_as_such_on_the_problem_page(self, world, client, tmp_path):
+        problem = imported(world, tmp_path, ledger([row(牵头领导="赵新来", 牵头单位="卫健委")]))
+        client.force_login(world.office)
+        page = client.get(reverse("rectification:problem_detail", args=[problem.pk])).content.decode()
+        assert "<dd>赵新来（待开通）</dd>" in page and "<dd>卫健委（待开通）</dd>" in page

@@ -10,11 +10,11 @@ Anyone else gets 403; a pending unit or leader that does not exist (or was bound
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Unit, User
+from accounts.models import Unit
 from accounts.ui import error_text
 from rectification import access
 from rectification.selectors import pending_leaders_listed, pending_units_listed
@@ -91,8 +91,7 @@ def _bound(request, form, bind, pending, written):
 @login_required
 @require_POST
 def pending_unit_bind(request, pk):
-    _require(access.may_bind_pending_names(request.user))
-    pending = get_object_or_404(Unit, pk=pk, is_pending=True)
+    pending = access.pending_unit_for_user(request.user, pk)
     form = PendingBindForm(request.POST, targets=_unit_targets(), prefix=f"u{pk}")
     return _bound(request, form, services.pending_unit_bind, pending, pending.name)
 
@@ -100,8 +99,7 @@ def pending_unit_bind(request, pk):
 @login_required
 @require_POST
 def pending_unit_open(request, pk):
-    _require(access.may_bind_pending_names(request.user))
-    pending = get_object_or_404(Unit, pk=pk, is_pending=True)
+    pending = access.pending_unit_for_user(request.user, pk)
     try:
         services.pending_unit_open(actor=request.user, pending=pending)
     except ValidationError as refused:
@@ -114,7 +112,6 @@ def pending_unit_open(request, pk):
 @login_required
 @require_POST
 def pending_leader_bind(request, pk):
-    _require(access.may_bind_pending_names(request.user))
-    pending = get_object_or_404(User, pk=pk, is_pending=True)
+    pending = access.pending_leader_for_user(request.user, pk)
     form = PendingBindForm(request.POST, targets=_leader_targets(), prefix=f"p{pk}")
     return _bound(request, form, services.pending_leader_bind, pending, pending.full_name)
