@@ -6,6 +6,7 @@ The ledgers are real .xlsx files built here with openpyxl in the layout district
 merged title, 序号 without codes, an aspect on a row of its own, one row per measure.
 """
 
+import datetime
 import io
 
 import pytest
@@ -18,6 +19,7 @@ from accounts.models import AuditEvent, NameAlias, Unit, User
 from accounts.roles import Role
 from accounts.services import unit_create, user_create
 from rectification.access import measures_visible_to, problems_visible_to
+from rectification.excel import exports
 from rectification.excel.imports import ledger_plan
 from rectification.excel.names import PendingName, likeness
 from rectification.models import ImportColumnMapping, Notification, Problem
@@ -33,6 +35,7 @@ from rectification.services.pending import (
 
 from .conftest import PASSWORD
 
+TODAY = datetime.date(2026, 11, 26)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = ["序号", "反馈问题", "整改措施", "牵头领导", "责任领导（分管）", "牵头单位", "责任单位", "完成时限"]
 
@@ -195,6 +198,32 @@ class TestPendingOnImport:
         assert shown.status == "pending"
         ledger_import(actor=world.office, plan=plan)
         assert Unit.objects.filter(name="卫健委").count() == 1
+
+    def test_an_export_with_pending_names_reads_back_unchanged(self, world, tmp_path):
+        problem = imported(
+            world,
+            tmp_path,
+            ledger(
+                [
+                    row(
+                        **{
+                            "牵头领导": "赵新来",
+                            "责任领导（分管）": "赵新来、李其他",
+                            "牵头单位": "卫健委",
+                            "责任单位": "卫健委",
+                        }
+                    )
+                ]
+            ),
+        )
+        content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
+        plan = plan_of(world, tmp_path, content, "export.xlsx")
+        assert [str(e) for e in plan.errors] == []
+        assert {d.action for d in plan.problems} == {"unchanged"}
+        assert {d.action for d in plan.measures} == {"unchanged"}
+        assert plan.summary()["problems_unchanged"] == Problem.objects.filter(round=world.round).count() == 2
+        assert {r.written: r.status for r in plan.names.listed()}["卫健委"] == "pending"
+        assert problem.lead_unit.name == "卫健委"
 
     def test_a_failed_import_keeps_no_pending_unit(self, world, tmp_path):
         plan = plan_of(world, tmp_path, ledger([row(牵头单位="卫健委")]))
