@@ -22,7 +22,7 @@ from rectification.access import measures_visible_to, problems_visible_to
 from rectification.excel import exports
 from rectification.excel.imports import ledger_plan
 from rectification.excel.names import PendingName, likeness
-from rectification.models import ImportColumnMapping, Notification, Problem
+from rectification.models import DispatchSheet, ImportColumnMapping, Notification, Problem, WeeklyCycle
 from rectification.services.ledger_import import ledger_import
 from rectification.services.pending import (
     column_mapping_set,
@@ -333,6 +333,20 @@ class TestBinding:
         assert event.changes == {"written": "卫健委", "unit": "区卫生健康局", "problems": 1, "measures": 1}
         # The written name is an alias now: the next import binds it without asking.
         plan = plan_of(world, tmp_path, ledger([row(牵头单位="卫健委", 责任单位="卫健委")]), "b.xlsx")
+        assert plan.problems[0].action == "unchanged"
+
+    def test_a_pending_unit_history_names_is_kept_disabled_when_bound(self, world, tmp_path, health):
+        problem = imported(world, tmp_path, ledger([row(牵头单位="卫健委")]))
+        pending = Unit.objects.get(name="卫健委")
+        cycle = WeeklyCycle.objects.create(round=world.round, iso_year=2026, iso_week=40)
+        DispatchSheet.objects.create(cycle=cycle, unit=pending, content={})
+        pending_unit_bind(actor=world.sysadmin, pending=pending, target=health["unit"])
+        pending.refresh_from_db()
+        assert (pending.is_active, pending.is_pending) == (False, True)
+        problem.refresh_from_db()
+        assert problem.lead_unit == health["unit"]
+        # Disabled, it is neither listed as pending nor matched by a later import: the alias is.
+        plan = plan_of(world, tmp_path, ledger([row(牵头单位="卫健委")]), "b.xlsx")
         assert plan.problems[0].action == "unchanged"
 
     def test_binding_a_leader(self, world, tmp_path):

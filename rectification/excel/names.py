@@ -191,7 +191,8 @@ class NameBook:
             name, title = found[1].strip(), found[2].strip()
         key = normalised(name)
         for alias_key in (normalised(written), key):
-            if (target := self.aliases.get((NameAlias.Kind.LEADER, alias_key))) is not None:
+            target = self.aliases.get((NameAlias.Kind.LEADER, alias_key))
+            if target is not None and target.is_active:
                 return self._row("leader", written, "alias", target)
         if self.leader_matcher.by_name.get(key):
             # One of that name: bound; several: the matcher's message asks for 姓名（职务）.

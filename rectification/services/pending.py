@@ -18,6 +18,7 @@ import secrets
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -205,6 +206,27 @@ def _alias_to(kind, written, **target):
     NameAlias.objects.update_or_create(kind=kind, key=normalised(written), defaults={"written": written, **target})
 
 
+def _unit_retire(pending):
+    """Remove a bound pending unit; one that history still names (a weekly cycle's dispatch sheet,
+    say) is kept, disabled, under its written name instead."""
+    group = pending.group
+    try:
+        with transaction.atomic():
+            pending.delete()
+            group.delete()
+    except ProtectedError:
+        Unit.objects.filter(pk=pending.pk).update(is_active=False)
+
+
+def _leader_retire(pending):
+    """Remove a bound pending leader; one that history still names stays, unable to sign in."""
+    try:
+        with transaction.atomic():
+            pending.delete()
+    except ProtectedError:
+        User.objects.filter(pk=pending.pk).update(is_pending=False, is_active=False)
+
+
 @transaction.atomic
 def pending_unit_bind(*, actor, pending, target):
     """The pending unit is ``target``: everything assigned to it moves there, its name becomes an
@@ -228,9 +250,8 @@ def pending_unit_bind(*, actor, pending, target):
     _alias_to(NameAlias.Kind.UNIT, pending.name, unit=target, person=None, created_by=actor)
     permissions_sync_for_problems(list(Problem.objects.filter(pk__in=problem_ids)))
     notify_new_assignments(Measure.objects.filter(pk__in=measure_ids))
-    name, group = pending.name, pending.group
-    pending.delete()
-    group.delete()
+    name = pending.name
+    _unit_retire(pending)
     audit_record(
         actor=actor,
         action="pending.unit_bind",
@@ -272,7 +293,7 @@ def pending_leader_bind(*, actor, pending, target):
     _alias_to(NameAlias.Kind.LEADER, pending.full_name, unit=None, person=target, created_by=actor)
     permissions_sync_for_problems(list(Problem.objects.filter(pk__in=problem_ids)))
     name = pending.full_name
-    pending.delete()
+    _leader_retire(pending)
     audit_record(
         actor=actor,
         action="pending.leader_bind",
