@@ -48,13 +48,14 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     units_staff,
 )
 from accounts.access import active as _active
-from accounts.models import Unit, User
+from accounts.models import NameAlias, Unit, User
 
 from .models import (
     CloseOutRequest,
     CoordinationItem,
     Evidence,
     ExportJob,
+    ImportColumnMapping,
     Measure,
     MeasureChangeRequest,
     MeasureGroupObjectPermission,
@@ -200,6 +201,26 @@ def pending_leader_for_user(user, pk):
     if person is None:
         raise Http404
     return person
+
+
+def name_alias_for_user(user, pk):
+    """An alias the import remembers, for the office to remove: 403 for anyone else, 404 if none."""
+    if not may_see_pending_names(user):
+        raise PermissionDenied
+    alias = NameAlias.objects.filter(pk=pk).first()
+    if alias is None:
+        raise Http404
+    return alias
+
+
+def column_mapping_for_user(user, pk):
+    """A column mapping the import remembers, for the office to remove (as ``name_alias_for_user``)."""
+    if not may_manage_ledger(user):
+        raise PermissionDenied
+    mapping = ImportColumnMapping.objects.filter(pk=pk).first()
+    if mapping is None:
+        raise Http404
+    return mapping
 
 
 def _checker(user, objects=()):

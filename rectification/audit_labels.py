@@ -74,6 +74,8 @@ FILE_ACTIONS = {
     "excel.import_failed": "导入整改台账失败",
     "excel.column_mapping": "设置导入列对应关系",
     "name.alias_add": "确认单位或领导的别名",
+    "name.alias_remove": "删除单位或领导的别名",
+    "excel.column_mapping_remove": "删除导入列对应关系",
     "pending.create": "登记待开通的领导或单位",
     "pending.send": "将待开通的领导和单位发送系统管理员",
     "pending.unit_bind": "绑定待开通单位",

@@ -89,6 +89,9 @@ urlpatterns = [
     # Leaders and units a ledger import named that have no account yet (待开通).
     path("pending/", pending.pending_list, name="pending_list"),
     path("pending/send/", pending.pending_send, name="pending_send"),
+    path("pending/learned/", pending.learned, name="pending_learned"),
+    path("pending/learned/aliases/<int:pk>/delete/", pending.alias_remove, name="pending_alias_remove"),
+    path("pending/learned/mappings/<int:pk>/delete/", pending.mapping_remove, name="pending_mapping_remove"),
     path("pending/bind/", pending.pending_bind, name="pending_bind"),
     path("pending/bind/units/<int:pk>/", pending.pending_unit_bind, name="pending_unit_bind"),
     path("pending/bind/units/<int:pk>/open/", pending.pending_unit_open, name="pending_unit_open"),

@@ -539,3 +539,41 @@ class TestPendingPages:
         client.force_login(world.office)
         page = client.get(reverse("rectification:problem_detail", args=[problem.pk])).content.decode()
         assert "<dd>赵新来（待开通）</dd>" in page and "<dd>卫健委（待开通）</dd>" in page
+
+
+@pytest.mark.django_db
+class TestLearnedPage:
+    def test_the_office_sees_and_removes_what_the_import_remembers(self, world, client, tmp_path, health):
+        alias = name_alias_add(actor=world.office, kind="unit", written="卫健局", target=health["unit"])
+        mapping = column_mapping_set(actor=world.office, header="承担单位", target="measure:owner_unit")
+        client.force_login(world.office)
+        page = client.get(reverse("rectification:pending_learned")).content.decode()
+        assert "<td>卫健局</td><td>区卫生健康局</td>" in page
+        assert "<td>承担单位</td><td>措施：责任单位</td>" in page
+        response = client.post(reverse("rectification:pending_alias_remove", args=[alias.pk]), follow=True)
+        assert "已删除别名“卫健局”。" in response.content.decode()
+        response = client.post(reverse("rectification:pending_mapping_remove", args=[mapping.pk]), follow=True)
+        assert "已删除表头“承担单位”的对应关系。" in response.content.decode()
+        assert not NameAlias.objects.exists() and not ImportColumnMapping.objects.exists()
+        # Forgotten: the next import suggests again instead of binding.
+        plan = plan_of(world, tmp_path, ledger([row(牵头单位="卫健局")]))
+        assert plan.problems[0].values["lead_unit"] == PendingName("unit", "卫健局")
+        assert AuditEvent.objects.get(action="name.alias_remove").changes == {"kind": "unit", "written": "卫健局"}
+        assert AuditEvent.objects.get(action="excel.column_mapping_remove").changes == {
+            "header": "承担单位",
+            "mapped_as": "measure:owner_unit",
+        }
+
+    def test_it_is_the_offices_alone(self, world, client, health):
+        alias = name_alias_add(actor=world.office, kind="unit", written="卫健局", target=health["unit"])
+        mapping = column_mapping_set(actor=world.office, header="承担单位", target="ignore")
+        for actor in (world.outsider, world.sysadmin, world.leader, world.supervision):
+            client.force_login(actor)
+            assert client.get(reverse("rectification:pending_learned")).status_code == 403
+            assert client.post(reverse("rectification:pending_alias_remove", args=[alias.pk])).status_code == 403
+            assert client.post(reverse("rectification:pending_mapping_remove", args=[mapping.pk])).status_code == 403
+        client.force_login(world.office)
+        assert client.post(reverse("rectification:pending_alias_remove", args=[999999])).status_code == 404
+        assert client.post(reverse("rectification:pending_mapping_remove", args=[999999])).status_code == 404
+        assert client.get(reverse("rectification:pending_alias_remove", args=[alias.pk])).status_code == 405
+        assert NameAlias.objects.count() == ImportColumnMapping.objects.count() == 1

@@ -223,6 +223,9 @@ OBJECT_KWARGS = {
     "rectification:pending_unit_bind": lambda w, o: {"pk": w.resp_unit.pk},
     "rectification:pending_unit_open": lambda w, o: {"pk": w.resp_unit.pk},
     "rectification:pending_leader_bind": lambda w, o: {"pk": w.leader.pk},
+    # An alias and a column mapping are the office's, not unit A's: any id gives the outsider 403.
+    "rectification:pending_alias_remove": lambda w, o: {"pk": 1},
+    "rectification:pending_mapping_remove": lambda w, o: {"pk": 1},
     "accounts:approval_detail": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_decide": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_withdraw": lambda w, o: {"pk": o["approval"].pk},
@@ -288,6 +291,7 @@ NO_OBJECT = {
     "rectification:pending_list",
     "rectification:pending_send",
     "rectification:pending_bind",
+    "rectification:pending_learned",
 }
 
 # Django's admin is the office's alone: every one of its URLs sends anybody else to its login

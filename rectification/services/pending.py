@@ -100,6 +100,24 @@ def column_mapping_set(*, actor, header, target):
     return mapping
 
 
+@transaction.atomic
+def name_alias_remove(*, actor, alias):
+    """Forget an alias: the written name is read afresh (and, unknown, kept as pending) by the next import."""
+    _require_office(actor)
+    changes = {"kind": alias.kind, "written": alias.written}
+    alias.delete()
+    audit_record(actor=actor, action="name.alias_remove", target=None, changes=changes)
+
+
+@transaction.atomic
+def column_mapping_remove(*, actor, mapping):
+    """Forget a column mapping: the header is unrecognised again at the next import."""
+    _require_office(actor)
+    changes = {"header": mapping.header, "mapped_as": mapping.target}
+    mapping.delete()
+    audit_record(actor=actor, action="excel.column_mapping_remove", target=None, changes=changes)
+
+
 # --- keeping unknown names at import ----------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 Who may do what:
 - the list and sending it to the system administrators: the office (``may_see_pending_names``);
+- what the import remembers (aliases, column mappings) and removing an entry: the office;
 - binding a pending unit or leader to an existing one, or opening a pending unit: the system
   administrator (``may_bind_pending_names``). The page shows names and counts, no finding.
 Anyone else gets 403; a pending unit or leader that does not exist (or was bound already) 404.
@@ -14,12 +15,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Unit
+from accounts.models import NameAlias, Unit
 from accounts.ui import error_text
 from rectification import access
 from rectification.selectors import pending_leaders_listed, pending_units_listed
 
+from ..excel.imports import column_targets
 from ..forms import PendingBindForm
+from ..models import ImportColumnMapping
 from ..services import pending as services
 
 
@@ -45,6 +48,41 @@ def pending_list(request):
         "rectification/pending/list.html",
         {"units": list(pending_units_listed()), "leaders": list(pending_leaders_listed())},
     )
+
+
+@login_required
+@require_GET
+def learned(request):
+    """What the import remembers: aliases of units and leaders, and column mappings; the office
+    removes one that was confirmed by mistake."""
+    _require(access.may_see_pending_names(request.user))
+    return render(
+        request,
+        "rectification/pending/learned.html",
+        {
+            "aliases": NameAlias.objects.select_related("unit", "person", "created_by").order_by("kind", "key"),
+            "mappings": ImportColumnMapping.objects.select_related("created_by").order_by("key"),
+            "targets": dict(column_targets()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def alias_remove(request, pk):
+    alias = access.name_alias_for_user(request.user, pk)
+    services.name_alias_remove(actor=request.user, alias=alias)
+    messages.success(request, _("已删除别名“%(written)s”。") % {"written": alias.written})
+    return redirect("rectification:pending_learned")
+
+
+@login_required
+@require_POST
+def mapping_remove(request, pk):
+    mapping = access.column_mapping_for_user(request.user, pk)
+    services.column_mapping_remove(actor=request.user, mapping=mapping)
+    messages.success(request, _("已删除表头“%(header)s”的对应关系。") % {"header": mapping.header})
+    return redirect("rectification:pending_learned")
 
 
 @login_required
