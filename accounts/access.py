@@ -183,6 +183,11 @@ def leader_accounts():
     return _people(Role.LEADER)
 
 
+def system_administrators():
+    """Who opens accounts and units, and binds the pending ones a ledger import named."""
+    return _people(Role.SYSTEM_ADMIN)
+
+
 # --- sign-in -------------------------------------------------------------------------------------------
 
 

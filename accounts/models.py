@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from .audit import row_hash
 from .roles import Role
 
+# How a unit or leader kept under the name a ledger wrote, not yet bound to an account, is shown.
+PENDING_MARK = "（待开通）"
+
 
 class Unit(models.Model):
     """A department, office, township or village: the owner of rectification work."""
@@ -39,6 +42,10 @@ class Unit(models.Model):
     group = models.OneToOneField(Group, verbose_name=_("权限组"), on_delete=models.PROTECT, editable=False)
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
+    # 待开通: a unit a ledger import named that the system did not know yet. It holds the findings
+    # under its written name, has no staff (so nobody but the office sees them), and is bound by the
+    # system administrator to a real unit, or opened as one (``rectification.services.pending``).
+    is_pending = models.BooleanField(_("待开通"), default=False)
 
     class Meta:
         verbose_name = _("单位")
@@ -47,11 +54,12 @@ class Unit(models.Model):
         indexes = [models.Index(fields=["level", "sort_order"])]
 
     def __str__(self):
-        return self.name
+        return f"{self.name}{PENDING_MARK}" if self.is_pending else self.name
 
     @property
     def display_name(self):
-        return self.short_name or self.name
+        name = self.short_name or self.name
+        return f"{name}{PENDING_MARK}" if self.is_pending else name
 
 
 class Channel(models.TextChoices):
@@ -93,13 +101,18 @@ class User(AbstractUser):
     totp_secret = models.CharField(_("动态口令密钥"), max_length=128, blank=True, editable=False)
     totp_confirmed_at = models.DateTimeField(_("动态口令启用时间"), null=True, blank=True, editable=False)
     totp_last_step = models.BigIntegerField(_("最近使用的动态口令时间片"), default=0, editable=False)
+    # 待开通: a leader a ledger import named who has no account yet. The row holds the name only (it
+    # cannot sign in: inactive, no usable password, no role) until the system administrator binds it
+    # to the leader's real account (``rectification.services.pending``).
+    is_pending = models.BooleanField(_("待开通"), default=False)
 
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
 
     def __str__(self):
-        return self.full_name or self.username
+        name = self.full_name or self.username
+        return f"{name}{PENDING_MARK}" if self.is_pending else name
 
     def quiet_end(self, moment):
         """When the quiet hours around ``moment`` end, or None if ``moment`` is outside them."""
@@ -132,6 +145,49 @@ class User(AbstractUser):
     @property
     def has_totp(self):
         return bool(self.totp_secret) and self.totp_confirmed_at is not None
+
+
+class NameAlias(models.Model):
+    """Another way a ledger writes a unit's or a leader's name ("区卫健局" = 区卫生健康局).
+
+    Confirmed by the office from an import preview, or left when the system administrator binds a
+    pending unit or leader; every later import reads the written name as that unit or person.
+    ``key`` is the name as the import compares names (``rectification.excel.matching.normalised``).
+    """
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", _("单位")
+        LEADER = "leader", _("领导")
+
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices)
+    written = models.CharField(_("台账中的写法"), max_length=100)
+    key = models.CharField(_("比对用写法"), max_length=100)
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("单位"), null=True, blank=True, on_delete=models.CASCADE, related_name="aliases"
+    )
+    person = models.ForeignKey(
+        "User", verbose_name=_("领导"), null=True, blank=True, on_delete=models.CASCADE, related_name="aliases"
+    )
+    created_by = models.ForeignKey(
+        "User", verbose_name=_("确认人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("确认时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("名称别名")
+        verbose_name_plural = _("名称别名")
+        ordering = ["kind", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="name_alias_unique_key"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="unit", unit__isnull=False, person__isnull=True))
+                | (models.Q(kind="leader", unit__isnull=True, person__isnull=False)),
+                name="name_alias_one_target",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.written} = {self.unit or self.person}"
 
 
 class PasswordHistory(models.Model):

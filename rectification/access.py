@@ -37,8 +37,10 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     is_unit_head,
     is_unit_staff,
     leader_accounts,
+    may_manage_accounts,
     office_staff,
     reads_all,
+    system_administrators,
     track_office_staff,
     track_office_unit,
     unit_heads,
@@ -46,13 +48,14 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     units_staff,
 )
 from accounts.access import active as _active
-from accounts.models import Unit, User
+from accounts.models import NameAlias, Unit, User
 
 from .models import (
     CloseOutRequest,
     CoordinationItem,
     Evidence,
     ExportJob,
+    ImportColumnMapping,
     Measure,
     MeasureChangeRequest,
     MeasureGroupObjectPermission,
@@ -165,6 +168,59 @@ def may_manage_ledger(user):
     """Rounds, problems and their responsibilities, the import, re-assignments and approving
     changes to claimed measures: the office's own work on the ledger."""
     return is_office(user)
+
+
+def may_see_pending_names(user):
+    """The list of pending (待开通) leaders and units a ledger import named: the office, who sends it
+    to the system administrator."""
+    return is_office(user)
+
+
+def may_bind_pending_names(user):
+    """Binding a pending leader or unit to an account, or opening a pending unit: the system
+    administrator, who opens accounts and units. The page shows names and counts, never findings."""
+    return may_manage_accounts(user)
+
+
+def pending_unit_for_user(user, pk):
+    """A pending unit the system administrator binds or opens: 403 for anyone else, 404 for a
+    unit that is not (or no longer) pending."""
+    if not may_bind_pending_names(user):
+        raise PermissionDenied
+    unit = Unit.objects.filter(pk=pk, is_pending=True).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def pending_leader_for_user(user, pk):
+    """As ``pending_unit_for_user``, for a pending leader."""
+    if not may_bind_pending_names(user):
+        raise PermissionDenied
+    person = User.objects.filter(pk=pk, is_pending=True).first()
+    if person is None:
+        raise Http404
+    return person
+
+
+def name_alias_for_user(user, pk):
+    """An alias the import remembers, for the office to remove: 403 for anyone else, 404 if none."""
+    if not may_see_pending_names(user):
+        raise PermissionDenied
+    alias = NameAlias.objects.filter(pk=pk).first()
+    if alias is None:
+        raise Http404
+    return alias
+
+
+def column_mapping_for_user(user, pk):
+    """A column mapping the import remembers, for the office to remove (as ``name_alias_for_user``)."""
+    if not may_manage_ledger(user):
+        raise PermissionDenied
+    mapping = ImportColumnMapping.objects.filter(pk=pk).first()
+    if mapping is None:
+        raise Http404
+    return mapping
 
 
 def _checker(user, objects=()):

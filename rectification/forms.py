@@ -2,6 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import NameAlias, Unit
+
+from .excel.imports import column_targets
 from .excel.reading import MAX_UPLOAD_BYTES, ImportRefused, xlsx_check
 from .models import (
     AccountabilityRecord,
@@ -457,3 +460,34 @@ class ImportUploadForm(forms.Form):
 
 class ImportConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+
+
+class ImportRemapForm(forms.Form):
+    """From the preview: read an unrecognised column as a field, and plan the same file again."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+    header = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    target = forms.ChoiceField(label=_("对应为"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = column_targets()
+
+
+class ImportAliasForm(forms.Form):
+    """From the preview: a written name is this unit or leader (stored as an alias)."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+    kind = forms.ChoiceField(choices=NameAlias.Kind.choices, widget=forms.HiddenInput)
+    written = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    target = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class PendingBindForm(forms.Form):
+    """The system administrator binds a pending unit or leader to an existing one."""
+
+    target = forms.ModelChoiceField(label=_("绑定到"), queryset=Unit.objects.none(), empty_label=_("请选择"))
+
+    def __init__(self, *args, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = targets

@@ -2,6 +2,8 @@
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
+from accounts.models import Unit, User
+
 from . import access
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, light_note, mark_lights, measure_light, with_light_inputs
@@ -623,4 +625,29 @@ def lacking_criteria_list(measures):
         lacking_criteria(measures)
         .select_related("problem__lead_unit", "owner_unit")
         .order_by("problem__lead_unit__sort_order", "problem__lead_unit_id", "problem__seq", "seq", "id")
+    )
+
+
+def pending_units_listed():
+    """Pending (待开通) units, each with how many problems and measures name it (``pending_*``)."""
+    return (
+        Unit.objects.filter(is_pending=True, is_active=True)
+        .annotate(
+            pending_led=Count("led_problems", distinct=True),
+            pending_responsible=Count("responsible_problems", distinct=True),
+            pending_measures=Count("owned_measures", distinct=True),
+        )
+        .order_by("pk")
+    )
+
+
+def pending_leaders_listed():
+    """Pending (待开通) leaders, each with how many problems name them."""
+    return (
+        User.objects.filter(is_pending=True)
+        .annotate(
+            pending_led=Count("led_problems", distinct=True),
+            pending_responsible=Count("responsible_problems", distinct=True),
+        )
+        .order_by("pk")
     )

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from . import views
-from .views import excel
+from .views import excel, pending
 
 app_name = "rectification"
 
@@ -16,6 +16,8 @@ excel_patterns = [
     path("jobs/<int:pk>/", excel.job_download, name="job_download"),
     path("import/", excel.import_upload, name="import_upload"),
     path("import/confirm/", excel.import_confirm, name="import_confirm"),
+    path("import/remap/", excel.import_remap, name="import_remap"),
+    path("import/alias/", excel.import_alias, name="import_alias"),
 ]
 
 urlpatterns = [
@@ -84,4 +86,14 @@ urlpatterns = [
     path("calendar/<int:year>/confirm/", views.calendar_year_confirm, name="calendar_year_confirm"),
     path("calendar/days/<int:pk>/delete/", views.calendar_day_delete, name="calendar_day_delete"),
     path("excel/", include((excel_patterns, "excel"))),
+    # Leaders and units a ledger import named that have no account yet (待开通).
+    path("pending/", pending.pending_list, name="pending_list"),
+    path("pending/send/", pending.pending_send, name="pending_send"),
+    path("pending/learned/", pending.learned, name="pending_learned"),
+    path("pending/learned/aliases/<int:pk>/delete/", pending.alias_remove, name="pending_alias_remove"),
+    path("pending/learned/mappings/<int:pk>/delete/", pending.mapping_remove, name="pending_mapping_remove"),
+    path("pending/bind/", pending.pending_bind, name="pending_bind"),
+    path("pending/bind/units/<int:pk>/", pending.pending_unit_bind, name="pending_unit_bind"),
+    path("pending/bind/units/<int:pk>/open/", pending.pending_unit_open, name="pending_unit_open"),
+    path("pending/bind/leaders/<int:pk>/", pending.pending_leader_bind, name="pending_leader_bind"),
 ]

@@ -32,7 +32,7 @@ def _url(name, world, *extra):
     return reverse(f"rectification:excel:{name}", args=[world.round.pk, *extra])
 
 
-def ledger_bytes(owner_unit="责任局"):
+def ledger_bytes(owner_unit="责任局", due="10月底"):
     workbook = Workbook()
     problems = workbook.active
     problems.title = "问题清单"
@@ -40,7 +40,7 @@ def ledger_bytes(owner_unit="责任局"):
     problems.append(["2.1", "方面一", "公务用车管理不规范", "个性问题", "2026-11-30", "王牵头", "牵头局", "责任局"])
     measures = workbook.create_sheet("任务清单")
     measures.append(["问题编号", "措施编号", "整改措施", "措施类别", "责任单位", "完成时限"])
-    measures.append(["2.1", "2.1.1", "清理超编制车辆", "立行立改", owner_unit, "10月底"])
+    measures.append(["2.1", "2.1.1", "清理超编制车辆", "立行立改", owner_unit, due])
     buffer = io.BytesIO()
     workbook.save(buffer)
     workbook.close()
@@ -183,8 +183,8 @@ class TestImportUpload:
 
     def test_it_lists_every_error_and_offers_no_confirmation(self, world, client, private_media):
         client.force_login(world.office)
-        page = _upload(client, world, ledger_bytes(owner_unit="责任")).content.decode()
-        assert "工作表“任务清单”第2行E列（责任单位）：找不到单位“责任”，是否为“责任局”？" in page
+        page = _upload(client, world, ledger_bytes(due="下个月")).content.decode()
+        assert "无法识别的日期“下个月”" in page
         assert "确认导入" not in page
         assert _stored(private_media) == []
 

@@ -218,6 +218,14 @@ OBJECT_KWARGS = {
     "accounts:system_user_contact": lambda w, o: {"pk": w.resp_staff.pk},
     "rectification:notification_open": lambda w, o: {"pk": o["notification"].pk},
     "rectification:delivery_resend": lambda w, o: {"pk": o["delivery"].pk},
+    # Binding a pending unit or leader: asked about unit A itself and its leader (not pending: 404
+    # to the system administrator, 403 to anyone else).
+    "rectification:pending_unit_bind": lambda w, o: {"pk": w.resp_unit.pk},
+    "rectification:pending_unit_open": lambda w, o: {"pk": w.resp_unit.pk},
+    "rectification:pending_leader_bind": lambda w, o: {"pk": w.leader.pk},
+    # An alias and a column mapping are the office's, not unit A's: any id gives the outsider 403.
+    "rectification:pending_alias_remove": lambda w, o: {"pk": 1},
+    "rectification:pending_mapping_remove": lambda w, o: {"pk": 1},
     "accounts:approval_detail": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_decide": lambda w, o: {"pk": o["approval"].pk},
     "accounts:approval_withdraw": lambda w, o: {"pk": o["approval"].pk},
@@ -278,6 +286,12 @@ NO_OBJECT = {
     "rectification:excel:jobs",
     "rectification:excel:import_upload",
     "rectification:excel:import_confirm",
+    "rectification:excel:import_remap",
+    "rectification:excel:import_alias",
+    "rectification:pending_list",
+    "rectification:pending_send",
+    "rectification:pending_bind",
+    "rectification:pending_learned",
 }
 
 # Django's admin is the office's alone: every one of its URLs sends anybody else to its login

@@ -30,8 +30,6 @@ from django.db.models import Choices, Prefetch
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
-from accounts.models import Unit
-from rectification.access import leader_accounts
 from rectification.models import (
     AcceptanceCriterion,
     Aspect,
@@ -44,7 +42,9 @@ from rectification.models import (
 )
 
 from .dates import DateRefused, parse_date, parse_deadline
-from .matching import LeaderMatcher, NoMatch, UnitMatcher, normalised, split_names
+from .mapping import columns_mapped, target_choices
+from .matching import NoMatch, normalised, split_names
+from .names import NameBook
 
 # The import's entry points live together here: the file checks come from ``reading``.
 from .reading import HEADER_SEARCH_ROWS, MAX_UPLOAD_BYTES, ImportRefused, SheetRows, _blank, workbook_read, xlsx_check  # noqa: F401
@@ -342,6 +342,9 @@ class ImportPlan:
     ignored_columns: list = field(default_factory=list)
     columns: list = field(default_factory=list)  # (sheet, column letter, header as written, understood as)
     untouched_problems: int = 0
+    names: object = None  # the ``names.NameBook`` that read this file's units and leaders
+    unknown_headers: list = field(default_factory=list)  # (sheet, column letter, header) not understood
+    remapped: list = field(default_factory=list)  # (sheet, column letter, header, mapped as) by the office's mapping
 
     @property
     def ok(self):
@@ -455,8 +458,9 @@ class LedgerPlanner:
         self.round = inspection_round
         self.year = inspection_round.report_deadline.year
         self.plan = ImportPlan(inspection_round=inspection_round)
-        self.units = UnitMatcher(Unit.objects.filter(is_active=True))
-        self.leaders = LeaderMatcher(leader_accounts().order_by("pk"))
+        # Names as people write them; unknown ones are kept as pending (待开通), never refused.
+        self.names = NameBook()
+        self.plan.names = self.names
         self.aspects = {normalised(a.title): a for a in Aspect.objects.filter(round=inspection_round)}
         self.tracks = {t.kind: t for t in Track.objects.filter(round=inspection_round)}
         self.campaigns = {normalised(c.name): c for c in inspection_round.campaigns.all()}
@@ -664,6 +668,7 @@ class LedgerPlanner:
                         _("“%(sheet)s”%(column)s列“%(header)s”")
                         % {"sheet": sheet.title, "column": get_column_letter(index), "header": values[index - 1]}
                     )
+                    self.plan.unknown_headers.append((sheet.title, get_column_letter(index), str(values[index - 1])))
         # 时间节点 is the measure's deadline in a ledger that has no other deadline column.
         if (
             "text" in layout.measure_columns
@@ -1028,11 +1033,13 @@ class LedgerPlanner:
 
     def _unit(self, cell, text):
         try:
-            unit = self.units.match(text)
+            unit = self.names.unit(text)
         except NoMatch as refused:
             self.error(cell.where, str(refused))
             return None
-        self.plan.units[unit.name] += 1
+        self.plan.units[str(unit)] += 1
+        if notice := self.names.notice("unit", text):
+            self.warning(cell.where, notice)
         return unit
 
     def _units(self, cell):
@@ -1045,11 +1052,13 @@ class LedgerPlanner:
 
     def _leader(self, cell, text):
         try:
-            leader = self.leaders.match(text)
+            leader = self.names.leader(text)
         except NoMatch as refused:
             self.error(cell.where, str(refused))
             return None
-        self.plan.leaders[leader.full_name or leader.username] += 1
+        self.plan.leaders[str(leader)] += 1
+        if notice := self.names.notice("leader", text):
+            self.warning(cell.where, notice)
         return leader
 
     def _choice(self, cell, choices, what):
@@ -1388,7 +1397,15 @@ class LedgerPlanner:
             if (value := self._choice(cell, _MEASURE_KINDS, "措施类别")) is not None:
                 new["kind"] = value
         if cell := require("owner_unit", "责任单位"):
-            if (unit := self._unit(cell, cell.text)) is not None:
+            # A measure has one owner: the first unit written (主责); the others are the problem's
+            # responsible units (gathered from the measure rows when it has no column of its own).
+            owners = split_names(cell.text) or [cell.text]
+            if len(owners) > 1:
+                self._once(
+                    raw.where.sheet,
+                    _("有的措施写了多个责任单位：第一个作为该措施的责任单位，其余作为问题的责任单位。"),
+                )
+            if (unit := self._unit(cell, owners[0])) is not None:
                 new["owner_unit"] = unit
         for name in ("handler_name", "handler_phone", "expected_deliverable"):
             if (cell := present(name)) is not None:
@@ -1536,7 +1553,18 @@ def _milestone_line(line, year):
     return (title or _("时间节点"), day)
 
 
+def column_targets():
+    """What the preview's drop-down offers for an unrecognised column: (target, label)."""
+    return target_choices(PROBLEM_FIELDS, MEASURE_FIELDS)
+
+
 def ledger_plan(path, *, inspection_round):
-    """Read the file at ``path`` and plan its import into ``inspection_round`` (nothing is written)."""
-    sheets = workbook_read(path)
-    return LedgerPlanner(inspection_round).build(sheets)
+    """Read the file at ``path`` and plan its import into ``inspection_round`` (nothing is written).
+
+    Headers the office mapped in an earlier preview are read as it said (``mapping``)."""
+    sheets, remapped = columns_mapped(
+        workbook_read(path), problem_fields=PROBLEM_FIELDS, measure_fields=MEASURE_FIELDS, key=header_key
+    )
+    planner = LedgerPlanner(inspection_round)
+    planner.plan.remapped = remapped
+    return planner.build(sheets)

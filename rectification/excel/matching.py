@@ -15,7 +15,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 MAX_SUGGESTIONS = 3
-_SEPARATORS = set("、,，;；\n")
+# "/" too: 区财政局/区审计局 (a full-width ／ is folded to it by NFKC when compared).
+_SEPARATORS = set("、,，;；\n/／")
 _OPEN, _CLOSE = set("（("), set("）)")
 _NAME_WITH_TITLE = re.compile(r"^(.+?)[（(](.+)[)）]$")
 

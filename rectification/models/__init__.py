@@ -3,6 +3,7 @@
 from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
 from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
+from .imports import ImportColumnMapping
 from .jobs import ExportJob
 from .ledger import (
     AcceptanceCriterion,
@@ -43,6 +44,7 @@ __all__ = [
     "DispatchSheet",
     "Evidence",
     "ExportJob",
+    "ImportColumnMapping",
     "InspectionRound",
     "Manifestation",
     "Measure",

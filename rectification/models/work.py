@@ -185,6 +185,7 @@ class Notification(models.Model):
         COORDINATION = "coordination", _("协调事项")
         CLOSEOUT = "closeout", _("销号审核")
         DISPATCH = "dispatch", _("调度与督办")
+        PENDING_ACCOUNTS = "pending_accounts", _("待开通的领导和单位")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"

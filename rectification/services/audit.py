@@ -82,6 +82,13 @@ ACT_KEYS = frozenset(
         "end_date",
         "year",
         "holiday",
+        # Names as a ledger writes them, headers and their mapping: no finding's text.
+        "written",
+        "header",
+        "mapped_as",
+        "units",
+        "leaders",
+        "recipients",
     }
 )
 # Objects whose own name is already a code, a week or a unit: shown as they are.

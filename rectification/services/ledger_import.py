@@ -21,6 +21,7 @@ from rectification.services import ledger
 from rectification.services.setup import measure_update
 
 from .audit import audit_record
+from .pending import pending_resolve
 
 PROBLEM_UPDATABLE = (
     "aspect",
@@ -181,6 +182,8 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
     _require_office(actor)
     if plan.errors:
         raise ValidationError(_("导入文件存在错误，未保存任何数据。"))
+    # Leaders and units the system does not know yet are kept under their written names (待开通).
+    pending_resolve(actor=actor, plan=plan)
     inspection_round = plan.inspection_round
     aspects = {aspect.title: aspect for aspect in inspection_round.aspects.all()}
     aspect_seq = inspection_round.aspects.aggregate(top=Max("seq"))["top"] or 0

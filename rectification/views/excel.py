@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import Unit
 from accounts.ui import error_text
 from rectification import access
 from rectification.models import ExportJob, InspectionRound
@@ -25,13 +26,14 @@ from rectification.selectors import rounds_visible_to
 from rectification.workdays import iso_week_of, week_from_key, week_key
 
 from ..excel import exports
-from ..excel.imports import ImportRefused, ledger_plan
+from ..excel.imports import ImportRefused, column_targets, ledger_plan
 from ..excel.workbook import xlsx_response
-from ..forms import ImportConfirmForm, ImportUploadForm
+from ..forms import ImportAliasForm, ImportConfirmForm, ImportRemapForm, ImportUploadForm
 from ..services import export_jobs as jobs
 from ..services import uploads
 from ..services.audit import audit_record
 from ..services.ledger_import import ledger_import
+from ..services.pending import column_mapping_set, name_alias_add
 
 IMPORT_TEMPLATE = "rectification/excel/import.html"
 
@@ -144,10 +146,26 @@ def _preview(request, *, plan, inspection_round, name, file_name, sha256, notice
             sha256=sha256,
             digest=plan.digest(),
         )
+    names = plan.names.listed() if plan.names is not None else []
+    # The same file is planned again after a column is mapped or a name confirmed: it is kept
+    # while the preview offers either. A plan with errors and nothing to offer can never be
+    # confirmed, so its file is not kept.
+    retry = None
+    if plan.ok or plan.unknown_headers or any(row.suggestions for row in names):
+        retry = uploads.token_make(
+            user=request.user,
+            inspection_round=inspection_round,
+            name=name,
+            file_name=file_name,
+            sha256=sha256,
+            digest="",
+        )
     else:
-        # A plan with errors can never be confirmed, so its file is not kept.
         uploads.upload_discard(name)
     context = {
+        "retry_token": retry,
+        "names": names,
+        "mapping_choices": column_targets(),
         "plan": plan,
         "round": inspection_round,
         "file_name": file_name,
@@ -251,6 +269,76 @@ def import_confirm(request):
         },
     )
     return redirect(f"{reverse('rectification:excel:index')}?round={inspection_round.pk}")
+
+
+def _preview_again(request, token):
+    """Plan the file of a preview again (after a mapping or an alias) and show the new preview."""
+    try:
+        payload = uploads.token_read(token, user=request.user)
+        inspection_round = InspectionRound.objects.filter(pk=payload["r"]).first()
+        if inspection_round is None:
+            raise ImportRefused(uploads.EXPIRED)
+        plan = ledger_plan(uploads.upload_path(payload["n"]), inspection_round=inspection_round)
+    except ImportRefused as refused:
+        return _refused(request, str(refused), status=400)
+    audit_record(
+        actor=request.user,
+        action="excel.import_preview",
+        target=inspection_round,
+        changes={"file": payload["f"], "sha256": payload["s"], "errors": len(plan.errors), **plan.summary()},
+    )
+    return _preview(
+        request,
+        plan=plan,
+        inspection_round=inspection_round,
+        name=payload["n"],
+        file_name=payload["f"],
+        sha256=payload["s"],
+    )
+
+
+@login_required
+@require_POST
+def import_remap(request):
+    """Read an unrecognised column as the chosen field, remember it, and preview the file again."""
+    _require_importer(request.user)
+    form = ImportRemapForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, _("请从下拉列表中选择该列对应的项目。"), status=400)
+    try:
+        column_mapping_set(actor=request.user, header=form.cleaned_data["header"], target=form.cleaned_data["target"])
+    except ValidationError as refused:
+        return _refused(request, error_text(refused), status=400)
+    messages.success(
+        request,
+        _("已记住：表头“%(header)s”对应“%(target)s”，以后的导入也按此识别。")
+        % {"header": form.cleaned_data["header"], "target": dict(column_targets())[form.cleaned_data["target"]]},
+    )
+    return _preview_again(request, form.cleaned_data["token"])
+
+
+@login_required
+@require_POST
+def import_alias(request):
+    """Confirm that a written name is an existing unit or leader (an alias), and preview again."""
+    _require_importer(request.user)
+    form = ImportAliasForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, _("请求不完整，请在预览中重新选择。"), status=400)
+    kind, written = form.cleaned_data["kind"], form.cleaned_data["written"]
+    targets = Unit.objects.filter(is_active=True, is_pending=False) if kind == "unit" else access.leader_accounts()
+    target = targets.filter(pk=form.cleaned_data["target"]).first()
+    if target is None:
+        raise Http404
+    try:
+        name_alias_add(actor=request.user, kind=kind, written=written, target=target)
+    except ValidationError as refused:
+        return _refused(request, error_text(refused), status=400)
+    messages.success(
+        request,
+        _("已记住：“%(written)s”即“%(target)s”，以后的导入也按此匹配。") % {"written": written, "target": target},
+    )
+    return _preview_again(request, form.cleaned_data["token"])
 
 
 @login_required
