@@ -496,6 +496,25 @@ class _ProblemChoice(forms.ModelChoiceField):
 
 class PetitionClueForm(forms.ModelForm):
     problem = _ProblemChoice(label=_("相关问题"), queryset=Problem.objects.none(), required=False)
+    # Left empty: none transferred, and none handled unless the batch is closed (then all of it).
+    handled = forms.IntegerField(
+        label=_("已办结件数"), min_value=0, required=False, help_text=_("不填时，已填办结日期的按全部办结计")
+    )
+    transferred = forms.IntegerField(label=_("移交纪检监察机关件数"), min_value=0, required=False)
+    field_order = [
+        "kind",
+        "code",
+        "source",
+        "quantity",
+        "handled",
+        "transferred",
+        "summary",
+        "handling_unit",
+        "problem",
+        "received_on",
+        "closed_on",
+        "case_filed",
+    ]
 
     class Meta:
         model = PetitionClue
@@ -504,8 +523,6 @@ class PetitionClueForm(forms.ModelForm):
             "code",
             "source",
             "quantity",
-            "handled",
-            "transferred",
             "summary",
             "handling_unit",
             "problem",
@@ -519,6 +536,7 @@ class PetitionClueForm(forms.ModelForm):
     def __init__(self, *args, inspection_round=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["handling_unit"] = _UnitChoice(label=_("承办单位"), queryset=_units())
+        self.order_fields(self.field_order)
         if inspection_round is not None:
             self.fields["problem"].queryset = Problem.objects.filter(round=inspection_round).order_by("seq", "id")
 

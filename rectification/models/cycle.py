@@ -244,8 +244,16 @@ class Penalty(models.Model):
         ordering = ["state", "-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["cycle", "unit", "kind", "rule"], name="penalty_once_per_rule_week"),
-            models.CheckConstraint(condition=Q(target="unit") | ~Q(cadre_name=""), name="penalty_cadre_named"),
-            models.CheckConstraint(condition=Q(points__gte=0), name="penalty_points_not_negative"),
+            models.CheckConstraint(
+                condition=Q(target="unit") | ~Q(cadre_name=""),
+                name="penalty_cadre_named",
+                violation_error_message=_("对领导干部的处理须填写干部姓名。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=0),
+                name="penalty_points_not_negative",
+                violation_error_message=_("扣分不能为负数。"),
+            ),
         ]
 
     def __str__(self):

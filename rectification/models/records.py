@@ -166,10 +166,20 @@ class PetitionClue(FinalReportRecord):
         ordering = ["received_on", "id"]
         constraints = [
             models.UniqueConstraint(fields=["round", "kind", "code"], name="petition_unique_code"),
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="petition_quantity_positive"),
-            models.CheckConstraint(condition=Q(handled__lte=models.F("quantity")), name="petition_handled_le_quantity"),
             models.CheckConstraint(
-                condition=Q(transferred__lte=models.F("quantity")), name="petition_transferred_le_quantity"
+                condition=Q(quantity__gt=0),
+                name="petition_quantity_positive",
+                violation_error_message=_("件数至少为 1。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(handled__lte=models.F("quantity")),
+                name="petition_handled_le_quantity",
+                violation_error_message=_("已办结件数不能超过件数。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(transferred__lte=models.F("quantity")),
+                name="petition_transferred_le_quantity",
+                violation_error_message=_("移交纪检监察机关件数不能超过件数。"),
             ),
         ]
 

@@ -48,8 +48,10 @@ def petition_clue_create(*, actor, inspection_round, problem=None, **fields):
         raise PermissionDenied(_("只有整改办或纪委监委可以录入信访件和问题线索。"))
     if problem is not None:
         _problems_of_round([problem], inspection_round)
-    if fields.get("closed_on") and not fields.get("handled"):
-        fields["handled"] = fields.get("quantity") or 1
+    if fields.get("handled") is None:
+        fields["handled"] = (fields.get("quantity") or 1) if fields.get("closed_on") else 0
+    if fields.get("transferred") is None:
+        fields["transferred"] = 0
     record = PetitionClue(round=inspection_round, problem=problem, entered_by=actor, **fields)
     record.full_clean()
     record.save()
