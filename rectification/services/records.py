@@ -224,7 +224,7 @@ def penalties_confirm_many(*, actor, penalty_ids):
     if not ids:
         raise ValidationError(_("请勾选要确认的待确认记录。"))
     drafts = list(
-        Penalty.objects.select_for_update()
+        Penalty.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, state=Penalty.State.DRAFT)
         .select_related("unit", "cycle")
         .order_by("pk")
