@@ -346,7 +346,7 @@ class _DemoBuilder:
             handled=9,
             transferred=3,
             summary="巡视期间移交的问题线索",
-            handling_unit=supervision.unit,
+            handling_unit=self.units["区纪委监委"],
             received_on=current.feedback_date,
         )
         services.petition_clue_create(
