@@ -358,7 +358,7 @@ class _DemoBuilder:
             quantity=35,
             handled=30,
             summary="巡视期间收到的群众来信来访",
-            handling_unit=self.office.unit,
+            handling_unit=self.units[OFFICE_UNIT],
             received_on=current.feedback_date,
         )
         for kind, title, days, chair in (
