@@ -555,3 +555,21 @@ class TestReleases:
         assert access.final_report_released(world.provincial, world.round)
         assert not access.final_report_released(world.outsider, world.round)
         assert AuditEvent.objects.filter(action="release.final_report").exists()
+
+
+@pytest.mark.django_db
+class TestRecordFiles:
+    def test_only_the_office_attaches_files_to_a_record(self, world, settings, tmp_path):
+        from django.core.exceptions import PermissionDenied
+
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        _secretary_led(world.problem)
+        event = services.secretary_event_create(
+            actor=world.office, problem=world.problem, kind="deploy", held_on=datetime.date(2026, 11, 2), notes="部署"
+        )
+        for actor in (world.resp_head, world.supervision, world.provincial):
+            with pytest.raises(PermissionDenied):
+                services.record_file_attach(
+                    actor=actor, uploaded=SimpleUploadedFile("照片.pdf", PDF), secretary_event=event
+                )
+        assert not RecordFile.objects.exists() and not list(tmp_path.rglob("*.pdf"))

@@ -106,6 +106,12 @@ def activity_create(*, actor, inspection_round, kind, problems=(), **fields):
 
 def record_file_attach(*, actor, uploaded, secretary_event=None, penalty=None):
     """Check and store one photo or document of a record, as the measures' evidence is checked."""
+    if secretary_event is not None:
+        allowed = access.may_enter_secretary_events(actor, secretary_event.problem)
+    else:
+        allowed = penalty is not None and access.may_decide_penalty(actor)
+    if not allowed:
+        raise PermissionDenied(_("只有整改办可以上传该记录的附件。"))
     extension = evidence_check(uploaded)
     stored_name, sha256, mime = evidence_store(uploaded, extension)
     try:
