@@ -42,6 +42,10 @@ def reads_all(user):
     return _holds(user, *READ_ALL_ROLES)
 
 
+def is_provincial(user):
+    return _holds(user, Role.PROVINCIAL)
+
+
 def is_office(user):
     return _holds(user, Role.OFFICE)
 

@@ -33,6 +33,7 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     is_leader,
     is_liaison,
     is_office,
+    is_provincial,
     is_supervision,
     is_unit_head,
     is_unit_staff,
@@ -64,14 +65,19 @@ from .models import (
     Notification,
     OutboxMessage,
     Penalty,
+    PetitionClue,
     Problem,
     ProblemGroupObjectPermission,
     ProblemUserObjectPermission,
     ProgressReport,
+    RecordFile,
+    Release,
+    SecretaryEvent,
     SupervisionNotice,
     Track,
     WeeklyCycle,
     WeeklySnapshot,
+    WorkActivity,
 )
 
 # --- who someone is: the roles, read in ``accounts.access`` -----------------------------------------
@@ -90,12 +96,22 @@ def staff_unit(user):
 # --- pages and menus: who is shown what --------------------------------------------------------------
 
 
+def reads_released_only(user):
+    """The provincial team (省巡视组): it reads what the district has released to it (the weekly
+    packages and their frozen figures, later the final report), never the live internal views: the
+    dashboard, the units' rankings, the formalism signals, the weekly cycle's log."""
+    return is_provincial(user) and not (is_office(user) or is_supervision(user))
+
+
 def sees_round_overview(user):
-    """The round's overview on the home page and the round pickers of whole-round readers."""
+    """The round's live overview on the home page, for whole-round readers and track offices."""
+    if reads_released_only(user):
+        return False
     return reads_all(user) or track_office_unit(user) is not None
 
 
 def may_view_dashboard(user):
+    """The live dashboard, with its rankings and formalism signals: never the provincial team."""
     return sees_round_overview(user)
 
 
@@ -113,6 +129,16 @@ def figures_track_unit(user):
 
 def may_view_leader_page(user):
     return is_leader(user)
+
+
+def may_view_releases(user):
+    """The list of what was released to the provincial team: the team itself, the office and supervision."""
+    return reads_all(user)
+
+
+def may_release(user):
+    """Releasing a week's package (or the final report) to the provincial team: the office."""
+    return is_office(user)
 
 
 def home_is_worklist(user):
@@ -147,8 +173,14 @@ def may_view_penalties(user):
 
 
 def may_decide_penalty(user):
-    """Confirming or dismissing the circulars and deductions the weekly cycle drafts."""
+    """Confirming or dismissing the circulars and deductions the weekly cycle drafts, entering one
+    by hand (on a unit or a leading cadre), exporting the year-end assessment's deductions."""
     return is_office(user)
+
+
+def may_export_deductions(user):
+    """The year-end assessment's deductions per unit and per cadre: the office and supervision."""
+    return is_office(user) or is_supervision(user)
 
 
 def may_download_package(user):
@@ -610,9 +642,112 @@ def penalty_for_user(user, pk, action="view"):
 
 
 def snapshots_with_package_visible_to(user):
+    """Weekly packages: all of them for the office and supervision, released ones for the provincial team."""
     if not may_download_package(user):
         return WeeklySnapshot.objects.none()
-    return WeeklySnapshot.objects.exclude(package_name="")
+    snapshots = WeeklySnapshot.objects.exclude(package_name="")
+    if reads_released_only(user):
+        snapshots = snapshots.filter(release__isnull=False)
+    return snapshots
+
+
+def snapshot_for_release(user, pk):
+    """A week's snapshot the office may release: 404 unless the person sees its package, 403 unless the office."""
+    return _one(
+        snapshots_with_package_visible_to(user).select_related("cycle__round"),
+        pk,
+        user,
+        "release",
+        {"release": lambda u, s: may_release(u)},
+    )
+
+
+def releases_visible_to(user):
+    """What was released to the provincial team; the hook every provincial page reads through."""
+    if not may_view_releases(user):
+        return Release.objects.none()
+    return Release.objects.all()
+
+
+def final_report_released(user, inspection_round):
+    """Whether ``user`` may read the round's final report (整改情况报告) as sent: the provincial team
+    only once the office has released it (a ``Release`` of kind FINAL_REPORT), the office and
+    supervision always. The final report's views call this, as the weekly package's call
+    ``snapshots_with_package_visible_to``."""
+    if not _active(user):
+        return False
+    if is_office(user) or is_supervision(user):
+        return True
+    return (
+        reads_released_only(user)
+        and Release.objects.filter(round=inspection_round, kind=Release.Kind.FINAL_REPORT).exists()
+    )
+
+
+# --- records behind the figures: petitions and clues, meetings and visits, 书记领办 ---------------
+
+
+def may_read_round_records(user):
+    """The whole-round records (petitions and clues, meetings, visits, 书记领办 events): the
+    office and supervision. The provincial team reads them as released figures only."""
+    return is_office(user) or is_supervision(user)
+
+
+def may_enter_petitions(user):
+    """信访件和问题线索: the office and supervision (纪委监委), who receive and hand them on."""
+    return is_office(user) or is_supervision(user)
+
+
+def may_enter_meetings(user):
+    """常委会、领导小组会议、调度会、推进会: the office keeps the minutes."""
+    return is_office(user)
+
+
+def may_enter_visits(user):
+    """督导、督查 on site: the office and supervision."""
+    return is_office(user) or is_supervision(user)
+
+
+def may_enter_secretary_events(user, problem=None):
+    """书记领办 events: the office, on a problem the secretary leads."""
+    return is_office(user) and (problem is None or problem.is_secretary_led)
+
+
+def petitions_visible_to(user):
+    if not may_read_round_records(user):
+        return PetitionClue.objects.none()
+    return PetitionClue.objects.all()
+
+
+def activities_visible_to(user):
+    if not may_read_round_records(user):
+        return WorkActivity.objects.none()
+    return WorkActivity.objects.all()
+
+
+def secretary_events_visible_to(user):
+    """书记领办 events: the whole-round readers of records, and whoever sees the problem."""
+    if may_read_round_records(user):
+        return SecretaryEvent.objects.all()
+    if reads_released_only(user):
+        return SecretaryEvent.objects.none()
+    return SecretaryEvent.objects.filter(problem__in=problems_visible_to(user))
+
+
+def secretary_event_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, e: True, "attach": lambda u, e: may_enter_secretary_events(u, e.problem)}
+    return _one(secretary_events_visible_to(user).select_related("problem"), pk, user, action, actions)
+
+
+def record_files_visible_to(user):
+    """A record's photos and files: those of the 书记领办 events and penalties the person sees."""
+    return RecordFile.objects.filter(
+        Q(secretary_event__in=secretary_events_visible_to(user)) | Q(penalty__in=penalties_visible_to(user))
+    )
+
+
+def record_file_for_user(user, pk, action="view"):
+    return _one(record_files_visible_to(user), pk, user, action, {"view": lambda u, f: True})
 
 
 # --- what belongs to one person -------------------------------------------------------------------

@@ -63,9 +63,17 @@ WORK_ACTIONS = {
     "record.rule": "录入建章立制记录",
     "record.recovery": "录入资金追缴记录",
     "record.petition_clue": "录入信访件和问题线索",
+    "record.meeting": "录入会议记录",
+    "record.visit": "录入督导督查记录",
+    "record.secretary_event": "录入书记领办活动",
+    "record.file_upload": "上传记录附件",
+    "record.file_download": "下载记录附件",
+    "release.weekly_package": "向省巡视组报送周材料",
+    "release.final_report": "向省巡视组报送整改情况报告",
     "notice.reply": "答复督办单",
     "penalty.confirmed": "确认通报与扣分",
     "penalty.dismissed": "撤销通报与扣分",
+    "penalty.enter": "录入通报与扣分",
 }
 FILE_ACTIONS = {
     "excel.import_preview": "上传台账待导入",
@@ -88,6 +96,7 @@ FILE_ACTIONS = {
     "excel.export_requested": "申请后台导出",
     "excel.export_download": "下载后台导出文件",
     "package.download": "下载周报送材料包",
+    "excel.export_deductions": "导出年末实绩考评扣分表",
 }
 SYSTEM_ACTIONS = {
     "cycle.rerun": "重新运行周工作环节",

@@ -16,4 +16,7 @@ def bell(request):
         "shows_dashboard": access.may_view_dashboard(user),
         "is_leader": access.may_view_leader_page(user),
         "shows_calendar": access.may_manage_calendar(user),
+        "shows_records": access.may_read_round_records(user),
+        "shows_releases": access.may_view_releases(user),
+        "shows_secretary_events": not access.reads_released_only(user),
     }

@@ -291,6 +291,7 @@ class _DemoBuilder:
                 self._measure(problem, m_item, m_seq, feedback, deadline)
         self._history(current)
         self._past_cycles(current)
+        self._records(current)
 
     def _past_cycles(self, current, weeks=4):
         """The weekly cycles of the last few weeks, each with the snapshot its summary froze, so the
@@ -327,6 +328,74 @@ class _DemoBuilder:
                 del by_closeout[CloseOutState.CLOSED]
             figures["measures"]["closed"] = closed_then
             WeeklySnapshot.objects.create(cycle=cycle, figures=figures)
+
+    def _records(self, current):
+        """The records behind the report's figures: clues, meetings, a visit, the secretary on site.
+        Fixed, with no random draws, so the rest of the seeded story stays as it was."""
+        today = self.today
+        supervision = User.objects.get(username="jw_jd")
+        problems = list(Problem.objects.filter(round=current).order_by("seq"))
+        led = next((p for p in problems if p.is_secretary_led), problems[0])
+        services.petition_clue_create(
+            actor=supervision,
+            inspection_round=current,
+            kind="clue",
+            code="XSXS-2026-01",
+            source="省委巡视组移交",
+            quantity=12,
+            handled=9,
+            transferred=3,
+            summary="巡视期间移交的问题线索",
+            handling_unit=self.units["区纪委监委"],
+            received_on=current.feedback_date,
+        )
+        services.petition_clue_create(
+            actor=self.office,
+            inspection_round=current,
+            kind="petition",
+            code="XSXF-2026-01",
+            source="省委巡视组移交",
+            quantity=35,
+            handled=30,
+            summary="巡视期间收到的群众来信来访",
+            handling_unit=self.units[OFFICE_UNIT],
+            received_on=current.feedback_date,
+        )
+        for kind, title, days, chair in (
+            ("standing_committee", "区委常委会会议专题研究巡视反馈意见整改", 3, "区委书记"),
+            ("leading_group", "整改落实工作领导小组第一次会议", 7, "区委书记"),
+            ("dispatch_meeting", "巡视整改工作调度会", 21, "区委副书记"),
+        ):
+            services.activity_create(
+                actor=self.office,
+                inspection_round=current,
+                kind=kind,
+                title=title,
+                held_on=current.feedback_date + datetime.timedelta(days=days),
+                chair=chair,
+                decisions="审议整改方案，明确责任分工和完成时限。",
+                problems=[led],
+            )
+        services.activity_create(
+            actor=supervision,
+            inspection_round=current,
+            kind="supervision",
+            title="巡视整改落实情况专项督导",
+            held_on=today - datetime.timedelta(days=10),
+            participants="区纪委监委、区委督查室",
+            place="城关街道",
+            findings="个别整改台账更新不及时，佐证材料不完整。",
+            problems=[led],
+        )
+        if led.is_secretary_led:
+            services.secretary_event_create(
+                actor=self.office,
+                problem=led,
+                kind="deploy",
+                held_on=current.feedback_date + datetime.timedelta(days=10),
+                place="区委常委会议室",
+                notes="区委书记现场部署整改任务，要求挂图作战、逐项销号。",
+            )
 
     def _problem(self, current, aspects, campaigns, tracks, item, code, seq, feedback, deadline):
         category = item["deadline_category"]

@@ -7,7 +7,7 @@ against a recomputation.
 
 import datetime
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from .lights import GREY, RED, YELLOW, measure_light
@@ -17,9 +17,12 @@ from .models import (
     Measure,
     Milestone,
     MissedReport,
+    PetitionClue,
     Problem,
     ProgressState,
+    SecretaryEvent,
     SignOffStep,
+    WorkActivity,
 )
 from .workdays import round_countdown, week_key, week_monday
 
@@ -134,4 +137,35 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
         "unit_ranking": ranking,
         "by_leader": sorted(by_leader.values(), key=lambda row: (-row["red"], -row["yellow"], row["leader"])),
         "coordination": [{"code": code, "leader": leader, "text": text} for code, leader, text in coordination],
+    }
+
+
+def round_record_figures(*, inspection_round):
+    """The whole round's records behind the final report's figures, as plain JSON-ready data.
+
+    The statistics export, the dashboard and the documents (简报, 整改情况报告) all count
+    petitions and clues, meetings, visits and 书记领办 events through here, so the same data
+    gives the same number everywhere. Whole-round counts: callers decide who may read them.
+    """
+    petitions = {}
+    for kind in PetitionClue.Kind:
+        sums = PetitionClue.objects.filter(round=inspection_round, kind=kind).aggregate(
+            batches=Count("id"),
+            received=Sum("quantity", default=0),
+            handled=Sum("handled", default=0),
+            transferred=Sum("transferred", default=0),
+            case_filed=Count("id", filter=Q(case_filed=True)),
+        )
+        petitions[kind.value] = {"label": str(kind.label), **sums}
+    activities = _by_state(WorkActivity.objects.filter(round=inspection_round), "kind")
+    events = _by_state(SecretaryEvent.objects.filter(round=inspection_round), "kind")
+    return {
+        "petitions": petitions,
+        "petition_cases_filed": sum(row["case_filed"] for row in petitions.values()),
+        "activities": {kind.value: activities.get(kind.value, 0) for kind in WorkActivity.Kind},
+        "secretary_events": {kind.value: events.get(kind.value, 0) for kind in SecretaryEvent.Kind},
+        "secretary_problems": SecretaryEvent.objects.filter(round=inspection_round)
+        .values("problem_id")
+        .distinct()
+        .count(),
     }

@@ -7,19 +7,25 @@ from accounts.models import NameAlias, Unit
 from .excel.imports import column_targets
 from .excel.reading import MAX_UPLOAD_BYTES, ImportRefused, xlsx_check
 from .models import (
+    MEETING_KINDS,
+    VISIT_KINDS,
     AccountabilityRecord,
     CloseOutRequest,
     DeadlineCategory,
     Evidence,
     InspectionRound,
     Measure,
+    Penalty,
+    PetitionClue,
     Problem,
     ProgressReport,
     ProgressState,
     Recovery,
     RoundMember,
     RuleRecord,
+    SecretaryEvent,
     Track,
+    WorkActivity,
 )
 from .services import REPORT_FIELDS
 
@@ -491,3 +497,135 @@ class PendingBindForm(forms.Form):
     def __init__(self, *args, targets, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].queryset = targets
+
+
+# --- records behind the figures, penalties --------------------------------------------------------
+
+
+class _MultipleFiles(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each is checked by the service like the measures' evidence."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", _MultipleFiles())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+class _ProblemChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.title}"
+
+
+class _ProblemChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.title}"
+
+
+class PetitionClueForm(forms.ModelForm):
+    problem = _ProblemChoice(label=_("相关问题"), queryset=Problem.objects.none(), required=False)
+    # Left empty: none transferred, and none handled unless the batch is closed (then all of it).
+    handled = forms.IntegerField(
+        label=_("已办结件数"), min_value=0, required=False, help_text=_("不填时，已填办结日期的按全部办结计")
+    )
+    transferred = forms.IntegerField(label=_("移交纪检监察机关件数"), min_value=0, required=False)
+    field_order = [
+        "kind",
+        "code",
+        "source",
+        "quantity",
+        "handled",
+        "transferred",
+        "summary",
+        "handling_unit",
+        "problem",
+        "received_on",
+        "closed_on",
+        "case_filed",
+    ]
+
+    class Meta:
+        model = PetitionClue
+        fields = [
+            "kind",
+            "code",
+            "source",
+            "quantity",
+            "summary",
+            "handling_unit",
+            "problem",
+            "received_on",
+            "closed_on",
+            "case_filed",
+        ]
+        widgets = {"received_on": _DATE, "closed_on": _DATE}
+        help_texts = {"source": _("如：省委巡视组移交、群众来信、12345热线")}
+
+    def __init__(self, *args, inspection_round=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handling_unit"] = _UnitChoice(label=_("承办单位"), queryset=_units())
+        self.order_fields(self.field_order)
+        if inspection_round is not None:
+            self.fields["problem"].queryset = Problem.objects.filter(round=inspection_round).order_by("seq", "id")
+
+
+class _ActivityForm(forms.ModelForm):
+    problems = _ProblemChoices(label=_("相关问题"), queryset=Problem.objects.none(), required=False)
+    KINDS: tuple = ()
+
+    def __init__(self, *args, inspection_round=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind.value, kind.label) for kind in self.KINDS]
+        if inspection_round is not None:
+            self.fields["problems"].queryset = Problem.objects.filter(round=inspection_round).order_by("seq", "id")
+
+
+class MeetingForm(_ActivityForm):
+    KINDS = MEETING_KINDS
+
+    class Meta:
+        model = WorkActivity
+        fields = ["kind", "title", "held_on", "chair", "decisions", "problems"]
+        widgets = {"held_on": _DATE, "decisions": forms.Textarea(attrs={"rows": 3})}
+        labels = {"title": _("会议名称")}
+
+
+class VisitForm(_ActivityForm):
+    KINDS = VISIT_KINDS
+
+    class Meta:
+        model = WorkActivity
+        fields = ["kind", "title", "held_on", "participants", "place", "findings", "problems"]
+        widgets = {"held_on": _DATE, "findings": forms.Textarea(attrs={"rows": 3})}
+        labels = {"title": _("督导督查事项"), "participants": _("督导督查人员")}
+
+
+class SecretaryEventForm(forms.ModelForm):
+    files = MultipleFileField(label=_("现场照片或材料"), required=False, allow_empty_file=True)
+
+    class Meta:
+        model = SecretaryEvent
+        fields = ["kind", "held_on", "place", "notes"]
+        widgets = {"held_on": _DATE, "notes": forms.Textarea(attrs={"rows": 3})}
+
+
+class PenaltyForm(forms.ModelForm):
+    files = MultipleFileField(label=_("依据材料"), required=False, allow_empty_file=True)
+
+    class Meta:
+        model = Penalty
+        fields = ["target", "unit", "cadre_name", "cadre_post", "kind", "points", "assessment_year", "reason"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"cadre_name": _("对领导干部处理时填写"), "points": _("仅年末实绩考评扣分填写")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"] = _UnitChoice(label=_("单位"), queryset=_units())
+        self.fields["assessment_year"].required = True
+        self.fields["points"].required = False

@@ -377,7 +377,7 @@ def notices_for(*, user):
 
 def penalties_for(*, user):
     """The office sees and decides drafts; a unit sees what was confirmed against it."""
-    return access.penalties_visible_to(user).select_related("unit", "cycle", "decided_by")
+    return access.penalties_visible_to(user).select_related("unit", "cycle", "decided_by").prefetch_related("files")
 
 
 def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None):
@@ -650,4 +650,63 @@ def pending_leaders_listed():
             pending_responsible=Count("responsible_problems", distinct=True),
         )
         .order_by("pk")
+    )
+
+
+# --- records behind the figures and what was released to the province ----------------------------
+
+
+def petitions_for(*, user, inspection_round):
+    return (
+        access.petitions_visible_to(user)
+        .filter(round=inspection_round)
+        .select_related("handling_unit", "problem", "entered_by")
+        .order_by("-received_on", "-id")
+    )
+
+
+def activities_for(*, user, inspection_round, kinds):
+    return (
+        access.activities_visible_to(user)
+        .filter(round=inspection_round, kind__in=kinds)
+        .prefetch_related(Prefetch("problems", queryset=Problem.objects.only("id", "code", "title")))
+        .order_by("-held_on", "-id")
+    )
+
+
+def secretary_led_problems(*, user, inspection_round):
+    """The 书记领办 problems of a round the person sees, each with its count of on-site events."""
+    return (
+        problems_visible_to(user)
+        .filter(round=inspection_round, is_secretary_led=True)
+        .annotate(event_count=Count("secretary_events"))
+        .select_related("lead_unit")
+        .order_by("seq", "id")
+    )
+
+
+def secretary_events_for(*, user, problem):
+    return (
+        access.secretary_events_visible_to(user)
+        .filter(problem=problem)
+        .prefetch_related("files")
+        .select_related("entered_by")
+        .order_by("-held_on", "-id")
+    )
+
+
+def releases_for(*, user):
+    """What was released to the provincial team, newest first, with each week's frozen headline."""
+    return access.releases_visible_to(user).select_related("round", "snapshot__cycle", "released_by")
+
+
+def snapshots_unreleased(*, user):
+    """Weekly packages the office has not released yet (the office's list to release from)."""
+    if not access.may_release(user):
+        return []
+    return (
+        access.snapshots_with_package_visible_to(user)
+        .filter(release__isnull=True)
+        .select_related("cycle__round")
+        .order_by("-cycle__iso_year", "-cycle__iso_week")[:20]
     )

@@ -294,13 +294,15 @@ class TestAccess:
         assert data["measures"]["total"] == 1
         assert {row["problem__track__kind"] for row in data["by_track"]} == {"cadre"}
 
-    def test_it_shows_the_provincial_team_read_only_figures(self, world, client, frozen):
+    def test_it_refuses_the_provincial_team_the_live_dashboard(self, world, client, frozen):
+        # The provincial team reads what the district released (报送省巡视组), never the live
+        # figures, the units' ranking or the formalism signals.
         client.force_login(world.provincial)
-        response = client.get(DASHBOARD)
-        assert response.status_code == 200
-        assert response.context["d"]["measures"]["total"] == 2
-        assert '<form method="post"' not in response.content.decode().split("<main")[1]
-        assert client.post(DASHBOARD).status_code == 405
+        assert client.get(DASHBOARD).status_code == 404
+        assert client.get(reverse("rectification:review_stuck")).status_code == 404
+        home = client.get(reverse("rectification:home")).content.decode()
+        assert "总览" not in home.split("<main")[0]
+        assert reverse("rectification:release_list") in home
 
     def test_it_links_every_number_to_the_list_behind_it(self, world, client, frozen):
         client.force_login(world.office)

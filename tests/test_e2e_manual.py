@@ -265,6 +265,12 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         shot(page, "office-notices", full_page=False)
         page.get_by_role("link", name="通报扣分").click()
         shot(page, "office-penalties", full_page=False)
+        page.get_by_role("link", name="报送省巡视组").click()
+        page.get_by_role("button", name="报送省巡视组").first.click()
+        page.wait_for_load_state()
+        shot(page, "office-release", full_page=False)
+        page.get_by_role("link", name="工作记录").click()
+        shot(page, "office-records", full_page=False)
         page.get_by_role("link", name="报表导出").click()
         shot(page, "office-excel")
 
@@ -281,9 +287,10 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     # --- provincial team (省巡视组) --------------------------------------------------------------
     with signed_in(browser, live_server, "sxsz") as page:
         shot(page, "provincial-home", full_page=False)
-        page.get_by_role("link", name="总览").click()
-        heading = page.get_by_role("heading", name="每周小结与报表")
-        shot(page, "provincial-weekly", target=heading.locator(".."))
+        expect(page.get_by_role("link", name="总览")).to_have_count(0)
+        page.get_by_role("link", name="报送省巡视组").first.click()
+        expect(page.get_by_role("link", name="下载").first).to_be_visible()
+        shot(page, "provincial-weekly", full_page=False)
         page.get_by_role("link", name="报表导出").click()
         shot(page, "provincial-excel", full_page=False)
 

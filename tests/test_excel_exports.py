@@ -343,7 +343,7 @@ class TestStatisticsExport:
         services.campaign_create(
             actor=world.office, inspection_round=world.round, name="津补贴专项整治", lead_unit=world.lead_unit
         )
-        # Work activities have no service yet (they are entered in 数据维护).
+        # Created directly: entering them through the pages and services is tested in test_records.
         for kind in (WorkActivity.Kind.MEETING, WorkActivity.Kind.DISPATCH_MEETING, WorkActivity.Kind.DISPATCH_MEETING):
             WorkActivity.objects.create(
                 round=world.round, kind=kind, title="调度", held_on=decided, entered_by=world.office

@@ -683,8 +683,8 @@ UNIT_CLAIMS = 7
 # the person who replied.
 NOTICES = {"resp_staff": 7, "office": 7}
 # Session, user, roles; the pending probe, the bell, the unit; the penalties with unit, week and
-# the person who decided.
-PENALTIES = {"office": 7, "resp_staff": 7}
+# the person who decided; their evidence files (one query for all).
+PENALTIES = {"office": 8, "resp_staff": 8}
 # Session, user, roles; the pending probe, the bell, the unit for the office (a leader belongs to
 # none); the items with measure, problem, lead official, owner unit and the person who resolved.
 # Before: one more query per item for its problem's lead official (27 for 21 items).

@@ -30,6 +30,7 @@ from rectification.models import (
     Notification,
     OutboxMessage,
     Penalty,
+    Problem,
     SupervisionNotice,
     WeeklySnapshot,
 )
@@ -49,6 +50,12 @@ SECRETS = [
     "督办：津补贴清退进度滞后",
     "津补贴清退推进不力",
     "津补贴清退口径需调整",
+    "书记现场督办津补贴清退",
+    "书记督办现场照片.pdf",
+    "反映违规发放津补贴线索",
+    "议定津补贴清退时限",
+    "津补贴清退督查发现台账缺失",
+    "对责任局领导干部通报批评",
 ]
 
 
@@ -146,7 +153,63 @@ def _objects(world):
         key=OutboxMessage.key_for(notification.pk, "email"),
         state=OutboxMessage.State.FAILED,
     )
+    # The records behind the figures: a 书记领办 event with a photo on unit A's problem, a clue, a
+    # meeting and a visit about it, and a penalty entered by hand with its evidence.
+    Problem.objects.filter(pk=world.problem.pk).update(is_secretary_led=True)
+    world.problem.refresh_from_db()
+    event = services.secretary_event_create(
+        actor=world.office,
+        problem=world.problem,
+        kind="supervise",
+        held_on=today,
+        notes="书记现场督办津补贴清退",
+        files=[SimpleUploadedFile("书记督办现场照片.pdf", PDF)],
+    )
+    services.petition_clue_create(
+        actor=world.supervision,
+        inspection_round=world.round,
+        problem=world.problem,
+        kind="clue",
+        code="XS-1",
+        summary="反映违规发放津补贴线索",
+        handling_unit=world.resp_unit,
+        received_on=today,
+    )
+    services.activity_create(
+        actor=world.office,
+        inspection_round=world.round,
+        kind="dispatch_meeting",
+        title="调度会",
+        held_on=today,
+        chair="区委书记",
+        decisions="议定津补贴清退时限",
+        problems=[world.problem],
+    )
+    services.activity_create(
+        actor=world.supervision,
+        inspection_round=world.round,
+        kind="inspection",
+        title="督查",
+        held_on=today,
+        participants="纪委监委",
+        place="责任局",
+        findings="津补贴清退督查发现台账缺失",
+    )
+    manual = services.penalty_enter(
+        actor=world.office,
+        inspection_round=world.round,
+        unit=world.resp_unit,
+        kind=Penalty.Kind.CIRCULAR,
+        target=Penalty.Target.CADRE,
+        cadre_name="赵局长",
+        reason="对责任局领导干部通报批评",
+        assessment_year=today.year,
+        files=[SimpleUploadedFile("通报依据.pdf", PDF)],
+    )
     return {
+        "event": event,
+        "event_file": event.files.get(),
+        "penalty_file": manual.files.get(),
         "notification": notification,
         "delivery": delivery,
         "approval": approval,
@@ -199,6 +262,9 @@ OBJECT_KWARGS = {
     "rectification:notice_reply": lambda w, o: {"pk": o["notice"].pk},
     "rectification:penalty_decide": lambda w, o: {"pk": o["penalty"].pk},
     "rectification:snapshot_package": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:snapshot_release": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:secretary_events": lambda w, o: {"pk": w.problem.pk},
+    "rectification:record_file_download": lambda w, o: {"pk": o["event_file"].pk},
     "rectification:calendar_year": lambda w, o: {"year": 2027},
     "rectification:calendar_holidays_add": lambda w, o: {"year": 2027},
     "rectification:calendar_workday_add": lambda w, o: {"year": 2027},
@@ -234,6 +300,15 @@ OBJECT_KWARGS = {
 # URLs that name no object: lists and forms that show each person their own share, if any.
 NO_OBJECT = {
     "healthz",
+    "rectification:penalty_new",
+    "rectification:penalties_confirm",
+    "rectification:penalty_deductions",
+    "rectification:records_index",
+    "rectification:petition_list",
+    "rectification:meeting_list",
+    "rectification:visit_list",
+    "rectification:secretary_problems",
+    "rectification:release_list",
     "accounts:login",
     "accounts:login_totp",
     "accounts:login_unlock",

@@ -15,6 +15,7 @@ from rectification.models import (
     MissedReport,
     Notification,
     Penalty,
+    Release,
     SupervisionNotice,
     WeeklyCycle,
     WeeklySnapshot,
@@ -306,9 +307,13 @@ class TestWeeklyPackage:
         snapshot = WeeklySnapshot.objects.get()
         assert snapshot.package_name.endswith(".zip")
         url = reverse("rectification:snapshot_package", args=[snapshot.pk])
-        for user in (world.resp_staff, world.leader, world.sysadmin):
+        for user in (world.resp_staff, world.leader, world.sysadmin, world.provincial):
             client.force_login(user)
             assert client.get(url).status_code == 404
+        # The provincial team downloads it once the office has released it.
+        services.release_create(
+            actor=world.office, inspection_round=world.round, kind=Release.Kind.WEEKLY_PACKAGE, snapshot=snapshot
+        )
         client.force_login(world.provincial)
         response = client.get(url)
         assert response.status_code == 200

@@ -8,6 +8,7 @@ and ``imports.MEASURE_FIELDS``); the others are for reading only.
 
 import functools
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Model
 from django.utils.encoding import force_str
@@ -218,6 +219,52 @@ STATISTICS_COLUMNS = [
     Column("指标", 40, lambda r: r.item),
     Column("数值", 14, lambda r: r.value, kind=NUMBER),
     Column("单位", 8, lambda r: r.unit),
+]
+
+
+# --- the year-end assessment's deductions (年末实绩考评扣分) ------------------------------------
+
+
+@dataclass
+class DeductionRow:
+    """One unit's, or one cadre's, confirmed penalties of the assessment year, summed."""
+
+    unit: str
+    cadre: str = ""
+    post: str = ""
+    circulars: int = 0
+    points: Decimal = Decimal(0)
+    ineligible: int = 0
+    entries: int = 0
+
+
+DEDUCTION_UNIT_COLUMNS = [
+    Column("单位", 30, lambda r: r.unit),
+    Column("通报批评（次）", 14, lambda r: r.circulars, kind=NUMBER),
+    Column("年末实绩考评扣分（分）", 18, lambda r: r.points, kind=NUMBER),
+    Column("取消评优评先资格（次）", 18, lambda r: r.ineligible, kind=NUMBER),
+    Column("记录条数", 10, lambda r: r.entries, kind=NUMBER),
+]
+DEDUCTION_CADRE_COLUMNS = [
+    Column("单位", 30, lambda r: r.unit),
+    Column("姓名", 12, lambda r: r.cadre),
+    Column("职务", 20, lambda r: r.post),
+    *DEDUCTION_UNIT_COLUMNS[1:],
+]
+PENALTY_DETAIL_COLUMNS = [
+    Column("单位", 24, lambda p: p.unit.name),
+    Column("对象", 10, lambda p: shown(p, "target")),
+    Column("干部姓名", 12, lambda p: p.cadre_name),
+    Column("干部职务", 18, lambda p: p.cadre_post),
+    Column("类别", 20, lambda p: shown(p, "kind")),
+    Column("扣分", 8, lambda p: p.points, kind=NUMBER),
+    Column("事由", 50, lambda p: p.reason),
+    Column(
+        "来源",
+        16,
+        lambda p: "整改办录入" if p.cycle_id is None else f"{p.cycle.iso_year}年第{p.cycle.iso_week}周自动生成",
+    ),
+    Column("确认日期", 12, lambda p: p.decided_at.date() if p.decided_at else None, kind=DATE),
 ]
 
 

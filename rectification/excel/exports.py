@@ -23,6 +23,7 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Unit, User
 from rectification.access import measures_visible_to, problems_visible_to, reads_all
+from rectification.figures import round_record_figures
 from rectification.lights import BEHIND_MARGIN, expected_percent, light_note, measure_light
 from rectification.models import (
     AcceptanceCriterion,
@@ -33,11 +34,13 @@ from rectification.models import (
     Manifestation,
     Measure,
     Milestone,
+    Penalty,
     PetitionClue,
     ProgressReport,
     ProgressState,
     Recovery,
     RuleRecord,
+    SecretaryEvent,
     WorkActivity,
 )
 from rectification.workdays import week_key, week_label
@@ -396,22 +399,22 @@ def statistics_rows(*, user, inspection_round):
     for state in ProgressState:
         rows.append(cols.StatRow(section, f"进展状态：{state.label}", by_progress.get(state.value, 0), "个"))
 
-    if read_all:
+    # The whole round's records, counted where the documents and the dashboard count them.
+    round_records = round_record_figures(inspection_round=inspection_round) if read_all else None
+    if round_records is not None:
         section = "信访件和问题线索"
-        petitions = records(PetitionClue, link=None)
         for clue_kind in PetitionClue.Kind:
-            of_kind = petitions.filter(kind=clue_kind).aggregate(
-                total=Count("pk"), closed=Count("pk", filter=Q(closed_on__isnull=False))
-            )
-            rows.append(cols.StatRow(section, f"收到{clue_kind.label}", of_kind["total"], "件"))
-            rows.append(cols.StatRow(section, f"{clue_kind.label}已办结", of_kind["closed"], "件"))
+            of_kind = round_records["petitions"][clue_kind.value]
+            rows.append(cols.StatRow(section, f"收到{clue_kind.label}", of_kind["received"], "件"))
+            rows.append(cols.StatRow(section, f"{clue_kind.label}已办结", of_kind["handled"], "件"))
+            rows.append(cols.StatRow(section, f"{clue_kind.label}移交纪检监察机关", of_kind["transferred"], "件"))
 
     section = "立案情况"
     accountability = records(AccountabilityRecord)
     filed_records = accountability.filter(case_filed=True).count()
     rows.append(cols.StatRow(section, "追责问责中立案", filed_records, "件"))
-    if read_all:
-        filed_petitions = records(PetitionClue, link=None).filter(case_filed=True).count()
+    if round_records is not None:
+        filed_petitions = round_records["petition_cases_filed"]
         rows.append(cols.StatRow(section, "信访件和问题线索中立案", filed_petitions, "件"))
         rows.append(cols.StatRow(section, "立案合计", filed_records + filed_petitions, "件"))
 
@@ -455,12 +458,21 @@ def statistics_rows(*, user, inspection_round):
         campaigns = campaigns.filter(pk__in=problems.filter(campaign__isnull=False).values("campaign_id"))
     rows.append(cols.StatRow(section, "开展专项整治", campaigns.count(), "项"))
 
-    if read_all:
+    if round_records is not None:
         section = "会议和督导"
-        activities = _counts(records(WorkActivity, link=None), "kind")
         for activity_kind in WorkActivity.Kind:
             rows.append(
-                cols.StatRow(section, f"召开或开展{activity_kind.label}", activities.get(activity_kind.value, 0), "次")
+                cols.StatRow(
+                    section, f"召开或开展{activity_kind.label}", round_records["activities"][activity_kind.value], "次"
+                )
+            )
+        section = "书记领办"
+        rows.append(cols.StatRow(section, "书记领办问题（有现场活动记录）", round_records["secretary_problems"], "个"))
+        for event_kind in SecretaryEvent.Kind:
+            rows.append(
+                cols.StatRow(
+                    section, f"书记{event_kind.label}", round_records["secretary_events"][event_kind.value], "次"
+                )
             )
     return rows
 
@@ -479,6 +491,63 @@ def statistics_export(*, user, inspection_round, today):
     content = workbook_bytes(workbook)
     return Export(
         content, _filename(inspection_round, "整改情况统计表", today), "excel.export_statistics", {"rows": len(rows)}
+    )
+
+
+# --- the year-end assessment's deductions ----------------------------------------------------------
+
+
+def deduction_rows(*, year):
+    """The confirmed penalties of an assessment year, summed per unit and per leading cadre.
+
+    Whole-district figures: the view asks ``access.may_export_deductions`` first. A penalty
+    drafted by the weekly cycle and confirmed counts in its week's year unless the office gave it
+    another.
+    """
+    penalties = list(
+        Penalty.objects.filter(state=Penalty.State.CONFIRMED)
+        .filter(Q(assessment_year=year) | Q(assessment_year__isnull=True, cycle__iso_year=year))
+        .select_related("unit", "cycle")
+        .order_by("unit__sort_order", "unit_id", "cadre_name", "decided_at", "id")
+    )
+    by_unit: dict[int, cols.DeductionRow] = {}
+    by_cadre: dict[tuple, cols.DeductionRow] = {}
+    for penalty in penalties:
+        if penalty.target == Penalty.Target.CADRE:
+            key = (penalty.unit_id, penalty.cadre_name, penalty.cadre_post)
+            row = by_cadre.setdefault(
+                key, cols.DeductionRow(unit=penalty.unit.name, cadre=penalty.cadre_name, post=penalty.cadre_post)
+            )
+        else:
+            row = by_unit.setdefault(penalty.unit_id, cols.DeductionRow(unit=penalty.unit.name))
+        row.entries += 1
+        if penalty.kind == Penalty.Kind.CIRCULAR:
+            row.circulars += 1
+        elif penalty.kind == Penalty.Kind.DEDUCTION:
+            row.points += penalty.points
+        elif penalty.kind == Penalty.Kind.INELIGIBLE:
+            row.ineligible += 1
+    return list(by_unit.values()), list(by_cadre.values()), penalties
+
+
+def deductions_export(*, year, today):
+    units, cadres, penalties = deduction_rows(year=year)
+    workbook = stream_workbook()
+    title = f"{year}年度年末实绩考评巡视整改扣分表　导出日期：{today:%Y年%m月%d日}"
+    for name, columns, rows in (
+        ("单位扣分", cols.DEDUCTION_UNIT_COLUMNS, units),
+        ("领导干部扣分", cols.DEDUCTION_CADRE_COLUMNS, cadres),
+        ("明细", cols.PENALTY_DETAIL_COLUMNS, penalties),
+    ):
+        sheet = StreamSheet(workbook, name=name, columns=columns, title=title)
+        for row in rows:
+            sheet.append(row)
+    content = workbook_bytes(workbook)
+    return Export(
+        content,
+        f"{year}年度年末实绩考评扣分表-{today:%Y%m%d}.xlsx",
+        "excel.export_deductions",
+        {"year": year, "rows": len(penalties)},
     )
 
 

@@ -2,7 +2,16 @@
 
 from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
-from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
+from .cycle import (
+    DispatchSheet,
+    MissedReport,
+    Penalty,
+    Release,
+    StepState,
+    SupervisionNotice,
+    WeeklyCycle,
+    WeeklySnapshot,
+)
 from .imports import ImportColumnMapping
 from .jobs import ExportJob
 from .ledger import (
@@ -25,11 +34,23 @@ from .ledger import (
     measure_due_refusal,
 )
 from .outbox import OutboxMessage
-from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
+from .records import (
+    MEETING_KINDS,
+    VISIT_KINDS,
+    AccountabilityRecord,
+    PetitionClue,
+    RecordFile,
+    Recovery,
+    RuleRecord,
+    SecretaryEvent,
+    WorkActivity,
+)
 from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
 
 __all__ = [
+    "MEETING_KINDS",
+    "VISIT_KINDS",
     "AcceptanceCriterion",
     "AccountabilityRecord",
     "Aspect",
@@ -62,9 +83,12 @@ __all__ = [
     "ProblemUserObjectPermission",
     "ProgressReport",
     "ProgressState",
+    "RecordFile",
     "Recovery",
+    "Release",
     "RoundMember",
     "RuleRecord",
+    "SecretaryEvent",
     "SignOffStep",
     "StepState",
     "SupervisionNotice",

@@ -174,7 +174,15 @@ class WeeklySnapshot(models.Model):
 
 
 class Penalty(models.Model):
-    """A draft or confirmed sanction on a unit: circular, point deduction, award ineligibility."""
+    """A sanction on a unit or on one of its leading cadres: circular, point deduction in the
+    year-end assessment (年末实绩考评), or loss of eligibility for awards (取消评优评先).
+
+    The weekly cycle drafts them for units by its rules (``cycle`` and ``rule`` set, state draft);
+    the office confirms or dismisses each draft, or enters one by hand (``rule`` "manual",
+    confirmed at once, with the reason and evidence files).
+    """
+
+    MANUAL = "manual"
 
     class Kind(models.TextChoices):
         CIRCULAR = "circular", _("通报批评")
@@ -186,18 +194,39 @@ class Penalty(models.Model):
         CONFIRMED = "confirmed", _("已确认")
         DISMISSED = "dismissed", _("已撤销")
 
+    class Target(models.TextChoices):
+        UNIT = "unit", _("单位")
+        CADRE = "cadre", _("领导干部")
+
     round = models.ForeignKey(
         InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="penalties"
     )
     cycle = models.ForeignKey(
-        WeeklyCycle, verbose_name=_("生成周次"), on_delete=models.PROTECT, related_name="penalties"
+        WeeklyCycle,
+        verbose_name=_("生成周次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="penalties",
     )
     unit = models.ForeignKey("accounts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    target = models.CharField(_("对象"), max_length=10, choices=Target.choices, default=Target.UNIT)
+    cadre_name = models.CharField(_("干部姓名"), max_length=50, blank=True)
+    cadre_post = models.CharField(_("干部职务"), max_length=100, blank=True)
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     rule = models.CharField(_("触发规则"), max_length=40)
     reason = models.TextField(_("事由"))
     points = models.DecimalField(_("扣分"), max_digits=4, decimal_places=1, default=0)
+    assessment_year = models.PositiveSmallIntegerField(_("考评年度"), null=True, blank=True)
     state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.DRAFT)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("确认人"),
@@ -214,8 +243,71 @@ class Penalty(models.Model):
         verbose_name_plural = _("通报与扣分")
         ordering = ["state", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["cycle", "unit", "kind", "rule"], name="penalty_once_per_rule_week")
+            models.UniqueConstraint(fields=["cycle", "unit", "kind", "rule"], name="penalty_once_per_rule_week"),
+            models.CheckConstraint(
+                condition=Q(target="unit") | ~Q(cadre_name=""),
+                name="penalty_cadre_named",
+                violation_error_message=_("对领导干部的处理须填写干部姓名。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=0),
+                name="penalty_points_not_negative",
+                violation_error_message=_("扣分不能为负数。"),
+            ),
         ]
 
     def __str__(self):
-        return f"{self.unit} {self.get_kind_display()}"
+        # Named in the audit log by this: the unit and kind, never a cadre's name.
+        cadre = "（领导干部）" if self.target == self.Target.CADRE else ""
+        return f"{self.unit}{cadre} {self.get_kind_display()}"
+
+    @property
+    def target_label(self):
+        """Who is penalised, as the lists and the export name them: the unit, or the cadre and unit."""
+        if self.target == self.Target.CADRE:
+            post = f"（{self.cadre_post}）" if self.cadre_post else ""
+            return f"{self.unit} {self.cadre_name}{post}"
+        return str(self.unit)
+
+
+class Release(models.Model):
+    """What the office has released to the provincial inspection team (向省巡视组报送).
+
+    The provincial account reads nothing else: a week's package (its frozen snapshot, figures and
+    Excel files) once released, and the final report (整改情况报告) once released. A final-report
+    release names no snapshot; the report document hangs off it (the documents' module adds its own
+    link to this row: ``Release.Kind.FINAL_REPORT`` is the hook).
+    """
+
+    class Kind(models.TextChoices):
+        WEEKLY_PACKAGE = "weekly_package", _("周报送材料")
+        FINAL_REPORT = "final_report", _("整改情况报告")
+
+    round = models.ForeignKey(InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    snapshot = models.OneToOneField(
+        WeeklySnapshot,
+        verbose_name=_("周小结快照"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="release",
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("报送人"), on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("向省巡视组报送")
+        verbose_name_plural = _("向省巡视组报送")
+        ordering = ["-released_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="final_report") | Q(snapshot__isnull=False), name="release_weekly_has_snapshot"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.released_at:%Y-%m-%d}"

@@ -133,7 +133,11 @@ class Recovery(FinalReportRecord):
 
 
 class PetitionClue(FinalReportRecord):
-    """信访件 or 问题线索 handed over by the inspection team, received and closed."""
+    """信访件 or 问题线索 received (from the inspection team or another source) and handled.
+
+    One row is one batch from one source: ``quantity`` items, of which ``handled`` are closed and
+    ``transferred`` were handed to the discipline inspection and supervision organs (移交纪检监察机关).
+    """
 
     class Kind(models.TextChoices):
         PETITION = "petition", _("信访件")
@@ -141,9 +145,16 @@ class PetitionClue(FinalReportRecord):
 
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("编号"), max_length=50)
+    source = models.CharField(_("来源"), max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(_("件数"), default=1)
+    handled = models.PositiveIntegerField(_("已办结件数"), default=0)
+    transferred = models.PositiveIntegerField(_("移交纪检监察机关件数"), default=0)
     summary = models.CharField(_("摘要"), max_length=300)
     handling_unit = models.ForeignKey(
         "accounts.Unit", verbose_name=_("承办单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("相关问题"), null=True, blank=True, on_delete=models.PROTECT, related_name="petitions"
     )
     received_on = models.DateField(_("接收日期"))
     closed_on = models.DateField(_("办结日期"), null=True, blank=True)
@@ -153,28 +164,145 @@ class PetitionClue(FinalReportRecord):
         verbose_name = _("信访件和问题线索")
         verbose_name_plural = _("信访件和问题线索")
         ordering = ["received_on", "id"]
-        constraints = [models.UniqueConstraint(fields=["round", "kind", "code"], name="petition_unique_code")]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "kind", "code"], name="petition_unique_code"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0),
+                name="petition_quantity_positive",
+                violation_error_message=_("件数至少为 1。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(handled__lte=models.F("quantity")),
+                name="petition_handled_le_quantity",
+                violation_error_message=_("已办结件数不能超过件数。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(transferred__lte=models.F("quantity")),
+                name="petition_transferred_le_quantity",
+                violation_error_message=_("移交纪检监察机关件数不能超过件数。"),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.code}"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.quantity is not None and self.handled is not None and self.handled > self.quantity:
+            errors["handled"] = _("已办结件数不能超过件数。")
+        if self.quantity is not None and self.transferred is not None and self.transferred > self.quantity:
+            errors["transferred"] = _("移交纪检监察机关件数不能超过件数。")
+        if self.closed_on and self.received_on and self.closed_on < self.received_on:
+            errors["closed_on"] = _("办结日期不能早于接收日期。")
+        if errors:
+            raise ValidationError(errors)
+
 
 class WorkActivity(FinalReportRecord):
-    """Meetings, dispatch meetings, supervision rounds and special campaigns held, for the final report."""
+    """Meetings held (常委会、领导小组会议、调度会、推进会) and on-site supervision and inspection
+    visits made (督导、督查), for the statistics and the final report.
+
+    A meeting has a chair and its decisions; a visit has who went, where, and what was found.
+    """
 
     class Kind(models.TextChoices):
-        MEETING = "meeting", _("专题会议")
+        STANDING_COMMITTEE = "standing_committee", _("区委常委会会议")
+        LEADING_GROUP = "leading_group", _("领导小组会议")
         DISPATCH_MEETING = "dispatch_meeting", _("调度会")
-        SUPERVISION = "supervision", _("督导检查")
+        PROGRESS_MEETING = "progress_meeting", _("推进会")
+        MEETING = "meeting", _("专题会议")
+        SUPERVISION = "supervision", _("督导")
+        INSPECTION = "inspection", _("督查")
 
     kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("名称"), max_length=200)
     held_on = models.DateField(_("日期"))
+    chair = models.CharField(_("主持人"), max_length=100, blank=True)
+    decisions = models.TextField(_("议定事项"), blank=True)
+    participants = models.CharField(_("参加人员"), max_length=300, blank=True)
+    place = models.CharField(_("地点或被督导单位"), max_length=200, blank=True)
+    findings = models.TextField(_("发现的问题"), blank=True)
+    problems = models.ManyToManyField(Problem, verbose_name=_("相关问题"), blank=True, related_name="activities")
 
     class Meta:
-        verbose_name = _("工作开展记录")
-        verbose_name_plural = _("工作开展记录")
+        verbose_name = _("会议和督导记录")
+        verbose_name_plural = _("会议和督导记录")
         ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["round", "kind"])]
 
     def __str__(self):
         return self.title
+
+
+# Which kinds of activity are meetings (chair, decisions) and which are visits (who, where, findings).
+MEETING_KINDS = (
+    WorkActivity.Kind.STANDING_COMMITTEE,
+    WorkActivity.Kind.LEADING_GROUP,
+    WorkActivity.Kind.DISPATCH_MEETING,
+    WorkActivity.Kind.PROGRESS_MEETING,
+    WorkActivity.Kind.MEETING,
+)
+VISIT_KINDS = (WorkActivity.Kind.SUPERVISION, WorkActivity.Kind.INSPECTION)
+
+
+class SecretaryEvent(FinalReportRecord):
+    """书记领办: the secretary's on-site deployment, dispatch or supervision of one problem."""
+
+    class Kind(models.TextChoices):
+        DEPLOY = "deploy", _("现场部署")
+        DISPATCH = "dispatch", _("现场调度")
+        SUPERVISE = "supervise", _("现场督办")
+
+    problem = models.ForeignKey(
+        Problem, verbose_name=_("领办问题"), on_delete=models.PROTECT, related_name="secretary_events"
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    held_on = models.DateField(_("日期"))
+    place = models.CharField(_("地点"), max_length=200, blank=True)
+    notes = models.TextField(_("情况记录"))
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("书记领办活动")
+        verbose_name_plural = _("书记领办活动")
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.held_on:%Y-%m-%d}"
+
+
+class RecordFile(models.Model):
+    """A photo or document behind a record that hangs off no measure (a 书记领办 event's photos, a
+    penalty's evidence): checked, stored and served exactly like the measures' evidence."""
+
+    secretary_event = models.ForeignKey(
+        SecretaryEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="files"
+    )
+    penalty = models.ForeignKey("Penalty", null=True, blank=True, on_delete=models.PROTECT, related_name="files")
+    original_name = models.CharField(_("文件名"), max_length=200)
+    stored_name = models.CharField(max_length=80, unique=True, editable=False)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("记录附件")
+        verbose_name_plural = _("记录附件")
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="record_file_not_empty"),
+            models.CheckConstraint(
+                condition=Q(secretary_event__isnull=False, penalty__isnull=True)
+                | Q(secretary_event__isnull=True, penalty__isnull=False),
+                name="record_file_one_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name

@@ -8,7 +8,6 @@ from .closeout import (
     closeout_decide,
     closeout_readiness,
     closeout_reopen,
-    petition_clue_create,
     recovery_create,
     rule_record_create,
     three_tests,
@@ -28,6 +27,15 @@ from .ledger import (
 )
 from .notifications import notifications_mark_read, notify, notify_new_assignment
 from .outbox import notification_open, outbox_resend
+from .records import (
+    activity_create,
+    penalties_confirm_many,
+    penalty_enter,
+    petition_clue_create,
+    record_file_attach,
+    release_create,
+    secretary_event_create,
+)
 from .reporting import (
     REPORT_FIELDS,
     ReportConflict,
@@ -65,6 +73,7 @@ __all__ = [
     "STEPS",
     "ReportConflict",
     "accountability_record_create",
+    "activity_create",
     "aspect_create",
     "calendar_day_delete",
     "calendar_holidays_add",
@@ -102,12 +111,16 @@ __all__ = [
     "notify",
     "notify_new_assignment",
     "outbox_resend",
+    "penalties_confirm_many",
     "penalty_decide",
+    "penalty_enter",
     "petition_clue_create",
     "problem_assign",
     "problem_create",
     "problem_create_many",
+    "record_file_attach",
     "recovery_create",
+    "release_create",
     "report_confirm",
     "report_correct",
     "report_latest",
@@ -119,6 +132,7 @@ __all__ = [
     "round_create",
     "round_member_add",
     "rule_record_create",
+    "secretary_event_create",
     "step_due_at",
     "step_rerun_request",
     "step_run",

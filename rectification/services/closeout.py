@@ -23,7 +23,6 @@ from ..models import (
     Evidence,
     Measure,
     Notification,
-    PetitionClue,
     Problem,
     ProgressState,
     Recovery,
@@ -478,9 +477,3 @@ def rule_record_create(*, actor, problem, **fields):
 def recovery_create(*, actor, problem, **fields):
     record = Recovery(round=problem.round, problem=problem, **fields)
     return _record_create(actor, problem, record, "record.recovery", {"amount_wan": str(fields.get("amount_wan"))})
-
-
-@transaction.atomic
-def petition_clue_create(*, actor, inspection_round, **fields):
-    record = PetitionClue(round=inspection_round, **fields)
-    return _record_create(actor, None, record, "record.petition_clue", {"code": fields.get("code")})

@@ -693,6 +693,8 @@ def penalty_decide(*, actor, penalty, confirm):
     penalty.state = Penalty.State.CONFIRMED if confirm else Penalty.State.DISMISSED
     penalty.decided_by = actor
     penalty.decided_at = timezone.now()
-    penalty.save(update_fields=["state", "decided_by", "decided_at"])
+    if penalty.assessment_year is None and penalty.cycle is not None:
+        penalty.assessment_year = penalty.cycle.iso_year
+    penalty.save(update_fields=["state", "decided_by", "decided_at", "assessment_year"])
     audit_record(actor=actor, action=f"penalty.{penalty.state}", target=penalty, changes={"kind": penalty.kind})
     return penalty

@@ -45,6 +45,20 @@ from .ledger import (  # noqa: F401
     problem_detail,
     problem_list,
 )
+from .records import (  # noqa: F401
+    meeting_list,
+    penalties_confirm,
+    penalty_deductions,
+    penalty_new,
+    petition_list,
+    record_file_download,
+    records_index,
+    release_list,
+    secretary_events,
+    secretary_problems,
+    snapshot_release,
+    visit_list,
+)
 from .setup import (  # noqa: F401
     change_request_decide,
     measure_change_request,

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -130,12 +131,16 @@ def notice_reply(request, pk):
 def penalty_list(request):
     if not access.may_view_penalties(request.user):
         raise Http404
+    penalties = list(selectors.penalties_for(user=request.user))
     return render(
         request,
         "rectification/penalty_list.html",
         {
-            "penalties": selectors.penalties_for(user=request.user),
+            "penalties": penalties,
             "can_decide": access.may_decide_penalty(request.user),
+            "can_export": access.may_export_deductions(request.user),
+            "has_drafts": any(p.state == p.State.DRAFT for p in penalties),
+            "year": timezone.localdate().year,
         },
     )
 

@@ -41,6 +41,7 @@ def home(request):
         context["led_problems"] = selectors.led_problems(user=user, unit=user.unit)
         context["unit_measures"] = selectors.unit_measures(user=user, unit=user.unit)
     context["is_admin_only"] = access.sees_no_findings(user)
+    context["released_only"] = access.reads_released_only(user)
     return render(request, "rectification/home.html", context)
 
 
