@@ -248,7 +248,7 @@ def users_visible_to(user, page):
 
 def user_for_user(user, pk, page):
     """One account for an administrator's page: 403 for anyone else, 404 for one that does not exist."""
-    found = users_visible_to(user, page).filter(pk=pk).first() if str(pk).isdigit() else None
+    found = users_visible_to(user, page).filter(pk=pk).first() if str(pk).isdecimal() else None
     if found is None:
         raise Http404
     return found
@@ -290,7 +290,7 @@ def units_visible_to(user):
 
 
 def unit_for_user(user, pk):
-    found = units_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    found = units_visible_to(user).filter(pk=pk).first() if str(pk).isdecimal() else None
     if found is None:
         raise Http404
     return found
@@ -421,7 +421,7 @@ def approvals_waiting_for(user):
 def approval_for_user(user, pk):
     """One request for the approvals' pages: 403 for anyone but an administrator, 404 for one that
     does not exist or is neither theirs nor addressed to them."""
-    found = approvals_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    found = approvals_visible_to(user).filter(pk=pk).first() if str(pk).isdecimal() else None
     if found is None:
         raise Http404
     return found

@@ -54,7 +54,7 @@ def secret_grouped(secret):
 def matching_step(secret, code, now=None):
     """The time step whose code equals ``code``, or None."""
     code = "".join((code or "").split())
-    if not secret or len(code) != 6 or not code.isdigit():
+    if not secret or len(code) != 6 or not code.isdecimal():
         return None
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // totp.interval)

@@ -24,7 +24,7 @@ def id_param(request, name):
 
     ``str.isdigit`` is not enough: it accepts "²" and "٣", which ``int`` then refuses or reads."""
     raw = request.GET.get(name, "").strip()
-    if not (raw.isascii() and raw.isdigit()):
+    if not (raw.isascii() and raw.isdecimal()):
         return None
     value = int(raw)
     return value if 0 < value <= MAX_ID else None

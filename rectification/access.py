@@ -489,7 +489,7 @@ def _one(queryset, pk, user, action, actions):
     """The object ``pk`` of ``queryset`` if visible (else 404), and if ``action`` is permitted (else 403)."""
     if action not in actions:
         raise ValueError(f"unknown action {action!r}")
-    obj = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
+    obj = queryset.filter(pk=pk).first() if str(pk).isdecimal() else None
     if obj is None:
         raise Http404
     if not actions[action](user, obj):

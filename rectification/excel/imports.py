@@ -768,7 +768,7 @@ class LedgerPlanner:
     def _free_code(prefix, position, taken):
         code = f"{prefix}{position}"
         if code in taken:
-            used = [int(c[len(prefix) :]) for c in taken if c.startswith(prefix) and c[len(prefix) :].isdigit()]
+            used = [int(c[len(prefix) :]) for c in taken if c.startswith(prefix) and c[len(prefix) :].isdecimal()]
             code = f"{prefix}{max(used, default=0) + 1}"
         taken.add(code)
         return code

@@ -471,7 +471,7 @@ def _measure_number_next(problem):
     top = 0
     for code, seq in Measure.objects.filter(problem=problem).values_list("code", "seq"):
         number = code.removeprefix(prefix)
-        top = max(top, seq, int(number) if code.startswith(prefix) and number.isdigit() else 0)
+        top = max(top, seq, int(number) if code.startswith(prefix) and number.isdecimal() else 0)
     return top + 1
 
 

@@ -226,7 +226,7 @@ def penalties_confirm_many(*, actor, penalty_ids):
     """
     if not access.may_decide_penalty(actor):
         raise PermissionDenied(_("只有整改办可以确认通报和扣分。"))
-    ids = sorted({int(pk) for pk in penalty_ids if str(pk).isdigit()})
+    ids = sorted({int(pk) for pk in penalty_ids if str(pk).isdecimal()})
     if not ids:
         raise ValidationError(_("请勾选要确认的待确认记录。"))
     drafts = list(

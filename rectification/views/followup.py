@@ -75,7 +75,7 @@ def criteria_ask(request):
     if not access.may_manage_ledger(request.user):
         raise Http404
     raw = request.POST.get("round", "").strip()
-    round_id = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    round_id = int(raw) if raw.isascii() and raw.isdecimal() and 0 < int(raw) <= MAX_ID else None
     current, _rounds = current_round(request.user, round_id)
     # A round the office cannot see, or none at all, is not quietly replaced by the newest one.
     if current is None or current.pk != round_id:

@@ -273,7 +273,7 @@ def _year(request):
     raw = request.GET.get("year", "")
     if not raw:
         return timezone.localdate().year
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+    if not (raw.isascii() and raw.isdecimal()) or not 2000 <= int(raw) <= 2100:
         return None
     return int(raw)
 

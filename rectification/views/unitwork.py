@@ -236,7 +236,7 @@ def _rows_chosen(post):
     page without the ticks, from before rows could be submitted apart)."""
     if not post.get("choose_rows"):
         return None
-    return [int(value) for value in post.getlist("submit_row") if value.isdigit() and len(value) < 12]
+    return [int(value) for value in post.getlist("submit_row") if value.isdecimal() and len(value) < 12]
 
 
 def _is_shown(row, shown_round):
@@ -306,7 +306,7 @@ def _review_decisions(post):
     decisions = {}
     for key, choice in post.items():
         prefix, _sep, measure_id = key.partition("-")
-        if prefix != "decision" or not measure_id.isdigit() or not choice:
+        if prefix != "decision" or not measure_id.isdecimal() or not choice:
             continue
         decisions[int(measure_id)] = (choice, post.get(f"reason-{measure_id}", ""))
     return decisions
