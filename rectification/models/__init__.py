@@ -23,7 +23,7 @@ from .ledger import (
     Track,
     measure_due_refusal,
 )
-from .outbox import OutboxMessage
+from .outbox import CHANNEL_FIELDS, ChannelSetup, GroupRobot, OutboxMessage
 from .records import AccountabilityRecord, PetitionClue, Recovery, RuleRecord, WorkActivity
 from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
@@ -34,6 +34,9 @@ __all__ = [
     "Aspect",
     "CalendarDay",
     "CalendarYear",
+    "CHANNEL_FIELDS",
+    "ChannelSetup",
+    "GroupRobot",
     "Campaign",
     "CloseOutRequest",
     "CloseOutState",
