@@ -36,6 +36,8 @@ def _no_channel_setups_from_another_test():
     cache.delete(SETUP_CACHE_KEY)
     yield
     cache.delete(SETUP_CACHE_KEY)
+
+
 FEEDBACK = datetime.date(2026, 9, 1)
 DEADLINE = datetime.date(2026, 12, 31)
 

@@ -29,15 +29,14 @@ from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
 
 __all__ = [
+    "CHANNEL_FIELDS",
     "AcceptanceCriterion",
     "AccountabilityRecord",
     "Aspect",
     "CalendarDay",
     "CalendarYear",
-    "CHANNEL_FIELDS",
-    "ChannelSetup",
-    "GroupRobot",
     "Campaign",
+    "ChannelSetup",
     "CloseOutRequest",
     "CloseOutState",
     "CoordinationItem",
@@ -46,6 +45,7 @@ __all__ = [
     "DispatchSheet",
     "Evidence",
     "ExportJob",
+    "GroupRobot",
     "InspectionRound",
     "Manifestation",
     "Measure",

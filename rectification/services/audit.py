@@ -82,6 +82,9 @@ ACT_KEYS = frozenset(
         "end_date",
         "year",
         "holiday",
+        "channel",
+        "platform",
+        "secrets_replaced",
     }
 )
 # Objects whose own name is already a code, a week or a unit: shown as they are.

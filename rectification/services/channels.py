@@ -450,5 +450,7 @@ def robot_context(robot_pk, field):
 def robot_secrets(robot):
     """The robot's webhook address and signing secret, opened only to send."""
     webhook = crypto.unseal(robot.webhook_sealed, context=robot_context(robot.pk, "webhook"))
-    secret = crypto.unseal(robot.secret_sealed, context=robot_context(robot.pk, "secret")) if robot.secret_sealed else ""
+    secret = (
+        crypto.unseal(robot.secret_sealed, context=robot_context(robot.pk, "secret")) if robot.secret_sealed else ""
+    )
     return webhook, secret

@@ -30,11 +30,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Notification, OutboxMessage
+from ..models import GroupRobot, Notification, OutboxMessage
 from ..models.outbox import ERROR_LENGTH
 from ..models.work import URGENT_KINDS
 from .audit import audit_record
-from ..models import GroupRobot
 from .channels import (
     ADAPTERS,
     ROBOTS,
@@ -151,7 +150,7 @@ def outbox_write(notifications):
     if not rows:
         return 0
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    task_after_commit(SEND_TASK, sorted({row.notification_id for row in rows}))
+    task_after_commit(SEND_TASK, sorted({n.pk for n in notifications}))
     return len(rows)
 
 
@@ -291,11 +290,10 @@ def robots_post(*, unit, key, text, link):
     """Tell the enabled group robots of ``unit`` (None: the office's groups) ``text`` with a link,
     once per robot and ``key``, by the outbox. The text carries counts and codes only (the callers
     never pass a finding's text). Returns how many rows were written."""
-    robots = [
-        robot
-        for robot in GroupRobot.objects.filter(unit=unit, enabled=True)
-        if channel_on(robot.platform)
-    ]
+    platforms = [platform for platform in GroupRobot.Platform.values if channel_on(platform)]
+    if not platforms:
+        return 0
+    robots = list(GroupRobot.objects.filter(unit=unit, enabled=True, platform__in=platforms))
     rows = [
         OutboxMessage(
             robot=robot,
