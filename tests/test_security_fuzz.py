@@ -289,7 +289,7 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:report_week", None, "resp_staff", ["week", "round"]),
     ("rectification:led_reports", None, "lead_staff", ["week"]),
     ("rectification:unit_dispatch", None, "resp_staff", ["week"]),
-    ("rectification:deliveries", None, "office", ["state", "channel", "page"]),
+    ("rectification:deliveries", None, "office", ["state", "channel", "unit", "read", "page"]),
     ("accounts:audit_log", None, "auditadmin", AUDIT_SEARCH),
     ("accounts:audit_export", None, "auditadmin", [*AUDIT_SEARCH, "format"]),
     ("accounts:security_users", None, "secadmin", ["q", "page"]),

@@ -69,7 +69,9 @@ def channel_setup_save(*, actor, kind, enabled, params, secrets):
         # Which secrets were replaced, never what they are.
         changes["secrets_replaced"] = changed_secrets
     audit_record(actor=actor, action="channel.setup", target=setup, changes=changes)
-    transaction.on_commit(lambda: cache.delete(SETUP_CACHE_KEY))
+    # Another process reading the setups before this commits may cache the old ones: for a minute
+    # at most (the cache's lifetime).
+    cache.delete(SETUP_CACHE_KEY)
     return setup
 
 

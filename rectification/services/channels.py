@@ -70,7 +70,7 @@ def _setups():
             setup.kind: {"enabled": setup.enabled, "params": setup.params, "sealed": setup.sealed}
             for setup in ChannelSetup.objects.all()
         }
-        cache.set(SETUP_CACHE_KEY, rows, 300)
+        cache.set(SETUP_CACHE_KEY, rows, 60)
     return rows
 
 

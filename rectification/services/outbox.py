@@ -150,7 +150,7 @@ def outbox_write(notifications):
     if not rows:
         return 0
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    task_after_commit(SEND_TASK, sorted({n.pk for n in notifications}))
+    task_after_commit(SEND_TASK, sorted({pk for row in rows if (pk := row.notification_id) is not None}))
     return len(rows)
 
 
