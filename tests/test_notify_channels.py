@@ -51,6 +51,7 @@ class Platform:
                     "method": self.command,
                     "path": url.path,
                     "query": dict(urllib.parse.parse_qsl(url.query)),
+                    "raw_query": url.query,
                     "content_type": self.headers.get("Content-Type", ""),
                     "body": json.loads(raw.decode("utf-8")) if raw else None,
                 }
