@@ -619,3 +619,24 @@ class TestDeliveriesByUnit:
         client.force_login(world.office)
         for params in ({"unit": "abc"}, {"unit": "9" * 30}, {"read": "maybe"}, {"unit": "none"}):
             assert client.get(reverse("rectification:deliveries"), params).status_code == 200
+
+
+class TestSealedSecrets:
+    def test_a_secret_that_does_not_open_fails_the_message_and_says_why(self, world, client, platform, sms_allowed):
+        client.force_login(world.sysadmin)
+        _save_sms(client, platform)
+        # A value sealed for another row (as after a copy, or with another key) does not open here.
+        from accounts import crypto
+
+        ChannelSetup.objects.filter(kind="sms").update(
+            sealed={"secret": crypto.seal("sms-secret-from-env", context="channel:wecom:corp_secret")}
+        )
+        cache.clear()
+        _urgent(world)
+        assert outbox_send() == 0
+        row = OutboxMessage.objects.get()
+        assert row.state == OutboxMessage.State.FAILED and "无法解密" in row.last_error
+        response = client.post(
+            reverse("rectification:channel_test", args=["sms"]), {"test-sms-address": "13900000000"}, follow=True
+        )
+        assert "测试消息发送失败：保存的密钥无法解密" in response.content.decode()

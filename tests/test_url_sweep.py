@@ -21,7 +21,6 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from rectification import services
-from rectification.services.channel_setup import group_robot_save
 from rectification.models import (
     CoordinationItem,
     ExportJob,
@@ -34,6 +33,7 @@ from rectification.models import (
     SupervisionNotice,
     WeeklySnapshot,
 )
+from rectification.services.channel_setup import group_robot_save
 
 from .conftest import measure_finished
 

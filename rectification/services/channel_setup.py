@@ -161,10 +161,12 @@ def robot_test_send(*, actor, robot):
         raise ValueError(
             _("部署设置 NOTIFY_CHANNELS 中没有%(platform)s。") % {"platform": robot.get_platform_display()}
         )
-    webhook, secret = robot_secrets(robot)
-    return _tried(
-        actor, robot.name, lambda: ROBOTS[robot.platform].send(_test_message(webhook), secret=secret), target=robot
-    )
+
+    def send():
+        webhook, secret = robot_secrets(robot)
+        ROBOTS[robot.platform].send(_test_message(webhook), secret=secret)
+
+    return _tried(actor, robot.name, send, target=robot)
 
 
 def _tried(actor, label, send, *, target=None, target_repr=""):

@@ -96,11 +96,19 @@ def channel_values(kind):
     for name, _label, setting, secret in CHANNEL_FIELDS[kind]:
         if secret:
             sealed = setup.get("sealed", {}).get(name)
-            value = crypto.unseal(sealed, context=secret_context(kind, name)) if sealed else ""
+            value = _unsealed(sealed, secret_context(kind, name)) if sealed else ""
         else:
             value = setup.get("params", {}).get(name, "")
         values[name] = value if value not in ("", None) else getattr(settings, setting)
     return values
+
+
+def _unsealed(sealed, context):
+    try:
+        return crypto.unseal(sealed, context=context)
+    except crypto.SealError as error:
+        # Another FIELD_ENCRYPTION_KEY, or an altered row: retrying would not help.
+        raise ChannelRefused("保存的密钥无法解密（加密密钥已更换？），请系统管理员在“通知渠道”页面重新填写") from error
 
 
 def _timeout():
