@@ -215,8 +215,8 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 # wecom_robot, dingtalk_robot. The bell always works. The system administrator sets these up (and may
 # switch them off) in the browser; a channel not listed here cannot be switched on there.
 NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", ["email"])
-# An urgent notice goes at once by every channel reaching the person except these, which are kept
-# for when it stays unread NOTIFY_ESCALATE_AFTER_MINUTES (unless the person has no other channel).
+# An urgent notice to someone reached by 企业微信 or 钉钉 goes at once by every channel but these,
+# which are kept for when it stays unread NOTIFY_ESCALATE_AFTER_MINUTES; anyone else gets all at once.
 NOTIFY_STEP_UP_CHANNELS = env_list("NOTIFY_STEP_UP_CHANNELS", ["sms"])
 # The address people open from a text message or 企业微信: links in outside messages start with it.
 SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000").rstrip("/")

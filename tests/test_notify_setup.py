@@ -547,6 +547,19 @@ class TestStepUp:
         notice = _urgent(world)
         assert self._channels(notice) == ["sms"]
 
+    def test_e_mail_alone_is_no_first_try(self, world, both, settings):
+        # Reached by e-mail and SMS only: both at once (e-mail is not read in time on a phone).
+        settings.NOTIFY_CHANNELS = ["email", "sms"]
+        world.resp_staff.email = "lly@example.gov.cn"
+        world.resp_staff.save(update_fields=["email"])
+        notice = _urgent(world)
+        assert self._channels(notice) == ["email", "sms"]
+
+    def test_the_step_up_channels_follow_the_setting(self, world, both, settings):
+        settings.NOTIFY_STEP_UP_CHANNELS = []
+        notice = _urgent(world)
+        assert self._channels(notice) == ["sms", "wecom"]
+
 
 # --- the office's per-unit counts ------------------------------------------------------------------
 

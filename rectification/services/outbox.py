@@ -62,6 +62,10 @@ def digest_on():
     return 0 <= settings.NOTIFY_DIGEST_HOUR <= 23
 
 
+# The platforms' own apps, on the person's phone: an urgent notice goes by them first.
+PHONE_CHANNELS = frozenset({"wecom", "dingtalk"})
+
+
 def _step_up_channels():
     """The channels an urgent notice is held back for, to step up to when it stays unread
     (``NOTIFY_STEP_UP_CHANNELS``, SMS by default)."""
@@ -82,8 +86,8 @@ def _channels_for(person, notification, *, digest=False, step_up=False):
 
     A routine notice waits for the day's digest instead of leaving by itself. An urgent one goes at
     once by every channel that reaches the person except the step-up channels (SMS), which are kept
-    for when it stays unread (``notices_escalate``); a person reached by nothing else gets those at
-    once, being the strongest they have."""
+    for when it stays unread (``notices_escalate``), provided 企业微信 or 钉钉 reaches them; a person
+    reached by neither gets every channel at once, SMS being the strongest they have."""
     if not digest and digest_on() and not notification.is_urgent:
         return []
     reaching = list(_reaching(person, notification))
@@ -91,8 +95,10 @@ def _channels_for(person, notification, *, digest=False, step_up=False):
         return [] if step_up else reaching
     held = [channel for channel in reaching if channel in _step_up_channels()]
     first = [channel for channel in reaching if channel not in held]
-    if not first:
-        first, held = held, []
+    # Held back only behind a channel that reaches the phone (企业微信, 钉钉): e-mail alone is
+    # no first try for an urgent notice.
+    if not PHONE_CHANNELS & set(first):
+        first, held = reaching, []
     return held if step_up else first
 
 
