@@ -213,6 +213,12 @@ def may_manage_accounts(user):
     return _holds(user, Role.SYSTEM_ADMIN)
 
 
+def may_set_up_channels(user):
+    """The outside channels and group robots (addresses, secrets, on or off): the system
+    administrator, who runs the system and reads no finding."""
+    return _holds(user, Role.SYSTEM_ADMIN)
+
+
 def may_manage_security(user):
     """Roles, lockouts: the security administrator."""
     return _holds(user, Role.SECURITY_ADMIN)

@@ -211,8 +211,13 @@ EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 # --- notices beyond the bell (docs/DEPLOYMENT.md, "通知渠道") ---
-# The outside channels this deployment has: any of email, sms, wecom, dingtalk. The bell always works.
+# The outside channels this deployment has: any of email, sms, wecom, dingtalk, and the group robots
+# wecom_robot, dingtalk_robot. The bell always works. The system administrator sets these up (and may
+# switch them off) in the browser; a channel not listed here cannot be switched on there.
 NOTIFY_CHANNELS = env_list("NOTIFY_CHANNELS", ["email"])
+# An urgent notice to someone reached by 企业微信 or 钉钉 goes at once by every channel but these,
+# which are kept for when it stays unread NOTIFY_ESCALATE_AFTER_MINUTES; anyone else gets all at once.
+NOTIFY_STEP_UP_CHANNELS = env_list("NOTIFY_STEP_UP_CHANNELS", ["sms"])
 # The address people open from a text message or 企业微信: links in outside messages start with it.
 SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000").rstrip("/")
 # How much of a notice leaves the intranet by SMS or 企业微信: "title" (its kind and a link) or
@@ -221,8 +226,9 @@ NOTIFY_EXTERNAL_DETAIL = env_str("NOTIFY_EXTERNAL_DETAIL", "title")
 # A channel that fails is tried again after 1, 2, 4 ... minutes (at most an hour apart), this many
 # times, before the message is shown to the office as failed.
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
-# An urgent notice still unread this many minutes later is passed on to the person's unit head
-# (once, by every channel that reaches the head); 0 turns it off.
+# An urgent notice still unread this many minutes later goes out by the person's step-up channels
+# (NOTIFY_STEP_UP_CHANNELS), and still unread as long again, to the person's unit head (once, by
+# every channel that reaches the head); with no step-up channel, to the head at once. 0 turns it off.
 NOTIFY_ESCALATE_AFTER_MINUTES = env_int("NOTIFY_ESCALATE_AFTER_MINUTES", 120)
 # Routine (not urgent) notices reach the outside channels in one daily digest per person, sent at
 # this hour (local time, 0-23); any other value (e.g. -1) sends each one by itself instead.

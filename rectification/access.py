@@ -23,6 +23,7 @@ cannot let a unit's staff see another unit's rows.
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import get_objects_for_user
 
@@ -39,6 +40,7 @@ from accounts.access import (  # noqa: F401 - who is told, asked here by the fin
     is_unit_staff,
     leader_accounts,
     may_manage_accounts,
+    may_set_up_channels,
     office_staff,
     reads_all,
     system_administrators,
@@ -56,6 +58,7 @@ from .models import (
     CoordinationItem,
     Evidence,
     ExportJob,
+    GroupRobot,
     ImportColumnMapping,
     Measure,
     MeasureChangeRequest,
@@ -795,6 +798,25 @@ def deliveries_visible_to(user):
 
 def delivery_for_user(user, pk, action="view"):
     return _one(deliveries_visible_to(user), pk, user, action, {"view": lambda u, m: True, "resend": may_resend})
+
+
+def require_channel_setup(user):
+    """403 unless ``user`` sets up the channels (the system administrator)."""
+    if not may_set_up_channels(user):
+        raise PermissionDenied(_("该操作仅限系统管理员。"))
+
+
+def group_robots_visible_to(user):
+    require_channel_setup(user)
+    return GroupRobot.objects.all()
+
+
+def group_robot_for_user(user, pk):
+    """One group robot for the channel pages: 403 for anyone but the system administrator, 404 if missing."""
+    found = group_robots_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if found is None:
+        raise Http404
+    return found
 
 
 # --- who is told ---------------------------------------------------------------------------------------

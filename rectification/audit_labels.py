@@ -11,6 +11,15 @@ WORK = "整改业务"
 FILES = "导入导出"
 SYSTEM_TASKS = "系统任务"
 
+# The system administrator's channel pages (secrets never in the row: only which were replaced).
+CHANNEL_ACTIONS = {
+    "channel.setup": "设置通知渠道",
+    "channel.test": "发送渠道测试消息",
+    "channel.robot_create": "添加群机器人",
+    "channel.robot_update": "修改群机器人",
+    "channel.robot_delete": "删除群机器人",
+}
+
 WORK_ACTIONS = {
     "round.create": "新建巡视轮次",
     "round.member_add": "添加领导小组或整改办成员",
@@ -168,6 +177,8 @@ FIELDS = {
     "year": "年份",
     "channel": "渠道",
     "recipient": "接收人",
+    "secrets_replaced": "已更换的密钥",
+    "platform": "平台",
 }
 
 
@@ -176,6 +187,7 @@ def register():
 
     catalogue.register_actions(WORK, WORK_ACTIONS, paired=PAIRED & set(WORK_ACTIONS))
     catalogue.register_actions(FILES, FILE_ACTIONS)
+    catalogue.register_actions("三员管理", CHANNEL_ACTIONS)
     catalogue.register_actions(SYSTEM_TASKS, SYSTEM_ACTIONS)
     catalogue.register_fields(FIELDS)
     catalogue.register_values("step", {**dict(SignOffStep.Step.choices), **dict(WeeklyCycle.Step.choices)})

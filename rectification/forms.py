@@ -7,12 +7,14 @@ from accounts.models import NameAlias, Unit
 from .excel.imports import column_targets
 from .excel.reading import MAX_UPLOAD_BYTES, ImportRefused, xlsx_check
 from .models import (
+    CHANNEL_FIELDS,
     MEETING_KINDS,
     VISIT_KINDS,
     AccountabilityRecord,
     CloseOutRequest,
     DeadlineCategory,
     Evidence,
+    GroupRobot,
     InspectionRound,
     Measure,
     Penalty,
@@ -629,3 +631,111 @@ class PenaltyForm(forms.ModelForm):
         self.fields["unit"] = _UnitChoice(label=_("单位"), queryset=_units())
         self.fields["assessment_year"].required = True
         self.fields["points"].required = False
+
+
+def _http_url(value):
+    if value and not value.startswith(("https://", "http://")):
+        raise ValidationError(_("地址须以 https:// 或 http:// 开头。"))
+
+
+class ChannelSetupForm(forms.Form):
+    """One channel's setup: on or off and its fields (``CHANNEL_FIELDS``). A secret field is never
+    filled in on the page: left empty, the stored secret stays."""
+
+    enabled = forms.BooleanField(label=_("启用"), required=False)
+
+    def __init__(self, *args, kind, secrets_set=(), **kwargs):
+        super().__init__(*args, prefix=kind, **kwargs)
+        self.kind = kind
+        for name, label, setting, secret in CHANNEL_FIELDS[kind]:
+            if secret:
+                field = forms.CharField(
+                    label=label,
+                    required=False,
+                    max_length=500,
+                    strip=True,
+                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                    help_text=_("已设置；填写新值即替换，留空则不变。")
+                    if name in secrets_set
+                    else _("未设置（使用部署设置 %(setting)s）。") % {"setting": setting},
+                )
+            else:
+                field = forms.CharField(
+                    label=label,
+                    required=False,
+                    max_length=300,
+                    help_text=_("留空则使用部署设置 %(setting)s。") % {"setting": setting},
+                )
+            self.fields[name] = field
+        self.secret_names = [name for name, _label, _setting, secret in CHANNEL_FIELDS[kind] if secret]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("url", "api_base"):
+            if name in self.fields:
+                try:
+                    _http_url(data.get(name, ""))
+                except ValidationError as error:
+                    self.add_error(name, error)
+        agent = data.get("agent_id", "")
+        if agent and not str(agent).isdigit():
+            self.add_error("agent_id", _("AgentId 须为数字。"))
+        return data
+
+    def params(self):
+        return {
+            name: (int(value) if name == "agent_id" and value else value)
+            for name, value in self.cleaned_data.items()
+            if name != "enabled" and name not in self.secret_names
+        }
+
+    def secrets(self):
+        return {name: self.cleaned_data.get(name, "") for name in self.secret_names}
+
+
+class ChannelTestForm(forms.Form):
+    address = forms.CharField(label=_("接收地址"), max_length=200, help_text=_("手机号码、平台账号或电子邮箱"))
+
+
+class GroupRobotForm(forms.Form):
+    name = forms.CharField(label=_("群名称"), max_length=60)
+    platform = forms.ChoiceField(label=_("平台"), choices=GroupRobot.Platform.choices)
+    unit = _UnitChoice(
+        label=_("所属单位"),
+        queryset=None,
+        required=False,
+        empty_label=_("（整改办工作群）"),
+    )
+    enabled = forms.BooleanField(label=_("启用"), required=False, initial=True)
+    webhook = forms.CharField(
+        label=_("Webhook 地址"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        validators=[_http_url],
+    )
+    secret = forms.CharField(
+        label=_("加签密钥（钉钉，SEC开头）"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, robot=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.robot = robot
+        self.fields["unit"].queryset = _units()
+        self.fields["webhook"].help_text = (
+            _("已设置；填写新地址即替换，留空则不变。") if robot else _("从群机器人的设置页面复制完整地址。")
+        )
+        self.fields["secret"].help_text = (
+            _("已设置；填写新值即替换，留空则不变。") if robot and robot.secret_sealed else _("未启用加签时留空。")
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.robot is None and not data.get("webhook"):
+            self.add_error("webhook", _("请填写群机器人的 Webhook 地址。"))
+        if data.get("secret") and data.get("platform") != GroupRobot.Platform.DINGTALK:
+            self.add_error("secret", _("只有钉钉群机器人使用加签密钥。"))
+        return data

@@ -9,13 +9,16 @@ from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, light_note, mark_lights, measure_light, with_light_inputs
 from .models import (
     AcceptanceCriterion,
+    ChannelSetup,
     CloseOutRequest,
     CloseOutState,
     DispatchSheet,
     Evidence,
+    GroupRobot,
     InspectionRound,
     Measure,
     Milestone,
+    OutboxMessage,
     Problem,
     ProgressReport,
     Track,
@@ -283,14 +286,61 @@ def notifications_for(*, user, limit=50):
     return access.notifications_visible_to(user)[:limit]
 
 
-def deliveries_for(*, user, state="", channel=""):
-    """The outbox as the office reads it, newest first, with recipient and unit in the same query."""
-    rows = access.deliveries_visible_to(user).select_related("notification__recipient__unit")
+def deliveries_for(*, user, state="", channel="", unit=None, read=None):
+    """The outbox as the office reads it, newest first, with recipient and unit in the same query.
+
+    ``unit``: a unit's id, or ``NO_UNIT`` for people of no unit (only people's messages then);
+    ``read``: True or False for the messages whose notice was or was not read."""
+    rows = access.deliveries_visible_to(user).select_related("notification__recipient__unit", "robot__unit")
     if state:
         rows = rows.filter(state=state)
     if channel:
         rows = rows.filter(channel=channel)
+    if unit == NO_UNIT:
+        rows = rows.filter(notification__isnull=False, notification__recipient__unit__isnull=True)
+    elif unit is not None:
+        rows = rows.filter(notification__recipient__unit_id=unit)
+    if read is not None:
+        rows = rows.filter(notification__isnull=False, notification__read_at__isnull=not read)
     return rows
+
+
+NO_UNIT = "none"
+
+
+def delivery_counts_by_unit(*, user):
+    """Per unit (by the recipient's unit), how many messages went to its people by the outside
+    channels: in all, delivered (the platform took it), read (its notice was opened), failed and still
+    waiting. One grouped query; each count matches ``deliveries_for`` with the same filters. Units
+    in their usual order, people of no unit last."""
+    counts = (
+        access.deliveries_visible_to(user)
+        .filter(notification__isnull=False)
+        .values("notification__recipient__unit")
+        .annotate(
+            total=Count("id"),
+            sent=Count("id", filter=Q(state=OutboxMessage.State.SENT)),
+            read=Count("id", filter=Q(notification__read_at__isnull=False)),
+            unread=Count("id", filter=Q(notification__read_at__isnull=True)),
+            failed=Count("id", filter=Q(state=OutboxMessage.State.FAILED)),
+            waiting=Count("id", filter=Q(state=OutboxMessage.State.PENDING)),
+        )
+    )
+    by_unit = {row.pop("notification__recipient__unit"): row for row in counts}
+    units = Unit.objects.filter(pk__in=[pk for pk in by_unit if pk is not None]).order_by("sort_order", "id")
+    rows = [{"unit": unit, "key": unit.pk, **by_unit[unit.pk]} for unit in units]
+    if None in by_unit:
+        rows.append({"unit": None, "key": NO_UNIT, **by_unit[None]})
+    return rows
+
+
+def channel_setups():
+    """The system administrator's channel setups by channel (the view has checked who asks)."""
+    return {setup.kind: setup for setup in ChannelSetup.objects.all()}
+
+
+def robot_platforms():
+    return GroupRobot.Platform.choices
 
 
 def unread_notification_count(*, user):

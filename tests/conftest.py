@@ -24,6 +24,20 @@ from rectification.models import DeadlineCategory, Measure, Problem, Track
 os.environ.pop("CELERY_BROKER_URL", None)
 
 PASSWORD = "Ceshi@2026pass"
+
+
+@pytest.fixture(autouse=True)
+def _no_channel_setups_from_another_test():
+    """The channel setups are cached (``services.channels``); a test's rows are rolled back, its cache not."""
+    from django.core.cache import cache
+
+    from rectification.services.channels import SETUP_CACHE_KEY
+
+    cache.delete(SETUP_CACHE_KEY)
+    yield
+    cache.delete(SETUP_CACHE_KEY)
+
+
 FEEDBACK = datetime.date(2026, 9, 1)
 DEADLINE = datetime.date(2026, 12, 31)
 

@@ -289,7 +289,7 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:report_week", None, "resp_staff", ["week", "round"]),
     ("rectification:led_reports", None, "lead_staff", ["week"]),
     ("rectification:unit_dispatch", None, "resp_staff", ["week"]),
-    ("rectification:deliveries", None, "office", ["state", "channel", "page"]),
+    ("rectification:deliveries", None, "office", ["state", "channel", "unit", "read", "page"]),
     ("rectification:records_index", None, "office", ["round"]),
     ("rectification:petition_list", None, "supervision", ["round"]),
     ("rectification:meeting_list", None, "office", ["round"]),

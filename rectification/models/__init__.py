@@ -33,7 +33,7 @@ from .ledger import (
     Track,
     measure_due_refusal,
 )
-from .outbox import OutboxMessage
+from .outbox import CHANNEL_FIELDS, ChannelSetup, GroupRobot, OutboxMessage
 from .records import (
     MEETING_KINDS,
     VISIT_KINDS,
@@ -49,6 +49,7 @@ from .setup import MeasureChangeRequest, RoundMember
 from .work import CoordinationItem, Evidence, Notification, ProgressReport
 
 __all__ = [
+    "CHANNEL_FIELDS",
     "MEETING_KINDS",
     "VISIT_KINDS",
     "AcceptanceCriterion",
@@ -57,6 +58,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "Campaign",
+    "ChannelSetup",
     "CloseOutRequest",
     "CloseOutState",
     "CoordinationItem",
@@ -65,6 +67,7 @@ __all__ = [
     "DispatchSheet",
     "Evidence",
     "ExportJob",
+    "GroupRobot",
     "ImportColumnMapping",
     "InspectionRound",
     "Manifestation",

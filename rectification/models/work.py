@@ -198,6 +198,9 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     # When an urgent notice left unread was passed on to the recipient's unit head (once).
     escalated_at = models.DateTimeField(_("提醒单位负责人时间"), null=True, blank=True)
+    # When an urgent notice left unread went out again by the person's next channel (e.g. SMS after
+    # 企业微信), before its unit head is told.
+    stepped_up_at = models.DateTimeField(_("转其他渠道提醒时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")

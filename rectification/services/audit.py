@@ -89,6 +89,9 @@ ACT_KEYS = frozenset(
         "units",
         "leaders",
         "recipients",
+        "channel",
+        "platform",
+        "secrets_replaced",
     }
 )
 # Objects whose own name is already a code, a week or a unit: shown as they are.

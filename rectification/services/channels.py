@@ -6,10 +6,18 @@ not take the message now (network, timeout, "busy", an expired token after one r
 tries again later. It raises ``ChannelRefused`` when trying again would not help (no such user, a
 wrong secret): the office sees the message as failed and may resend it once the cause is fixed.
 
-Secrets come from the environment (``settings``) and are never written to the database or a log.
-What goes to an outside platform is a short title and a link (``Outgoing``), never a finding's text.
+How a channel is reached comes from the system administrator's setup in the browser
+(``ChannelSetup``: on or off, parameters, secrets sealed at rest), each empty field falling back to
+its environment setting; ``NOTIFY_CHANNELS`` still decides which channels the deployment has at all.
+Secrets are opened only to send and never written to a log. What goes to an outside platform is a
+short title and a link (``Outgoing``), never a finding's text.
+
+Group robots (``GroupRobot``: 企业微信 group robots, 钉钉 custom robots) post to a whole group by
+its webhook; they are switched on for the deployment by ``wecom_robot`` / ``dingtalk_robot`` in
+``NOTIFY_CHANNELS``.
 """
 
+import base64
 import hashlib
 import hmac
 import json
@@ -25,7 +33,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 
+from accounts import crypto
 from accounts.models import Channel
+
+from ..models import CHANNEL_FIELDS, ChannelSetup, GroupRobot
+
+# The administrator's setups, as stored (secrets still sealed), cached for every notice written;
+# ``channel_setup_save`` deletes it.
+SETUP_CACHE_KEY = "notify:channel-setups"
 
 
 class ChannelDown(Exception):
@@ -46,6 +61,54 @@ class Outgoing:
     text: str
     link: str
     urgent: bool
+
+
+def _setups():
+    rows = cache.get(SETUP_CACHE_KEY)
+    if rows is None:
+        rows = {
+            setup.kind: {"enabled": setup.enabled, "params": setup.params, "sealed": setup.sealed}
+            for setup in ChannelSetup.objects.all()
+        }
+        cache.set(SETUP_CACHE_KEY, rows, 60)
+    return rows
+
+
+def deployment_has(kind):
+    """Whether the deployment's settings allow this channel or robot platform (``NOTIFY_CHANNELS``)."""
+    return kind in set(getattr(settings, "NOTIFY_CHANNELS", ()))
+
+
+def channel_on(kind):
+    """Allowed by the deployment and not switched off by the system administrator."""
+    return deployment_has(kind) and _setups().get(kind, {}).get("enabled", True)
+
+
+def secret_context(kind, field):
+    return f"channel:{kind}:{field}"
+
+
+def channel_values(kind):
+    """The parameters a channel is sent with: the administrator's value of each field, or the
+    environment setting where the field was left empty. Secrets are opened here, only to send."""
+    setup = _setups().get(kind, {})
+    values = {}
+    for name, _label, setting, secret in CHANNEL_FIELDS[kind]:
+        if secret:
+            sealed = setup.get("sealed", {}).get(name)
+            value = _unsealed(sealed, secret_context(kind, name)) if sealed else ""
+        else:
+            value = setup.get("params", {}).get(name, "")
+        values[name] = value if value not in ("", None) else getattr(settings, setting)
+    return values
+
+
+def _unsealed(sealed, context):
+    try:
+        return crypto.unseal(sealed, context=context)
+    except crypto.SealError as error:
+        # Another FIELD_ENCRYPTION_KEY, or an altered row: retrying would not help.
+        raise ChannelRefused("保存的密钥无法解密（加密密钥已更换？），请系统管理员在“通知渠道”页面重新填写") from error
 
 
 def _timeout():
@@ -117,20 +180,21 @@ class SmsChannel:
         return person.mobile
 
     def send(self, message):
-        if not (settings.SMS_GATEWAY_URL and settings.SMS_GATEWAY_SECRET):
-            raise ChannelRefused("短信网关未配置（SMS_GATEWAY_URL、SMS_GATEWAY_SECRET）")
+        config = channel_values(self.channel)
+        if not (config["url"] and config["secret"]):
+            raise ChannelRefused("短信网关未配置（网关地址、签名密钥）")
         params = {
-            "app_key": settings.SMS_GATEWAY_APP_KEY,
+            "app_key": config["app_key"],
             "mobile": message.address,
             "content": f"{message.title}：{message.text} {message.link}",
-            "sign_name": settings.SMS_GATEWAY_SIGN_NAME,
-            "template_id": settings.SMS_GATEWAY_TEMPLATE_ID,
+            "sign_name": config["sign_name"],
+            "template_id": config["template_id"],
             "request_id": message.key,
             "timestamp": str(int(time.time())),
             "nonce": secrets.token_hex(8),
         }
-        params["sign"] = sms_signature(params, settings.SMS_GATEWAY_SECRET)
-        answer = _http_json(settings.SMS_GATEWAY_URL, payload=params)
+        params["sign"] = sms_signature(params, config["secret"])
+        answer = _http_json(config["url"], payload=params)
         code = str(answer.get("code", ""))
         if code == "0":
             return
@@ -161,23 +225,23 @@ class TokenPlatform:
     def address(self, person):
         raise NotImplementedError
 
-    def _configured(self):
+    def _configured(self) -> dict:
         raise NotImplementedError
 
-    def _token_url(self):
+    def _token_url(self, config):
         raise NotImplementedError
 
-    def _send_url(self, token):
+    def _send_url(self, config, token):
         raise NotImplementedError
 
-    def _body(self, message):
+    def _body(self, config, message):
         raise NotImplementedError
 
-    def _token(self, *, fresh=False):
+    def _token(self, config, *, fresh=False):
         token = None if fresh else cache.get(self.cache_key)
         if token:
             return token
-        answer = _http_json(self._token_url())
+        answer = _http_json(self._token_url(config))
         errcode = answer.get("errcode", 0)
         if errcode != 0 or not answer.get("access_token"):
             text = f"{self.name}获取凭证失败 {errcode}：{answer.get('errmsg', '')}"
@@ -190,10 +254,10 @@ class TokenPlatform:
         """Raise if a successful answer still says the person was not reached."""
 
     def send(self, message):
-        self._configured()
-        body = self._body(message)
+        config = self._configured()
+        body = self._body(config, message)
         for fresh in (False, True):
-            answer = _http_json(self._send_url(self._token(fresh=fresh)), payload=body)
+            answer = _http_json(self._send_url(config, self._token(config, fresh=fresh)), payload=body)
             errcode = answer.get("errcode", 0)
             if errcode == 0:
                 self._accepted(answer)
@@ -203,6 +267,10 @@ class TokenPlatform:
                 continue
             text = f"{self.name}返回 {errcode}：{answer.get('errmsg', '')}"
             raise (ChannelDown if errcode in RETRY_LATER | TOKEN_INVALID else ChannelRefused)(text)
+
+
+def _base(config):
+    return str(config["api_base"]).rstrip("/")
 
 
 WECOM_TOKEN_CACHE_KEY = "notify:wecom:access_token"
@@ -220,21 +288,23 @@ class WecomChannel(TokenPlatform):
         return person.wecom_userid
 
     def _configured(self):
-        if not (settings.WECOM_CORP_ID and settings.WECOM_CORP_SECRET and settings.WECOM_AGENT_ID):
-            raise ChannelRefused("企业微信未配置（WECOM_CORP_ID、WECOM_CORP_SECRET、WECOM_AGENT_ID）")
+        config = channel_values(self.channel)
+        if not (config["corp_id"] and config["corp_secret"] and config["agent_id"]):
+            raise ChannelRefused("企业微信未配置（企业ID、应用Secret、应用AgentId）")
+        return config
 
-    def _token_url(self):
-        query = urllib.parse.urlencode({"corpid": settings.WECOM_CORP_ID, "corpsecret": settings.WECOM_CORP_SECRET})
-        return f"{settings.WECOM_API_BASE}/cgi-bin/gettoken?{query}"
+    def _token_url(self, config):
+        query = urllib.parse.urlencode({"corpid": config["corp_id"], "corpsecret": config["corp_secret"]})
+        return f"{_base(config)}/cgi-bin/gettoken?{query}"
 
-    def _send_url(self, token):
-        return f"{settings.WECOM_API_BASE}/cgi-bin/message/send?{urllib.parse.urlencode({'access_token': token})}"
+    def _send_url(self, config, token):
+        return f"{_base(config)}/cgi-bin/message/send?{urllib.parse.urlencode({'access_token': token})}"
 
-    def _body(self, message):
+    def _body(self, config, message):
         return {
             "touser": message.address,
             "msgtype": "textcard",
-            "agentid": settings.WECOM_AGENT_ID,
+            "agentid": int(config["agent_id"]),
             "textcard": {
                 "title": message.title,
                 "description": message.text,
@@ -267,20 +337,22 @@ class DingtalkChannel(TokenPlatform):
         return person.dingtalk_userid
 
     def _configured(self):
-        if not (settings.DINGTALK_APP_KEY and settings.DINGTALK_APP_SECRET and settings.DINGTALK_AGENT_ID):
-            raise ChannelRefused("钉钉未配置（DINGTALK_APP_KEY、DINGTALK_APP_SECRET、DINGTALK_AGENT_ID）")
+        config = channel_values(self.channel)
+        if not (config["app_key"] and config["app_secret"] and config["agent_id"]):
+            raise ChannelRefused("钉钉未配置（AppKey、AppSecret、AgentId）")
+        return config
 
-    def _token_url(self):
-        query = urllib.parse.urlencode({"appkey": settings.DINGTALK_APP_KEY, "appsecret": settings.DINGTALK_APP_SECRET})
-        return f"{settings.DINGTALK_API_BASE}/gettoken?{query}"
+    def _token_url(self, config):
+        query = urllib.parse.urlencode({"appkey": config["app_key"], "appsecret": config["app_secret"]})
+        return f"{_base(config)}/gettoken?{query}"
 
-    def _send_url(self, token):
+    def _send_url(self, config, token):
         query = urllib.parse.urlencode({"access_token": token})
-        return f"{settings.DINGTALK_API_BASE}/topapi/message/corpconversation/asyncsend_v2?{query}"
+        return f"{_base(config)}/topapi/message/corpconversation/asyncsend_v2?{query}"
 
-    def _body(self, message):
+    def _body(self, config, message):
         return {
-            "agent_id": settings.DINGTALK_AGENT_ID,
+            "agent_id": int(config["agent_id"]),
             "userid_list": message.address,
             "msg": {
                 "msgtype": "action_card",
@@ -300,6 +372,93 @@ ADAPTERS: dict[str, EmailChannel | SmsChannel | TokenPlatform] = {
 
 
 def adapters_enabled():
-    """The adapters of the channels this deployment has (``settings.NOTIFY_CHANNELS``)."""
-    wanted = set(getattr(settings, "NOTIFY_CHANNELS", ()))
-    return [adapter for channel, adapter in ADAPTERS.items() if channel in wanted]
+    """The adapters of the channels this deployment has (``settings.NOTIFY_CHANNELS``) and the
+    system administrator has not switched off."""
+    return [adapter for channel, adapter in ADAPTERS.items() if channel_on(channel)]
+
+
+# --- group robots ------------------------------------------------------------------------------------
+
+
+def _robot_answer(name, answer, retry_later):
+    errcode = answer.get("errcode", 0)
+    if errcode == 0:
+        return
+    text = f"{name}返回 {errcode}：{answer.get('errmsg', '')}"
+    raise (ChannelDown if errcode in retry_later else ChannelRefused)(text)
+
+
+class WecomRobot:
+    """企业微信 group robot (群机器人): a markdown message POSTed to the group's webhook
+    (``.../cgi-bin/webhook/send?key=KEY``), answered by ``{"errcode": 0, "errmsg": "ok"}``. 45009
+    (more than 20 messages a minute) and -1 (busy) are tried again later; anything else, such as
+    93000 (the webhook address is wrong or the robot was removed), is refused."""
+
+    platform = GroupRobot.Platform.WECOM
+    name = "企业微信群机器人"
+    retry_later = {-1, 45009}
+
+    def body(self, message):
+        # The markdown content may hold at most 4096 bytes; our messages are a few hundred.
+        return {
+            "msgtype": "markdown",
+            "markdown": {"content": f"**{message.title}**\n{message.text}\n[点击查看]({message.link})"},
+        }
+
+    def url(self, webhook, secret):
+        return webhook
+
+    def send(self, message, *, secret=""):
+        answer = _http_json(self.url(message.address, secret), payload=self.body(message))
+        _robot_answer(self.name, answer, self.retry_later)
+
+
+def dingtalk_robot_sign(timestamp, secret):
+    """钉钉 加签: HmacSHA256 keyed with the secret over ``timestamp + "\n" + secret``, Base64, then
+    URL-encoded (UTF-8)."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return urllib.parse.quote_plus(base64.b64encode(digest))
+
+
+class DingtalkRobot(WecomRobot):
+    """钉钉 custom robot (自定义机器人): a markdown message POSTed to the webhook
+    (``.../robot/send?access_token=TOKEN``), with ``&timestamp=<ms>&sign=<sign>`` appended when the
+    robot signs (加签, ``dingtalk_robot_sign``). 130101 and 410100 (sending too fast) and -1 are
+    tried again later; 310000 (wrong signature, missing keyword, address not allowed), 300001 /
+    400101 (no such robot) and the others are refused."""
+
+    platform = GroupRobot.Platform.DINGTALK
+    name = "钉钉群机器人"
+    retry_later = {-1, 130101, 410100}
+
+    def body(self, message):
+        return {
+            "msgtype": "markdown",
+            "markdown": {
+                "title": message.title,
+                "text": f"#### {message.title}\n\n{message.text}\n\n[点击查看]({message.link})",
+            },
+        }
+
+    def url(self, webhook, secret):
+        if not secret:
+            return webhook
+        timestamp = str(round(time.time() * 1000))
+        joiner = "&" if "?" in webhook else "?"
+        return f"{webhook}{joiner}timestamp={timestamp}&sign={dingtalk_robot_sign(timestamp, secret)}"
+
+
+ROBOTS: dict[str, WecomRobot] = {robot.platform.value: robot for robot in (WecomRobot(), DingtalkRobot())}
+
+
+def robot_context(robot_pk, field):
+    return f"robot:{robot_pk}:{field}"
+
+
+def robot_secrets(robot):
+    """The robot's webhook address and signing secret, opened only to send."""
+    webhook = crypto.unseal(robot.webhook_sealed, context=robot_context(robot.pk, "webhook"))
+    secret = (
+        crypto.unseal(robot.secret_sealed, context=robot_context(robot.pk, "secret")) if robot.secret_sealed else ""
+    )
+    return webhook, secret

@@ -55,6 +55,7 @@ from ..workdays import (
 from .audit import audit_record
 from .closeout import closeout_reviewers
 from .notifications import notify_each
+from .outbox import robots_post
 from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
@@ -335,21 +336,15 @@ def _dispatch_unit(cycle, unit, today, batch=None):
 
     staff = staff_having(access.is_unit_staff)
     countdown = content["countdown"]
-    _digest(
-        staff,
-        cycle=cycle,
-        unit=unit,
-        kind="dispatch",
-        text=_("%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；%(countdown)s。")
-        % {
-            "week": week_short_label(cycle.iso_week),
-            "open": len(content["open"]),
-            "due": len(content["due_this_week"]),
-            "overdue": len(content["overdue"]),
-            "countdown": countdown["text"],
-        },
-        link="/unit/dispatch/",
-    )
+    sheet_text = _("%(week)s调度单：未销号措施%(open)s项，本周到期%(due)s项，已逾期%(overdue)s项；%(countdown)s。") % {
+        "week": week_short_label(cycle.iso_week),
+        "open": len(content["open"]),
+        "due": len(content["due_this_week"]),
+        "overdue": len(content["overdue"]),
+        "countdown": countdown["text"],
+    }
+    _digest(staff, cycle=cycle, unit=unit, kind="dispatch", text=sheet_text, link="/unit/dispatch/")
+    _tell_unit_group(cycle, unit, sheet_text, content["overdue"])
     # Escalation by days left: the handler first, then the lead official, then the unit's head
     # and a supervision notice once the measure is overdue.
     # Only what the unit can act on: a measure waiting for a reviewer is chased at the reviewer.
@@ -423,6 +418,18 @@ def _dispatch_unit(cycle, unit, today, batch=None):
             link="/notices/",
         )
     return True
+
+
+def _tell_unit_group(cycle, unit, sheet_text, overdue):
+    """The unit's group robots: the week's dispatch sheet in figures and, when measures are overdue,
+    that supervision notices were issued. Measure codes only when ``NOTIFY_EXTERNAL_DETAIL`` is
+    "text"; never a finding's text."""
+    text = f"{unit.display_name}{sheet_text}"
+    if overdue:
+        text += _("已对逾期措施下发督办单，请按期书面答复。")
+        if getattr(settings, "NOTIFY_EXTERNAL_DETAIL", "title") == "text":
+            text += _("措施编号：%(codes)s。") % {"codes": "、".join(item["code"] for item in overdue)}
+    robots_post(unit=unit, key=f"cycle:{cycle.pk}:dispatch", text=text, link="/unit/dispatch/")
 
 
 def step_dispatch(cycle):
@@ -619,22 +626,24 @@ def step_summary(cycle):
         snapshot.package_name = weekly_package_store(cycle)
         snapshot.save(update_fields=["package_name"])
     drafted = _apply_penalty_rules(cycle)
+    text = _(
+        "%(week)s小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。"
+    ) % {
+        "week": week_short_label(cycle.iso_week),
+        "overdue": len(snapshot.figures["overdue"]),
+        "stalled": len(snapshot.figures["stalled"]),
+        "missed": len(snapshot.figures["missed_units"]),
+        "drafts": drafted,
+    }
     notify_each(
         recipients=access.office_staff(),
         kind=Notification.Kind.DISPATCH,
-        text=_(
-            "%(week)s小结已生成：逾期%(overdue)s项，停滞%(stalled)s项，未报单位%(missed)s个，待确认通报%(drafts)s条。"
-        )
-        % {
-            "week": week_short_label(cycle.iso_week),
-            "overdue": len(snapshot.figures["overdue"]),
-            "stalled": len(snapshot.figures["stalled"]),
-            "missed": len(snapshot.figures["missed_units"]),
-            "drafts": drafted,
-        },
+        text=text,
         link=f"/cycles/{cycle.pk}/",
         dedup_key=f"cycle:{cycle.pk}:summary",
     )
+    # The office's own work groups hear it too: figures only.
+    robots_post(unit=None, key=f"cycle:{cycle.pk}:summary", text=text, link=f"/cycles/{cycle.pk}/")
     return {"snapshot": snapshot.pk, "penalties_drafted": drafted}
 
 

@@ -11,7 +11,7 @@ from accounts.models import User
 from .. import access
 from ..models import Notification
 from ..models.work import URGENT_KINDS
-from .outbox import outbox_wanted, outbox_write
+from .outbox import outbox_step_up, outbox_wanted, outbox_write
 
 
 def notify(*, recipient, kind, text, link="", dedup_key):
@@ -82,37 +82,50 @@ ESCALATION_WINDOW = datetime.timedelta(days=1)
 
 
 def notices_escalate(*, now=None):
-    """Pass each urgent notice left unread ``NOTIFY_ESCALATE_AFTER_MINUTES`` on to the recipient's
-    unit heads (not the recipient), once: a notice of the same kind, so it goes by SMS too. Its text
-    names who has not read what kind of notice, never the notice's own text. Returns how many."""
+    """Escalate each urgent notice left unread ``NOTIFY_ESCALATE_AFTER_MINUTES``, in two steps.
+
+    First it goes out again by the person's next channel (the step-up channels held back at first,
+    SMS after 企业微信: ``outbox.outbox_step_up``). Still unread the same time later, or at once when
+    the person has no next channel, it is passed on to the recipient's unit heads (not the
+    recipient), once: a notice of the same kind, so it reaches the heads' phones too. Its text names
+    who has not read what kind of notice, never the notice's own text. Returns how many notices were
+    stepped up or passed on."""
     minutes = settings.NOTIFY_ESCALATE_AFTER_MINUTES
     if minutes <= 0:
         return 0
     now = now or timezone.now()
     due = now - datetime.timedelta(minutes=minutes)
-    waiting = Notification.objects.filter(
-        kind__in=URGENT_KINDS,
-        read_at__isnull=True,
-        escalated_at__isnull=True,
-        created_at__lte=due,
-        created_at__gt=due - ESCALATION_WINDOW,
-        recipient__unit__isnull=False,
+    unread = Notification.objects.filter(
+        kind__in=URGENT_KINDS, read_at__isnull=True, escalated_at__isnull=True, recipient__unit__isnull=False
     ).select_related("recipient__unit")
     escalated = 0
-    for notice in waiting:
-        # Claimed first: two sweeps at once escalate a notice only once.
-        if not Notification.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(escalated_at=now):
+    for notice in unread.filter(
+        stepped_up_at__isnull=True, created_at__lte=due, created_at__gt=due - ESCALATION_WINDOW
+    ):
+        # Claimed first: two sweeps at once step a notice up only once.
+        if not Notification.objects.filter(pk=notice.pk, stepped_up_at__isnull=True).update(stepped_up_at=now):
             continue
-        person = notice.recipient
-        heads = [head for head in access.unit_heads(person.unit) if head.pk != person.pk]
-        text = _("%(name)s已超过%(hours)s小时未阅读紧急通知（%(kind)s），请督促办理。") % {
-            "name": person,
-            "hours": f"{minutes / 60:g}",
-            "kind": notice.get_kind_display(),
-        }
-        notify_each(recipients=heads, kind=notice.kind, text=text, link=notice.link, dedup_key=f"escalate:{notice.pk}")
         escalated += 1
+        if not outbox_step_up(notice, now=now):
+            _tell_unit_heads(notice, now=now)
+    for notice in unread.filter(stepped_up_at__lte=due, stepped_up_at__gt=due - ESCALATION_WINDOW):
+        escalated += _tell_unit_heads(notice, now=now)
     return escalated
+
+
+def _tell_unit_heads(notice, *, now):
+    # Claimed first: two sweeps at once escalate a notice only once.
+    if not Notification.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(escalated_at=now):
+        return 0
+    person = notice.recipient
+    heads = [head for head in access.unit_heads(person.unit) if head.pk != person.pk]
+    text = _("%(name)s已超过%(hours)s小时未阅读紧急通知（%(kind)s），请督促办理。") % {
+        "name": person,
+        "hours": f"{(now - notice.created_at).total_seconds() / 3600:.0f}",
+        "kind": notice.get_kind_display(),
+    }
+    notify_each(recipients=heads, kind=notice.kind, text=text, link=notice.link, dedup_key=f"escalate:{notice.pk}")
+    return 1
 
 
 def notifications_mark_read(*, actor, ids=None):

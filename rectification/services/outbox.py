@@ -30,11 +30,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Notification, OutboxMessage
+from ..models import GroupRobot, Notification, OutboxMessage
 from ..models.outbox import ERROR_LENGTH
 from ..models.work import URGENT_KINDS
 from .audit import audit_record
-from .channels import ADAPTERS, ChannelDown, ChannelRefused, Outgoing, adapters_enabled
+from .channels import (
+    ADAPTERS,
+    ROBOTS,
+    ChannelDown,
+    ChannelRefused,
+    Outgoing,
+    adapters_enabled,
+    channel_on,
+    robot_secrets,
+)
 from .queue import task_after_commit
 
 logger = logging.getLogger(__name__)
@@ -53,16 +62,65 @@ def digest_on():
     return 0 <= settings.NOTIFY_DIGEST_HOUR <= 23
 
 
-def _channels_for(person, notification, *, digest=False):
-    # A routine notice waits for the day's digest instead of leaving by itself.
-    if not digest and digest_on() and not notification.is_urgent:
-        return
+# The platforms' own apps, on the person's phone: an urgent notice goes by them first.
+PHONE_CHANNELS = frozenset({"wecom", "dingtalk"})
+
+
+def _step_up_channels():
+    """The channels an urgent notice is held back for, to step up to when it stays unread
+    (``NOTIFY_STEP_UP_CHANNELS``, SMS by default)."""
+    return set(getattr(settings, "NOTIFY_STEP_UP_CHANNELS", ("sms",)))
+
+
+def _reaching(person, notification):
     for adapter in adapters_enabled():
         if adapter.channel.value in person.channels_off or not adapter.address(person):
             continue
         if adapter.urgent_only and not notification.is_urgent:
             continue
         yield adapter.channel
+
+
+def _channels_for(person, notification, *, digest=False, step_up=False):
+    """The channels a notice goes by at once (or, with ``step_up``, once it stayed unread).
+
+    A routine notice waits for the day's digest instead of leaving by itself. An urgent one goes at
+    once by every channel that reaches the person except the step-up channels (SMS), which are kept
+    for when it stays unread (``notices_escalate``), provided 企业微信 or 钉钉 reaches them; a person
+    reached by neither gets every channel at once, SMS being the strongest they have."""
+    if not digest and digest_on() and not notification.is_urgent:
+        return []
+    reaching = list(_reaching(person, notification))
+    if not notification.is_urgent or digest:
+        return [] if step_up else reaching
+    held = [channel for channel in reaching if channel in _step_up_channels()]
+    first = [channel for channel in reaching if channel not in held]
+    # Held back only behind a channel that reaches the phone (企业微信, 钉钉): e-mail alone is
+    # no first try for an urgent notice.
+    if not PHONE_CHANNELS & set(first):
+        first, held = reaching, []
+    return held if step_up else first
+
+
+def outbox_step_up(notification, *, now=None):
+    """An urgent notice left unread goes out by the person's next channels (held back at first).
+    Returns how many rows were written (0: there is no next channel)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rows = [
+        OutboxMessage(
+            notification=notification,
+            channel=channel,
+            key=OutboxMessage.day_key_for(notification, channel, today),
+            next_attempt_at=now,
+        )
+        for channel in _channels_for(notification.recipient, notification, step_up=True)
+    ]
+    if not rows:
+        return 0
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    task_after_commit(SEND_TASK, [notification.pk])
+    return len(rows)
 
 
 def outbox_wanted(notification):
@@ -98,7 +156,7 @@ def outbox_write(notifications):
     if not rows:
         return 0
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    task_after_commit(SEND_TASK, sorted({row.notification_id for row in rows}))
+    task_after_commit(SEND_TASK, sorted({pk for row in rows if (pk := row.notification_id) is not None}))
     return len(rows)
 
 
@@ -159,6 +217,16 @@ def _backoff(attempts):
 
 
 def _outgoing(message):
+    if message.robot_id:
+        webhook, _secret = robot_secrets(message.robot)
+        return Outgoing(
+            key=message.key,
+            address=webhook,
+            title=_("【巡视整改督办台账】%(group)s") % {"group": message.robot.name},
+            text=message.robot_text,
+            link=f"{settings.SITE_URL}{message.robot_link}",
+            urgent=False,
+        )
     notice = message.notification
     person = notice.recipient
     if message.digest_text:
@@ -197,12 +265,15 @@ def outbox_deliver(message_id, *, now=None):
     ).update(state=OutboxMessage.State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    message = OutboxMessage.objects.select_related("notification__recipient").get(pk=message_id)
-    adapter = ADAPTERS[message.channel]
+    message = OutboxMessage.objects.select_related("notification__recipient", "robot").get(pk=message_id)
     try:
-        if adapter not in adapters_enabled():
-            raise ChannelRefused(_("该渠道已停用（NOTIFY_CHANNELS）"))
-        adapter.send(_outgoing(message))
+        if message.robot_id:
+            _robot_send(message)
+        else:
+            adapter = ADAPTERS[message.channel]
+            if adapter not in adapters_enabled():
+                raise ChannelRefused(_("该渠道已停用（NOTIFY_CHANNELS 或系统管理员的渠道设置）"))
+            adapter.send(_outgoing(message))
     except ChannelRefused as error:
         return _settle(message, OutboxMessage.State.FAILED, error=str(error))
     except ChannelDown as error:
@@ -211,6 +282,39 @@ def outbox_deliver(message_id, *, now=None):
         logger.exception("outbox message %s: the %s adapter failed", message.pk, message.channel)
         return _retry_later(message, now, f"{type(error).__name__}: {error}")
     return _settle(message, OutboxMessage.State.SENT, sent_at=timezone.now())
+
+
+def _robot_send(message):
+    robot = message.robot
+    if not (channel_on(robot.platform) and robot.enabled):
+        raise ChannelRefused(_("该群机器人或其渠道已停用"))
+    _webhook, secret = robot_secrets(robot)
+    ROBOTS[robot.platform].send(_outgoing(message), secret=secret)
+
+
+def robots_post(*, unit, key, text, link):
+    """Tell the enabled group robots of ``unit`` (None: the office's groups) ``text`` with a link,
+    once per robot and ``key``, by the outbox. The text carries counts and codes only (the callers
+    never pass a finding's text). Returns how many rows were written."""
+    platforms = [platform for platform in GroupRobot.Platform.values if channel_on(platform)]
+    if not platforms:
+        return 0
+    robots = list(GroupRobot.objects.filter(unit=unit, enabled=True, platform__in=platforms))
+    rows = [
+        OutboxMessage(
+            robot=robot,
+            channel=robot.platform,
+            key=f"r{robot.pk}:{key}"[:60],
+            robot_text=text[:1000],
+            robot_link=link[:200],
+        )
+        for robot in robots
+    ]
+    if not rows:
+        return 0
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    task_after_commit(SEND_TASK)
+    return len(rows)
 
 
 def _retry_later(message, now, error):
@@ -253,7 +357,10 @@ def outbox_resend(*, actor, message):
         actor=actor,
         action="notification.resend",
         target=message,
-        changes={"channel": message.channel, "recipient": str(message.notification.recipient)},
+        changes={
+            "channel": message.channel,
+            "recipient": str(message.notification.recipient if message.notification_id else message.robot),
+        },
     )
     task_after_commit(SEND_TASK, [message.notification_id])
     return message

@@ -8,6 +8,15 @@ from .calendar import (  # noqa: F401
     calendar_year_confirm,
     calendar_years,
 )
+from .channels import (  # noqa: F401
+    channel_setup,
+    channel_setup_save,
+    channel_test,
+    deliveries_by_unit,
+    group_robot_delete,
+    group_robot_edit,
+    group_robot_test,
+)
 from .closeout import (  # noqa: F401
     closeout_decide,
     closeout_detail,

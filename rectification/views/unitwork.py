@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Channel
+from accounts.models import Unit
 from accounts.ui import error_text, paginate
 
 from .. import access, selectors, services
@@ -33,6 +33,7 @@ from ..models import (
     OutboxMessage,
     ProgressReport,
 )
+from ..models.outbox import OUTBOX_CHANNELS
 from ..services.audit import audit_record
 from ..templatetags.ledger import plain_choices
 from ..workdays import iso_week_of, unknown_years, week_key, week_short_label
@@ -538,21 +539,41 @@ def deliveries(request):
     state = request.GET.get("state", "")
     state = state if state in OutboxMessage.State.values else ""
     channel = request.GET.get("channel", "")
-    channel = channel if channel in Channel.values else ""
-    rows = selectors.deliveries_for(user=request.user, state=state, channel=channel)
+    channel = channel if channel in dict(OUTBOX_CHANNELS) else ""
+    unit_param = request.GET.get("unit", "")
+    unit = (
+        selectors.NO_UNIT
+        if unit_param == selectors.NO_UNIT
+        else (int(unit_param) if unit_param.isdigit() and len(unit_param) < 10 else None)
+    )
+    read = {"1": True, "0": False}.get(request.GET.get("read", ""))
+    rows = selectors.deliveries_for(user=request.user, state=state, channel=channel, unit=unit, read=read)
     page = paginate(request, rows, 50)
     return render(
         request,
         "rectification/deliveries.html",
         {
             "page": page,
-            "rows": [(m, access.contact_shown(request.user, m.notification.recipient)) for m in page],
+            "rows": [
+                (m, access.contact_shown(request.user, m.notification.recipient) if m.notification_id else {})
+                for m in page
+            ],
             "state": state,
             "channel": channel,
             "states": OutboxMessage.State.choices,
-            "channels": Channel.choices,
+            "channels": OUTBOX_CHANNELS,
+            "unit": "" if unit is None else str(unit),
+            "read": {True: "1", False: "0"}.get(read, ""),
+            "unit_name": _unit_name(unit),
         },
     )
+
+
+def _unit_name(unit):
+    if unit == selectors.NO_UNIT:
+        return _("未分配单位的人员")
+    found = Unit.objects.filter(pk=unit).first() if unit is not None else None
+    return found.display_name if found else ""
 
 
 @login_required
