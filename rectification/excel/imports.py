@@ -43,7 +43,7 @@ from rectification.models import (
     measure_due_refusal,
 )
 
-from .dates import DateRefused, parse_date, parse_deadline
+from .dates import DateRefused, parse_date, parse_deadline, parse_measure_deadline
 from .matching import LeaderMatcher, NoMatch, UnitMatcher, normalised, split_names
 
 # The import's entry points live together here: the file checks come from ``reading``.
@@ -454,6 +454,8 @@ class LedgerPlanner:
     def __init__(self, inspection_round):
         self.round = inspection_round
         self.year = inspection_round.report_deadline.year
+        # A date written without a year is the first such day on or after the feedback date.
+        self.after = inspection_round.feedback_date
         self.plan = ImportPlan(inspection_round=inspection_round)
         self.units = UnitMatcher(Unit.objects.filter(is_active=True))
         self.leaders = LeaderMatcher(leader_accounts().order_by("pk"))
@@ -1218,7 +1220,7 @@ class LedgerPlanner:
         due = None
         if date_cell is not None:
             try:
-                due = parse_deadline(date_cell.value, year=self.year)
+                due = parse_deadline(date_cell.value, after=self.after)
             except DateRefused as refused:
                 self.error(date_cell.where, str(refused))
                 return
@@ -1261,7 +1263,7 @@ class LedgerPlanner:
         dues = []
         for cell in self._measure_dues.get(raw.code, []):
             try:
-                due = parse_deadline(cell.value, year=self.year)
+                due = parse_deadline(cell.value, after=self.after)
             except DateRefused:
                 continue  # refused with its position when the measure is read
             dues.append(due)
@@ -1395,32 +1397,13 @@ class LedgerPlanner:
                 new[name] = self._text(cell, name)
         if (cell := present("start_date")) is not None and cell.text:
             try:
-                new["start_date"] = parse_date(cell.value, year=self.year)
+                new["start_date"] = parse_date(cell.value, after=self.after)
             except DateRefused as refused:
                 self.error(cell.where, str(refused))
         if cell := require("due_date", "完成时限"):
-            try:
-                due = parse_deadline(cell.value, year=self.year)
-            except DateRefused as refused:
-                self.error(cell.where, str(refused))
-            else:
-                if due == DeadlineCategory.LONG_TERM:
-                    # A stage deadline: the report deadline, or the problem's own if that is earlier.
-                    due = min(
-                        filter(
-                            None,
-                            [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)],
-                        )
-                    )
-                    self.warning(
-                        cell.where,
-                        _("“长期坚持”的措施按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
-                        % {"due": due.isoformat()},
-                    )
-                if isinstance(due, str):
-                    self.error(cell.where, _("完成时限须为具体日期，不能填写“%(text)s”。") % {"text": cell.text})
-                else:
-                    new["due_date"] = due
+            self._measure_due(
+                cell, raw, drafts_by_code, problem, new, kind_written="kind" in raw.cells or existing is not None
+            )
         milestones = None
         if (cell := present("milestones")) is not None:
             milestones = self._milestones(cell)
@@ -1454,6 +1437,67 @@ class LedgerPlanner:
             return MeasureDraft(raw.problem_code, code, raw.where, None, problem, values=values)
         return self._measure_changes(raw, code, existing, new, milestones, present("milestones"))
 
+    def _measure_due(self, cell, raw, drafts_by_code, problem, new, *, kind_written):
+        """The 完成时限 cell as written: a date, 立行立改 (with or without a date), 长期坚持, and a date or
+        立行立改 followed by 并长期坚持. Puts ``due_date`` (and, for a new measure without a 措施类别
+        column, the kind 立行立改) into ``new``; warns what a word was taken to mean."""
+        try:
+            deadline = parse_measure_deadline(cell.value, after=self.after)
+        except DateRefused as refused:
+            self.error(cell.where, str(refused))
+            return
+        if deadline is None:
+            self.error(cell.where, _("不能为空。"))
+            return
+        due = deadline.due
+        if due is None:
+            # No date: a stage deadline, the report deadline or the problem's own if that is earlier.
+            due = min(
+                filter(None, [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)])
+            )
+            word = DeadlineCategory(deadline.category).label
+            self.warning(
+                cell.where,
+                _("“%(word)s”未写日期：按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
+                % {"word": word, "due": due.isoformat()},
+            )
+        elif due < self.round.feedback_date:
+            self.error(
+                cell.where,
+                _("完成时限%(due)s早于本轮反馈日期%(feedback)s，请核对。")
+                % {"due": due.isoformat(), "feedback": self.round.feedback_date.isoformat()},
+            )
+            return
+        elif due > self.round.report_deadline:
+            self.warning(
+                cell.where,
+                _("完成时限%(due)s晚于整改报告报送期限%(deadline)s，已按所填日期导入，请确认。")
+                % {"due": due.isoformat(), "deadline": self.round.report_deadline.isoformat()},
+            )
+        if deadline.due is not None and isinstance(cell.value, str) and not _YEAR.search(cell.value):
+            self._once(
+                cell.where.sheet,
+                _(
+                    "未写年份的完成时限按本轮反馈日期（%(feedback)s）当天或之后最近的该日期导入，"
+                    "例如%(where)s的“%(text)s”为%(due)s。"
+                )
+                % {
+                    "feedback": self.round.feedback_date.isoformat(),
+                    "where": cell.where,
+                    "text": cell.text,
+                    "due": due.isoformat(),
+                },
+            )
+        if deadline.ongoing:
+            self.warning(
+                cell.where,
+                _("“%(text)s”：完成时限为%(due)s，完成后长期坚持（进展状态可报“长期坚持”）。")
+                % {"text": cell.text, "due": due.isoformat()},
+            )
+        if deadline.category == DeadlineCategory.IMMEDIATE and not kind_written:
+            new["kind"] = Measure.Kind.IMMEDIATE
+        new["due_date"] = due
+
     def _milestones(self, cell):
         """Lines such as "2026-09-10 制定整改工作方案" or "制定整改工作方案（9月底）"."""
         result = []
@@ -1461,7 +1505,7 @@ class LedgerPlanner:
             line = line.strip()
             if not line:
                 continue
-            parsed = _milestone_line(line, self.year)
+            parsed = _milestone_line(line, self.after)
             if parsed is None:
                 self.error(
                     cell.where,
@@ -1502,6 +1546,8 @@ class LedgerPlanner:
         )
 
 
+# A four-digit year (\d matches full-width digits too).
+_YEAR = re.compile(r"\d{4}")
 _DATE_TOKEN = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))")
 
 
@@ -1519,13 +1565,13 @@ def _kind_from_text(text):
     return next((kind for kind, words in _KIND_WORDS if any(word in text for word in words)), Measure.Kind.IMMEDIATE)
 
 
-def _milestone_line(line, year):
+def _milestone_line(line, after):
     folded = unicodedata.normalize("NFKC", line)
     match = _DATE_TOKEN.search(folded)
     if match is None:
         return None
     try:
-        day = parse_date(match[1], year=year)
+        day = parse_date(match[1], after=after)
     except DateRefused:
         return None
     # Cut the date out of the line as written, so the title keeps its own punctuation.
