@@ -342,6 +342,10 @@ class ImportPlan:
     ignored_columns: list = field(default_factory=list)
     columns: list = field(default_factory=list)  # (sheet, column letter, header as written, understood as)
     untouched_problems: int = 0
+    # Re-import: measures of the file's problems that the file leaves out (kept as they are), and
+    # claimed measures whose due date the file moves (their unit is told, see ``ledger_import``).
+    missing_measures: list = field(default_factory=list)
+    moved_due_dates: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -1585,4 +1589,30 @@ def _milestone_line(line, after):
 def ledger_plan(path, *, inspection_round):
     """Read the file at ``path`` and plan its import into ``inspection_round`` (nothing is written)."""
     sheets = workbook_read(path)
-    return LedgerPlanner(inspection_round).build(sheets)
+    planner = LedgerPlanner(inspection_round)
+    plan = planner.build(sheets)
+    _reimport_notes(plan, planner.measures)
+    return plan
+
+
+def _reimport_notes(plan, measures_in_ledger):
+    """What a re-import leaves out and what it moves, for the preview.
+
+    A measure in the ledger under a problem the file has measures for, but not in the file, is
+    listed and kept (a file that lists a problem's measures is not taken to withdraw the others).
+    A claimed measure whose due date the file changes is listed: its unit planned its work by the
+    old date.
+    """
+    in_file = {(draft.problem_code, draft.code) for draft in plan.measures}
+    problems_in_file = {problem_code for problem_code, _code in in_file}
+    plan.missing_measures = [
+        measure for key, measure in measures_in_ledger.items() if key[0] in problems_in_file and key not in in_file
+    ]
+    plan.missing_measures.sort(key=lambda m: (m.problem.seq, m.problem.code, m.seq, m.code))
+    plan.moved_due_dates = [
+        (draft.existing, draft.existing.due_date, draft.values["due_date"])
+        for draft in plan.measures
+        if draft.existing is not None
+        and "due_date" in draft.values
+        and draft.existing.claim_state == Measure.ClaimState.CLAIMED
+    ]
