@@ -16,6 +16,8 @@ excel_patterns = [
     path("jobs/<int:pk>/", excel.job_download, name="job_download"),
     path("import/", excel.import_upload, name="import_upload"),
     path("import/confirm/", excel.import_confirm, name="import_confirm"),
+    path("import/template.xlsx", excel.import_template_download, name="import_template"),
+    path("rounds/<int:round_id>/import-example.xlsx", excel.import_example_download, name="import_example"),
 ]
 
 urlpatterns = [

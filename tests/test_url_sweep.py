@@ -209,6 +209,7 @@ OBJECT_KWARGS = {
     "rectification:excel:weekly": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:statistics": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:unit_tasks": lambda w, o: {"round_id": w.round.pk, "unit_id": w.resp_unit.pk},
+    "rectification:excel:import_example": lambda w, o: {"round_id": w.round.pk},
     # The administrators' pages about one person: a member of unit A.
     "accounts:security_user_roles": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:security_totp_reset": lambda w, o: {"pk": w.resp_staff.pk},
@@ -278,6 +279,7 @@ NO_OBJECT = {
     "rectification:excel:jobs",
     "rectification:excel:import_upload",
     "rectification:excel:import_confirm",
+    "rectification:excel:import_template",
 }
 
 # Django's admin is the office's alone: every one of its URLs sends anybody else to its login
