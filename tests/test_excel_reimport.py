@@ -5,6 +5,8 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -12,6 +14,8 @@ from rectification.excel import exports
 from rectification.excel.imports import ledger_plan
 from rectification.models import Measure, Milestone, Notification
 from rectification.services.ledger_import import ledger_import
+
+from .test_excel_imports import _bulk_file, _round_like
 
 TODAY = datetime.date(2026, 11, 26)
 
@@ -106,3 +110,26 @@ class TestReimport:
         assert "本文件中以下 1 项措施没有列出（其问题在文件中），导入后<strong>保留不变</strong>" in page
         assert "1.1.2 镇街自查自纠（协办镇）" in page
         assert "1.1.1（责任局）：2026-11-30 → 2026-12-30" in page
+
+
+@pytest.mark.django_db
+class TestPreviewQueries:
+    """The preview reads the round once, whatever the size of the file or of the ledger."""
+
+    def test_it_runs_the_same_number_of_queries_for_5_and_19_measures_new_and_again(self, world, tmp_path):
+        first, again = [], []
+        for problems, measures_each in ((2, 2), (6, 3)):
+            inspection_round = _round_like(world, f"预览轮次{problems}")
+            path = _bulk_file(tmp_path, problems, measures_each, name=f"{problems}.xlsx")
+            with CaptureQueriesContext(connection) as new:
+                plan = ledger_plan(path, inspection_round=inspection_round)
+            assert plan.summary()["measures_created"] == problems * measures_each + 1
+            first.append(len(new))
+            ledger_import(actor=world.office, plan=plan)
+            with CaptureQueriesContext(connection) as reread:
+                plan = ledger_plan(path, inspection_round=inspection_round)
+            assert plan.summary()["measures_unchanged"] == problems * measures_each + 1
+            again.append(len(reread))
+        # Units, leaders, aspects, problems with their lists, measures with their milestones, the
+        # previous round: twelve, for a new file as for one read again.
+        assert (first, again) == ([12, 12], [12, 12])
