@@ -228,3 +228,16 @@ class TestPrintedLedger:
             assert f"第{number}页共{total}页" in page_text
         first = keep_first_page(pdf, "ledger-print-first-page")
         assert first.stat().st_size > 10_000
+
+    def test_it_prints_a_units_task_list_split_in_pages_across(self, world, long_ledger, tmp_path):
+        content = exports.unit_tasks_export(
+            user=world.office, inspection_round=world.round, unit=world.resp_unit, today=TODAY
+        ).content
+        sheet = load_workbook(io.BytesIO(content))["单位任务清单"]
+        # Seventeen columns: two pages across, the problem and measure codes on both.
+        assert sheet.print_title_cols == "$A:$C" and len(sheet.col_breaks.brk) == 1
+        pdf = soffice_pdf(content, tmp_path)
+        pages = words_by_page(pdf)
+        for measure in Measure.objects.filter(owner_unit=world.resp_unit):
+            assert printed(measure.text, pages, header="整改措施"), measure.code
+        keep_first_page(pdf, "unit-tasks-print-first-page")

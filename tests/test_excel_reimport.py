@@ -130,6 +130,6 @@ class TestPreviewQueries:
                 plan = ledger_plan(path, inspection_round=inspection_round)
             assert plan.summary()["measures_unchanged"] == problems * measures_each + 1
             again.append(len(reread))
-        # Units, leaders, aspects, problems with their lists, measures with their milestones, the
-        # previous round: twelve, for a new file as for one read again.
+        # The round is read once (units, leaders, aspects, problems with their lists, measures with
+        # their milestones): twelve queries for a new file as for one read again.
         assert (first, again) == ([12, 12], [12, 12])

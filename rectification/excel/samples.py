@@ -31,7 +31,8 @@ PROBLEM_COLUMNS = _by_header(cols.LEDGER_PROBLEM_COLUMNS)
 MEASURE_COLUMNS = _by_header(cols.LEDGER_MEASURE_COLUMNS)
 
 
-def _workbook(title, problems, measures):
+def sample_workbook(title, problems, measures):
+    """A workbook of the import's two sheets from rows given as dicts by header (具体表现: a list)."""
     workbook = stream_workbook()
     problem_sheet = StreamSheet(
         workbook, name=SHEETS[0], columns=PROBLEM_COLUMNS, title=f"{title}·问题清单", freeze="B3"
@@ -48,7 +49,7 @@ def _workbook(title, problems, measures):
 
 def import_template():
     """The blank template: the title and header rows of both sheets."""
-    return _workbook("整改台账导入模板（第2行为表头，从第3行起每行填写一项）", [], [])
+    return sample_workbook("整改台账导入模板（第2行为表头，从第3行起每行填写一项）", [], [])
 
 
 def _names(inspection_round):
@@ -136,4 +137,4 @@ def import_example(*, inspection_round):
             "预期成果": "压减后的发文计划",
         },
     ]
-    return _workbook(f"{inspection_round.title}　整改台账导入示例", [problem, second], measures)
+    return sample_workbook(f"{inspection_round.title}　整改台账导入示例", [problem, second], measures)
