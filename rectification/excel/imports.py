@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Choices, Prefetch
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
@@ -406,6 +407,9 @@ class ImportPlan:
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+_CHOICE_MAPPINGS: dict = {}
+
+
 @dataclass(frozen=True)
 class _Choices:
     """The labels a choice column accepts, plus a few everyday short forms."""
@@ -414,8 +418,13 @@ class _Choices:
     aliases: dict
 
     def get(self, text):
-        mapping = {normalised(str(label)): value for value, label in self.enum.choices}
-        mapping.update(self.aliases)
+        # Worked out once per language, not for each of thousands of cells.
+        key = (id(self), get_language())
+        mapping = _CHOICE_MAPPINGS.get(key)
+        if mapping is None:
+            mapping = {normalised(str(label)): value for value, label in self.enum.choices}
+            mapping.update(self.aliases)
+            _CHOICE_MAPPINGS[key] = mapping
         return mapping.get(normalised(text))
 
     def options(self):
@@ -460,6 +469,8 @@ class LedgerPlanner:
         self.year = inspection_round.report_deadline.year
         # A date written without a year is the first such day on or after the feedback date.
         self.after = inspection_round.feedback_date
+        self.yearless_noted: set[str] = set()
+        self.once_given: set[Issue] = set()
         self.plan = ImportPlan(inspection_round=inspection_round)
         self.units = UnitMatcher(Unit.objects.filter(is_active=True))
         self.leaders = LeaderMatcher(leader_accounts().order_by("pk"))
@@ -1254,7 +1265,9 @@ class LedgerPlanner:
     def _once(self, sheet, message):
         """A warning about a whole sheet, given once."""
         issue = Issue(Where(sheet), message)
-        if issue not in self.plan.warnings:
+        # A set, not a scan of the warnings: a ledger of 20,000 rows may warn thousands of times.
+        if issue not in self.once_given:
+            self.once_given.add(issue)
             self.plan.warnings.append(issue)
 
     def _deadline_from_measures(self, raw, new):
@@ -1478,7 +1491,10 @@ class LedgerPlanner:
                 _("完成时限%(due)s晚于整改报告报送期限%(deadline)s，已按所填日期导入，请确认。")
                 % {"due": due.isoformat(), "deadline": self.round.report_deadline.isoformat()},
             )
-        if deadline.due is not None and isinstance(cell.value, str) and not _YEAR.search(cell.value):
+        yearless = deadline.due is not None and isinstance(cell.value, str) and not _YEAR.search(cell.value)
+        if yearless and cell.where.sheet not in self.yearless_noted:
+            # Once per sheet, with the first example (``_once`` would scan every warning each time).
+            self.yearless_noted.add(cell.where.sheet)
             self._once(
                 cell.where.sheet,
                 _(

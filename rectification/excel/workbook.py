@@ -8,6 +8,11 @@ costs a string format instead of openpyxl's per-cell objects and XML serialisati
 (``StreamSheet.append_block``). (An ordinary workbook used to be used for the ledger; at city
 scale it needed gigabytes and, because openpyxl checks each new merge against every earlier one,
 minutes: see docs/PERFORMANCE.md.)
+
+Every sheet prints whole (see "printing" below): each row carries the height its text needs at
+the column widths, a problem's merged cells included; the title is centred across the table; the
+header repeats on every page above a footer "第 N 页 共 M 页"; and a sheet too wide for one A3 page
+at a readable scale is split into pages across instead of shrunk.
 """
 
 import datetime
@@ -472,6 +477,15 @@ class StreamSheet:
             merged = "".join(f'<mergeCell ref="{ref}" />' for ref in self.merged)
             part.write(f'<mergeCells count="{len(self.merged)}">{merged}</mergeCells>'.encode())
 
+    def with_dimension(self, head):
+        """The sheet's head with its used range (<dimension>), which openpyxl leaves out of a sheet it
+        wrote no cells of. Without it a reader such as openpyxl's read-only mode parses the whole
+        sheet once more to find its size."""
+        last_row = max(HEADER_ROW, self.next_row - 1)
+        dimension = f'<dimension ref="A1:{self.last_letter}{last_row}"/>'.encode()
+        # After <sheetPr> (every sheet of ours has one: its page setup), before <sheetViews>.
+        return head.replace(b"</sheetPr>", b"</sheetPr>" + dimension, 1)
+
     def close(self):
         self._rows.close()
 
@@ -499,6 +513,7 @@ def workbook_bytes(workbook):
                     target.writestr(info, data)
                     continue
                 head, tail = _EMPTY_SHEET_DATA.split(data)
+                head = sheet.with_dimension(head)
                 with target.open(info.filename, "w") as part:
                     part.write(head)
                     sheet.write_part(part)
