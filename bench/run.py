@@ -195,6 +195,75 @@ def _import_file(actors, today, problems_wanted=150, measures_wanted=600):
     return path, len(problems), len(measures)
 
 
+def _import_file_5k(actors, rows=5000, measures_each=5):
+    """A 5,000-row ledger for an empty round: 1,000 problems of five measures each, in ten aspects,
+    naming the dataset's own units and leaders, written in the layout of the import's template."""
+    from rectification.access import leader_accounts
+    from rectification.excel.samples import sample_workbook
+
+    units = list(Unit.objects.filter(is_active=True).order_by("pk").values_list("name", flat=True))
+    leaders = [u.full_name or u.username for u in leader_accounts().order_by("pk")]
+    feedback, deadline = actors.round.feedback_date, actors.round.report_deadline
+    problems, measures = [], []
+    for index in range(rows // measures_each):
+        aspect, number = divmod(index, 100)
+        code = f"{aspect + 1}.{number + 1}"
+        problems.append(
+            {
+                "问题编号": code,
+                "方面": f"第{aspect + 1}个方面",
+                "专项": "综合",
+                "反馈问题": f"反馈问题{code}：公务用车管理不规范，存在公车私用问题",
+                "反馈原文": f"反馈原文{code}：一些单位公务用车管理不规范，存在公车私用、私车公养问题。" * 3,
+                "具体表现": [f"具体表现{code}-{n}" for n in range(1, 4)],
+                "问题类型": "个性问题",
+                "整改时限类别": "限期整改",
+                "整改时限": deadline,
+                "牵头领导": leaders[index % len(leaders)],
+                "责任领导": "、".join(leaders[(index + k) % len(leaders)] for k in (1, 2)),
+                "牵头单位": units[index % len(units)],
+                "责任单位": "、".join(units[(index + k) % len(units)] for k in (1, 2)),
+                "整改目标": "公务用车管理规范有序。",
+                "验收标准": "1. 违规费用全部追回\n2. 出台管理办法",
+                "专项整治": "",
+                "上轮问题编号": "",
+                "书记领办": "否",
+            }
+        )
+        for m in range(1, measures_each + 1):
+            measures.append(
+                {
+                    "问题编号": code,
+                    "措施编号": f"{code}.{m}",
+                    "整改措施": f"措施{code}.{m}：全面清理违规报销的私车费用，追回违规资金，建立长效机制",
+                    "措施类别": "建章立制",
+                    "责任单位": units[(index + m) % len(units)],
+                    "经办人": "张三",
+                    "联系电话": "0571-88000000",
+                    "开始日期": feedback,
+                    "完成时限": "12月底" if m % 2 else "立行立改并长期坚持",
+                    "时间节点": f"{feedback + datetime.timedelta(days=20):%Y-%m-%d} 完成摸底排查",
+                    "预期成果": "清理情况报告",
+                }
+            )
+    path = Path(tempfile.mkdtemp(prefix="bench-import-5k-")) / "ledger-5000.xlsx"
+    path.write_bytes(sample_workbook("基准台账", problems, measures))
+    return path, len(problems), len(measures)
+
+
+def _empty_round_like(newest, title):
+    target = InspectionRound.objects.create(
+        title=title,
+        inspection_team=newest.inspection_team,
+        feedback_date=newest.feedback_date,
+        report_deadline=newest.report_deadline,
+        previous_round=newest.previous_round,
+    )
+    for track in Track.objects.filter(round=newest):
+        Track.objects.create(round=target, kind=track.kind, office_unit_id=track.office_unit_id)
+    return target
+
+
 def jobs_run(actors, *, repeat, only=None):
     from rectification.excel.exports import (
         ledger_export,
@@ -317,6 +386,36 @@ def jobs_run(actors, *, repeat, only=None):
         file_problems=n_problems,
         file_measures=n_measures,
     )
+
+    if not only or {"preview5k", "import5k"} & only:
+        path_5k, problems_5k, measures_5k = _import_file_5k(actors)
+
+    def preview_5k():
+        plan = ledger_plan(path_5k, inspection_round=_empty_round_like(newest, "基准导入轮次5000"))
+        if plan.errors:
+            raise RuntimeError("import plan has errors: " + "; ".join(str(e) for e in plan.errors[:5]))
+        return {"warnings": len(plan.warnings), **plan.summary()}
+
+    def import_5k():
+        target = _empty_round_like(newest, "基准导入轮次5000")
+        started = time.perf_counter()
+        plan = ledger_plan(path_5k, inspection_round=target)
+        planned = time.perf_counter() - started
+        if plan.errors:
+            raise RuntimeError("import plan has errors: " + "; ".join(str(e) for e in plan.errors[:5]))
+        counts = ledger_import(actor=office, plan=plan)
+        return {
+            "plan_seconds": round(planned, 2),
+            "apply_seconds": round(time.perf_counter() - started - planned, 2),
+            **counts,
+        }
+
+    for key, label, fn in (
+        ("preview5k", "Ledger import preview ledger_plan, 5,000 measures", preview_5k),
+        ("import5k", "Ledger import, 5,000 measures into an empty round (plan + apply)", import_5k),
+    ):
+        if not only or key in only:
+            measured(key, label, fn, file_problems=problems_5k, file_measures=measures_5k)
     return results
 
 
@@ -469,7 +568,7 @@ def main(argv=None):
     parser.add_argument(
         "--jobs",
         default="",
-        help="jobs: only these, comma-separated (summary,dispatch,ledger_all,ledger_round,weekly,import)",
+        help="jobs: only these, comma-separated (summary,dispatch,ledger_all,ledger_round,weekly,import,preview5k,import5k)",
     )
     parser.add_argument("--load-requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)

@@ -18,6 +18,8 @@ excel_patterns = [
     path("import/confirm/", excel.import_confirm, name="import_confirm"),
     path("import/remap/", excel.import_remap, name="import_remap"),
     path("import/alias/", excel.import_alias, name="import_alias"),
+    path("import/template.xlsx", excel.import_template_download, name="import_template"),
+    path("rounds/<int:round_id>/import-example.xlsx", excel.import_example_download, name="import_example"),
 ]
 
 urlpatterns = [

@@ -305,10 +305,10 @@ class TestImportErrors:
             "请写成2026-10-31、2026/10/31、2026.10.31、2026年10月31日、10月底或“长期坚持”，或把单元格设为日期格式",
         ]
 
-    def test_it_refuses_a_due_date_before_the_start(self, world, tmp_path):
+    def test_it_refuses_a_due_date_before_the_feedback_date(self, world, tmp_path):
         plan = plan_for(world, ledger_file(tmp_path, [problem_row()], [measure_row(完成时限="2026-08-01")]))
         assert messages(plan) == [
-            "工作表“任务清单”第3行G列（完成时限）：完成时限（2026-08-01）早于开始日期（2026-09-01）。"
+            "工作表“任务清单”第3行G列（完成时限）：完成时限2026-08-01早于本轮反馈日期2026-09-01，请核对。"
         ]
 
     def test_it_refuses_a_date_that_contradicts_the_category(self, world, tmp_path):

@@ -286,6 +286,7 @@ OBJECT_KWARGS = {
     "rectification:excel:weekly": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:statistics": lambda w, o: {"round_id": w.round.pk},
     "rectification:excel:unit_tasks": lambda w, o: {"round_id": w.round.pk, "unit_id": w.resp_unit.pk},
+    "rectification:excel:import_example": lambda w, o: {"round_id": w.round.pk},
     # The administrators' pages about one person: a member of unit A.
     "accounts:security_user_roles": lambda w, o: {"pk": w.resp_staff.pk},
     "accounts:security_totp_reset": lambda w, o: {"pk": w.resp_staff.pk},
@@ -397,6 +398,7 @@ NO_OBJECT = {
     "rectification:pending_send",
     "rectification:pending_bind",
     "rectification:pending_learned",
+    "rectification:excel:import_template",
 }
 
 # Django's admin is the office's alone: every one of its URLs sends anybody else to its login

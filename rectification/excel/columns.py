@@ -101,22 +101,24 @@ LEDGER_PROBLEM_FIELDS = (
     "previous_problem__code",
 )
 
+# Narrow enough to print on one A3 page across at 80 % (see ``workbook.print_groups``): rows
+# grow taller instead.
 LEDGER_MEASURE_COLUMNS = [
     Column("问题编号", 9, lambda m: m.problem.code, field="problem_code"),
-    Column("问题概述", 26, lambda m: m.problem.title),
-    Column("措施编号", 11, lambda m: m.code, field="code"),
-    Column("整改措施", 48, lambda m: m.text, field="text"),
+    Column("问题概述", 18, lambda m: m.problem.title),
+    Column("措施编号", 9, lambda m: m.code, field="code"),
+    Column("整改措施", 40, lambda m: m.text, field="text"),
     Column("措施类别", 10, lambda m: shown(m, "kind"), field="kind"),
-    Column("责任单位", 18, lambda m: m.owner_unit.name, field="owner_unit"),
+    Column("责任单位", 14, lambda m: m.owner_unit.name, field="owner_unit"),
     Column("经办人", 9, lambda m: m.handler_name, field="handler_name"),
-    Column("联系电话", 14, lambda m: m.handler_phone, field="handler_phone"),
-    Column("开始日期", 12, lambda m: m.start_date, kind=DATE, field="start_date"),
-    Column("完成时限", 12, lambda m: m.due_date, kind=DATE, field="due_date"),
-    Column("时间节点", 34, lambda m: _milestone_lines(m.milestone_list), field="milestones"),
-    Column("预期成果", 26, lambda m: m.expected_deliverable, field="expected_deliverable"),
-    Column("进展状态", 10, lambda m: shown(m, "progress_state")),
+    Column("联系电话", 13, lambda m: m.handler_phone, field="handler_phone"),
+    Column("开始日期", 11, lambda m: m.start_date, kind=DATE, field="start_date"),
+    Column("完成时限", 11, lambda m: m.due_date, kind=DATE, field="due_date"),
+    Column("时间节点", 28, lambda m: _milestone_lines(m.milestone_list), field="milestones"),
+    Column("预期成果", 20, lambda m: m.expected_deliverable, field="expected_deliverable"),
+    Column("进展状态", 9, lambda m: shown(m, "progress_state")),
     Column("完成百分比", 8, lambda m: m.percent, kind=NUMBER),
-    Column("销号状态", 12, lambda m: shown(m, "closeout_state")),
+    Column("销号状态", 10, lambda m: shown(m, "closeout_state")),
 ]
 
 # As ``LEDGER_PROBLEM_FIELDS``, for ``exports.ledger_measures`` (which adds the milestones).

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Choices, Prefetch
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
@@ -41,7 +42,7 @@ from rectification.models import (
     measure_due_refusal,
 )
 
-from .dates import DateRefused, parse_date, parse_deadline
+from .dates import DateRefused, parse_date, parse_deadline, parse_measure_deadline
 from .mapping import columns_mapped, target_choices
 from .matching import NoMatch, normalised, split_names
 from .names import NameBook
@@ -345,6 +346,10 @@ class ImportPlan:
     names: object = None  # the ``names.NameBook`` that read this file's units and leaders
     unknown_headers: list = field(default_factory=list)  # (sheet, column letter, header) not understood
     remapped: list = field(default_factory=list)  # (sheet, column letter, header, mapped as) by the office's mapping
+    # Re-import: measures of the file's problems that the file leaves out (kept as they are), and
+    # claimed measures whose due date the file moves (their unit is told, see ``ledger_import``).
+    missing_measures: list = field(default_factory=list)
+    moved_due_dates: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -405,6 +410,9 @@ class ImportPlan:
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+_CHOICE_MAPPINGS: dict = {}
+
+
 @dataclass(frozen=True)
 class _Choices:
     """The labels a choice column accepts, plus a few everyday short forms."""
@@ -413,8 +421,13 @@ class _Choices:
     aliases: dict
 
     def get(self, text):
-        mapping = {normalised(str(label)): value for value, label in self.enum.choices}
-        mapping.update(self.aliases)
+        # Worked out once per language, not for each of thousands of cells.
+        key = (id(self), get_language())
+        mapping = _CHOICE_MAPPINGS.get(key)
+        if mapping is None:
+            mapping = {normalised(str(label)): value for value, label in self.enum.choices}
+            mapping.update(self.aliases)
+            _CHOICE_MAPPINGS[key] = mapping
         return mapping.get(normalised(text))
 
     def options(self):
@@ -457,6 +470,10 @@ class LedgerPlanner:
     def __init__(self, inspection_round):
         self.round = inspection_round
         self.year = inspection_round.report_deadline.year
+        # A date written without a year is the first such day on or after the feedback date.
+        self.after = inspection_round.feedback_date
+        self.yearless_noted: set[str] = set()
+        self.once_given: set[Issue] = set()
         self.plan = ImportPlan(inspection_round=inspection_round)
         # Names as people write them; unknown ones are kept as pending (待开通), never refused.
         self.names = NameBook()
@@ -1227,7 +1244,7 @@ class LedgerPlanner:
         due = None
         if date_cell is not None:
             try:
-                due = parse_deadline(date_cell.value, year=self.year)
+                due = parse_deadline(date_cell.value, after=self.after)
             except DateRefused as refused:
                 self.error(date_cell.where, str(refused))
                 return
@@ -1257,7 +1274,9 @@ class LedgerPlanner:
     def _once(self, sheet, message):
         """A warning about a whole sheet, given once."""
         issue = Issue(Where(sheet), message)
-        if issue not in self.plan.warnings:
+        # A set, not a scan of the warnings: a ledger of 20,000 rows may warn thousands of times.
+        if issue not in self.once_given:
+            self.once_given.add(issue)
             self.plan.warnings.append(issue)
 
     def _deadline_from_measures(self, raw, new):
@@ -1270,7 +1289,7 @@ class LedgerPlanner:
         dues = []
         for cell in self._measure_dues.get(raw.code, []):
             try:
-                due = parse_deadline(cell.value, year=self.year)
+                due = parse_deadline(cell.value, after=self.after)
             except DateRefused:
                 continue  # refused with its position when the measure is read
             dues.append(due)
@@ -1412,32 +1431,13 @@ class LedgerPlanner:
                 new[name] = self._text(cell, name)
         if (cell := present("start_date")) is not None and cell.text:
             try:
-                new["start_date"] = parse_date(cell.value, year=self.year)
+                new["start_date"] = parse_date(cell.value, after=self.after)
             except DateRefused as refused:
                 self.error(cell.where, str(refused))
         if cell := require("due_date", "完成时限"):
-            try:
-                due = parse_deadline(cell.value, year=self.year)
-            except DateRefused as refused:
-                self.error(cell.where, str(refused))
-            else:
-                if due == DeadlineCategory.LONG_TERM:
-                    # A stage deadline: the report deadline, or the problem's own if that is earlier.
-                    due = min(
-                        filter(
-                            None,
-                            [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)],
-                        )
-                    )
-                    self.warning(
-                        cell.where,
-                        _("“长期坚持”的措施按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
-                        % {"due": due.isoformat()},
-                    )
-                if isinstance(due, str):
-                    self.error(cell.where, _("完成时限须为具体日期，不能填写“%(text)s”。") % {"text": cell.text})
-                else:
-                    new["due_date"] = due
+            self._measure_due(
+                cell, raw, drafts_by_code, problem, new, kind_written="kind" in raw.cells or existing is not None
+            )
         milestones = None
         if (cell := present("milestones")) is not None:
             milestones = self._milestones(cell)
@@ -1471,6 +1471,70 @@ class LedgerPlanner:
             return MeasureDraft(raw.problem_code, code, raw.where, None, problem, values=values)
         return self._measure_changes(raw, code, existing, new, milestones, present("milestones"))
 
+    def _measure_due(self, cell, raw, drafts_by_code, problem, new, *, kind_written):
+        """The 完成时限 cell as written: a date, 立行立改 (with or without a date), 长期坚持, and a date or
+        立行立改 followed by 并长期坚持. Puts ``due_date`` (and, for a new measure without a 措施类别
+        column, the kind 立行立改) into ``new``; warns what a word was taken to mean."""
+        try:
+            deadline = parse_measure_deadline(cell.value, after=self.after)
+        except DateRefused as refused:
+            self.error(cell.where, str(refused))
+            return
+        if deadline is None:
+            self.error(cell.where, _("不能为空。"))
+            return
+        due = deadline.due
+        if due is None:
+            # No date: a stage deadline, the report deadline or the problem's own if that is earlier.
+            due = min(
+                filter(None, [self.round.report_deadline, self._problem_due(raw.problem_code, drafts_by_code, problem)])
+            )
+            word = DeadlineCategory(deadline.category).label
+            self.warning(
+                cell.where,
+                _("“%(word)s”未写日期：按%(due)s（整改报告报送期限与问题整改时限中较早者）作为阶段性完成时限。")
+                % {"word": word, "due": due.isoformat()},
+            )
+        elif due < self.round.feedback_date:
+            self.error(
+                cell.where,
+                _("完成时限%(due)s早于本轮反馈日期%(feedback)s，请核对。")
+                % {"due": due.isoformat(), "feedback": self.round.feedback_date.isoformat()},
+            )
+            return
+        elif due > self.round.report_deadline:
+            self.warning(
+                cell.where,
+                _("完成时限%(due)s晚于整改报告报送期限%(deadline)s，已按所填日期导入，请确认。")
+                % {"due": due.isoformat(), "deadline": self.round.report_deadline.isoformat()},
+            )
+        yearless = deadline.due is not None and isinstance(cell.value, str) and not _YEAR.search(cell.value)
+        if yearless and cell.where.sheet not in self.yearless_noted:
+            # Once per sheet, with the first example (``_once`` would scan every warning each time).
+            self.yearless_noted.add(cell.where.sheet)
+            self._once(
+                cell.where.sheet,
+                _(
+                    "未写年份的完成时限按本轮反馈日期（%(feedback)s）当天或之后最近的该日期导入，"
+                    "例如%(where)s的“%(text)s”为%(due)s。"
+                )
+                % {
+                    "feedback": self.round.feedback_date.isoformat(),
+                    "where": cell.where,
+                    "text": cell.text,
+                    "due": due.isoformat(),
+                },
+            )
+        if deadline.ongoing:
+            self.warning(
+                cell.where,
+                _("“%(text)s”：完成时限为%(due)s，完成后长期坚持（进展状态可报“长期坚持”）。")
+                % {"text": cell.text, "due": due.isoformat()},
+            )
+        if deadline.category == DeadlineCategory.IMMEDIATE and not kind_written:
+            new["kind"] = Measure.Kind.IMMEDIATE
+        new["due_date"] = due
+
     def _milestones(self, cell):
         """Lines such as "2026-09-10 制定整改工作方案" or "制定整改工作方案（9月底）"."""
         result = []
@@ -1478,7 +1542,7 @@ class LedgerPlanner:
             line = line.strip()
             if not line:
                 continue
-            parsed = _milestone_line(line, self.year)
+            parsed = _milestone_line(line, self.after)
             if parsed is None:
                 self.error(
                     cell.where,
@@ -1519,6 +1583,8 @@ class LedgerPlanner:
         )
 
 
+# A four-digit year (\d matches full-width digits too).
+_YEAR = re.compile(r"\d{4}")
 _DATE_TOKEN = re.compile(r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}[日号]|底|末))")
 
 
@@ -1536,13 +1602,13 @@ def _kind_from_text(text):
     return next((kind for kind, words in _KIND_WORDS if any(word in text for word in words)), Measure.Kind.IMMEDIATE)
 
 
-def _milestone_line(line, year):
+def _milestone_line(line, after):
     folded = unicodedata.normalize("NFKC", line)
     match = _DATE_TOKEN.search(folded)
     if match is None:
         return None
     try:
-        day = parse_date(match[1], year=year)
+        day = parse_date(match[1], after=after)
     except DateRefused:
         return None
     # Cut the date out of the line as written, so the title keeps its own punctuation.
@@ -1567,4 +1633,29 @@ def ledger_plan(path, *, inspection_round):
     )
     planner = LedgerPlanner(inspection_round)
     planner.plan.remapped = remapped
-    return planner.build(sheets)
+    plan = planner.build(sheets)
+    _reimport_notes(plan, planner.measures)
+    return plan
+
+
+def _reimport_notes(plan, measures_in_ledger):
+    """What a re-import leaves out and what it moves, for the preview.
+
+    A measure in the ledger under a problem the file has measures for, but not in the file, is
+    listed and kept (a file that lists a problem's measures is not taken to withdraw the others).
+    A claimed measure whose due date the file changes is listed: its unit planned its work by the
+    old date.
+    """
+    in_file = {(draft.problem_code, draft.code) for draft in plan.measures}
+    problems_in_file = {problem_code for problem_code, _code in in_file}
+    plan.missing_measures = [
+        measure for key, measure in measures_in_ledger.items() if key[0] in problems_in_file and key not in in_file
+    ]
+    plan.missing_measures.sort(key=lambda m: (m.problem.seq, m.problem.code, m.seq, m.code))
+    plan.moved_due_dates = [
+        (draft.existing, draft.existing.due_date, draft.values["due_date"])
+        for draft in plan.measures
+        if draft.existing is not None
+        and "due_date" in draft.values
+        and draft.existing.claim_state == Measure.ClaimState.CLAIMED
+    ]

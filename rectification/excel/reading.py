@@ -28,12 +28,14 @@ MAX_ZIP_ENTRIES = 200
 MAX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
 MAX_SHEETS = 20
 MAX_COLUMNS = 60
-# Rows holding data, per sheet; and rows looked at at all (empty ones included).
-MAX_ROWS = 3000
-MAX_SCAN_ROWS = 20000
+# Rows holding data, per sheet (a city's ledger: up to 20,000 measures); and rows looked at at
+# all (empty ones included).
+MAX_ROWS = 20_000
+MAX_SCAN_ROWS = 25_000
 HEADER_SEARCH_ROWS = 10
-# Cells filled down from merged ranges, per sheet: a ledger merges a few hundred.
-MAX_MERGED_FILL = 200_000
+# Cells filled down from merged ranges, per sheet: a problem's cells merged over its measure rows,
+# twenty columns over 20,000 rows at most.
+MAX_MERGED_FILL = 500_000
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"

@@ -8,10 +8,16 @@ costs a string format instead of openpyxl's per-cell objects and XML serialisati
 (``StreamSheet.append_block``). (An ordinary workbook used to be used for the ledger; at city
 scale it needed gigabytes and, because openpyxl checks each new merge against every earlier one,
 minutes: see docs/PERFORMANCE.md.)
+
+Every sheet prints whole (see "printing" below): each row carries the height its text needs at
+the column widths, a problem's merged cells included; the title is centred across the table; the
+header repeats on every page above a footer "第 N 页 共 M 页"; and a sheet too wide for one A3 page
+at a readable scale is split into pages across instead of shrunk.
 """
 
 import datetime
 import io
+import math
 import re
 import shutil
 import tempfile
@@ -29,7 +35,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import to_excel
+from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -58,9 +67,50 @@ _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 _BODY_ALIGN = Alignment(vertical="top", wrap_text=True)
 
 
+# --- printing ------------------------------------------------------------------------------------
+#
+# A spreadsheet does not fit a row's height to wrapped text when it opens a file (LibreOffice
+# leaves rows at the height the file gives; nobody fits a merged cell), so every row we write
+# carries the height its text needs at the column widths we set: a cell's text is measured in
+# column-width units, the width of a digit in the body font, where a Chinese character or
+# full-width sign counts two. The constants are measured on LibreOffice with Noto Sans CJK (the
+# fonts Debian's printing tests use) and leave a margin for Excel with 等线 or 宋体.
+
+FONT_NAME = "Arial"
+BODY_FONT_SIZE = 11
+TITLE_FONT_SIZE = 14
+# Points per line of wrapped body text, and what a cell adds above and below its text.
+LINE_HEIGHT = 18.0
+TITLE_LINE_HEIGHT = 22.0
+ROW_PADDING = 4.0
+# Excel's highest row; LibreOffice reads no more from a file either.
+MAX_ROW_HEIGHT = 409.0
+# A column of width w holds about w units of text: a little less, for the cell's inner margins
+# and for Latin text that wraps at word ends instead of at any character. (A Chinese character
+# of 11 pt is 14.7 pixels, counted as two digits of 8: the count errs on the tall side.)
+_CAPACITY_FACTOR = 0.97
+_CAPACITY_MARGIN = 0.6
+
+# A3 landscape is 420 mm wide; less the side margins, what a page prints at 100 %, in pixels at
+# 96 dpi (a column of width w is 8w + 5 pixels: a digit of Arial 11 pt is 8 pixels wide), less
+# 3 % for rounding in the spreadsheet that prints it.
+PAGE_MARGIN_SIDE = 0.4  # inches
+_PAGE_WIDTH_PX = (420 / 25.4 - 2 * PAGE_MARGIN_SIDE) * 96 * 0.97
+# A sheet is printed at one of these scales: the fewest pages across, then the largest scale.
+# Below 80 % an 11 pt body prints under 9 pt (小五), too small to read on paper; a sheet that
+# does not fit one page across at 80 % is split into page-wide groups of columns instead, the
+# key columns repeated on every page.
+PRINT_SCALES = (100, 95, 90, 85, 80)
+FOOTER = "第 &P 页 共 &N 页"
+
+
 TITLE_STYLE = "台账标题"
 HEADER_STYLE = "台账表头"
 BODY_STYLES = {TEXT: "台账文本", DATE: "台账日期", NUMBER: "台账数值", MONEY: "台账金额"}
+
+
+def _font(*, bold=False, size=None):
+    return Font(name=FONT_NAME, family=2, size=size or BODY_FONT_SIZE, bold=bold)
 
 
 def styles_register(workbook):
@@ -70,19 +120,34 @@ def styles_register(workbook):
     by one makes openpyxl hash them for every cell, which is many times slower. The style
     objects are made anew for each workbook because openpyxl binds them to the workbook.
     """
+    # Every font is Arial, the workbook's default included: column widths are counted in digits
+    # of the default font, and Arial prints with the same widths everywhere (Windows has it,
+    # LibreOffice on Linux substitutes the metric-compatible Liberation Sans), so the columns,
+    # pages and row heights worked out here hold wherever the file is printed. Chinese text
+    # falls back to the system's Chinese font. openpyxl has no setter for the default font.
+    workbook._fonts = IndexedList([_font()])
+    workbook._named_styles["Normal"].font = _font()
     styles = [
-        NamedStyle(name=TITLE_STYLE, font=Font(bold=True, size=14), alignment=Alignment(vertical="center")),
+        NamedStyle(
+            name=TITLE_STYLE,
+            font=_font(bold=True, size=TITLE_FONT_SIZE),
+            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
+        ),
         NamedStyle(
             name=HEADER_STYLE,
-            font=Font(bold=True),
+            font=_font(bold=True),
             fill=PatternFill("solid", fgColor="E7E9EE"),
             alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
             border=_BORDER,
         ),
-        NamedStyle(name=BODY_STYLES[TEXT], number_format="@", alignment=_BODY_ALIGN, border=_BORDER),
-        NamedStyle(name=BODY_STYLES[DATE], number_format="yyyy-mm-dd", alignment=_BODY_ALIGN, border=_BORDER),
-        NamedStyle(name=BODY_STYLES[NUMBER], number_format="General", alignment=_BODY_ALIGN, border=_BORDER),
-        NamedStyle(name=BODY_STYLES[MONEY], number_format="0.00", alignment=_BODY_ALIGN, border=_BORDER),
+        NamedStyle(name=BODY_STYLES[TEXT], number_format="@", font=_font(), alignment=_BODY_ALIGN, border=_BORDER),
+        NamedStyle(
+            name=BODY_STYLES[DATE], number_format="yyyy-mm-dd", font=_font(), alignment=_BODY_ALIGN, border=_BORDER
+        ),
+        NamedStyle(
+            name=BODY_STYLES[NUMBER], number_format="General", font=_font(), alignment=_BODY_ALIGN, border=_BORDER
+        ),
+        NamedStyle(name=BODY_STYLES[MONEY], number_format="0.00", font=_font(), alignment=_BODY_ALIGN, border=_BORDER),
     ]
     for style in styles:
         workbook.add_named_style(style)
@@ -139,19 +204,100 @@ def title_text(kind_title, inspection_round, today, extra=""):
     return "　".join(parts)
 
 
+def text_width(text):
+    """The width of ``text`` in column-width units: two for a Chinese character, one for ASCII.
+
+    Counted from the UTF-8 length, which is C-fast: ASCII takes one byte, Chinese characters
+    and full-width signs three. (Latin letters with accents, two bytes, count one and a half.)
+    """
+    extra = len(text.encode("utf-8")) - len(text)
+    return len(text) + extra // 2
+
+
+def text_lines(text, width):
+    """How many lines ``text`` wraps to in a column of ``width``."""
+    capacity = max(1.0, width * _CAPACITY_FACTOR - _CAPACITY_MARGIN)
+    return sum(max(1, math.ceil(text_width(line) / capacity)) for line in text.split("\n"))
+
+
+def _lines(content, width):
+    return text_lines(content, width) if isinstance(content, str) else 1
+
+
+def row_height(lines, line_height=LINE_HEIGHT):
+    return min(MAX_ROW_HEIGHT, lines * line_height + ROW_PADDING)
+
+
+def _column_px(width):
+    return 8 * width + 5
+
+
+def print_groups(widths, repeated):
+    """The scale and the groups of column indexes (0-based) each page across prints.
+
+    ``repeated`` leading columns (the sheet's frozen key columns) print again on every page
+    after the first. Tries the scales of ``PRINT_SCALES`` and keeps the fewest pages across,
+    then the largest scale.
+    """
+    best = None
+    for scale in PRINT_SCALES:
+        budget = _PAGE_WIDTH_PX * 100 / scale
+        repeat_px = sum(_column_px(w) for w in widths[:repeated])
+        groups: list[list[int]] = [[]]
+        used = 0.0
+        for index, width in enumerate(widths):
+            px = _column_px(width)
+            if groups[-1] and used + px > budget:
+                groups.append([])
+                used = repeat_px
+            groups[-1].append(index)
+            used += px
+        if best is None or len(groups) < len(best[1]):
+            best = (scale, groups)
+    assert best is not None
+    return best
+
+
 def _page_setup(ws, columns, freeze):
-    """Column widths, frozen header, A3 landscape fitted to the page width, header on every page."""
+    """Widths, frozen panes, A3 landscape at a readable scale, the header and footer on every page.
+
+    Returns the groups of column indexes printed on each page across (see ``print_groups``).
+    """
     for index, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.freeze_panes = freeze
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A3
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.left = ws.page_margins.right = PAGE_MARGIN_SIDE
     ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.page_margins.footer = 0.25
+    ws.oddFooter.center.text = FOOTER
+    ws.oddFooter.center.size = 10
+    ws.print_options.horizontalCentered = True
+    repeated = _freeze_columns(freeze)
+    scale, groups = print_groups([column.width for column in columns], repeated)
+    if len(groups) == 1:
+        # One page across: fitted to the width, which shrinks no further than the scale found.
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        return groups
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=False)
+    ws.page_setup.scale = scale
+    # Each row's pages side by side: its halves are read one after the other.
+    ws.page_setup.pageOrder = "overThenDown"
+    if repeated:
+        ws.print_title_cols = f"A:{get_column_letter(repeated)}"
+    for group in groups[:-1]:
+        ws.col_breaks.append(Break(id=group[-1] + 1))
+    return groups
+
+
+def _freeze_columns(freeze):
+    """How many columns ``freeze`` (such as "D3") keeps in view: they are the sheet's keys."""
+    letter, _row = coordinate_from_string(freeze)
+    return column_index_from_string(letter) - 1
 
 
 def _style_id(ws, name):
@@ -212,73 +358,112 @@ class StreamSheet:
         self.next_row = TITLE_ROW
         self.merged = []
         # Layout first: openpyxl writes it before the rows.
-        _page_setup(self.ws, columns, freeze)
+        groups = _page_setup(self.ws, columns, freeze)
         # Open for the sheet's whole life: ``workbook_bytes`` copies it into the saved file, then closes it.
         buffer = tempfile.TemporaryFile()  # noqa: SIM115
         self._rows = io.TextIOWrapper(buffer, encoding="utf-8", errors="xmlcharrefreplace", newline="")
         letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
-        self._write_row([_cell_xml(f"A{TITLE_ROW}", _style_id(self.ws, TITLE_STYLE), _cell_content(title, TEXT))])
+        self.last_letter = letters[-1]
+        # The title is centred across the table, or across its first page when the table is
+        # printed on several pages across, on as many lines as it needs there.
+        first_page = groups[0]
+        table_width = sum(columns[index].width for index in first_page)
+        title_content = _cell_content(title, TEXT)
+        title_lines = _lines(title_content, table_width * BODY_FONT_SIZE / TITLE_FONT_SIZE)
+        self._write_row(
+            [_cell_xml(f"A{TITLE_ROW}", _style_id(self.ws, TITLE_STYLE), title_content)],
+            row_height(title_lines, TITLE_LINE_HEIGHT),
+        )
+        if len(first_page) > 1:
+            self.merged.append(f"A{TITLE_ROW}:{letters[first_page[-1]]}{TITLE_ROW}")
         header_style = _style_id(self.ws, HEADER_STYLE)
+        headers = [_cell_content(column.header, TEXT) for column in columns]
         self._write_row(
             [
-                _cell_xml(f"{letter}{HEADER_ROW}", header_style, _cell_content(column.header, TEXT))
-                for letter, column in zip(letters, columns, strict=True)
-            ]
+                _cell_xml(f"{letter}{HEADER_ROW}", header_style, content)
+                for letter, content in zip(letters, headers, strict=True)
+            ],
+            # Headers are bold, a little wider than body text.
+            row_height(
+                max(_lines(content, column.width * 0.9) for content, column in zip(headers, columns, strict=True))
+            ),
         )
         # Each column's letter and style are worked out once, not once per cell. Text columns
         # carry Excel's text format ("@"), so that a code such as 2.10 typed over in Excel stays
         # "2.10" instead of becoming the number 2.1.
         self._plan = [
-            (letter, column.value, column.kind, _style_id(self.ws, BODY_STYLES[column.kind]), column.spread)
+            (
+                letter,
+                column.value,
+                column.kind,
+                _style_id(self.ws, BODY_STYLES[column.kind]),
+                column.spread,
+                column.width,
+            )
             for letter, column in zip(letters, columns, strict=True)
         ]
 
-    def _write_row(self, cells):
-        self._rows.write(f'<row r="{self.next_row}">{"".join(cells)}</row>')
+    def _write_row(self, cells, height):
+        self._rows.write(f'<row r="{self.next_row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
         self.next_row += 1
 
     def append(self, obj):
         row = self.next_row
-        self._write_row(
-            [
-                _cell_xml(f"{letter}{row}", style_id, _cell_content(value(obj), kind))
-                for letter, value, kind, style_id, _spread in self._plan
-            ]
-        )
+        cells = []
+        lines = 1
+        for letter, value, kind, style_id, _spread, width in self._plan:
+            content = _cell_content(value(obj), kind)
+            lines = max(lines, _lines(content, width))
+            cells.append(_cell_xml(f"{letter}{row}", style_id, content))
+        self._write_row(cells, row_height(lines))
 
     def append_block(self, obj):
         """Write ``obj`` over as many rows as its longest ``spread`` list; merge its other cells down.
 
         Returns the number of rows used. The cells under a merged cell are written empty with the
-        column's style, so the merged area keeps its borders.
+        column's style, so the merged area keeps its borders. Each row is as high as its own
+        cells need; if the merged cells need more than the rows add up to, the rows share the rest.
         """
-        spreads = {letter: list(value(obj)) for letter, value, _kind, _style_id, spread in self._plan if spread}
+        spreads = {letter: list(value(obj)) for letter, value, _kind, _style_id, spread, _w in self._plan if spread}
         height = max([1, *(len(items) for items in spreads.values())])
         first = self.next_row
         rows: list[list[str]] = [[] for _ in range(height)]
-        for letter, value, kind, style_id, spread in self._plan:
+        row_lines = [1] * height
+        merged_lines = 1
+        for letter, value, kind, style_id, spread, width in self._plan:
             if spread:
                 items = spreads[letter]
                 for offset in range(height):
                     content = _cell_content(items[offset], kind) if offset < len(items) else None
+                    row_lines[offset] = max(row_lines[offset], _lines(content, width))
                     rows[offset].append(_cell_xml(f"{letter}{first + offset}", style_id, content))
                 continue
-            rows[0].append(_cell_xml(f"{letter}{first}", style_id, _cell_content(value(obj), kind)))
+            content = _cell_content(value(obj), kind)
+            if height == 1:
+                row_lines[0] = max(row_lines[0], _lines(content, width))
+            else:
+                merged_lines = max(merged_lines, _lines(content, width))
+            rows[0].append(_cell_xml(f"{letter}{first}", style_id, content))
             for offset in range(1, height):
                 rows[offset].append(_cell_xml(f"{letter}{first + offset}", style_id, None))
             if height > 1:
                 # A block's ranges never overlap another's, so none is checked (openpyxl's own
                 # ``merge_cells`` compares each new range with all earlier ones: quadratic).
                 self.merged.append(f"{letter}{first}:{letter}{first + height - 1}")
-        for cells in rows:
-            self._write_row(cells)
+        heights = [row_height(lines) for lines in row_lines]
+        # A merged cell spans the rows' padding too, so only its lines count against their sum.
+        missing = merged_lines * LINE_HEIGHT + ROW_PADDING - sum(heights)
+        if missing > 0:
+            heights = [min(MAX_ROW_HEIGHT, h + missing / height) for h in heights]
+        for cells, row_points in zip(rows, heights, strict=True):
+            self._write_row(cells, round(row_points, 1))
         return height
 
     def write_part(self, part):
-        """Write the rows and merged ranges into ``part``, the sheet's file in the saved workbook.
+        """Write the rows, the header's filter and merged ranges into ``part``, the sheet's file.
 
-        <mergeCells> goes right after <sheetData>: no sheet of ours has the elements the schema
-        puts between them (protection, scenarios, an auto filter).
+        <autoFilter> and <mergeCells> go right after <sheetData>, in the schema's order: no sheet
+        of ours has the elements it puts before them (protection, scenarios).
         """
         self._rows.flush()
         rows = self._rows.buffer
@@ -286,9 +471,20 @@ class StreamSheet:
         part.write(b"<sheetData>")
         shutil.copyfileobj(rows, part)
         part.write(b"</sheetData>")
+        last_row = max(HEADER_ROW, self.next_row - 1)
+        part.write(f'<autoFilter ref="A{HEADER_ROW}:{self.last_letter}{last_row}" />'.encode())
         if self.merged:
             merged = "".join(f'<mergeCell ref="{ref}" />' for ref in self.merged)
             part.write(f'<mergeCells count="{len(self.merged)}">{merged}</mergeCells>'.encode())
+
+    def with_dimension(self, head):
+        """The sheet's head with its used range (<dimension>), which openpyxl leaves out of a sheet it
+        wrote no cells of. Without it a reader such as openpyxl's read-only mode parses the whole
+        sheet once more to find its size."""
+        last_row = max(HEADER_ROW, self.next_row - 1)
+        dimension = f'<dimension ref="A1:{self.last_letter}{last_row}"/>'.encode()
+        # After <sheetPr> (every sheet of ours has one: its page setup), before <sheetViews>.
+        return head.replace(b"</sheetPr>", b"</sheetPr>" + dimension, 1)
 
     def close(self):
         self._rows.close()
@@ -317,6 +513,7 @@ def workbook_bytes(workbook):
                     target.writestr(info, data)
                     continue
                 head, tail = _EMPTY_SHEET_DATA.split(data)
+                head = sheet.with_dimension(head)
                 with target.open(info.filename, "w") as part:
                     part.write(head)
                     sheet.write_part(part)

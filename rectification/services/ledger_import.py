@@ -7,6 +7,7 @@ screen; a measure's other fields change through ``measure_update``, the one the 
 uses. ``problem_update`` below does the same for a problem's ledger fields.
 """
 
+import datetime
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,9 +17,10 @@ from django.utils.translation import gettext as _
 
 from rectification import access
 from rectification.access import permissions_sync_for_problem, permissions_sync_for_problems
-from rectification.models import AcceptanceCriterion, Manifestation, Measure, Problem
+from rectification.models import AcceptanceCriterion, Manifestation, Measure, Notification, Problem
 from rectification.services import ledger
-from rectification.services.setup import measure_update
+from rectification.services.notifications import notify_each
+from rectification.services.setup import measure_update, milestone_update
 
 from .audit import audit_record
 from .pending import pending_resolve
@@ -164,6 +166,29 @@ def _measure_apply(actor, draft):
     return measure
 
 
+def _due_date_moved(actor, measure, old_due):
+    """A claimed measure's due date moved by the file: its open milestones keep their share of the
+    span from the start date (a milestone half-way stays half-way), and its unit is told."""
+    measure = Measure.objects.select_related("owner_unit").get(pk=measure.pk)
+    start, new_due = measure.start_date, measure.due_date
+    old_span, new_span = (old_due - start).days, (new_due - start).days
+    for milestone in measure.milestones.open().order_by("seq"):
+        share = (milestone.due_date - start).days / old_span if old_span > 0 else 1
+        day = start + datetime.timedelta(days=min(new_span, max(0, round(share * new_span))))
+        if day != milestone.due_date:
+            milestone_update(actor=actor, milestone=milestone, title=milestone.title, due_date=day)
+    notify_each(
+        recipients=access.unit_staff(measure.owner_unit),
+        kind=Notification.Kind.DISPATCH,
+        text=_(
+            "整改办导入台账时调整了措施 %(code)s 的完成时限：%(old)s → %(new)s，未完成的时间节点已相应调整，请核对。"
+        )
+        % {"code": measure.code, "old": old_due.isoformat(), "new": new_due.isoformat()},
+        link=measure.get_absolute_url(),
+        dedup_key=f"due-moved:{measure.pk}:{new_due.isoformat()}",
+    )
+
+
 def _measure_seq_top(problems):
     """The highest measure number of each of these problems already in the ledger, in one query."""
     tops = Measure.objects.filter(problem__in=problems).values("problem_id").annotate(top=Max("seq"))
@@ -234,6 +259,9 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
         measure_seq[problem.pk] += 1
         rows.append({**draft.values, "problem": problem, "code": draft.code, "seq": measure_seq[problem.pk]})
     ledger.measure_create_many(actor=actor, measures=rows, sync_permissions=False)
+
+    for measure, old_due, _new_due in plan.moved_due_dates:
+        _due_date_moved(actor, measure, old_due)
 
     # The grants of every new problem and of every problem given new measures, once each, in
     # this transaction: not once per problem and again per measure.

@@ -27,6 +27,7 @@ from rectification.workdays import iso_week_of, week_from_key, week_key
 
 from ..excel import exports
 from ..excel.imports import ImportRefused, column_targets, ledger_plan
+from ..excel.samples import import_example, import_template
 from ..excel.workbook import xlsx_response
 from ..forms import ImportAliasForm, ImportConfirmForm, ImportRemapForm, ImportUploadForm
 from ..services import export_jobs as jobs
@@ -133,6 +134,28 @@ def unit_tasks(request, round_id, unit_id):
     )
     jobs.export_delivered(actor=request.user, export=export, inspection_round=inspection_round)
     return xlsx_response(export.content, export.filename)
+
+
+@login_required
+@require_GET
+def import_template_download(request):
+    """The blank template of the import (office only, like the import)."""
+    _require_importer(request.user)
+    return xlsx_response(import_template(), "整改台账导入模板.xlsx")
+
+
+@login_required
+@require_GET
+def import_example_download(request, round_id):
+    """A filled example for a round, naming the system's units and leaders (office only)."""
+    _require_importer(request.user)
+    # Any round, as in the upload form: a round's first import comes before it has any problem.
+    inspection_round = InspectionRound.objects.filter(pk=round_id).first()
+    if inspection_round is None:
+        raise Http404
+    return xlsx_response(
+        import_example(inspection_round=inspection_round), f"{inspection_round.title}-整改台账导入示例.xlsx"
+    )
 
 
 def _preview(request, *, plan, inspection_round, name, file_name, sha256, notice="", failure=""):
