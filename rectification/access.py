@@ -813,7 +813,7 @@ def group_robots_visible_to(user):
 
 def group_robot_for_user(user, pk):
     """One group robot for the channel pages: 403 for anyone but the system administrator, 404 if missing."""
-    found = group_robots_visible_to(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    found = group_robots_visible_to(user).filter(pk=pk).first() if str(pk).isdecimal() else None
     if found is None:
         raise Http404
     return found

@@ -678,7 +678,7 @@ class ChannelSetupForm(forms.Form):
                 except ValidationError as error:
                     self.add_error(name, error)
         agent = data.get("agent_id", "")
-        if agent and not str(agent).isdigit():
+        if agent and not (str(agent).isascii() and str(agent).isdecimal()):
             self.add_error("agent_id", _("AgentId 须为数字。"))
         return data
 

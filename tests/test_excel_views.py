@@ -184,7 +184,7 @@ class TestImportUpload:
     def test_it_lists_every_error_and_offers_no_confirmation(self, world, client, private_media):
         client.force_login(world.office)
         page = _upload(client, world, ledger_bytes(due="下个月")).content.decode()
-        assert "无法识别的日期“下个月”" in page
+        assert "无法识别的完成时限“下个月”" in page
         assert "确认导入" not in page
         assert _stored(private_media) == []
 

@@ -544,7 +544,7 @@ def deliveries(request):
     unit = (
         selectors.NO_UNIT
         if unit_param == selectors.NO_UNIT
-        else (int(unit_param) if unit_param.isdigit() and len(unit_param) < 10 else None)
+        else (int(unit_param) if unit_param.isascii() and unit_param.isdecimal() and len(unit_param) < 10 else None)
     )
     read = {"1": True, "0": False}.get(request.GET.get("read", ""))
     rows = selectors.deliveries_for(user=request.user, state=state, channel=channel, unit=unit, read=read)
