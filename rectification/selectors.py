@@ -16,6 +16,7 @@ from .models import (
     Milestone,
     Problem,
     ProgressReport,
+    SupervisionNotice,
     Track,
 )
 
@@ -368,9 +369,27 @@ def unit_dispatch_sheets(*, user, unit, limit=8):
     )
 
 
-def notices_for(*, user):
-    """督办单: a unit's staff see their unit's; the office and supervision see all they can see."""
-    return access.notices_visible_to(user).select_related("unit", "measure", "replied_by")
+def notices_for(*, user, state="", q=""):
+    """督办单: a unit's staff see their unit's; the office and supervision see all they can see.
+    ``state`` keeps one state; ``q`` finds a measure's code, a unit's name or a word of the notice
+    or of its answer."""
+    notices = access.notices_visible_to(user)
+    if q:
+        notices = notices.filter(
+            Q(measure__code__icontains=q)
+            | Q(unit__name__icontains=q)
+            | Q(unit__short_name__icontains=q)
+            | Q(text__icontains=q)
+            | Q(reply__icontains=q)
+        )
+    counts = notices.aggregate(
+        open=Count("pk", filter=Q(state=SupervisionNotice.State.OPEN)),
+        answered=Count("pk", filter=Q(state=SupervisionNotice.State.ANSWERED)),
+        all=Count("pk"),
+    )
+    if state:
+        notices = notices.filter(state=state)
+    return notices.select_related("unit", "measure", "replied_by"), counts
 
 
 def penalties_for(*, user):

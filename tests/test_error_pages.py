@@ -63,6 +63,10 @@ class TestErrorPagesInEveryMode:
         response = client.get(reverse("accounts:audit_log"))
         page = _chinese_page(response, 403, "您无权进行此项操作")
         assert "该操作仅限审计管理员" in page
+        # A refused submission says how to keep what was typed.
+        assert "后退" not in page
+        refused = client.post(reverse("accounts:security_unlock"), {"username": "resp_lly"})
+        assert "后退" in _chinese_page(refused, 403, "您无权进行此项操作")
         assert "返回首页" in page
 
     def test_it_shows_the_chinese_500_page_and_logs_the_error(self, mode, world, caplog):

@@ -483,7 +483,9 @@ class TestNoticeList:
             notice(measure, answered_by=[None, world.resp_staff, None, world.resp_head][index % 4])
         with django_assert_num_queries(NOTICES[actor]):
             response = client.get(url)
-        assert len(response.context["notices"]) == 21
+        # A page of twenty, and the tabs count all twenty-one.
+        assert len(response.context["notices"]) == 20
+        assert [count for _value, _label, count in response.context["tabs"]] == [21, 11, 10]
 
 
 @pytest.mark.django_db
@@ -679,16 +681,18 @@ LED_REPORTS = 9
 # Session, user, roles, the unit; the pending probe, the bell; the unclaimed measures with their
 # problem, lead unit and lead official.
 UNIT_CLAIMS = 7
-# Session, user, roles; the pending probe, the bell, the unit; the notices with unit, measure and
-# the person who replied.
-NOTICES = {"resp_staff": 7, "office": 7}
+# Session, user, roles; the pending probe, the bell, the unit; the counts for the tabs (which the
+# pager reuses); the notices with unit, measure and the person who replied; for a unit's staff, its
+# permissions on the page's measures (user and group: who may answer).
+NOTICES = {"resp_staff": 10, "office": 8}
 # Session, user, roles; the pending probe, the bell, the unit; the penalties with unit, week and
 # the person who decided.
 PENALTIES = {"office": 7, "resp_staff": 7}
 # Session, user, roles; the pending probe, the bell, the unit for the office (a leader belongs to
 # none); the items with measure, problem, lead official, owner unit and the person who resolved.
-# Before: one more query per item for its problem's lead official (27 for 21 items).
-COORDINATION = {"leader": 6, "office": 7}
+# Before: one more query per item for its problem's lead official (27 for 21 items). For a leader,
+# the permissions on the items' problems (user and group: on which the answer form is shown).
+COORDINATION = {"leader": 8, "office": 7}
 # Session, user, roles; the pending probe, the bell, the unit; the cycles with round and snapshot.
 CYCLE_LIST = 7
 # Session, user, roles; the cycle with round and snapshot; the pending probe, the bell, the unit;

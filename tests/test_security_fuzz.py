@@ -283,6 +283,8 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),
     ("rectification:criteria_missing", None, "office", [*FILTERS, "page"]),
     ("rectification:coordination_list", None, "office", ["state"]),
+    ("rectification:notice_list", None, "office", ["state", "q", "page"]),
+    ("rectification:notice_list", None, "resp_staff", ["state", "q", "page"]),
     ("rectification:excel:index", None, "office", ["round"]),
     ("rectification:excel:weekly", "round", "office", ["week"]),
     ("rectification:worklist", None, "resp_staff", ["week"]),
