@@ -1,11 +1,23 @@
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts import access as accounts_access
 from accounts.ui import computed_once as _once
 
 from . import access
-from .selectors import pending_closeout_count, unread_notification_count
+from .selectors import menu_counts, pending_closeout_count, unread_notification_count
+
+# What a role sees first in the menu, in this order; the rest follows in the usual order. Unit
+# staff come first: a liaison who is also a leader works the unit's week most days.
+PRIMARY = {
+    "unit": ["worklist", "report_week", "unit_claims", "notice_list", "closeout_pending"],
+    "leader": ["leader", "closeout_pending", "coordination_list", "dashboard", "problem_list"],
+}
 
 
 def bell(request):
-    """The unread count for the bell and the count of close-outs waiting for this person."""
+    """The unread count for the bell, the count of close-outs waiting for this person, and the
+    main menu, built from the access module's predicates."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -16,4 +28,78 @@ def bell(request):
         "shows_dashboard": access.may_view_dashboard(user),
         "is_leader": access.may_view_leader_page(user),
         "shows_calendar": access.may_manage_calendar(user),
+        "menu": main_menu(user),
     }
+
+
+def _entry(name, label, badge=None, query=""):
+    return {"name": name, "label": label, "url": reverse(f"rectification:{name}") + query, "badge": badge}
+
+
+def main_menu(user):
+    """The entries of the main menu: each one there because the access module says this person may
+    open it; for unit staff and leaders their few daily pages first (``primary``), the rest after.
+    The counts (待认领, 督办单, 待我审核) are computed only when the menu is drawn, and each equals the
+    length of the list its link opens."""
+    unit_staff = access.is_unit_staff(user)
+    office = access.is_office(user)
+    sees_findings = accounts_access.navigation(user)["sees_findings"]
+    counts = _once(lambda: menu_counts(user=user, unit=user.unit if unit_staff else None))
+    entries = []
+    if not access.home_is_worklist(user):
+        entries.append(_entry("home", _("首页")))
+    if unit_staff:
+        entries += [
+            _entry("worklist", _("本单位工作台")),
+            _entry("report_week", _("周报填报")),
+            _entry("led_reports", _("牵头事项进展")),
+            _entry("unit_claims", _("待认领"), lambda: counts()["claims"]),
+            _entry("unit_dispatch", _("调度单")),
+        ]
+    if unit_staff or office:
+        entries.append(_entry("notice_list", _("督办单"), lambda: counts()["notices"], "?state=open"))
+    if access.may_view_dashboard(user):
+        entries.append(_entry("dashboard", _("总览")))
+    if access.may_view_leader_page(user):
+        entries.append(_entry("leader", _("我的牵头事项")))
+    if office:
+        entries += [
+            _entry("round_list", _("轮次设置")),
+            _entry("cycle_list", _("周工作循环")),
+            _entry("penalty_list", _("通报扣分")),
+        ]
+    if access.may_manage_calendar(user):
+        entries.append(_entry("calendar_years", _("节假日安排")))
+    if sees_findings:
+        entries += [
+            _entry("problem_list", _("问题清单")),
+            _entry("coordination_list", _("协调事项")),
+            _entry("excel:index", _("报表导出")),
+        ]
+    if access.reviews_anything(user):
+        # Its number is the context's ``pending_count``, which the pending list itself sets to its length.
+        entries.append({**_entry("closeout_pending", _("待我审核")), "pending_badge": True})
+    if office:
+        entries.append({"name": "admin", "label": _("数据维护"), "url": reverse("admin:index"), "badge": None})
+    if accounts_access.may_manage_accounts(user):
+        entries.append(
+            {"name": "users", "label": _("用户管理"), "url": reverse("accounts:system_users"), "badge": None}
+        )
+    if accounts_access.may_manage_security(user):
+        entries.append(
+            {"name": "security", "label": _("安全管理"), "url": reverse("accounts:security_lockouts"), "badge": None}
+        )
+    if accounts_access.may_read_audit_log(user):
+        entries.append({"name": "audit", "label": _("审计日志"), "url": reverse("accounts:audit_log"), "badge": None})
+    return _ordered(
+        entries, PRIMARY["unit"] if unit_staff else PRIMARY["leader"] if access.may_view_leader_page(user) else []
+    )
+
+
+def _ordered(entries, primary):
+    """``primary`` entries first in that order, marked so; the others after, as they came."""
+    by_name = {entry["name"]: entry for entry in entries}
+    first = [by_name[name] for name in primary if name in by_name]
+    for entry in entries:
+        entry["primary"] = not primary or entry in first
+    return first + [entry for entry in entries if entry not in first]

@@ -1,5 +1,6 @@
 """Every read that depends on who is asking. Each starts from an ``access`` chokepoint."""
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
 from . import access
@@ -290,6 +291,24 @@ def deliveries_for(*, user, state="", channel=""):
     if channel:
         rows = rows.filter(channel=channel)
     return rows
+
+
+def menu_counts(*, user, unit):
+    """The numbers on the menu's 督办单 and 待认领 entries, in one query (the menu is on every page):
+    the open notices of the list the 督办单 entry opens (``?state=open``) and the length of the
+    unit's claims list (``unit_claims``), both through the same access-checked querysets."""
+    parts = [access.notices_visible_to(user).filter(state=SupervisionNotice.State.OPEN)]
+    if unit is not None:
+        parts.append(unit_claims(user=user, unit=unit))
+    selects, params = [], []
+    for part in parts:
+        sql, part_params = part.order_by().values("pk").query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")
+        params += part_params
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        row = cursor.fetchone()
+    return {"notices": row[0], "claims": row[1] if unit is not None else 0}
 
 
 def unread_notification_count(*, user):
