@@ -101,9 +101,21 @@ def leader_problems(*, user):
         problems_visible_to(user)
         .filter(Q(lead_official=user) | Q(responsible_leaders=user))
         .distinct()
-        .select_related("track", "lead_unit")
+        .select_related("track", "lead_unit", "round")
         .order_by("round_id", "seq")
     )
+
+
+def split_by_round(items, round_of):
+    """``items`` of the newest round (by feedback date) apart from those of earlier rounds: a
+    leader's pages show this round's work first and what is left of earlier rounds after it.
+    Returns (the newest round or None, its items, [(an earlier round, its items)], newest first)."""
+    items = list(items)
+    rounds = sorted({round_of(item) for item in items}, key=lambda r: (r.feedback_date, r.pk), reverse=True)
+    if not rounds:
+        return None, [], []
+    grouped = {r.pk: [item for item in items if round_of(item).pk == r.pk] for r in rounds}
+    return rounds[0], grouped[rounds[0].pk], [(r, grouped[r.pk]) for r in rounds[1:]]
 
 
 def round_overview(*, user, inspection_round):

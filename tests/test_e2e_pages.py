@@ -5,7 +5,6 @@ stands, and the answer must not be 403 or 404: an empty form may be invalid, nev
 A screenshot of every page is kept in test-artifacts/."""
 
 import re
-import time
 from urllib.parse import urlparse
 
 import pytest
@@ -109,7 +108,6 @@ def _walk(page, live_server, username, viewport, *, send_forms):
 def test_every_role_walks_its_menu_without_dead_ends(live_server, browser, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     demo_load()
-    started = time.monotonic()
     too_wide, refused, forms_sent = [], [], 0
     for username in ROLES:
         context = browser.new_context(locale="zh-CN")
@@ -120,7 +118,6 @@ def test_every_role_walks_its_menu_without_dead_ends(live_server, browser, setti
                 seen, sent, wide, bad = _walk(page, live_server, username, viewport, send_forms=viewport == "phone")
                 # Every role has at least its home page and something more in its menu.
                 assert len(seen) >= 2, (username, seen)
-                print(username, viewport, len(seen), len(sent), round(time.monotonic() - started))
                 forms_sent += len(sent)
                 too_wide += wide
                 refused += bad
@@ -129,5 +126,3 @@ def test_every_role_walks_its_menu_without_dead_ends(live_server, browser, setti
     assert (too_wide, refused) == ([], [])
     # The walk did send forms: the unit's week, the reviews, the administrators' pages.
     assert forms_sent > 20
-    # Kept modest: thirteen roles at two sizes.
-    assert time.monotonic() - started < 240
