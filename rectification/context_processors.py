@@ -15,6 +15,36 @@ PRIMARY = {
 }
 
 
+# The chapter of the manual that explains a page, where it is not the reader's own role's chapter.
+PAGE_CHAPTERS = {
+    "led_reports": "03-lead-unit",
+    "problem_decompose": "03-lead-unit",
+    "problem_battle_map": "03-lead-unit",
+    "measure_closeout_apply": "02-unit-head",
+    "problem_closeout_apply": "02-unit-head",
+    "leader": "04-leader",
+    "problem_records": "06-supervision",
+    "round_list": "05-office",
+    "round_setup": "05-office",
+    "cycle_list": "05-office",
+    "cycle_detail": "05-office",
+    "penalty_list": "05-office",
+    "calendar_years": "05-office",
+    "calendar_year": "05-office",
+    "deliveries": "05-office",
+}
+
+
+def help_url(request, user):
+    """The manual's chapter for the page being shown (the reader's own role's chapter by default)."""
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match is not None else ""
+    chapter = PAGE_CHAPTERS.get(name) or accounts_access.manual_chapter(user)
+    if name in {"help_index", "help_chapter"} or not chapter:
+        return reverse("rectification:help_index")
+    return reverse("rectification:help_chapter", args=[chapter])
+
+
 def bell(request):
     """The unread count for the bell, the count of close-outs waiting for this person, and the
     main menu, built from the access module's predicates."""
@@ -29,6 +59,7 @@ def bell(request):
         "is_leader": access.may_view_leader_page(user),
         "shows_calendar": access.may_manage_calendar(user),
         "menu": main_menu(user),
+        "help_url": help_url(request, user),
     }
 
 
