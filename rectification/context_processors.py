@@ -1,5 +1,6 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import access as accounts_access
 from accounts.ui import computed_once as _once
@@ -45,12 +46,63 @@ def help_url(request, user):
     return reverse("rectification:help_chapter", args=[chapter])
 
 
+# The first-week guide of each role (by its chapter of the manual): what to do this week, each step
+# linking to the menu entry where it is done. A step whose entry this person's menu lacks is left out.
+GUIDES = {
+    "01-liaison": [
+        ("worklist", gettext_lazy("在“本单位工作台”看本单位的任务和红、黄、灰灯，先办亮灯的事项。")),
+        ("unit_claims", gettext_lazy("在“待认领”逐项认领新分派的任务，填写经办人；不属于本单位的提出异议。")),
+        (
+            "report_week",
+            gettext_lazy("每周五前在“周报填报”逐项填写本周进展、下周计划，上传佐证材料后提交单位负责人确认。"),
+        ),
+        ("notice_list", gettext_lazy("收到“督办单”的，在期限内答复。")),
+    ],
+    "02-unit-head": [
+        ("report_week", gettext_lazy("在“周报填报”核对联络员提交的本周进展，逐项确认或写明原因退回。")),
+        ("worklist", gettext_lazy("措施完成后，在措施页面承诺属实并申请销号。")),
+        ("notice_list", gettext_lazy("督促联络员按期答复“督办单”。")),
+        ("closeout_pending", gettext_lazy("本单位是牵头单位的，在“待我审核”审核责任单位的销号申请。")),
+    ],
+    "04-leader": [
+        ("leader", gettext_lazy("在“我的牵头事项”看需要关注的红、黄、灰灯措施。")),
+        ("closeout_pending", gettext_lazy("在“待我审核”签批销号申请。")),
+        ("coordination_list", gettext_lazy("在“协调事项”答复责任单位提请协调的困难。")),
+    ],
+    "05-office": [
+        ("cycle_list", gettext_lazy("在“周工作循环”查看本周调度、催报和小结是否按时完成。")),
+        ("closeout_pending", gettext_lazy("在“待我审核”按“三个标准”核验销号申请。")),
+        ("penalty_list", gettext_lazy("在“通报扣分”确认或撤销系统生成的通报和扣分。")),
+        ("notice_list", gettext_lazy("在“督办单”查看各单位的答复。")),
+    ],
+    "06-supervision": [
+        ("problem_list", gettext_lazy("在“问题清单”查看全部事项，录入追责问责记录。")),
+        ("coordination_list", gettext_lazy("在“协调事项”了解各单位提请协调的困难。")),
+    ],
+    "07-provincial": [
+        ("dashboard", gettext_lazy("在“总览”看整改进展和预警。")),
+        ("excel:index", gettext_lazy("在“报表导出”下载每周报送材料。")),
+    ],
+}
+
+
+def first_week_guide(user, menu):
+    """The guide for this person's role, unless put away: [(url, text)] or None."""
+    chapter = accounts_access.manual_chapter(user)
+    if chapter not in GUIDES or chapter in user.guides_dismissed:
+        return None
+    urls = {entry["name"]: entry["url"] for entry in menu}
+    steps = [(urls[name], text) for name, text in GUIDES[chapter] if name in urls]
+    return {"chapter": chapter, "steps": steps} if steps else None
+
+
 def bell(request):
     """The unread count for the bell, the count of close-outs waiting for this person, and the
     main menu, built from the access module's predicates."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    menu = main_menu(user)
     return {
         "unread_count": _once(lambda: unread_notification_count(user=user)),
         "shows_pending": access.reviews_anything(user),
@@ -58,8 +110,9 @@ def bell(request):
         "shows_dashboard": access.may_view_dashboard(user),
         "is_leader": access.may_view_leader_page(user),
         "shows_calendar": access.may_manage_calendar(user),
-        "menu": main_menu(user),
+        "menu": menu,
         "help_url": help_url(request, user),
+        "first_week_guide": first_week_guide(user, menu),
     }
 
 

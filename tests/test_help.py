@@ -75,3 +75,49 @@ class TestManualPages:
     def test_it_asks_someone_not_signed_in_to_sign_in(self, client):
         response = client.get(reverse("rectification:help_chapter", args=["01-liaison"]))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+class TestFirstWeekGuide:
+    @pytest.mark.parametrize(
+        "actor, landing, first_step",
+        [
+            ("resp_staff", "rectification:worklist", "rectification:worklist"),
+            ("leader", "rectification:leader", "rectification:leader"),
+            ("office", "rectification:home", "rectification:cycle_list"),
+        ],
+    )
+    def test_a_new_user_gets_the_guide_of_the_role_on_the_landing_page(self, world, client, actor, landing, first_step):
+        client.force_login(getattr(world, actor))
+        page = client.get(reverse(landing)).content.decode()
+        assert "本周要做的事" in page
+        guide = page[page.index("本周要做的事") : page.index("</section>", page.index("本周要做的事"))]
+        assert f'<li><a href="{reverse(first_step)}">' in guide
+        # Every step links to a page the person may open.
+        for href in re.findall(r'<li><a href="([^"]+)"', guide):
+            assert client.get(href).status_code == 200, href
+
+    def test_it_goes_away_once_dismissed_and_stays_away(self, world, client):
+        client.force_login(world.resp_staff)
+        worklist = reverse("rectification:worklist")
+        response = client.post(
+            reverse("rectification:guide_dismiss"), {"guide": "01-liaison", "next": worklist}, follow=True
+        )
+        assert response.redirect_chain[-1][0] == worklist
+        assert "本周要做的事" not in response.content.decode()
+        world.resp_staff.refresh_from_db()
+        assert world.resp_staff.guides_dismissed == ["01-liaison"]
+        client.logout()
+        client.force_login(world.resp_staff)
+        assert "本周要做的事" not in client.get(worklist).content.decode()
+
+    def test_it_dismisses_only_ones_own_roles_guide_and_stays_on_this_site(self, world, client):
+        client.force_login(world.resp_staff)
+        url = reverse("rectification:guide_dismiss")
+        assert client.post(url, {"guide": "05-office"}).status_code == 404
+        response = client.post(url, {"guide": "01-liaison", "next": "https://evil.example/"})
+        assert response["Location"] == reverse("rectification:home")
+        assert client.get(url).status_code == 405
+
+    def test_administrators_get_no_guide(self, world, client):
+        client.force_login(world.sysadmin)
+        assert "本周要做的事" not in client.get(reverse("rectification:home")).content.decode()

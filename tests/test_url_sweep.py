@@ -234,6 +234,7 @@ NOT_AN_OBJECT = {
 NO_OBJECT = {
     "healthz",
     "rectification:help_index",
+    "rectification:guide_dismiss",
     "accounts:login",
     "accounts:login_totp",
     "accounts:login_unlock",

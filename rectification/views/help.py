@@ -7,11 +7,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from markdown_it import MarkdownIt
+
+from accounts import access as accounts_access
+from accounts import services as accounts_services
 
 MANUAL = Path(settings.BASE_DIR) / "docs" / "manual"
 IMAGES = MANUAL / "img"
@@ -84,3 +88,17 @@ def help_image(request, name):
     if not IMAGE_NAME.match(name) or not path.is_file():
         raise Http404
     return FileResponse(path.open("rb"), content_type="image/png")
+
+
+@login_required
+@require_POST
+def guide_dismiss(request):
+    """Put away the first-week guide of one's own role; back to the page it was on."""
+    guide = request.POST.get("guide", "")
+    if guide != accounts_access.manual_chapter(request.user):
+        raise Http404
+    accounts_services.user_guide_dismiss(user=request.user, guide=guide)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("rectification:home")
+    return redirect(target)
