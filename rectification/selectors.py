@@ -3,6 +3,8 @@
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
+from accounts.models import Unit
+
 from . import access
 from .access import measures_visible_to, problems_visible_to
 from .lights import expected_percent, is_behind, light_note, mark_lights, measure_light, with_light_inputs
@@ -303,6 +305,26 @@ def deliveries_for(*, user, state="", channel=""):
     if channel:
         rows = rows.filter(channel=channel)
     return rows
+
+
+def missed_reports(*, cycle, unit_id=None, q=""):
+    """A week's missing reports (the cycle page: its readers see the whole week), by unit and measure
+    code; ``unit_id`` keeps one unit, ``q`` finds a measure's code or text or a unit's name.
+    Returns the rows and the units that have any (for the filter), in two queries."""
+    rows = cycle.missed_reports.select_related("unit", "measure").order_by(
+        "unit__sort_order", "unit__name", "measure__code"
+    )
+    units = list(Unit.objects.filter(pk__in=cycle.missed_reports.values("unit_id")).order_by("sort_order", "name"))
+    if unit_id:
+        rows = rows.filter(unit_id=unit_id)
+    if q:
+        rows = rows.filter(
+            Q(measure__code__icontains=q)
+            | Q(measure__text__icontains=q)
+            | Q(unit__name__icontains=q)
+            | Q(unit__short_name__icontains=q)
+        )
+    return rows, units
 
 
 def menu_counts(*, user, unit):

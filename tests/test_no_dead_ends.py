@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rectification.models import CoordinationItem, SupervisionNotice, WeeklyCycle
+from rectification.models import CoordinationItem, MissedReport, SupervisionNotice, WeeklyCycle
 
 from .test_query_budgets import _coordination_item, _measures
 
@@ -155,3 +155,37 @@ class TestCoordinationAnswerForm:
         page = response.content.decode()
         assert "由财政局牵头，本周内明确清退口径" in page
         assert "协调结果未提交" in page
+
+
+class TestCycleMissedReports:
+    @pytest.fixture
+    def week(self, world):
+        cycle = WeeklyCycle.objects.create(round=world.round, iso_year=2026, iso_week=47)
+        for measure in _measures(world, world.problem, world.resp_unit, 25):
+            MissedReport.objects.create(cycle=cycle, unit=world.resp_unit, measure=measure)
+        for measure in _measures(world, world.problem, world.coop_unit, 10, start=50):
+            MissedReport.objects.create(cycle=cycle, unit=world.coop_unit, measure=measure)
+        return cycle
+
+    def test_it_pages_the_missing_reports_thirty_at_a_time(self, world, client, week):
+        client.force_login(world.office)
+        url = reverse("rectification:cycle_detail", args=[week.pk])
+        first = client.get(url)
+        assert first.context["missed"].paginator.count == 35
+        assert "与未报（35）" in first.content.decode()
+        assert len(first.context["missed"]) == 30
+        assert len(client.get(url, {"page": 2}).context["missed"]) == 5
+
+    def test_it_filters_by_unit_and_finds_a_code(self, world, client, week):
+        client.force_login(world.office)
+        url = reverse("rectification:cycle_detail", args=[week.pk])
+        by_unit = client.get(url, {"unit": world.coop_unit.pk})
+        assert by_unit.context["missed"].paginator.count == 10
+        assert {row.unit_id for row in by_unit.context["missed"]} == {world.coop_unit.pk}
+        # The picker offers exactly the units with missing reports.
+        assert {u.pk for u in by_unit.context["missed_units"]} == {world.resp_unit.pk, world.coop_unit.pk}
+        code = f"{world.problem.code}.Q7"
+        found = client.get(url, {"q": code})
+        assert [row.measure.code for row in found.context["missed"]] == [code]
+        none = client.get(url, {"q": "不存在"})
+        assert "没有符合筛选条件的未报措施" in none.content.decode()

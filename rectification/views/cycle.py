@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.ui import error_text, paginate, search_param
+from accounts.ui import error_text, id_param, paginate, search_param
 
 from .. import access, selectors, services
 from ..forms import ResolveForm
@@ -22,6 +22,7 @@ from ..workdays import unknown_years, week_label
 from .common import staff_unit
 
 NOTICE_PAGE_SIZE = 20
+MISSED_PAGE_SIZE = 30
 NOTICE_STATES = [("", gettext_lazy("全部")), *SupervisionNotice.State.choices]
 
 
@@ -59,6 +60,10 @@ def cycle_detail(request, pk):
         }
         for value, label in WeeklyCycle.Step.choices
     ]
+    unit_id = id_param(request, "unit")
+    q = search_param(request)
+    rows, missed_units = selectors.missed_reports(cycle=cycle, unit_id=unit_id, q=q)
+    missed = paginate(request, rows, MISSED_PAGE_SIZE)
     return render(
         request,
         "rectification/cycle_detail.html",
@@ -67,7 +72,9 @@ def cycle_detail(request, pk):
             "steps": steps,
             "snapshot": snapshot,
             "sheets": cycle.dispatch_sheets.select_related("unit"),
-            "missed": cycle.missed_reports.select_related("unit", "measure"),
+            "missed": missed,
+            "missed_units": missed_units,
+            "missed_filters": {"unit": unit_id, "q": q},
             "can_rerun": access.may_run_cycle(request.user),
             # Each step's due time and the countdown to the report deadline count working days.
             "calendar_gaps": unknown_years([step["due_at"] for step in steps] + [cycle.round.report_deadline]),
