@@ -5,12 +5,13 @@ has tabs with counts, a search box and pages."""
 import datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from rectification.models import CoordinationItem, MissedReport, SupervisionNotice, WeeklyCycle
 
-from .test_query_budgets import _coordination_item, _measures
+from .test_query_budgets import _coordination_item, _measures, _pending_request
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,44 @@ class TestCycleMissedReports:
         assert [row.measure.code for row in found.context["missed"]] == [code]
         none = client.get(url, {"q": "不存在"})
         assert "没有符合筛选条件的未报措施" in none.content.decode()
+
+
+class TestPendingReviews:
+    @pytest.fixture
+    def waiting(self, world):
+        measures = _measures(world, world.problem, world.resp_unit, 24)
+        requests = []
+        for index, measure in enumerate(measures):
+            with time_machine.travel(datetime.datetime(2026, 11, 1, 9, 0) + datetime.timedelta(hours=index)):
+                requests.append(_pending_request(world, measure))
+        return requests
+
+    def test_the_badge_equals_the_list_and_it_pages(self, world, client, waiting):
+        client.force_login(world.leader)
+        url = reverse("rectification:closeout_pending")
+        response = client.get(url)
+        page = response.content.decode()
+        assert 'data-menu="closeout_pending">待我审核<span class="badge" data-count="24">' in page
+        assert response.context["page"].paginator.count == 24
+        assert len(response.context["page"]) == 20
+        assert len(client.get(url, {"page": 2}).context["page"]) == 4
+
+    def test_it_finds_a_measure_and_sorts_newest_first(self, world, client, waiting):
+        client.force_login(world.leader)
+        url = reverse("rectification:closeout_pending")
+        code = waiting[3].measure.code
+        found = client.get(url, {"q": code})
+        assert [r.pk for r in found.context["page"]] == [waiting[3].pk]
+        assert "符合条件的 1 项" in found.content.decode()
+        # The badge still counts everything waiting.
+        assert found.context["pending_count"] == 24
+        newest = client.get(url, {"order": "newest"})
+        assert [r.pk for r in newest.context["page"]][:2] == [waiting[-1].pk, waiting[-2].pk]
+        oldest = client.get(url)
+        assert [r.pk for r in oldest.context["page"]][0] == waiting[0].pk
+
+    def test_another_leader_sees_none_of_them(self, world, client, waiting):
+        client.force_login(world.other_leader)
+        response = client.get(reverse("rectification:closeout_pending"), {"q": waiting[0].measure.code})
+        assert response.context["pending_count"] == 0
+        assert list(response.context["page"]) == []
