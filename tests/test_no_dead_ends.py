@@ -198,7 +198,9 @@ class TestPendingReviews:
         measures = _measures(world, world.problem, world.resp_unit, 24)
         requests = []
         for index, measure in enumerate(measures):
-            with time_machine.travel(datetime.datetime(2026, 11, 1, 9, 0) + datetime.timedelta(hours=index)):
+            with time_machine.travel(
+                datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.UTC) + datetime.timedelta(hours=index)
+            ):
                 requests.append(_pending_request(world, measure))
         return requests
 
@@ -224,7 +226,7 @@ class TestPendingReviews:
         newest = client.get(url, {"order": "newest"})
         assert [r.pk for r in newest.context["page"]][:2] == [waiting[-1].pk, waiting[-2].pk]
         oldest = client.get(url)
-        assert [r.pk for r in oldest.context["page"]][0] == waiting[0].pk
+        assert oldest.context["page"][0].pk == waiting[0].pk
 
     def test_another_leader_sees_none_of_them(self, world, client, waiting):
         client.force_login(world.other_leader)

@@ -194,7 +194,12 @@ def _pending_matches(request, q):
     the applicant unit's name."""
     if not q:
         return True
-    texts = [request.problem.code, request.problem.title, request.applicant_unit.name, request.applicant_unit.short_name]
+    texts = [
+        request.problem.code,
+        request.problem.title,
+        request.applicant_unit.name,
+        request.applicant_unit.short_name,
+    ]
     if request.measure is not None:
         texts += [request.measure.code, request.measure.text]
     return any(q.lower() in (text or "").lower() for text in texts)
