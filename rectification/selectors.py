@@ -293,8 +293,11 @@ def coordination_for(*, user, state=None):
     return items.select_related("measure__problem__lead_official", "measure__owner_unit", "resolved_by").distinct()
 
 
-def notifications_for(*, user, limit=50):
-    return access.notifications_visible_to(user)[:limit]
+def notifications_for(*, user, unread=False):
+    """The person's notifications, newest first as the access module orders them; ``unread`` keeps
+    those not yet read (the bell's number)."""
+    notifications = access.notifications_visible_to(user)
+    return notifications.filter(read_at__isnull=True) if unread else notifications
 
 
 def deliveries_for(*, user, state="", channel=""):

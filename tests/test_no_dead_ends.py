@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from rectification.models import CoordinationItem, MissedReport, SupervisionNotice, WeeklyCycle
+from rectification.models import CoordinationItem, MissedReport, Notification, SupervisionNotice, WeeklyCycle
 
 from .test_query_budgets import _coordination_item, _measures, _pending_request
 
@@ -233,3 +233,32 @@ class TestPendingReviews:
         response = client.get(reverse("rectification:closeout_pending"), {"q": waiting[0].measure.code})
         assert response.context["pending_count"] == 0
         assert list(response.context["page"]) == []
+
+
+class TestNotificationList:
+    def test_the_unread_tab_count_equals_its_list_and_it_pages(self, world, client):
+        # Only the notices written here: the world's own (a task assigned) are put aside.
+        Notification.objects.filter(recipient=world.resp_staff).delete()
+        Notification.objects.bulk_create(
+            Notification(
+                recipient=world.resp_staff,
+                kind=Notification.Kind.DISPATCH,
+                text=f"第{i}条通知",
+                dedup_key=f"test-{i}",
+                read_at=timezone.now() if i % 4 == 0 else None,
+            )
+            for i in range(40)
+        )
+        client.force_login(world.resp_staff)
+        url = reverse("rectification:notifications")
+        everything = client.get(url)
+        assert everything.context["page"].paginator.count == 40
+        assert len(everything.context["notifications"]) == 30
+        unread = client.get(url, {"unread": "1"})
+        assert unread.context["page"].paginator.count == 30
+        assert 'data-count="30"' in everything.content.decode()
+        assert all(n.read_at is None for n in unread.context["notifications"])
+        assert len(client.get(url, {"page": 2}).context["notifications"]) == 10
+        # Someone else's notifications are not counted.
+        client.force_login(world.outsider)
+        assert client.get(url, {"unread": "1"}).context["page"].paginator.count == 0

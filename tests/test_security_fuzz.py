@@ -286,6 +286,7 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:notice_list", None, "office", ["state", "q", "page"]),
     ("rectification:cycle_detail", "cycle", "office", ["unit", "q", "page"]),
     ("rectification:closeout_pending", None, "leader", ["round", "q", "order", "page"]),
+    ("rectification:notifications", None, "resp_staff", ["unread", "page"]),
     ("rectification:notice_list", None, "resp_staff", ["state", "q", "page"]),
     ("rectification:excel:index", None, "office", ["round"]),
     ("rectification:excel:weekly", "round", "office", ["week"]),

@@ -75,6 +75,7 @@ def worklist(request):
 # time (the busiest has over 200 open measures in six rounds: a page of 200 forms is too long to
 # fill, and slow to build).
 REPORT_ROWS_ON_ONE_PAGE = 60
+NOTIFICATION_PAGE_SIZE = 30
 ALL_ROUNDS = "all"
 
 
@@ -518,11 +519,15 @@ def coordination_resolve(request, pk):
 @login_required
 @require_GET
 def notifications(request):
+    unread = request.GET.get("unread") == "1"
+    page = paginate(request, selectors.notifications_for(user=request.user, unread=unread), NOTIFICATION_PAGE_SIZE)
     return render(
         request,
         "rectification/notifications.html",
         {
-            "notifications": selectors.notifications_for(user=request.user),
+            "notifications": page,
+            "page": page,
+            "unread_only": unread,
             "can_view_deliveries": access.may_view_deliveries(request.user),
         },
     )
