@@ -24,7 +24,7 @@ def _menu(client):
 
 
 def _badge(nav, name):
-    found = re.search(rf'data-menu="{re.escape(name)}">[^<]*<span class="badge" data-count="(\d+)"', nav)
+    found = re.search(rf'data-menu="{re.escape(name)}">[^<]*<span class="badge">(\d+)<', nav)
     return int(found.group(1)) if found else 0
 
 

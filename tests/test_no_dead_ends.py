@@ -209,7 +209,7 @@ class TestPendingReviews:
         url = reverse("rectification:closeout_pending")
         response = client.get(url)
         page = response.content.decode()
-        assert 'data-menu="closeout_pending">待我审核<span class="badge" data-count="24">' in page
+        assert 'data-menu="closeout_pending">待我审核<span class="badge">24</span>' in page
         assert response.context["page"].paginator.count == 24
         assert len(response.context["page"]) == 20
         assert len(client.get(url, {"page": 2}).context["page"]) == 4
