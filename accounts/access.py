@@ -78,6 +78,25 @@ def track_office_unit(user):
     return None
 
 
+def manual_chapter(user):
+    """The chapter of the user manual (docs/manual/) written for this person's main role."""
+    if is_active_administrator(user):
+        return "08-administrators"
+    if is_office(user) or track_office_unit(user):
+        return "05-office"
+    if is_leader(user):
+        return "04-leader"
+    if is_supervision(user):
+        return "06-supervision"
+    if is_unit_head(user):
+        return "02-unit-head"
+    if is_unit_staff(user):
+        return "01-liaison"
+    if reads_all(user):
+        return "07-provincial"
+    return ""
+
+
 def is_administrator(user):
     """One of the three administrators (三员), or a superuser: accounts that others may not touch
     (active or not: a deactivated administrator's account is not anybody else's to change)."""

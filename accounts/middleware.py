@@ -7,6 +7,7 @@ session itself, and the gates look only at the already loaded user.
 """
 
 import ipaddress
+import logging
 import time
 from contextvars import ContextVar
 
@@ -14,10 +15,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.defaults import page_not_found
+from django.views.defaults import bad_request, page_not_found, server_error
 
 from . import access, passwords
 
@@ -208,10 +211,12 @@ class NoStoreMiddleware:
 
 
 class NotFoundPageMiddleware:
-    """With DEBUG on (the demo, a developer's machine) Django answers a wrong address with its
-    English debug page, which lists every URL of the system. Show the project's own Chinese 404
-    page instead, as production does; a developer who wants the debug page sets
-    DJANGO_DEBUG_TECHNICAL_404=1. With DEBUG off Django already uses templates/404.html."""
+    """With DEBUG on (the demo, a developer's machine) Django answers a wrong address, a failing
+    page and a malformed request with its English debug pages, which list every URL of the system
+    or show the source code. Show the project's own Chinese pages instead, as production does: a
+    demo is shown to users. A developer who wants the debug pages sets DJANGO_DEBUG_TECHNICAL_404=1
+    or DJANGO_DEBUG_TECHNICAL_500=1. With DEBUG off Django already uses templates/404.html,
+    400.html and 500.html (403 and the CSRF failure use our templates in both modes)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -226,3 +231,18 @@ class NotFoundPageMiddleware:
         ):
             return page_not_found(request, Http404())
         return response
+
+    def process_exception(self, request, exception):
+        if not settings.DEBUG or settings.DEBUG_TECHNICAL_500:
+            return None
+        # Django turns these into the 404 and 403 pages itself (the 404 is made Chinese above).
+        if isinstance(exception, Http404 | PermissionDenied):
+            return None
+        if isinstance(exception, SuspiciousOperation | BadRequest | MultiPartParserError):
+            logging.getLogger(f"django.security.{exception.__class__.__name__}").error(str(exception))
+            return bad_request(request, exception)
+        # Logged as Django logs an unhandled exception, so the demo's log still has the traceback.
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s", request.path, exc_info=(type(exception), exception, exception.__traceback__)
+        )
+        return server_error(request)

@@ -92,6 +92,9 @@ class User(AbstractUser):
     # ``quiet_until`` spans midnight (the default, 22:00 to 07:30).
     quiet_from = models.TimeField(_("免打扰开始时间"), null=True, blank=True, default=datetime.time(22, 0))
     quiet_until = models.TimeField(_("免打扰结束时间"), null=True, blank=True, default=datetime.time(7, 30))
+    # The first-week guides (one per role's chapter of the manual, e.g. "01-liaison") the person has
+    # put away; a guide shows on the landing page until then.
+    guides_dismissed = models.JSONField(_("已关闭的入门指引"), default=list, blank=True)
     # Passwords expire (settings.PASSWORD_EXPIRY_DAYS) counting from here; set whenever one is saved.
     # Empty after the system administrator set a temporary password: it must be changed at once.
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, default=timezone.now)

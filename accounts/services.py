@@ -110,6 +110,14 @@ def audit_record_many(*, actor, entries, labels=None):
     return events
 
 
+def user_guide_dismiss(*, user, guide):
+    """The person puts away a first-week guide (a chapter name such as "01-liaison"): their own
+    preference, like the notification channels, so no audit row."""
+    if guide not in user.guides_dismissed:
+        user.guides_dismissed = [*user.guides_dismissed, guide]
+        user.save(update_fields=["guides_dismissed"])
+
+
 def _unit_group_name(name):
     return f"unit:{name}"
 

@@ -8,10 +8,15 @@ round; it knows nothing of people or units.
 from django.core.paginator import Paginator
 
 
-def paginate(request, items, per_page):
+def paginate(request, items, per_page, *, count=None):
     """The page of ``items`` the request asks for (``?page=``): the first for a missing or wrong
-    number, the last for one past the end. Shown with ``{% include "_pager.html" %}``."""
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    number, the last for one past the end. Shown with ``{% include "_pager.html" %}``. ``count``,
+    when the page has already counted ``items`` (for its tabs), saves counting them again."""
+    paginator = Paginator(items, per_page)
+    if count is not None:
+        # Paginator.count is a cached property: setting it is what a first read would have stored.
+        paginator.__dict__["count"] = count
+    return paginator.get_page(request.GET.get("page"))
 
 
 # Ids are PostgreSQL integers (``serial``): a larger number names nothing and must not reach a query.

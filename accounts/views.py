@@ -175,6 +175,12 @@ def lockout_response(request, original_response=None, credentials=None):
     )
 
 
+def csrf_failure(request, reason=""):
+    """A form sent without a valid CSRF token (``CSRF_FAILURE_VIEW``), most often one left open
+    past the session's timeout: the Chinese page in every mode, never Django's English one."""
+    return render(request, "403_csrf.html", status=403)
+
+
 # --- one's own password and second factor ----------------------------------------------------
 
 

@@ -67,6 +67,9 @@ DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 # With DEBUG on, a wrong address still gets the Chinese 404 page (the demo is shown to users);
 # a developer who wants Django's debug page with the list of URLs sets DJANGO_DEBUG_TECHNICAL_404=1.
 DEBUG_TECHNICAL_404 = DEBUG and env_bool("DJANGO_DEBUG_TECHNICAL_404", False)
+# Likewise a failing page shows the Chinese 500 page (the traceback goes to the log); 1 shows
+# Django's debug page with the source code instead.
+DEBUG_TECHNICAL_500 = DEBUG and env_bool("DJANGO_DEBUG_TECHNICAL_500", False)
 
 if PRODUCTION:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=True)
@@ -411,6 +414,8 @@ SESSION_ABSOLUTE_TIMEOUT = env_int("DJANGO_SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Our Chinese page in every mode, rendered with the request so that it shows the signed-in menu.
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 if PRODUCTION:
     # The "__Host-" prefix makes the browser refuse the cookie unless it is Secure, host-only
     # and for the whole site, so no sibling subdomain can plant or read it.

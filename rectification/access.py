@@ -318,6 +318,28 @@ def may_reply_notice(user, notice):
     return is_unit_staff(user) and user.unit_id == notice.unit_id and may_report(user, notice.measure)
 
 
+def notices_replyable(user, notices):
+    """The ids of ``notices`` this person may answer (``may_reply_notice``), in one permission
+    read: a list shows the reply form only where the answer would be accepted."""
+    if not is_unit_staff(user):
+        return set()
+    own = [notice for notice in notices if notice.unit_id == user.unit_id]
+    allowed = measures_permitted(user, [notice.measure for notice in own], "report") if own else set()
+    return {notice.pk for notice in own if notice.measure_id in allowed}
+
+
+def coordination_resolvable(user, items):
+    """The ids of ``items`` this person may answer (``may_resolve_coordination``), in one
+    permission read, for the list's forms."""
+    items = list(items)
+    if is_office(user):
+        return {item.pk for item in items}
+    if not is_leader(user) or not items or not _active(user) or not isinstance(user, User):
+        return set()
+    checker = _checker(user, {item.measure.problem for item in items})
+    return {item.pk for item in items if may_sign_off(user, item.measure.problem, checker)}
+
+
 def may_enter_records(user, problem=None):
     """Accountability, rule-building and recovery records: the units taking part in the problem,
     the office and supervision; records of no problem (petitions, clues): the office and supervision."""

@@ -41,7 +41,14 @@ from .models import (
     Track,
     WeeklySnapshot,
 )
-from .selectors import claim_counts, closeouts_pending_for, closeouts_visible_to, coordination_for, dashboard_filters
+from .selectors import (
+    claim_counts,
+    closeouts_pending_for,
+    closeouts_visible_to,
+    coordination_for,
+    dashboard_filters,
+    split_by_round,
+)
 from .workdays import iso_week_of, round_countdown, week_monday, week_short_label
 
 CLOSED = Q(closeout_state=CloseOutState.CLOSED)
@@ -438,7 +445,7 @@ def leader_page(*, user, today):
         problems_visible_to(user)
         .filter(Q(lead_official=user) | Q(responsible_leaders=user))
         .distinct()
-        .select_related("track", "lead_unit")
+        .select_related("track", "lead_unit", "round")
         .annotate(
             measure_count=Count("measures", distinct=True),
             closed_count=Count("measures", filter=Q(measures__closeout_state=CloseOutState.CLOSED), distinct=True),
@@ -453,16 +460,29 @@ def leader_page(*, user, today):
                 .exclude(CLOSED)
                 .distinct()
             )
-            .select_related("owner_unit")
+            .select_related("owner_unit", "problem__round")
             .order_by("due_date")
         ),
         today,
     )
+    problems = list(problems)
+    # What needs the leader's attention, including what waits for a reviewer (审核中).
+    attention = [m for m in measures if m.light in (RED, YELLOW, GREY, IN_REVIEW)]
+    # This round's items first; what is left of earlier rounds apart, so the two are not mixed. A
+    # measure needing attention belongs to one of these problems, so to one of their rounds.
+    current, current_problems, earlier_problems = split_by_round(problems, lambda p: p.round)
+    earlier = [
+        {"round": r, "problems": items, "measures": [m for m in attention if m.problem.round_id == r.pk]}
+        for r, items in earlier_problems
+    ]
     return {
-        "problems": problems,
+        "round": current,
+        "problems": current_problems,
         "secretary_items": [p for p in problems if p.is_secretary_led],
-        # What needs the leader's attention, including what waits for a reviewer (审核中).
-        "measures": [m for m in measures if m.light in (RED, YELLOW, GREY, IN_REVIEW)],
+        "measures": [m for m in attention if current is None or m.problem.round_id == current.pk],
+        "earlier": earlier,
+        "all_problems": problems,
+        "all_measures": attention,
         "pending": closeouts_pending_for(user),
         "coordination": coordination_for(user=user, state=CoordinationItem.State.OPEN),
     }

@@ -1,5 +1,6 @@
 """Every read that depends on who is asking. Each starts from an ``access`` chokepoint."""
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 
 from accounts.models import Unit, User
@@ -21,6 +22,7 @@ from .models import (
     OutboxMessage,
     Problem,
     ProgressReport,
+    SupervisionNotice,
     Track,
 )
 
@@ -104,9 +106,21 @@ def leader_problems(*, user):
         problems_visible_to(user)
         .filter(Q(lead_official=user) | Q(responsible_leaders=user))
         .distinct()
-        .select_related("track", "lead_unit")
+        .select_related("track", "lead_unit", "round")
         .order_by("round_id", "seq")
     )
+
+
+def split_by_round(items, round_of):
+    """``items`` of the newest round (by feedback date) apart from those of earlier rounds: a
+    leader's pages show this round's work first and what is left of earlier rounds after it.
+    Returns (the newest round or None, its items, [(an earlier round, its items)], newest first)."""
+    items = list(items)
+    rounds = sorted({round_of(item) for item in items}, key=lambda r: (r.feedback_date, r.pk), reverse=True)
+    if not rounds:
+        return None, [], []
+    grouped = {r.pk: [item for item in items if round_of(item).pk == r.pk] for r in rounds}
+    return rounds[0], grouped[rounds[0].pk], [(r, grouped[r.pk]) for r in rounds[1:]]
 
 
 def round_overview(*, user, inspection_round):
@@ -282,8 +296,11 @@ def coordination_for(*, user, state=None):
     return items.select_related("measure__problem__lead_official", "measure__owner_unit", "resolved_by").distinct()
 
 
-def notifications_for(*, user, limit=50):
-    return access.notifications_visible_to(user)[:limit]
+def notifications_for(*, user, unread=False):
+    """The person's notifications, newest first as the access module orders them; ``unread`` keeps
+    those not yet read (the bell's number)."""
+    notifications = access.notifications_visible_to(user)
+    return notifications.filter(read_at__isnull=True) if unread else notifications
 
 
 def deliveries_for(*, user, state="", channel="", unit=None, read=None):
@@ -341,6 +358,44 @@ def channel_setups():
 
 def robot_platforms():
     return GroupRobot.Platform.choices
+
+
+def missed_reports(*, cycle, unit_id=None, q=""):
+    """A week's missing reports (the cycle page: its readers see the whole week), by unit and measure
+    code; ``unit_id`` keeps one unit, ``q`` finds a measure's code or text or a unit's name.
+    Returns the rows and the units that have any (for the filter), in two queries."""
+    rows = cycle.missed_reports.select_related("unit", "measure").order_by(
+        "unit__sort_order", "unit__name", "measure__code"
+    )
+    units = list(Unit.objects.filter(pk__in=cycle.missed_reports.values("unit_id")).order_by("sort_order", "name"))
+    if unit_id:
+        rows = rows.filter(unit_id=unit_id)
+    if q:
+        rows = rows.filter(
+            Q(measure__code__icontains=q)
+            | Q(measure__text__icontains=q)
+            | Q(unit__name__icontains=q)
+            | Q(unit__short_name__icontains=q)
+        )
+    return rows, units
+
+
+def menu_counts(*, user, unit):
+    """The numbers on the menu's 督办单 and 待认领 entries, in one query (the menu is on every page):
+    the open notices of the list the 督办单 entry opens (``?state=open``) and the length of the
+    unit's claims list (``unit_claims``), both through the same access-checked querysets."""
+    parts = [access.notices_visible_to(user).filter(state=SupervisionNotice.State.OPEN)]
+    if unit is not None:
+        parts.append(unit_claims(user=user, unit=unit))
+    selects, params = [], []
+    for part in parts:
+        sql, part_params = part.order_by().values("pk").query.sql_with_params()
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")
+        params += part_params
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        row = cursor.fetchone()
+    return {"notices": row[0], "claims": row[1] if unit is not None else 0}
 
 
 def unread_notification_count(*, user):
@@ -420,9 +475,27 @@ def unit_dispatch_sheets(*, user, unit, limit=8):
     )
 
 
-def notices_for(*, user):
-    """督办单: a unit's staff see their unit's; the office and supervision see all they can see."""
-    return access.notices_visible_to(user).select_related("unit", "measure", "replied_by")
+def notices_for(*, user, state="", q=""):
+    """督办单: a unit's staff see their unit's; the office and supervision see all they can see.
+    ``state`` keeps one state; ``q`` finds a measure's code, a unit's name or a word of the notice
+    or of its answer."""
+    notices = access.notices_visible_to(user)
+    if q:
+        notices = notices.filter(
+            Q(measure__code__icontains=q)
+            | Q(unit__name__icontains=q)
+            | Q(unit__short_name__icontains=q)
+            | Q(text__icontains=q)
+            | Q(reply__icontains=q)
+        )
+    counts = notices.aggregate(
+        open=Count("pk", filter=Q(state=SupervisionNotice.State.OPEN)),
+        answered=Count("pk", filter=Q(state=SupervisionNotice.State.ANSWERED)),
+        all=Count("pk"),
+    )
+    if state:
+        notices = notices.filter(state=state)
+    return notices.select_related("unit", "measure", "replied_by"), counts
 
 
 def penalties_for(*, user):

@@ -107,6 +107,10 @@ urlpatterns = [
     path("calendar/<int:year>/workdays/", views.calendar_workday_add, name="calendar_workday_add"),
     path("calendar/<int:year>/confirm/", views.calendar_year_confirm, name="calendar_year_confirm"),
     path("calendar/days/<int:pk>/delete/", views.calendar_day_delete, name="calendar_day_delete"),
+    path("help/", views.help_index, name="help_index"),
+    path("help/guide/dismiss/", views.guide_dismiss, name="guide_dismiss"),
+    path("help/<str:name>/", views.help_chapter, name="help_chapter"),
+    path("help/img/<str:name>", views.help_image, name="help_image"),
     path("excel/", include((excel_patterns, "excel"))),
     # Leaders and units a ledger import named that have no account yet (待开通).
     path("pending/", pending.pending_list, name="pending_list"),

@@ -48,6 +48,7 @@ from .followup import (  # noqa: F401
     criteria_missing_list,
     unclaimed_list,
 )
+from .help import guide_dismiss, help_chapter, help_image, help_index  # noqa: F401
 from .ledger import (  # noqa: F401
     home,
     measure_detail,

@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.ui import error_text
+from accounts.ui import error_text, id_param, paginate, search_param
 
 from .. import access, selectors, services
 from ..access import closeout_for_user, measure_for_user, problem_for_user
@@ -26,6 +27,9 @@ from ..models import (
     DeadlineCategory,
     Evidence,
 )
+
+PENDING_PAGE_SIZE = 20
+PENDING_ORDERS = {"oldest": gettext_lazy("最早申请的在前"), "newest": gettext_lazy("最新申请的在前")}
 
 
 def _closeout_apply(request, problem, measure):
@@ -162,10 +166,43 @@ def closeout_reopen(request, pk):
 @require_GET
 def closeout_pending(request):
     requests = list(selectors.closeouts_pending_for(request.user))
-    # The badge shows the length of this very list: no second count on this page.
+    # What waits for one person is a short list, read whole: the round filter, the search, the order
+    # and the pages work on it without another query, and the badge shows its full length.
+    rounds = list({r.problem.round.pk: r.problem.round for r in requests}.values())
+    round_id = id_param(request, "round")
+    q = search_param(request)
+    order = request.GET.get("order") if request.GET.get("order") in PENDING_ORDERS else "oldest"
+    shown = [r for r in requests if (not round_id or r.problem.round.pk == round_id) and _pending_matches(r, q)]
+    if order == "newest":
+        shown.reverse()
     return render(
-        request, "rectification/closeout_pending.html", {"requests": requests, "pending_count": len(requests)}
+        request,
+        "rectification/closeout_pending.html",
+        {
+            "page": paginate(request, shown, PENDING_PAGE_SIZE),
+            "shown_count": len(shown),
+            "rounds": rounds,
+            "filters": {"round": round_id, "q": q, "order": order},
+            "orders": PENDING_ORDERS.items(),
+            "pending_count": len(requests),
+        },
     )
+
+
+def _pending_matches(request, q):
+    """Whether a waiting request matches the search: the problem's or measure's code or title, or
+    the applicant unit's name."""
+    if not q:
+        return True
+    texts = [
+        request.problem.code,
+        request.problem.title,
+        request.applicant_unit.name,
+        request.applicant_unit.short_name,
+    ]
+    if request.measure is not None:
+        texts += [request.measure.code, request.measure.text]
+    return any(q.lower() in (text or "").lower() for text in texts)
 
 
 RECORD_FORMS = {

@@ -9,17 +9,22 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.ui import error_text
+from accounts.ui import error_text, id_param, paginate, search_param
 
 from .. import access, selectors, services
 from ..forms import ResolveForm
-from ..models import StepState, WeeklyCycle
+from ..models import StepState, SupervisionNotice, WeeklyCycle
 from ..services.audit import audit_record
 from ..services.cycle import package_path
 from ..workdays import unknown_years, week_label
 from .common import staff_unit
+
+NOTICE_PAGE_SIZE = 20
+MISSED_PAGE_SIZE = 30
+NOTICE_STATES = [("", gettext_lazy("全部")), *SupervisionNotice.State.choices]
 
 
 @login_required
@@ -56,6 +61,10 @@ def cycle_detail(request, pk):
         }
         for value, label in WeeklyCycle.Step.choices
     ]
+    unit_id = id_param(request, "unit")
+    q = search_param(request)
+    rows, missed_units = selectors.missed_reports(cycle=cycle, unit_id=unit_id, q=q)
+    missed = paginate(request, rows, MISSED_PAGE_SIZE)
     return render(
         request,
         "rectification/cycle_detail.html",
@@ -64,7 +73,9 @@ def cycle_detail(request, pk):
             "steps": steps,
             "snapshot": snapshot,
             "sheets": cycle.dispatch_sheets.select_related("unit"),
-            "missed": cycle.missed_reports.select_related("unit", "measure"),
+            "missed": missed,
+            "missed_units": missed_units,
+            "missed_filters": {"unit": unit_id, "q": q},
             "can_rerun": access.may_run_cycle(request.user),
             # Each step's due time and the countdown to the report deadline count working days.
             "calendar_gaps": unknown_years([step["due_at"] for step in steps] + [cycle.round.report_deadline]),
@@ -109,20 +120,48 @@ def unit_dispatch(request):
 @login_required
 @require_GET
 def notice_list(request):
-    notices = selectors.notices_for(user=request.user)
-    return render(request, "rectification/notice_list.html", {"notices": notices, "reply_form": ResolveForm()})
+    return _notice_page(request)
+
+
+def _notice_page(request, *, failed=None, failed_form=None):
+    """The notices a page at a time, by state (with counts on the tabs) and by a search; the reply
+    form only where the answer would be accepted. ``failed`` is a notice whose answer was refused:
+    it is shown first, with what was typed, so that no text is lost."""
+    state = request.GET.get("state", "")
+    if state not in SupervisionNotice.State.values:
+        state = ""
+    q = search_param(request)
+    notices, counts = selectors.notices_for(user=request.user, state=state, q=q)
+    page = paginate(request, notices, NOTICE_PAGE_SIZE, count=counts[state or "all"])
+    tabs = [(value, label, counts[value or "all"]) for value, label in NOTICE_STATES]
+    return render(
+        request,
+        "rectification/notice_list.html",
+        {
+            "notices": page,
+            "page": page,
+            "tabs": tabs,
+            "state": state,
+            "q": q,
+            "replyable": access.notices_replyable(request.user, page),
+            "reply_form": ResolveForm(),
+            "failed": failed,
+            "failed_form": failed_form,
+        },
+    )
 
 
 @login_required
 @require_POST
 def notice_reply(request, pk):
     notice = access.notice_for_user(request.user, pk, "reply")
+    form = ResolveForm(request.POST)
     try:
         services.notice_reply(actor=request.user, notice=notice, reply=request.POST.get("resolution", ""))
     except ValidationError as error:
         messages.error(request, error_text(error))
-    else:
-        messages.success(request, _("督办单已答复。"))
+        return _notice_page(request, failed=notice, failed_form=form)
+    messages.success(request, _("督办单已答复。"))
     return redirect("rectification:notice_list")
 
 

@@ -143,7 +143,7 @@ def leader_dashboard(request):
     page = leader_page(user=request.user, today=timezone.localdate())
     # The due dates on the page, by which the lights count days.
     page["calendar_gaps"] = unknown_years(
-        [*(m.due_date for m in page["measures"]), *(p.due_date for p in page["problems"])]
+        [*(m.due_date for m in page["all_measures"]), *(p.due_date for p in page["all_problems"])]
     )
     return render(request, "rectification/leader.html", page)
 

@@ -36,7 +36,11 @@ def home(request):
             context["countdown"] = round_countdown(current, today)
             context["overview"] = selectors.round_overview(user=user, inspection_round=current)
     if access.is_leader(user):
-        context["leader_problems"] = selectors.leader_problems(user=user)
+        # This round's problems apart from what is left of earlier rounds.
+        leader_round, context["leader_problems"], context["leader_earlier"] = selectors.split_by_round(
+            selectors.leader_problems(user=user), lambda problem: problem.round
+        )
+        context["leader_round"] = leader_round
     if access.is_unit_staff(user):
         context["led_problems"] = selectors.led_problems(user=user, unit=user.unit)
         context["unit_measures"] = selectors.unit_measures(user=user, unit=user.unit)

@@ -76,6 +76,7 @@ def worklist(request):
 # time (the busiest has over 200 open measures in six rounds: a page of 200 forms is too long to
 # fill, and slow to build).
 REPORT_ROWS_ON_ONE_PAGE = 60
+NOTIFICATION_PAGE_SIZE = 30
 ALL_ROUNDS = "all"
 
 
@@ -477,14 +478,28 @@ def milestone_waive(request, pk):
 @login_required
 @require_GET
 def coordination_list(request):
+    return _coordination_page(request)
+
+
+def _coordination_page(request, *, failed=None, failed_form=None):
+    """The difficulties raised, by state; the answer form only for those who may answer it.
+    ``failed`` is an item whose answer was refused: shown first, with what was typed."""
     state = request.GET.get("state", CoordinationItem.State.OPEN)
     if state not in CoordinationItem.State.values:
         state = CoordinationItem.State.OPEN
-    items = selectors.coordination_for(user=request.user, state=state)
+    items = list(selectors.coordination_for(user=request.user, state=state))
     return render(
         request,
         "rectification/coordination_list.html",
-        {"items": items, "state": state, "states": CoordinationItem.State.choices, "resolve_form": ResolveForm()},
+        {
+            "items": items,
+            "state": state,
+            "states": CoordinationItem.State.choices,
+            "resolve_form": ResolveForm(),
+            "resolvable": access.coordination_resolvable(request.user, items),
+            "failed": failed,
+            "failed_form": failed_form,
+        },
     )
 
 
@@ -493,26 +508,27 @@ def coordination_list(request):
 def coordination_resolve(request, pk):
     item = access.coordination_item_for_user(request.user, pk, "resolve")
     form = ResolveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.coordination_resolve(actor=request.user, item=item, resolution=form.cleaned_data["resolution"])
-        except ValidationError as error:
-            messages.error(request, error_text(error))
-        else:
-            messages.success(request, _("协调结果已答复。"))
-    else:
-        messages.error(request, _("请填写协调结果。"))
+    try:
+        services.coordination_resolve(actor=request.user, item=item, resolution=request.POST.get("resolution", ""))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return _coordination_page(request, failed=item, failed_form=form)
+    messages.success(request, _("协调结果已答复。"))
     return redirect("rectification:coordination_list")
 
 
 @login_required
 @require_GET
 def notifications(request):
+    unread = request.GET.get("unread") == "1"
+    page = paginate(request, selectors.notifications_for(user=request.user, unread=unread), NOTIFICATION_PAGE_SIZE)
     return render(
         request,
         "rectification/notifications.html",
         {
-            "notifications": selectors.notifications_for(user=request.user),
+            "notifications": page,
+            "page": page,
+            "unread_only": unread,
             "can_view_deliveries": access.may_view_deliveries(request.user),
         },
     )
