@@ -180,8 +180,11 @@ def unit_worklist(*, user, unit, today, iso_year, iso_week):
             "problem__round__title",
             "problem__lead_official__username",
             "problem__lead_official__full_name",
+            # Names show "（待开通）" for a leader or unit not yet bound to an account.
+            "problem__lead_official__is_pending",
             "problem__lead_unit__name",
             "problem__lead_unit__short_name",
+            "problem__lead_unit__is_pending",
         )
         .annotate(
             next_milestone_title=Subquery(open_milestones.values("title")[:1]),
