@@ -83,5 +83,12 @@ urlpatterns = [
     path("calendar/<int:year>/workdays/", views.calendar_workday_add, name="calendar_workday_add"),
     path("calendar/<int:year>/confirm/", views.calendar_year_confirm, name="calendar_year_confirm"),
     path("calendar/days/<int:pk>/delete/", views.calendar_day_delete, name="calendar_day_delete"),
+    path("problems/<int:pk>/edit/", views.problem_edit, name="problem_edit"),
+    path("setup/leaders/handover/", views.leader_handover, name="leader_handover"),
+    path("campaigns/", views.campaign_list, name="campaign_list"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("setup/rounds/<int:pk>/campaigns/new/", views.campaign_create, name="campaign_create"),
+    path("board/", views.battle_board, name="battle_board"),
     path("excel/", include((excel_patterns, "excel"))),
 ]

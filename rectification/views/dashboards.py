@@ -37,7 +37,7 @@ def _dashboard_filters(request):
         filters["track"] = get["track"]
     if get.get("state") in CloseOutState.values:
         filters["state"] = get["state"]
-    for key in ("unit", "leader"):
+    for key in ("unit", "leader", "campaign"):
         if (value := id_param(request, key)) is not None:
             filters[key] = value
     if get.get("overdue") == "1":
