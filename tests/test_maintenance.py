@@ -188,16 +188,27 @@ class TestProblemEdit:
 class TestLeaderHandover:
     URL = "rectification:leader_handover"
 
-    def _post(self, client, world, step, old=None, new=None):
+    def _post(self, client, world, step, old=None, new=None, previewed=None):
+        old, new = old or world.leader, new or world.other_leader
         return client.post(
             reverse(self.URL),
             {
                 "inspection_round": world.round.pk,
-                "old_leader": (old or world.leader).pk,
-                "new_leader": (new or world.other_leader).pk,
+                "old_leader": old.pk,
+                "new_leader": new.pk,
                 "step": step,
+                # What the preview page carries: the choice that was previewed.
+                "previewed": previewed or f"{world.round.pk}-{old.pk}-{new.pk}",
             },
         )
+
+    def test_it_moves_nothing_when_the_choice_changed_after_the_preview(self, client, world):
+        _login(client, world.office)
+        stale = f"{world.round.pk}-{world.leader.pk}-{world.lead_staff.pk}"
+        response = self._post(client, world, "confirm", previewed=stale)
+        assert response.status_code == 200
+        assert "选择已改变" in response.content.decode()
+        assert Problem.objects.get(pk=world.problem.pk).lead_official == world.leader
 
     def test_it_previews_the_problems_and_measures_without_moving_anything(self, client, world):
         second = world.make_problem("1.2", measures=[world.coop_unit, world.coop_unit, world.resp_unit])

@@ -44,6 +44,10 @@ def problem_edit(request, pk):
     return render(request, "rectification/maintenance/problem_edit.html", {"form": form, "problem": problem})
 
 
+def _handover_key(data):
+    return f"{data['inspection_round'].pk}-{data['old_leader'].pk}-{data['new_leader'].pk}"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def leader_handover(request):
@@ -53,7 +57,11 @@ def leader_handover(request):
     preview = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if request.POST.get("step") == "confirm":
+        # What is confirmed is what was previewed: a choice changed after the preview is previewed again.
+        previewed = (request.POST.get("previewed") or "") == _handover_key(data)
+        if request.POST.get("step") == "confirm" and not previewed:
+            messages.warning(request, _("选择已改变，请先核对新的预览再确认移交。"))
+        elif request.POST.get("step") == "confirm":
             try:
                 moved = services.leader_items_reassign(
                     actor=request.user,
@@ -76,7 +84,12 @@ def leader_handover(request):
     return render(
         request,
         "rectification/maintenance/leader_handover.html",
-        {"form": form, "preview": preview, "old_leader": form.cleaned_data.get("old_leader") if preview else None},
+        {
+            "form": form,
+            "preview": preview,
+            "old_leader": form.cleaned_data.get("old_leader") if preview else None,
+            "previewed": _handover_key(form.cleaned_data) if preview else "",
+        },
     )
 
 
