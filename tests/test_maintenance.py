@@ -433,8 +433,9 @@ class TestCampaigns:
         _login(client, world.office)
         problems = client.get(reverse("rectification:problem_list"), {"campaign": campaign.pk}).context["page"]
         assert {p.code for p in problems} == {"2.1", "2.2"}
-        measures = client.get(reverse("rectification:measure_list"), {"campaign": campaign.pk}).context["page"]
-        assert {m.code for m in measures} == {"2.1.1", "2.1.2", "2.2.1", "2.2.2"}
+        response = client.get(reverse("rectification:measure_list"), {"campaign": campaign.pk})
+        assert {m.code for m in response.context["page"]} == {"2.1.1", "2.1.2", "2.2.1", "2.2.2"}
+        assert "专项整治：" in response.content.decode() and campaign.name in response.content.decode()
         everything = client.get(reverse("rectification:problem_list")).context["page"].paginator.count
         assert everything == Problem.objects.count() == 3
 

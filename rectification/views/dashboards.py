@@ -168,5 +168,9 @@ def measure_list(request):
             "rounds": rounds,
             "light_label": next((candidate.label for candidate in LIGHTS if candidate.code == light), ""),
             "filters": filters,
+            # The campaign a count on its page was opened from, named above the list.
+            "campaign": selectors.campaign_list(user=user).filter(pk=filters["campaign"]).first()
+            if filters.get("campaign")
+            else None,
         },
     )
