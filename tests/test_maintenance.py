@@ -19,6 +19,7 @@ from rectification.models import (
     CloseOutState,
     DeadlineCategory,
     Measure,
+    Notification,
     Problem,
     Track,
 )
@@ -256,6 +257,9 @@ class TestLeaderHandover:
         # One audit row per problem and one for the hand-over.
         assert AuditEvent.objects.filter(action="problem.assign", target_id=str(second.pk)).exists()
         assert AuditEvent.objects.filter(action="leader.handover").count() == 1
+        # The new leader is told, in their bell.
+        notice = Notification.objects.get(recipient=newcomer)
+        assert "王牵头牵头或负责的 3 个问题移交给您" in notice.text
         # On the pages too.
         _login(client, world.leader)
         assert client.get(reverse("rectification:problem_detail", args=[second.pk])).status_code == 404

@@ -8,16 +8,18 @@ follows the assignment at the commit that changes it.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access
 from ..access import permissions_sync_for_problems
-from ..models import Campaign, Problem
+from ..models import Campaign, Notification, Problem
 from ..selectors import leader_items
 from .audit import audit_record, audit_record_many
 from .ledger import _responsibility_snapshot, problem_assign
 from .ledger_import import problem_update
+from .notifications import notify
 
 
 def _require_office(actor):
@@ -145,7 +147,7 @@ def leader_items_reassign(*, actor, inspection_round, old_leader, new_leader):
     )
     permissions_sync_for_problems(problems)
     audit_record_many(actor=actor, entries=entries)
-    audit_record(
+    handover = audit_record(
         actor=actor,
         action="leader.handover",
         target=inspection_round,
@@ -154,5 +156,14 @@ def leader_items_reassign(*, actor, inspection_round, old_leader, new_leader):
             "lead_official_problems": len(led),
             "responsible_leader_problems": len(responsible),
         },
+    )
+    # Counts only: a message may leave the network, a finding's text never does.
+    notify(
+        recipient=new_leader,
+        kind=Notification.Kind.NEW_ASSIGNMENT,
+        text=_("整改办已将%(old)s牵头或负责的 %(count)s 个问题移交给您，请在“我的牵头事项”中查看。")
+        % {"old": old_leader.full_name, "count": len(problems)},
+        link=reverse("rectification:leader"),
+        dedup_key=f"leader-handover:{handover.pk}",
     )
     return problems
