@@ -54,6 +54,7 @@ from accounts.access import active as _active
 from accounts.models import NameAlias, Unit, User
 
 from .models import (
+    Campaign,
     CloseOutRequest,
     CoordinationItem,
     Evidence,
@@ -489,6 +490,31 @@ def measures_visible_to(user):
     if track_unit is not None:
         visible = visible | Measure.objects.filter(problem__track__office_unit_id=track_unit)
     return visible
+
+
+def campaigns_visible_to(user):
+    """专项整治: whole-round readers see every campaign; anyone else a campaign their unit leads or
+    one holding a problem they may see (and, on its page, only the rows they may see)."""
+    if not _active(user):
+        return Campaign.objects.none()
+    if reads_all(user):
+        return Campaign.objects.all()
+    seen = Q(pk__in=problems_visible_to(user).filter(campaign__isnull=False).values("campaign_id"))
+    if is_unit_staff(user):
+        seen |= Q(lead_unit_id=user.unit_id)
+    return Campaign.objects.filter(seen)
+
+
+def may_view_battle_board(user):
+    """挂图作战总图: the district's whole board is for those who oversee the round; a unit's staff
+    and leaders see the board of the problems they may see."""
+    return _active(user) and not sees_no_findings(user)
+
+
+def campaign_for_user(user, pk, action="view"):
+    """A campaign if visible (else 404); "manage" (edit it) is the office's."""
+    actions = {"view": lambda u, c: True, "manage": lambda u, c: may_manage_ledger(u)}
+    return _one(campaigns_visible_to(user), pk, user, action, actions)
 
 
 PROBLEM_ACTIONS = {

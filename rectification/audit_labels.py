@@ -26,6 +26,8 @@ WORK_ACTIONS = {
     "round.after_deadline": "设置报送期限后的调度和回头看",
     "aspect.create": "新建问题方面",
     "campaign.create": "新建专项整治",
+    "campaign.update": "修改专项整治",
+    "leader.handover": "领导调整：批量移交牵头和负责事项",
     "problem.create": "新建反馈问题",
     "problem.assign": "调整问题责任分工",
     "problem.update": "修改反馈问题",

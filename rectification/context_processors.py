@@ -162,6 +162,11 @@ def main_menu(user):
     if sees_findings:
         entries += [
             _entry("problem_list", _("问题清单")),
+        ]
+    if access.may_view_battle_board(user):
+        entries += [_entry("battle_board", _("挂图作战")), _entry("campaign_list", _("专项整治"))]
+    if sees_findings:
+        entries += [
             _entry("coordination_list", _("协调事项")),
             _entry("excel:index", _("报表导出")),
         ]

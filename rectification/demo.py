@@ -276,7 +276,13 @@ class _DemoBuilder:
         ]
         campaigns = [
             services.campaign_create(
-                actor=self.office, inspection_round=current, name=name, lead_unit=self.units[unit], description=desc
+                actor=self.office,
+                inspection_round=current,
+                name=name,
+                lead_unit=self.units[unit],
+                description=desc,
+                # The campaigns finish a fortnight before the report, to leave time for the write-up.
+                deadline=deadline - datetime.timedelta(days=14),
             )
             for name, unit, desc in demo_data.CAMPAIGNS
         ]

@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import NameAlias, Unit
@@ -738,4 +739,91 @@ class GroupRobotForm(forms.Form):
             self.add_error("webhook", _("请填写群机器人的 Webhook 地址。"))
         if data.get("secret") and data.get("platform") != GroupRobot.Platform.DINGTALK:
             self.add_error("secret", _("只有钉钉群机器人使用加签密钥。"))
+        return data
+
+
+# --- the office maintaining its ledger ------------------------------------------------------------
+
+
+class ProblemEditForm(ProblemForm):
+    """Everything the office changes on a problem after it is created; its code stays (it is how
+    the province, the exports and the audit log name it)."""
+
+    campaign = forms.ModelChoiceField(label=_("专项整治"), queryset=None, required=False)
+
+    def __init__(self, *args, inspection_round, **kwargs):
+        super().__init__(*args, inspection_round=inspection_round, **kwargs)
+        del self.fields["code"]
+        self.fields["campaign"].queryset = inspection_round.campaigns.order_by("name")
+        self.fields["campaign"].help_text = _("只有共性问题才能纳入专项整治。")
+        self.fields["criteria"].required = False
+
+    @classmethod
+    def initial_for(cls, problem):
+        return {
+            "aspect": problem.aspect_id,
+            "track": problem.track_id,
+            "title": problem.title,
+            "text": problem.text,
+            "manifestations": "\n".join(m.text for m in problem.manifestations.order_by("seq")),
+            "problem_type": problem.problem_type,
+            "deadline_category": problem.deadline_category,
+            "due_date": problem.due_date,
+            "goal": problem.goal,
+            "criteria": "\n".join(c.text for c in problem.criteria.filter(measure__isnull=True).order_by("seq", "id")),
+            "lead_official": problem.lead_official_id,
+            "responsible_leaders": [u.pk for u in problem.responsible_leaders.all()],
+            "lead_unit": problem.lead_unit_id,
+            "responsible_units": [u.pk for u in problem.responsible_units.all()],
+            "is_secretary_led": problem.is_secretary_led,
+            "campaign": problem.campaign_id,
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("campaign") and data.get("problem_type") != Problem.ProblemType.COMMON:
+            self.add_error("campaign", _("只有共性问题才能纳入专项整治。"))
+        return data
+
+    def service_kwargs(self):
+        data = super().service_kwargs()
+        data["responsible_leaders"] = list(data["responsible_leaders"])
+        data["responsible_units"] = list(data["responsible_units"])
+        return data
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("专项整治名称"), max_length=120)
+    lead_unit = _UnitChoice(label=_("牵头单位"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    deadline = forms.DateField(label=_("完成时限"), required=False, widget=_DATE)
+    description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_unit"].queryset = _units()
+
+
+class LeaderHandoverForm(forms.Form):
+    """领导调整: whose items go to whom, in which round."""
+
+    inspection_round = forms.ModelChoiceField(label=_("巡视轮次"), queryset=None, empty_label=None)
+    old_leader = _LeaderChoice(label=_("原领导（移交人）"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+    new_leader = _LeaderChoice(label=_("新领导（接任人）"), queryset=None, widget=forms.Select(attrs=_SEARCH))
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["inspection_round"].queryset = InspectionRound.objects.order_by("-feedback_date", "-id")
+        # A leader who has left may have lost the role or been deactivated: anyone who still holds items.
+        self.fields["old_leader"].queryset = User.objects.filter(
+            models.Q(pk__in=Problem.objects.values("lead_official_id"))
+            | models.Q(pk__in=Problem.responsible_leaders.through.objects.values("user_id"))
+        ).order_by("username")
+        self.fields["new_leader"].queryset = _leaders().filter(is_active=True)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("old_leader") and data.get("old_leader") == data.get("new_leader"):
+            self.add_error("new_leader", _("原领导和新领导不能是同一人。"))
         return data

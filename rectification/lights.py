@@ -187,6 +187,15 @@ def mark_lights(measures, today):
     return measures
 
 
+def problem_light(measure_lights):
+    """A problem's light on the battle board: that of its most urgent measure; None with no measure
+    yet (the board says 未分解). Closed measures count only when all are closed."""
+    lights = list(measure_lights)
+    if not lights:
+        return None
+    return min(lights, key=lambda light: light.rank)
+
+
 def _stuck_cut(today):
     """Waiting since before this moment means waiting ``REVIEW_STUCK_DAYS`` days or more today."""
     return timezone.make_aware(

@@ -34,10 +34,12 @@ def rounds_visible_to(user):
     )
 
 
-def problem_list(*, user, inspection_round=None, track_kind=None, closeout_state=None, search=""):
+def problem_list(*, user, inspection_round=None, track_kind=None, closeout_state=None, search="", campaign_id=None):
     problems = problems_visible_to(user)
     if inspection_round is not None:
         problems = problems.filter(round=inspection_round)
+    if campaign_id is not None:
+        problems = problems.filter(campaign_id=campaign_id)
     if track_kind:
         problems = problems.filter(track__kind=track_kind)
     if closeout_state:
@@ -637,6 +639,9 @@ def dashboard_filters(*, problems, measures, filters):
     if filters.get("state"):
         problems = problems.filter(closeout_state=filters["state"])
         measures = measures.filter(closeout_state=filters["state"])
+    if filters.get("campaign"):
+        problems = problems.filter(campaign_id=filters["campaign"])
+        measures = measures.filter(problem__campaign_id=filters["campaign"])
     return problems, measures
 
 
@@ -836,3 +841,168 @@ def snapshots_unreleased(*, user):
         .select_related("cycle__round")
         .order_by("-cycle__iso_year", "-cycle__iso_week")[:20]
     )
+
+
+# --- 专项整治 campaigns and the district battle board ---------------------------------------------
+
+
+def campaign_list(*, user, inspection_round=None):
+    campaigns = access.campaigns_visible_to(user).select_related("lead_unit", "round")
+    if inspection_round is not None:
+        campaigns = campaigns.filter(round=inspection_round)
+    return campaigns.order_by("deadline", "name", "id")
+
+
+def campaign_page(*, user, campaign, today):
+    """A campaign's problems and measures as ``user`` may see them, with lights and the counts the
+    page shows; each count is that of a list the page links to (same access, same filters)."""
+    from .lights import LIGHTS
+
+    problems = list(
+        problem_list(user=user, inspection_round=campaign.round, campaign_id=campaign.pk).select_related(
+            "lead_official", "lead_unit"
+        )
+    )
+    measures = list(
+        with_light_inputs(
+            measure_list(user=user, inspection_round=campaign.round, filters={"campaign": campaign.pk}, today=today)
+        )
+    )
+    mark_lights(measures, today)
+    closed = [m for m in measures if m.closeout_state == CloseOutState.CLOSED]
+    by_light = {light.code: 0 for light in LIGHTS}
+    for measure in measures:
+        if measure.light.code in by_light:
+            by_light[measure.light.code] += 1
+    return {
+        "problems": problems,
+        "measures": measures,
+        "problem_count": len(problems),
+        "problem_closed": sum(1 for p in problems if p.closeout_state == CloseOutState.CLOSED),
+        "measure_count": len(measures),
+        "measure_closed": len(closed),
+        "lights": [{"light": light, "count": by_light[light.code]} for light in LIGHTS],
+        "average_percent": round(sum(m.percent for m in measures) / len(measures)) if measures else 0,
+    }
+
+
+BOARD_GROUPS = {"aspect": "按问题方面", "track": "按专项", "leader": "按牵头领导"}
+
+
+def battle_board(*, user, inspection_round, group, today):
+    """挂图作战总图: every open problem of a round ``user`` may see, on one time axis from the feedback
+    date to the report deadline (or the last due date, if later), grouped by ``group``.
+
+    Each problem's bar runs from its first measure's start (else the feedback date) to its due date
+    (else its last measure's); its light is its most urgent measure's (``lights.problem_light``).
+    """
+    from .lights import problem_light
+
+    problems = list(
+        problems_visible_to(user)
+        .filter(round=inspection_round)
+        .exclude(closeout_state=CloseOutState.CLOSED)
+        .select_related("aspect", "track", "lead_official", "lead_unit")
+        .order_by("seq", "id")
+    )
+    measures = mark_lights(
+        list(
+            with_light_inputs(
+                measures_visible_to(user).filter(problem__in=[p.pk for p in problems]).select_related("owner_unit")
+            ).order_by("due_date", "id")
+        ),
+        today,
+    )
+    by_problem: dict[int, list] = {p.pk: [] for p in problems}
+    for measure in measures:
+        by_problem[measure.problem_id].append(measure)
+    first = inspection_round.feedback_date
+    ends = [inspection_round.report_deadline, today]
+    for problem in problems:
+        own = by_problem[problem.pk]
+        problem.board_start = min([m.start_date for m in own], default=first)
+        problem.board_end = problem.due_date or max([m.due_date for m in own], default=None)
+        first = min(first, problem.board_start)
+        if problem.board_end:
+            ends.append(problem.board_end)
+    last = max(ends)
+    span = max(1, (last - first).days)
+
+    def position(day):
+        return round(100 * (day - first).days / span, 2)
+
+    groups: dict[tuple, dict] = {}
+    for problem in problems:
+        own = by_problem[problem.pk]
+        problem.board_light = problem_light(m.light for m in own)
+        problem.board_open = sum(1 for m in own if m.closeout_state != CloseOutState.CLOSED)
+        problem.board_measures = len(own)
+        problem.bar_left = position(problem.board_start)
+        # A problem without a date (长期坚持) runs to the end of the axis, drawn open-ended.
+        problem.bar_width = max(0.8, position(problem.board_end or last) - problem.bar_left)
+        problem.overdue = problem.board_end is not None and problem.board_end < today
+        key: tuple
+        if group == "track":
+            key, label = (Track.Kind.values.index(problem.track.kind), ""), problem.track.get_kind_display()
+        elif group == "leader":
+            key, label = (problem.lead_official.full_name, problem.lead_official_id), str(problem.lead_official)
+        else:
+            key, label = (problem.aspect.seq, ""), f"{problem.aspect.seq}. {problem.aspect.title}"
+        groups.setdefault(key, {"label": label, "problems": []})["problems"].append(problem)
+    return {
+        "groups": [groups[key] for key in sorted(groups)],
+        "count": len(problems),
+        "first": first,
+        "last": last,
+        "today_left": position(today),
+        "deadline_left": position(inspection_round.report_deadline),
+        "months": _month_ticks(first, last, position),
+    }
+
+
+def _month_ticks(first, last, position):
+    """The first day of each month on the axis, for the board's scale."""
+    import datetime
+
+    ticks = []
+    day = datetime.date(first.year, first.month, 1)
+    while day <= last:
+        if day >= first:
+            ticks.append({"left": position(day), "label": f"{day.month}月"})
+        day = datetime.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return ticks
+
+
+def leader_items(*, inspection_round, leader):
+    """The problems of a round on which ``leader`` is the lead official or a responsible leader
+    (the office's hand-over after a personnel change; the office reads every problem)."""
+    return (
+        Problem.objects.filter(round=inspection_round)
+        .filter(Q(lead_official=leader) | Q(responsible_leaders=leader))
+        .distinct()
+    )
+
+
+def leader_handover_preview(*, inspection_round, leader):
+    """What a hand-over moves: each problem with the leader's place on it, its measures and the
+    close-outs waiting for a leader's signature there."""
+    problems = list(
+        leader_items(inspection_round=inspection_round, leader=leader)
+        .select_related("lead_unit", "lead_official")
+        .annotate(
+            measure_total=Count("measures", distinct=True),
+            waiting_signature=Count(
+                "closeouts",
+                filter=Q(closeouts__state=CloseOutRequest.State.PENDING_LEADER),
+                distinct=True,
+            ),
+        )
+        .order_by("seq", "id")
+    )
+    for problem in problems:
+        problem.leader_is_lead = problem.lead_official_id == leader.pk
+    return {
+        "problems": problems,
+        "measure_total": sum(p.measure_total for p in problems),
+        "waiting_total": sum(p.waiting_signature for p in problems),
+    }

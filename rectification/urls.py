@@ -111,6 +111,13 @@ urlpatterns = [
     path("help/guide/dismiss/", views.guide_dismiss, name="guide_dismiss"),
     path("help/<str:name>/", views.help_chapter, name="help_chapter"),
     path("help/img/<str:name>", views.help_image, name="help_image"),
+    path("problems/<int:pk>/edit/", views.problem_edit, name="problem_edit"),
+    path("setup/leaders/handover/", views.leader_handover, name="leader_handover"),
+    path("campaigns/", views.campaign_list, name="campaign_list"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("setup/rounds/<int:pk>/campaigns/new/", views.campaign_create, name="campaign_create"),
+    path("board/", views.battle_board, name="battle_board"),
     path("excel/", include((excel_patterns, "excel"))),
     # Leaders and units a ledger import named that have no account yet (待开通).
     path("pending/", pending.pending_list, name="pending_list"),

@@ -15,6 +15,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The browser's own language is Chinese, as on the district's machines.
+    "--lang=zh-CN",
 ]
 
 

@@ -272,14 +272,16 @@ PARAM_VALUE = st.one_of(
     st.text(max_size=40),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )
-FILTERS = ["round", "track", "state", "unit", "leader", "overdue"]
+FILTERS = ["round", "track", "state", "unit", "leader", "overdue", "campaign"]
 AUDIT_SEARCH = ["q", "actor", "action", "outcome", "ip", "date_from", "date_to", "page"]
 # Every page that reads its query string: (URL name, the page's object, who asks, its parameters).
 PAGES_WITH_PARAMETERS = [
     ("rectification:dashboard", None, "office", [*FILTERS, "ranking"]),
     ("rectification:measure_list", None, "office", [*FILTERS, "light", "page"]),
     ("rectification:review_stuck", None, "office", ["round"]),
-    ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page"]),
+    ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page", "campaign"]),
+    ("rectification:campaign_list", None, "office", ["round"]),
+    ("rectification:battle_board", None, "office", ["round", "group"]),
     ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),
     ("rectification:criteria_missing", None, "office", [*FILTERS, "page"]),
     ("rectification:coordination_list", None, "office", ["state"]),

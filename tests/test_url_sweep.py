@@ -49,6 +49,7 @@ SECRETS = [
     "本周已清退违规资金十二万元",
     "需财政局协调清退口径",
     "督办：津补贴清退进度滞后",
+    "津补贴清退专项整治",
     "津补贴清退推进不力",
     "津补贴清退口径需调整",
     "书记现场督办津补贴清退",
@@ -216,7 +217,12 @@ def _objects(world):
         enabled=True,
         webhook="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=unit-a-key",
     )
+    # A campaign unit A's lead unit runs (its name is unit A's business too).
+    campaign = services.campaign_create(
+        actor=world.office, inspection_round=world.round, name="津补贴清退专项整治", lead_unit=world.lead_unit
+    )
     return {
+        "campaign": campaign,
         "robot": robot,
         "event": event,
         "event_file": event.files.get(),
@@ -249,6 +255,10 @@ OBJECT_KWARGS = {
     "rectification:problem_records": lambda w, o: {"pk": w.problem.pk},
     "rectification:problem_decompose": lambda w, o: {"pk": w.problem.pk},
     "rectification:problem_battle_map": lambda w, o: {"pk": w.problem.pk},
+    "rectification:problem_edit": lambda w, o: {"pk": w.problem.pk},
+    "rectification:campaign_detail": lambda w, o: {"pk": o["campaign"].pk},
+    "rectification:campaign_edit": lambda w, o: {"pk": o["campaign"].pk},
+    "rectification:campaign_create": lambda w, o: {"pk": w.round.pk},
     "rectification:round_setup": lambda w, o: {"pk": w.round.pk},
     "rectification:problem_create": lambda w, o: {"pk": w.round.pk},
     "rectification:change_request_decide": lambda w, o: {"pk": o["change"].pk},
@@ -372,6 +382,9 @@ NO_OBJECT = {
     "rectification:leader",
     "rectification:measure_list",
     "rectification:problem_list",
+    "rectification:campaign_list",
+    "rectification:battle_board",
+    "rectification:leader_handover",
     "rectification:worklist",
     "rectification:report_week",
     "rectification:report_confirm",

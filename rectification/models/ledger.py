@@ -161,6 +161,7 @@ class Campaign(models.Model):
     lead_unit = models.ForeignKey(
         "accounts.Unit", verbose_name=_("牵头单位"), on_delete=models.PROTECT, related_name="+"
     )
+    deadline = models.DateField(_("完成时限"), null=True, blank=True)
     description = models.TextField(_("说明"), blank=True)
 
     class Meta:
@@ -170,6 +171,9 @@ class Campaign(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("rectification:campaign_detail", args=[self.pk])
 
 
 class Problem(models.Model):

@@ -25,6 +25,7 @@ from .ledger import (
     round_after_deadline_set,
     round_create,
 )
+from .maintenance import campaign_update, leader_items_reassign, problem_edit
 from .notifications import notifications_mark_read, notify, notify_new_assignment
 from .outbox import notification_open, outbox_resend
 from .records import (
@@ -80,6 +81,7 @@ __all__ = [
     "calendar_workday_add",
     "calendar_year_confirm",
     "campaign_create",
+    "campaign_update",
     "change_request_create",
     "change_request_decide",
     "closeout_apply",
@@ -93,6 +95,7 @@ __all__ = [
     "cycle_for",
     "cycle_tick",
     "evidence_upload",
+    "leader_items_reassign",
     "measure_claim",
     "measure_create",
     "measure_create_many",
@@ -118,6 +121,7 @@ __all__ = [
     "problem_assign",
     "problem_create",
     "problem_create_many",
+    "problem_edit",
     "record_file_attach",
     "recovery_create",
     "release_create",

@@ -190,11 +190,18 @@ def aspect_create(*, actor, inspection_round, title, seq=None):
 
 
 @transaction.atomic
-def campaign_create(*, actor, inspection_round, name, lead_unit, description=""):
+def campaign_create(*, actor, inspection_round, name, lead_unit, description="", deadline=None):
     _require_office(actor)
-    campaign = _validated(Campaign(round=inspection_round, name=name, lead_unit=lead_unit, description=description))
+    campaign = _validated(
+        Campaign(round=inspection_round, name=name, lead_unit=lead_unit, description=description, deadline=deadline)
+    )
     campaign.save()
-    audit_record(actor=actor, action="campaign.create", target=campaign, changes={"name": name})
+    audit_record(
+        actor=actor,
+        action="campaign.create",
+        target=campaign,
+        changes={"name": name, "lead_unit": lead_unit.name, "deadline": deadline.isoformat() if deadline else None},
+    )
     return campaign
 
 

@@ -55,6 +55,15 @@ from .ledger import (  # noqa: F401
     problem_detail,
     problem_list,
 )
+from .maintenance import (  # noqa: F401
+    battle_board,
+    campaign_create,
+    campaign_detail,
+    campaign_edit,
+    campaign_list,
+    leader_handover,
+    problem_edit,
+)
 from .records import (  # noqa: F401
     meeting_list,
     penalties_confirm,

@@ -37,7 +37,7 @@ def _dashboard_filters(request):
         filters["track"] = get["track"]
     if get.get("state") in CloseOutState.values:
         filters["state"] = get["state"]
-    for key in ("unit", "leader"):
+    for key in ("unit", "leader", "campaign"):
         if (value := id_param(request, key)) is not None:
             filters[key] = value
     if get.get("overdue") == "1":
@@ -168,5 +168,9 @@ def measure_list(request):
             "rounds": rounds,
             "light_label": next((candidate.label for candidate in LIGHTS if candidate.code == light), ""),
             "filters": filters,
+            # The campaign a count on its page was opened from, named above the list.
+            "campaign": selectors.campaign_list(user=user).filter(pk=filters["campaign"]).first()
+            if filters.get("campaign")
+            else None,
         },
     )

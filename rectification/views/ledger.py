@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.ui import paginate, search_param
+from accounts.ui import id_param, paginate, search_param
 
 from .. import access, selectors
 from ..access import measure_for_user, problem_for_user
@@ -57,8 +57,14 @@ def problem_list(request):
     track_kind = request.GET.get("track") if request.GET.get("track") in Track.Kind.values else ""
     state = request.GET.get("state") if request.GET.get("state") in CloseOutState.values else ""
     search = search_param(request)
+    campaign_id = id_param(request, "campaign")
     problems = selectors.problem_list(
-        user=user, inspection_round=current, track_kind=track_kind, closeout_state=state, search=search
+        user=user,
+        inspection_round=current,
+        track_kind=track_kind,
+        closeout_state=state,
+        search=search,
+        campaign_id=campaign_id,
     )
     page = paginate(request, problems, PAGE_SIZE)
     return render(
@@ -70,7 +76,8 @@ def problem_list(request):
             "round": current,
             "track_choices": Track.Kind.choices,
             "state_choices": CloseOutState.choices,
-            "filters": {"track": track_kind, "state": state, "q": search},
+            "filters": {"track": track_kind, "state": state, "q": search, "campaign": campaign_id},
+            "campaigns": selectors.campaign_list(user=user, inspection_round=current),
         },
     )
 
@@ -95,6 +102,7 @@ def problem_detail(request, pk):
                 ]
             ),
             "can_decompose": access.may_decompose(request.user, problem),
+            "can_edit": access.may_manage_ledger(request.user),
             "can_apply": access.may_apply_closeout(request.user, problem)
             and problem.closeout_state not in ACTIVE_CLOSEOUT_STATES,
         },
