@@ -3,6 +3,7 @@
 from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
 from .cycle import DispatchSheet, MissedReport, Penalty, StepState, SupervisionNotice, WeeklyCycle, WeeklySnapshot
+from .documents import BriefingFinal, DocumentProfile, doc_number_check
 from .jobs import ExportJob
 from .ledger import (
     AcceptanceCriterion,
@@ -32,6 +33,7 @@ __all__ = [
     "AcceptanceCriterion",
     "AccountabilityRecord",
     "Aspect",
+    "BriefingFinal",
     "CalendarDay",
     "CalendarYear",
     "Campaign",
@@ -41,6 +43,7 @@ __all__ = [
     "CriterionCheck",
     "DeadlineCategory",
     "DispatchSheet",
+    "DocumentProfile",
     "Evidence",
     "ExportJob",
     "InspectionRound",
@@ -70,5 +73,6 @@ __all__ = [
     "WeeklyCycle",
     "WeeklySnapshot",
     "WorkActivity",
+    "doc_number_check",
     "measure_due_refusal",
 ]
