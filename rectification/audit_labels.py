@@ -79,6 +79,11 @@ FILE_ACTIONS = {
     "excel.export_requested": "申请后台导出",
     "excel.export_download": "下载后台导出文件",
     "package.download": "下载周报送材料包",
+    "document.profile_update": "修改公文格式",
+    "document.briefing_draft": "下载整改工作简报草稿",
+    "document.briefing_final_upload": "上传整改工作简报定稿",
+    "document.briefing_final_download": "下载整改工作简报定稿",
+    "document.final_report_draft": "下载整改情况报告草稿",
 }
 SYSTEM_ACTIONS = {
     "cycle.rerun": "重新运行周工作环节",
@@ -144,6 +149,7 @@ FIELDS = {
     "year": "年份",
     "channel": "渠道",
     "recipient": "接收人",
+    "issue": "期号",
 }
 
 

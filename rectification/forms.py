@@ -7,6 +7,7 @@ from .models import (
     AccountabilityRecord,
     CloseOutRequest,
     DeadlineCategory,
+    DocumentProfile,
     Evidence,
     InspectionRound,
     Measure,
@@ -17,6 +18,7 @@ from .models import (
     RoundMember,
     RuleRecord,
     Track,
+    doc_number_check,
 )
 from .services import REPORT_FIELDS
 
@@ -457,3 +459,49 @@ class ImportUploadForm(forms.Form):
 
 class ImportConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+class DocumentProfileForm(forms.ModelForm):
+    """公文格式: what the office may adjust to its province's rules."""
+
+    class Meta:
+        model = DocumentProfile
+        fields = [
+            "name",
+            "issuer",
+            "doc_number_prefix",
+            "page_width_mm",
+            "page_height_mm",
+            "margin_top_mm",
+            "margin_binding_mm",
+            "text_width_mm",
+            "text_height_mm",
+            "lines_per_page",
+            "chars_per_line",
+            "title_font",
+            "title_fallbacks",
+            "title_size_pt",
+            "body_font",
+            "body_fallbacks",
+            "body_size_pt",
+            "heading1_font",
+            "heading2_font",
+            "heading3_font",
+            "heading4_font",
+            "heading_fallbacks",
+            "page_number_size_pt",
+        ]
+
+
+class FinalReportForm(forms.Form):
+    doc_number = forms.CharField(
+        label=_("发文字号"), max_length=40, validators=[doc_number_check], help_text=_("例如：区整改办〔2026〕5号")
+    )
+    day = forms.DateField(label=_("成文日期"), widget=_DATE)
+
+
+class BriefingUploadForm(forms.Form):
+    file = forms.FileField(label=_("简报定稿（Word 文档 .docx）"))
