@@ -649,7 +649,8 @@ class TestFinalReportPage:
         url = reverse("rectification:final_report", args=[world.round.pk])
         response = client.post(url, {"doc_number": "区整改办[2026]05号", "day": "2026-11-27"})
         assert response.status_code == 200
-        assert "六角括号" in response.content.decode()
+        page = response.content.decode()
+        assert "六角括号" in page and "不编虚位" in page
         assert not AuditEvent.objects.filter(action="document.final_report_draft").exists()
 
     def test_it_answers_404_for_a_round_that_does_not_exist(self, world, client):

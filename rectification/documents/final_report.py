@@ -51,6 +51,11 @@ class Figures:
         return [(section, grouped[section]) for section in order]
 
 
+def _clause(text):
+    """A unit's sentence as part of ours: trimmed, without its own closing punctuation."""
+    return (text or "").strip().rstrip("。；;，,.．").strip()
+
+
 def final_report_filename(inspection_round, day):
     return f"{inspection_round.title}-整改情况报告-{day:%Y%m%d}-草稿.docx"
 
@@ -148,10 +153,10 @@ def final_report(*, user, inspection_round, profile, doc_number, day):
             f"整改状态：{problem.get_progress_state_display()}，{problem.get_closeout_state_display()}。"
         )
         for measure in problem.report_measures:
-            progress = measure.latest_progress.strip() or "暂无进展说明"
             doc.paragraph(
-                f"措施{measure.code}：{measure.text.strip()}（{measure.owner_unit.name}，"
-                f"{measure.get_progress_state_display()}，{measure.get_closeout_state_display()}）。整改成效：{progress}"
+                f"措施{measure.code}：{_clause(measure.text)}（{measure.owner_unit.name}，"
+                f"{measure.get_progress_state_display()}，{measure.get_closeout_state_display()}）。"
+                f"整改成效：{_clause(measure.latest_progress) or '暂无进展说明'}。"
             )
         tests = _three_tests(problem)
         if tests:
@@ -174,7 +179,7 @@ def final_report(*, user, inspection_round, profile, doc_number, day):
                 (rule.title, rule.doc_number, rule.get_change_display(), rule.issuing_unit.name, rule.issued_on)
                 for rule in rules
             ],
-            shares=[5, 4, 2, 3, 3],
+            shares=[5, 4, 2, 3, 4],
         )
 
     doc.heading(1, "存在的问题和下一步打算")

@@ -291,6 +291,9 @@ class Gongwen:
         table.autofit = False
         shares = shares or [1] * len(header)
         widths = [Mm(float(self.profile.text_width_mm) * share / sum(shares)) for share in shares]
+        # Word reads each cell's width, LibreOffice the table grid's: both are set.
+        for column, width in zip(table.columns, widths, strict=True):
+            column.width = width
         repeat = OxmlElement("w:tblHeader")
         table.rows[0]._tr.get_or_add_trPr().append(repeat)
         for cell, text, width in zip(table.rows[0].cells, header, widths, strict=True):

@@ -32,7 +32,7 @@ def doc_number_check(value):
         hints.append(_("年份须用六角括号“〔〕”括起，不能用方括号或圆括号"))
     if "第" in value:
         hints.append(_("序号前不加“第”"))
-    if re.search(r"〕0\d*号", value):
+    if re.search(r"(?<!\d)0\d*号$", value):
         hints.append(_("序号不编虚位（不写成“05号”）"))
     if not value.endswith("号"):
         hints.append(_("以“号”结尾"))

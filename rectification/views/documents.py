@@ -73,7 +73,8 @@ def briefing_draft(request, pk):
 def briefing_upload(request, pk):
     snapshot = access.briefing_snapshot_for_user(request.user, pk, "write")
     form = BriefingUploadForm(request.POST, request.FILES)
-    target = reverse("rectification:cycle_detail", args=[snapshot.cycle_id]) + "#briefing"
+    # Back to the top of the week's page, where the message says what happened to the file.
+    target = reverse("rectification:cycle_detail", args=[snapshot.cycle_id])
     if not form.is_valid():
         messages.error(request, _("请选择要上传的简报定稿（.docx 文件）。"))
         return redirect(target)
