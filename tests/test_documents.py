@@ -313,6 +313,15 @@ class TestProfile:
         assert "订口加版心宽度须小于纸张宽度" in page
         assert not DocumentProfile.objects.exists()
 
+    def test_it_says_what_is_wrong_with_missing_or_garbled_values(self, world, client):
+        client.force_login(world.office)
+        url = reverse("rectification:document_profile")
+        response = client.post(url, {"page_width_mm": "宽", "lines_per_page": "5", "body_size_pt": "-1"})
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "这个字段是必填项" in page and "输入一个数字" in page and "确保该值大于或等于10" in page
+        assert not DocumentProfile.objects.exists()
+
 
 # --- the final report ------------------------------------------------------------------------------
 
