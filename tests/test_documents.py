@@ -618,6 +618,23 @@ class TestBriefingPages:
         assert "超过了" in page and "上限" in page
         assert not BriefingFinal.objects.exists()
 
+    def test_it_refuses_a_word_file_declaring_entities(self, world, snapshot, client, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        client.force_login(world.office)
+        final = weekly_briefing(snapshot=snapshot, profile=papers.document_profile()).content
+        with zipfile.ZipFile(io.BytesIO(final)) as source:
+            parts = {name: source.read(name) for name in source.namelist()}
+        laughs = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        parts["word/document.xml"] = laughs + parts["word/document.xml"].split(b"?>", 1)[-1]
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w") as target:
+            for name, content in parts.items():
+                target.writestr(name, content)
+        url = reverse("rectification:briefing_upload", args=[snapshot.pk])
+        page = client.post(url, {"file": docx_upload(bomb.getvalue())}, follow=True).content.decode()
+        assert "内容不是 Word 文档" in page
+        assert not BriefingFinal.objects.exists()
+
     @pytest.mark.parametrize("actor", ["resp_staff", "resp_head", "leader", "provincial", "auditadmin"])
     def test_it_shows_nothing_to_anyone_else(self, world, snapshot, client, actor, settings, tmp_path):
         settings.PRIVATE_MEDIA_ROOT = tmp_path

@@ -13,6 +13,8 @@ from docx.opc.exceptions import PackageNotFoundError
 DOCX_MAX_BYTES = 20 * 1024 * 1024
 # A zip whose members unpack to far more than the file itself is refused before anything opens it.
 UNPACKED_MAX_BYTES = 200 * 1024 * 1024
+# A DTD comes before the root element: the head of each part is enough to find one.
+DTD_LOOKAHEAD = 4096
 DOCX_PARTS = ("[Content_Types].xml", "word/document.xml")
 
 
@@ -41,6 +43,13 @@ def docx_check(uploaded):
                 raise not_docx
             if sum(info.file_size for info in members.values()) > UNPACKED_MAX_BYTES:
                 raise not_docx
+            # Word and WPS never write a DTD; one in a part is an entity-expansion attempt (python-docx
+            # would not expand it, but the file is refused outright, like a ledger with one).
+            for info in members.values():
+                if info.filename.endswith((".xml", ".rels")):
+                    with archive.open(info) as part:
+                        if b"<!DOCTYPE" in part.read(DTD_LOOKAHEAD).upper():
+                            raise not_docx
         uploaded.seek(0)
         Document(uploaded)
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError):
