@@ -16,6 +16,13 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+# openpyxl reads workbooks with lxml whenever lxml is installed (python-docx brings it), and lxml
+# lets a DOCTYPE with entity declarations through where defusedxml refuses the file. Uploaded
+# ledgers stay on the standard library's parser with defusedxml, as before python-docx came
+# (tests/test_excel_imports.py, TestFileChecks). openpyxl reads this when it is first imported,
+# which is after the settings.
+os.environ.setdefault("OPENPYXL_LXML", "False")
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded default (SQLite database, filesystem broker, uploads).
 VAR_DIR = Path(os.environ.get("DJANGO_VAR_DIR", BASE_DIR / "var"))

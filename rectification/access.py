@@ -54,6 +54,7 @@ from accounts.access import active as _active
 from accounts.models import NameAlias, Unit, User
 
 from .models import (
+    BriefingFinal,
     Campaign,
     CloseOutRequest,
     CoordinationItem,
@@ -190,6 +191,12 @@ def may_export_deductions(user):
 def may_download_package(user):
     """The weekly package for the provincial team: for those who read every finding."""
     return reads_all(user)
+
+
+def may_write_documents(user):
+    """Drafting the weekly 简报 and the final 整改情况报告, uploading the edited 简报, and the
+    district's 公文 format: the office's own papers."""
+    return is_office(user)
 
 
 def may_manage_calendar(user):
@@ -690,6 +697,35 @@ def penalties_visible_to(user):
 def penalty_for_user(user, pk, action="view"):
     actions = {"view": lambda u, p: True, "decide": lambda u, p: may_decide_penalty(u)}
     return _one(penalties_visible_to(user), pk, user, action, actions)
+
+
+def briefing_snapshots_visible_to(user):
+    """The weeks whose 简报 a person may open: those who read the weekly cycle's log (the office
+    and supervision); drafting and uploading is the office's (``may_write_documents``)."""
+    if not may_view_cycles(user):
+        return WeeklySnapshot.objects.none()
+    return WeeklySnapshot.objects.all()
+
+
+def briefing_snapshot_for_user(user, pk, action="view"):
+    actions = {"view": lambda u, s: True, "write": lambda u, s: may_write_documents(u)}
+    return _one(briefing_snapshots_visible_to(user).select_related("cycle__round"), pk, user, action, actions)
+
+
+def briefing_finals_visible_to(user):
+    if not may_view_cycles(user):
+        return BriefingFinal.objects.none()
+    return BriefingFinal.objects.all()
+
+
+def briefing_final_for_user(user, pk, action="view"):
+    return _one(
+        briefing_finals_visible_to(user).select_related("snapshot__cycle"),
+        pk,
+        user,
+        action,
+        {"view": lambda u, f: True},
+    )
 
 
 def snapshots_with_package_visible_to(user):

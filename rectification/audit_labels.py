@@ -108,6 +108,11 @@ FILE_ACTIONS = {
     "excel.export_download": "下载后台导出文件",
     "package.download": "下载周报送材料包",
     "excel.export_deductions": "导出年末实绩考评扣分表",
+    "document.profile_update": "修改公文格式",
+    "document.briefing_draft": "下载整改工作简报草稿",
+    "document.briefing_final_upload": "上传整改工作简报定稿",
+    "document.briefing_final_download": "下载整改工作简报定稿",
+    "document.final_report_draft": "下载整改情况报告草稿",
 }
 SYSTEM_ACTIONS = {
     "cycle.rerun": "重新运行周工作环节",
@@ -181,6 +186,7 @@ FIELDS = {
     "recipient": "接收人",
     "secrets_replaced": "已更换的密钥",
     "platform": "平台",
+    "issue": "期号",
 }
 
 

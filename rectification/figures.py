@@ -19,9 +19,11 @@ from .models import (
     MissedReport,
     PetitionClue,
     Problem,
+    ProgressReport,
     ProgressState,
     SecretaryEvent,
     SignOffStep,
+    Track,
     WorkActivity,
 )
 from .workdays import round_countdown, week_key, week_monday
@@ -89,18 +91,51 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
     }
     for name, count in missed.items():
         by_unit.setdefault(name, {"unit": name, "open": 0, "red": 0, "yellow": 0, "overdue": 0})["missed"] = count
-    closed_this_week = (
-        SignOffStep.objects.filter(
-            request__problem__round=inspection_round,
-            step=SignOffStep.Step.OFFICE,
-            decision=SignOffStep.Decision.APPROVED,
-            created_at__date__gte=monday,
-            created_at__date__lte=sunday,
-        )
-        .values("request_id")
-        .distinct()
-        .count()
+    closed_steps = SignOffStep.objects.filter(
+        request__problem__round=inspection_round,
+        step=SignOffStep.Step.OFFICE,
+        decision=SignOffStep.Decision.APPROVED,
+        created_at__date__gte=monday,
+        created_at__date__lte=sunday,
     )
+    closed_this_week = closed_steps.values("request_id").distinct().count()
+    # What moved this week, for the 简报: the items the office closed, by code.
+    moved = sorted(
+        {
+            (measure_code or problem_code, unit)
+            for measure_code, problem_code, unit in closed_steps.values_list(
+                "request__measure__code", "request__problem__code", "request__applicant_unit__name"
+            )
+        }
+    )
+    # Units named in the 简报: reports submitted after the cut-off, and reports returned to the unit.
+    week_reports = ProgressReport.objects.filter(
+        measure__problem__round=inspection_round, iso_year=iso_year, iso_week=iso_week
+    )
+    late_units = dict(
+        week_reports.filter(is_late=True)
+        .order_by()
+        .values_list("measure__owner_unit__name")
+        .annotate(n=Count("measure", distinct=True))
+    )
+    returned_units = dict(
+        week_reports.filter(state=ProgressReport.State.RETURNED)
+        .order_by()
+        .values_list("measure__owner_unit__name")
+        .annotate(n=Count("measure", distinct=True))
+    )
+    # By track, in the order the tracks are listed everywhere (综合 first).
+    track_order = list(Track.Kind.values)
+    track_labels = dict(Track.Kind.choices)
+    by_track = [
+        {"track": str(track_labels[row["problem__track__kind"]]), "total": row["total"], "closed": row["closed"]}
+        for row in sorted(
+            measures.order_by()
+            .values("problem__track__kind")
+            .annotate(total=Count("id"), closed=Count("id", filter=closed)),
+            key=lambda row: track_order.index(row["problem__track__kind"]),
+        )
+    ]
     coordination = list(
         CoordinationItem.objects.filter(measure__problem__round=inspection_round, state=CoordinationItem.State.OPEN)
         .select_related("measure__problem__lead_official")
@@ -129,6 +164,10 @@ def round_week_figures(*, inspection_round, iso_year, iso_week, today=None):
             "by_closeout": _by_state(measures, "closeout_state"),
         },
         "closed_this_week": closed_this_week,
+        "closed_this_week_items": [{"code": code, "unit": unit} for code, unit in moved],
+        "late_units": dict(sorted(late_units.items())),
+        "returned_units": dict(sorted(returned_units.items())),
+        "by_track": by_track,
         "overdue": overdue,
         "stalled": stalled,
         "red": red,

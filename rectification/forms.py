@@ -14,6 +14,7 @@ from .models import (
     AccountabilityRecord,
     CloseOutRequest,
     DeadlineCategory,
+    DocumentProfile,
     Evidence,
     GroupRobot,
     InspectionRound,
@@ -29,6 +30,7 @@ from .models import (
     SecretaryEvent,
     Track,
     WorkActivity,
+    doc_number_check,
 )
 from .services import REPORT_FIELDS
 
@@ -827,3 +829,49 @@ class LeaderHandoverForm(forms.Form):
         if data.get("old_leader") and data.get("old_leader") == data.get("new_leader"):
             self.add_error("new_leader", _("原领导和新领导不能是同一人。"))
         return data
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+class DocumentProfileForm(forms.ModelForm):
+    """公文格式: what the office may adjust to its province's rules."""
+
+    class Meta:
+        model = DocumentProfile
+        fields = [
+            "name",
+            "issuer",
+            "doc_number_prefix",
+            "page_width_mm",
+            "page_height_mm",
+            "margin_top_mm",
+            "margin_binding_mm",
+            "text_width_mm",
+            "text_height_mm",
+            "lines_per_page",
+            "chars_per_line",
+            "title_font",
+            "title_fallbacks",
+            "title_size_pt",
+            "body_font",
+            "body_fallbacks",
+            "body_size_pt",
+            "heading1_font",
+            "heading2_font",
+            "heading3_font",
+            "heading4_font",
+            "heading_fallbacks",
+            "page_number_size_pt",
+        ]
+
+
+class FinalReportForm(forms.Form):
+    doc_number = forms.CharField(
+        label=_("发文字号"), max_length=40, validators=[doc_number_check], help_text=_("例如：区整改办〔2026〕5号")
+    )
+    day = forms.DateField(label=_("成文日期"), widget=_DATE)
+
+
+class BriefingUploadForm(forms.Form):
+    file = forms.FileField(label=_("简报定稿（Word 文档 .docx）"))

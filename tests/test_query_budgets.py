@@ -701,8 +701,9 @@ CYCLE_LIST = 7 + MENU
 # Session, user, roles; the cycle with round and snapshot; the pending probe, the bell, the unit;
 # the dispatch sheets with their units, the missed reports with unit and measure; the office's
 # holiday entries and confirmed years (the steps' due times), read once whatever the page asks;
-# the units with missing reports (the filter) and the count of missing reports (the pager).
-CYCLE_DETAIL = 13 + MENU
+# the units with missing reports (the filter) and the count of missing reports (the pager);
+# and the week's uploaded 简报 finals with who uploaded them.
+CYCLE_DETAIL = 14 + MENU
 # Session, user, roles; the matching rows counted (pager); the chain head and the audit row of the
 # search itself; the bell (an auditor belongs to no unit and reviews nothing); the page of rows
 # with their actors; the count of requests waiting for the auditor's approval (双人审批).

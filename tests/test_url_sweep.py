@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from rectification import services
 from rectification.models import (
+    BriefingFinal,
     CoordinationItem,
     ExportJob,
     Measure,
@@ -133,6 +134,15 @@ def _objects(world):
         reason="津补贴清退推进不力",
     )
     snapshot = WeeklySnapshot.objects.create(cycle=cycle, figures={"overdue": ["违规发放津补贴"]})
+    # The office's edited 简报 of that week (the file itself is not needed: nobody here may reach it).
+    briefing = BriefingFinal.objects.create(
+        snapshot=snapshot,
+        original_name="违规发放津补贴简报.docx",
+        stored_name="2026/sweep.docx",
+        size=1,
+        sha256="0" * 64,
+        uploaded_by=world.office,
+    )
     change = MeasureChangeRequest.objects.create(
         measure=world.resp_measure,
         changes={"text": "全面清理违规发放的津贴补贴并追责"},
@@ -233,6 +243,7 @@ def _objects(world):
         "job": job,
         "change": change,
         "snapshot": snapshot,
+        "briefing": briefing,
         "evidence": evidence,
         "report": report,
         "coordination": coordination,
@@ -286,6 +297,10 @@ OBJECT_KWARGS = {
     "rectification:snapshot_release": lambda w, o: {"pk": o["snapshot"].pk},
     "rectification:secretary_events": lambda w, o: {"pk": w.problem.pk},
     "rectification:record_file_download": lambda w, o: {"pk": o["event_file"].pk},
+    "rectification:briefing_draft": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:briefing_upload": lambda w, o: {"pk": o["snapshot"].pk},
+    "rectification:briefing_final": lambda w, o: {"pk": o["briefing"].pk},
+    "rectification:final_report": lambda w, o: {"round_id": w.round.pk},
     "rectification:calendar_year": lambda w, o: {"year": 2027},
     "rectification:calendar_holidays_add": lambda w, o: {"year": 2027},
     "rectification:calendar_workday_add": lambda w, o: {"year": 2027},
@@ -410,6 +425,7 @@ NO_OBJECT = {
     "rectification:criteria_missing",
     "rectification:criteria_ask",
     "rectification:calendar_years",
+    "rectification:document_profile",
     "rectification:excel:index",
     "rectification:excel:jobs",
     "rectification:excel:import_upload",

@@ -357,6 +357,12 @@ def _visible_records(model, *, user, inspection_round, problems, link):
     return records.filter(pk__in=model.objects.filter(**{f"{link}__in": problems}).values("pk"))
 
 
+def counted_records(model, *, user, inspection_round, link="problem"):
+    """The rows of a record type the statistics count for ``user``: the final report lists the same ones."""
+    problems = problems_visible_to(user).filter(round=inspection_round)
+    return _visible_records(model, user=user, inspection_round=inspection_round, problems=problems, link=link)
+
+
 def statistics_rows(*, user, inspection_round):
     read_all = reads_all(user)
     problems = problems_visible_to(user).filter(round=inspection_round)

@@ -12,6 +12,7 @@ from .cycle import (
     WeeklyCycle,
     WeeklySnapshot,
 )
+from .documents import BriefingFinal, DocumentProfile, doc_number_check
 from .imports import ImportColumnMapping
 from .jobs import ExportJob
 from .ledger import (
@@ -55,6 +56,7 @@ __all__ = [
     "AcceptanceCriterion",
     "AccountabilityRecord",
     "Aspect",
+    "BriefingFinal",
     "CalendarDay",
     "CalendarYear",
     "Campaign",
@@ -65,6 +67,7 @@ __all__ = [
     "CriterionCheck",
     "DeadlineCategory",
     "DispatchSheet",
+    "DocumentProfile",
     "Evidence",
     "ExportJob",
     "GroupRobot",
@@ -99,5 +102,6 @@ __all__ = [
     "WeeklyCycle",
     "WeeklySnapshot",
     "WorkActivity",
+    "doc_number_check",
     "measure_due_refusal",
 ]

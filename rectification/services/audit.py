@@ -92,6 +92,8 @@ ACT_KEYS = frozenset(
         "channel",
         "platform",
         "secrets_replaced",
+        # The 公文 format's settings (margins, fonts), [before, after] per field.
+        "format",
     }
 )
 # Objects whose own name is already a code, a week or a unit: shown as they are.

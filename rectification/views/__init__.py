@@ -43,6 +43,13 @@ from .dashboards import (  # noqa: F401
     measure_list,
     review_stuck,
 )
+from .documents import (  # noqa: F401
+    briefing_draft,
+    briefing_final,
+    briefing_upload,
+    document_profile,
+    final_report,
+)
 from .followup import (  # noqa: F401
     criteria_ask,
     criteria_missing_list,

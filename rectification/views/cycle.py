@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.ui import error_text, id_param, paginate, search_param
 
 from .. import access, selectors, services
-from ..forms import ResolveForm
+from ..forms import BriefingUploadForm, ResolveForm
 from ..models import StepState, SupervisionNotice, WeeklyCycle
 from ..services.audit import audit_record
 from ..services.cycle import package_path
@@ -77,6 +77,10 @@ def cycle_detail(request, pk):
             "missed_units": missed_units,
             "missed_filters": {"unit": unit_id, "q": q},
             "can_rerun": access.may_run_cycle(request.user),
+            # The week's 简报: the office drafts and uploads it; the finals are kept with the week.
+            "can_write_documents": access.may_write_documents(request.user),
+            "briefing_finals": list(snapshot.briefing_finals.select_related("uploaded_by")) if snapshot else [],
+            "briefing_form": BriefingUploadForm(),
             # Each step's due time and the countdown to the report deadline count working days.
             "calendar_gaps": unknown_years([step["due_at"] for step in steps] + [cycle.round.report_deadline]),
         },

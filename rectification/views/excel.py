@@ -62,6 +62,7 @@ def index(request):
     context = {"rounds": rounds, "round": current, "week": week_key(*iso_week_of(timezone.localdate()))}
     if current is not None:
         context["task_units"] = access.task_list_units(user, current)
+    context["can_write_documents"] = access.may_write_documents(user)
     if access.may_manage_ledger(user):
         context["import_form"] = ImportUploadForm(
             rounds=InspectionRound.objects.all(), initial={"inspection_round": current}
