@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0009_quiet_hours'),
-        ('rectification', '0020_records_penalties_release'),
+        ('rectification', '0015_records_penalties_release'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

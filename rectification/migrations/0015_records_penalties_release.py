@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0009_quiet_hours'),
-        ('rectification', '0015_import_mappings_pending'),
+        ('rectification', '0014_import_mappings_pending'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0011_pending_names_aliases"),
+        ("accounts", "0010_pending_names_aliases"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rectification', '0014_channel_setup_robots'),
+        ('rectification', '0016_channel_setup_robots'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rectification', '0018_campaign_deadline'),
+        ('rectification', '0017_campaign_deadline'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
