@@ -27,6 +27,16 @@ ALLOWED = {
     "doc": ("doc", "application/msword", "Word 97-2003 文档"),
     "xls": ("xls", "application/vnd.ms-excel", "Excel 97-2003 表格"),
 }
+
+
+def accept_attribute():
+    """The file inputs' ``accept``: the allowed extensions and their MIME types. With image/jpeg in
+    it, a phone's file chooser offers the camera beside the files ("拍照"), and iOS hands a photo
+    over as JPEG; ``capture`` is not used, because on Android it allows the camera only and a
+    scanned PDF could then not be chosen."""
+    return ",".join(sorted({f".{extension}" for extension in ALLOWED} | {mime for _k, mime, _n in ALLOWED.values()}))
+
+
 # Office 97-2003 files share one container format, which the detector may name either way.
 _SAME_CONTAINER = {"doc": {"doc", "xls", "ppt"}, "xls": {"doc", "xls", "ppt"}}
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import NameAlias, Unit
 
+from .evidence import accept_attribute
 from .excel.imports import column_targets
 from .excel.reading import MAX_UPLOAD_BYTES, ImportRefused, xlsx_check
 from .models import (
@@ -34,6 +35,9 @@ from .models import (
 )
 from .services import REPORT_FIELDS
 
+# Evidence inputs: the types the upload check allows, so a phone offers its camera and its files.
+_EVIDENCE = {"accept": accept_attribute()}
+
 _AREA = {"rows": 2}
 # type="date" inputs need the ISO format whatever the language.
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,7 +58,9 @@ class ReportRowForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("没有可不填；填写后将提交牵头领导调度会协调")}),
     )
     lock_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    evidence_file = forms.FileField(label=_("佐证材料"), required=False, allow_empty_file=True)
+    evidence_file = forms.FileField(
+        label=_("佐证材料"), required=False, allow_empty_file=True, widget=forms.ClearableFileInput(attrs=_EVIDENCE)
+    )
     evidence_kind = forms.ChoiceField(label=_("材料类别"), choices=Evidence.Kind.choices, initial=Evidence.Kind.OTHER)
 
     @staticmethod
@@ -109,13 +115,15 @@ class CorrectionForm(ReportRowForm):
 
 
 class EvidenceForm(forms.Form):
-    file = forms.FileField(label=_("文件"), allow_empty_file=True)
+    file = forms.FileField(label=_("文件"), allow_empty_file=True, widget=forms.ClearableFileInput(attrs=_EVIDENCE))
     kind = forms.ChoiceField(label=_("材料类别"), choices=Evidence.Kind.choices)
 
 
 class MilestoneDoneForm(forms.Form):
     done_on = forms.DateField(label=_("完成日期"), widget=_DATE)
-    file = forms.FileField(label=_("佐证材料"), required=False, allow_empty_file=True)
+    file = forms.FileField(
+        label=_("佐证材料"), required=False, allow_empty_file=True, widget=forms.ClearableFileInput(attrs=_EVIDENCE)
+    )
     kind = forms.ChoiceField(label=_("材料类别"), choices=Evidence.Kind.choices, initial=Evidence.Kind.OTHER)
 
 
@@ -509,6 +517,9 @@ class PendingBindForm(forms.Form):
 
 class _MultipleFiles(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+    def __init__(self, attrs=None):
+        super().__init__({**_EVIDENCE, **(attrs or {})})
 
 
 class MultipleFileField(forms.FileField):

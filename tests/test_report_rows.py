@@ -2,6 +2,7 @@
 rows that are ready, returns count once per measure and week, and unclaimed measures stay out."""
 
 import datetime
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -388,3 +389,29 @@ class TestReturnsCounted:
                 iso_week=48,
                 decisions={three[0].pk: ("return", "x")},
             )
+
+
+@pytest.mark.django_db
+class TestEvidenceFromThePhone:
+    """A liaison on a phone attaches a photo straight from the camera: every evidence input says
+    which types the upload check takes, images included, so the phone's chooser offers "拍照" beside
+    its files; none forces the camera only (``capture``), which would leave a scanned PDF out."""
+
+    def _file_inputs(self, page):
+        return re.findall(r"<input[^>]*type=\"file\"[^>]*>", page)
+
+    def test_the_weekly_report_offers_the_camera_and_the_files(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        inputs = self._file_inputs(client.get(REPORT).content.decode())
+        assert inputs, "the weekly report has an evidence input per row"
+        for tag in inputs:
+            accept = re.search(r'accept="([^"]*)"', tag).group(1).split(",")
+            assert {"image/jpeg", "image/png", "application/pdf", ".pdf", ".docx"} <= set(accept)
+            assert "capture" not in tag
+
+    def test_the_measure_page_offers_the_camera_and_the_files(self, world, client, frozen):
+        client.force_login(world.resp_staff)
+        page = client.get(reverse("rectification:measure_detail", args=[world.resp_measure.pk])).content.decode()
+        inputs = self._file_inputs(page)
+        assert inputs
+        assert all("image/jpeg" in tag and "capture" not in tag for tag in inputs)

@@ -273,6 +273,7 @@ def _render_report_week(request, unit, rows, left_out, shown_round, iso_year, is
             "left_out": left_out,
             "state_choices": plain_choices(ReportRowForm.base_fields["cumulative_state"].choices),
             "kind_choices": plain_choices(ReportRowForm.base_fields["evidence_kind"].choices),
+            "evidence_accept": ReportRowForm.base_fields["evidence_file"].widget.attrs["accept"],
             "round_tabs": tabs if len(tabs) > 1 else [],
             "shown_round": shown_round,
             "round_param": ALL_ROUNDS if shown_round is None else shown_round,
