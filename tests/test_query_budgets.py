@@ -549,6 +549,19 @@ class TestCoordinationList:
         with django_assert_num_queries(COORDINATION[actor]):
             response = client.get(url)
         assert len(response.context["items"]) == 21
+        # Ten more: a second page, with the same number of queries, and the total said on both.
+        problem = world.make_problem("4.1", responsible_units=[world.resp_unit])
+        problem.responsible_leaders.add(world.leader)
+        for measure in _measures(world, problem, world.resp_unit, 10):
+            _coordination_item(measure, world.resp_staff)
+        raw = CoordinationItem.objects.filter(state=CoordinationItem.State.OPEN).count()
+        assert raw == 31
+        with django_assert_num_queries(COORDINATION[actor]):
+            second = client.get(url, {"page": 2})
+        assert len(second.context["items"]) == 1
+        assert second.context["page"].paginator.count == raw
+        assert f"共 {raw} 项" in second.content.decode()
+        assert "第 2 / 2 页" in second.content.decode()
 
 
 @pytest.mark.django_db
@@ -694,8 +707,9 @@ PENALTIES = {"office": 8 + MENU, "resp_staff": 8 + MENU}
 # Session, user, roles; the pending probe, the bell, the unit for the office (a leader belongs to
 # none); the items with measure, problem, lead official, owner unit and the person who resolved.
 # Before: one more query per item for its problem's lead official (27 for 21 items). For a leader,
-# the permissions on the items' problems (user and group: on which the answer form is shown).
-COORDINATION = {"leader": 8, "office": 7 + MENU}
+# the permissions on the items' problems (user and group: on which the answer form is shown). The
+# count of the items (the pager).
+COORDINATION = {"leader": 9, "office": 8 + MENU}
 # Session, user, roles; the pending probe, the bell, the unit; the cycles with round and snapshot.
 CYCLE_LIST = 7 + MENU
 # Session, user, roles; the cycle with round and snapshot; the pending probe, the bell, the unit;

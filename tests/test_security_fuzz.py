@@ -284,7 +284,7 @@ PAGES_WITH_PARAMETERS = [
     ("rectification:battle_board", None, "office", ["round", "group"]),
     ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),
     ("rectification:criteria_missing", None, "office", [*FILTERS, "page"]),
-    ("rectification:coordination_list", None, "office", ["state"]),
+    ("rectification:coordination_list", None, "office", ["state", "page"]),
     ("rectification:notice_list", None, "office", ["state", "q", "page"]),
     ("rectification:cycle_detail", "cycle", "office", ["unit", "q", "page"]),
     ("rectification:closeout_pending", None, "leader", ["round", "q", "order", "page"]),

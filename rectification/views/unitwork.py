@@ -482,18 +482,23 @@ def coordination_list(request):
     return _coordination_page(request)
 
 
+COORDINATION_PAGE_SIZE = 30
+
+
 def _coordination_page(request, *, failed=None, failed_form=None):
     """The difficulties raised, by state; the answer form only for those who may answer it.
     ``failed`` is an item whose answer was refused: shown first, with what was typed."""
     state = request.GET.get("state", CoordinationItem.State.OPEN)
     if state not in CoordinationItem.State.values:
         state = CoordinationItem.State.OPEN
-    items = list(selectors.coordination_for(user=request.user, state=state))
+    page = paginate(request, selectors.coordination_for(user=request.user, state=state), COORDINATION_PAGE_SIZE)
+    items = list(page.object_list)
     return render(
         request,
         "rectification/coordination_list.html",
         {
             "items": items,
+            "page": page,
             "state": state,
             "states": CoordinationItem.State.choices,
             "resolve_form": ResolveForm(),
