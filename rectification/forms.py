@@ -658,9 +658,14 @@ class ChannelSetupForm(forms.Form):
 
     enabled = forms.BooleanField(label=_("启用"), required=False)
 
-    def __init__(self, *args, kind, secrets_set=(), **kwargs):
+    def __init__(self, *args, kind, secrets_set=(), allowed=True, **kwargs):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
+        if not allowed:
+            # Shown unticked and greyed: the deployment decides first, the page cannot turn it on.
+            self.fields["enabled"].disabled = True
+            self.fields["enabled"].initial = False
+            self.fields["enabled"].help_text = _("部署设置 NOTIFY_CHANNELS 未允许此渠道，无法启用。")
         for name, label, setting, secret in CHANNEL_FIELDS[kind]:
             if secret:
                 field = forms.CharField(

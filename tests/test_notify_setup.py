@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import time
 import urllib.parse
 
@@ -337,6 +338,10 @@ class TestChannelSetupPage:
         assert not channel_on("sms")
         page = client.get(reverse("rectification:channel_setup")).content.decode()
         assert "部署未允许" in page
+        # The page does not show a channel the deployment forbids as ticked: its box is greyed out.
+        box = re.search(r'<input[^>]*name="sms-enabled"[^>]*>', page).group(0)
+        assert "disabled" in box and "checked" not in box
+        assert "未允许此渠道，无法启用" in page
 
     @pytest.mark.parametrize(
         "field, value, message",

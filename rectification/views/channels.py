@@ -33,7 +33,11 @@ def _channel_cards(request, bound=None):
             else ChannelSetupForm(
                 kind=kind,
                 secrets_set=set(setup.sealed) if setup else set(),
-                initial={"enabled": setup.enabled if setup else True, **(setup.params if setup else {})},
+                allowed=deployment_has(kind),
+                initial={
+                    **(setup.params if setup else {}),
+                    "enabled": (setup.enabled if setup else True) and deployment_has(kind),
+                },
             )
         )
         cards.append(
