@@ -31,6 +31,7 @@ from .models import (
     Problem,
     ProgressReport,
     ProgressState,
+    Release,
     StepState,
     Track,
     WeeklySnapshot,
@@ -139,6 +140,22 @@ def demo_load(*, today=None, seed=20261126):
     builder.build()
     # Run this week's due steps of the weekly cycle at once, so dispatch sheets are there to see.
     services.cycle_tick()
+    # The office has checked and released the newest weekly package, so the provincial team's page
+    # shows what it would see in use.
+    package = (
+        WeeklySnapshot.objects.exclude(package_name="")
+        .select_related("cycle__round")
+        .order_by("-cycle__iso_year", "-cycle__iso_week")
+        .first()
+    )
+    if package is not None:
+        services.release_create(
+            actor=builder.office,
+            inspection_round=package.cycle.round,
+            kind=Release.Kind.WEEKLY_PACKAGE,
+            snapshot=package,
+            note="已核对",
+        )
     return True
 
 
