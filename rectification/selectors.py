@@ -1,7 +1,7 @@
 """Every read that depends on who is asking. Each starts from an ``access`` chokepoint."""
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 
 from accounts.models import Unit, User
 
@@ -34,7 +34,23 @@ def rounds_visible_to(user):
     )
 
 
-def problem_list(*, user, inspection_round=None, track_kind=None, closeout_state=None, search="", campaign_id=None):
+# How a list may be ordered (``?order=``), each ending in a unique key so that pages never overlap.
+PROBLEM_ORDERS = {
+    "": ("round_id", "seq", "id"),
+    "due": (F("due_date").asc(nulls_last=True), "seq", "id"),
+    "lead_unit": ("lead_unit__sort_order", "lead_unit__name", "seq", "id"),
+}
+MEASURE_ORDERS = {
+    "": ("due_date", "code", "id"),
+    "percent": ("percent", "due_date", "code", "id"),
+    "unit": ("owner_unit__sort_order", "owner_unit__name", "due_date", "code", "id"),
+    "reported": (F("last_reported_at").asc(nulls_first=True), "code", "id"),
+}
+
+
+def problem_list(
+    *, user, inspection_round=None, track_kind=None, closeout_state=None, search="", campaign_id=None, order=""
+):
     problems = problems_visible_to(user)
     if inspection_round is not None:
         problems = problems.filter(round=inspection_round)
@@ -54,7 +70,7 @@ def problem_list(*, user, inspection_round=None, track_kind=None, closeout_state
                 "measures", filter=Q(measures__closeout_state=CloseOutState.CLOSED), distinct=True
             ),
         )
-        .order_by("round_id", "seq", "id")
+        .order_by(*PROBLEM_ORDERS.get(order, PROBLEM_ORDERS[""]))
     )
 
 
@@ -508,7 +524,7 @@ def penalties_for(*, user):
     return access.penalties_visible_to(user).select_related("unit", "cycle", "decided_by").prefetch_related("files")
 
 
-def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None):
+def measure_list(*, user, inspection_round=None, filters=None, light=None, today=None, order=""):
     """The measures behind a dashboard number: same access, same filters, lights in SQL."""
     from .lights import light_q
 
@@ -527,7 +543,9 @@ def measure_list(*, user, inspection_round=None, filters=None, light=None, today
             .exclude(closeout_state=CloseOutState.CLOSED)
             .exclude(progress_state="completed")
         )
-    return measures.select_related("problem__lead_official", "owner_unit").order_by("due_date", "code")
+    return measures.select_related("problem__lead_official", "owner_unit").order_by(
+        *MEASURE_ORDERS.get(order, MEASURE_ORDERS[""])
+    )
 
 
 # --- setting up a round ------------------------------------------------------------------------------

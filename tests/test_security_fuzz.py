@@ -277,9 +277,9 @@ AUDIT_SEARCH = ["q", "actor", "action", "outcome", "ip", "date_from", "date_to",
 # Every page that reads its query string: (URL name, the page's object, who asks, its parameters).
 PAGES_WITH_PARAMETERS = [
     ("rectification:dashboard", None, "office", [*FILTERS, "ranking"]),
-    ("rectification:measure_list", None, "office", [*FILTERS, "light", "page"]),
+    ("rectification:measure_list", None, "office", [*FILTERS, "light", "page", "order"]),
     ("rectification:review_stuck", None, "office", ["round"]),
-    ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page", "campaign"]),
+    ("rectification:problem_list", None, "office", ["round", "track", "state", "q", "page", "campaign", "order"]),
     ("rectification:campaign_list", None, "office", ["round"]),
     ("rectification:battle_board", None, "office", ["round", "group"]),
     ("rectification:unclaimed_list", None, "office", [*FILTERS, "kind", "page"]),

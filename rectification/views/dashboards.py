@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.ui import id_param, paginate
@@ -148,6 +149,14 @@ def leader_dashboard(request):
     return render(request, "rectification/leader.html", page)
 
 
+MEASURE_ORDER_CHOICES = [
+    ("", gettext_lazy("完成时限")),
+    ("percent", gettext_lazy("进度从低到高")),
+    ("unit", gettext_lazy("责任单位")),
+    ("reported", gettext_lazy("最久未报")),
+]
+
+
 @login_required
 @require_GET
 def measure_list(request):
@@ -156,7 +165,10 @@ def measure_list(request):
     today = timezone.localdate()
     filters = _dashboard_filters(request)
     light = request.GET.get("light") if request.GET.get("light") in {candidate.code for candidate in LIGHTS} else None
-    measures = selectors.measure_list(user=user, inspection_round=current, filters=filters, light=light, today=today)
+    order = request.GET.get("order", "") if request.GET.get("order", "") in selectors.MEASURE_ORDERS else ""
+    measures = selectors.measure_list(
+        user=user, inspection_round=current, filters=filters, light=light, today=today, order=order
+    )
     page = paginate(request, with_light_inputs(measures), PAGE_SIZE)
     mark_lights(page, today)
     return render(
@@ -167,6 +179,8 @@ def measure_list(request):
             "round": current,
             "rounds": rounds,
             "light_label": next((candidate.label for candidate in LIGHTS if candidate.code == light), ""),
+            "order": order,
+            "order_choices": MEASURE_ORDER_CHOICES,
             "filters": filters,
             # The campaign a count on its page was opened from, named above the list.
             "campaign": selectors.campaign_list(user=user).filter(pk=filters["campaign"]).first()

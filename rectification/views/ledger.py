@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.ui import id_param, paginate, search_param
@@ -49,6 +50,13 @@ def home(request):
     return render(request, "rectification/home.html", context)
 
 
+PROBLEM_ORDER_CHOICES = [
+    ("", gettext_lazy("按编号")),
+    ("due", gettext_lazy("按整改时限")),
+    ("lead_unit", gettext_lazy("按牵头单位")),
+]
+
+
 @login_required
 @require_GET
 def problem_list(request):
@@ -58,6 +66,7 @@ def problem_list(request):
     state = request.GET.get("state") if request.GET.get("state") in CloseOutState.values else ""
     search = search_param(request)
     campaign_id = id_param(request, "campaign")
+    order = request.GET.get("order", "") if request.GET.get("order", "") in selectors.PROBLEM_ORDERS else ""
     problems = selectors.problem_list(
         user=user,
         inspection_round=current,
@@ -65,6 +74,7 @@ def problem_list(request):
         closeout_state=state,
         search=search,
         campaign_id=campaign_id,
+        order=order,
     )
     page = paginate(request, problems, PAGE_SIZE)
     return render(
@@ -76,7 +86,8 @@ def problem_list(request):
             "round": current,
             "track_choices": Track.Kind.choices,
             "state_choices": CloseOutState.choices,
-            "filters": {"track": track_kind, "state": state, "q": search, "campaign": campaign_id},
+            "filters": {"track": track_kind, "state": state, "q": search, "campaign": campaign_id, "order": order},
+            "order_choices": PROBLEM_ORDER_CHOICES,
             "campaigns": selectors.campaign_list(user=user, inspection_round=current),
         },
     )
