@@ -9,12 +9,12 @@ from django.utils.translation import gettext as _
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 
+from ..excel.reading import zip_declares_dtd
+
 # A 简报 of a few pages with photos is well under this; a larger file is a mistake.
 DOCX_MAX_BYTES = 20 * 1024 * 1024
 # A zip whose members unpack to far more than the file itself is refused before anything opens it.
 UNPACKED_MAX_BYTES = 200 * 1024 * 1024
-# A DTD comes before the root element: the head of each part is enough to find one.
-DTD_LOOKAHEAD = 4096
 DOCX_PARTS = ("[Content_Types].xml", "word/document.xml")
 
 
@@ -45,11 +45,8 @@ def docx_check(uploaded):
                 raise not_docx
             # Word and WPS never write a DTD; one in a part is an entity-expansion attempt (python-docx
             # would not expand it, but the file is refused outright, like a ledger with one).
-            for info in members.values():
-                if info.filename.endswith((".xml", ".rels")):
-                    with archive.open(info) as part:
-                        if b"<!DOCTYPE" in part.read(DTD_LOOKAHEAD).upper():
-                            raise not_docx
+            if zip_declares_dtd(archive):
+                raise not_docx
         uploaded.seek(0)
         Document(uploaded)
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError):
