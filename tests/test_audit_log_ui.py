@@ -124,7 +124,7 @@ def _admin_actions():
 def _expansions():
     """What each dynamically built action can be. A new f-string action fails the test below
     until it is listed here, with its values."""
-    from rectification.models import MeasureChangeRequest, Penalty, SignOffStep
+    from rectification.models import MeasureChangeRequest, Penalty, Release, SignOffStep
 
     decided = [SignOffStep.Step.LEAD_UNIT, SignOffStep.Step.LEADER, SignOffStep.Step.OFFICE]
     return {
@@ -136,6 +136,9 @@ def _expansions():
             f"measure.change_{state}" for state in MeasureChangeRequest.State.values if state != "pending"
         ],
         "f\"admin.{obj._meta.model_name}.{('change' if change else 'add')}\"": _admin_actions(),
+        # The work activities: meetings and on-site visits (services.records.activity_create).
+        "f'record.{group}'": ["record.meeting", "record.visit"],
+        "f'release.{kind}'": [f"release.{kind}" for kind in Release.Kind.values],
     }
 
 
