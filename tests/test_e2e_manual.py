@@ -266,8 +266,9 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         page.get_by_role("link", name="通报扣分").click()
         shot(page, "office-penalties", full_page=False)
         page.get_by_role("link", name="报送省巡视组").click()
-        page.get_by_role("button", name="报送省巡视组").first.click()
-        page.wait_for_load_state()
+        # The demo office has released its newest weekly package: listed as released, downloadable.
+        expect(page.get_by_role("heading", name="已报送")).to_be_visible()
+        expect(page.get_by_role("link", name="下载").first).to_be_visible()
         shot(page, "office-release", full_page=False)
         page.get_by_role("link", name="工作记录").click()
         shot(page, "office-records", full_page=False)
