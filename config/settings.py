@@ -118,6 +118,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.AccountGateMiddleware",
+    # After the gates above (a provincial account with an expired password is sent to change it
+    # first): the provincial team opens only the pages of what was released to it.
+    "rectification.middleware.ReleasedOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Inside the session, messages and CSRF middleware: the 404 page it renders shows the
     # signed-in menu with a working logout button.

@@ -60,6 +60,7 @@ from .models import (
     CoordinationItem,
     Evidence,
     ExportJob,
+    FinalReportFinal,
     GroupRobot,
     ImportColumnMapping,
     Measure,
@@ -106,6 +107,46 @@ def reads_released_only(user):
     packages and their frozen figures, later the final report), never the live internal views: the
     dashboard, the units' rankings, the formalism signals, the weekly cycle's log."""
     return is_provincial(user) and not (is_office(user) or is_supervision(user))
+
+
+# The pages of the findings the provincial team may open: what the district released to it (the
+# list, each released week's package and frozen figures, the released final report) and the pages
+# every signed-in person has (the manual, the bell). Every other page is live and internal.
+RELEASED_PAGES = frozenset(
+    {
+        "rectification:home",
+        "rectification:release_list",
+        "rectification:release_figures",
+        "rectification:snapshot_package",
+        "rectification:final_report_final",
+        "rectification:help_index",
+        "rectification:help_chapter",
+        "rectification:help_image",
+        "rectification:guide_dismiss",
+        "rectification:notifications",
+        "rectification:notifications_read",
+        "rectification:notification_open",
+    }
+)
+
+
+def may_open_page(user, view_name):
+    """The one gate every page of the findings passes (``rectification.middleware``): the provincial
+    team opens only ``RELEASED_PAGES``; a page added later is refused to it until listed there.
+    Everyone else is decided by the page's own chokepoint."""
+    if not view_name.startswith("rectification:"):
+        return True
+    return not reads_released_only(user) or view_name in RELEASED_PAGES
+
+
+def require_page(user, view_name):
+    """403, with the reason in Chinese, for a page ``may_open_page`` refuses."""
+    if not may_open_page(user, view_name):
+        raise PermissionDenied(
+            _(
+                "省巡视组账号只查看区整改办已报送的材料（周报送材料、报送时冻结的数字和整改情况报告），不查看实时台账、总览、排名和预警。"
+            )
+        )
 
 
 def sees_round_overview(user):
@@ -699,6 +740,22 @@ def penalty_for_user(user, pk, action="view"):
     return _one(penalties_visible_to(user), pk, user, action, actions)
 
 
+def final_report_finals_visible_to(user):
+    """整改情况报告定稿: every upload for the office and supervision; for the provincial team the one
+    released to it (``Release.final_report``); nobody else."""
+    if is_office(user) or is_supervision(user):
+        return FinalReportFinal.objects.all()
+    if reads_released_only(user):
+        return FinalReportFinal.objects.filter(release__kind=Release.Kind.FINAL_REPORT)
+    return FinalReportFinal.objects.none()
+
+
+def final_report_final_for_user(user, pk, action="view"):
+    """One uploaded final report: 404 unless visible; "release" (to the province) is the office's."""
+    actions = {"view": lambda u, f: True, "release": lambda u, f: may_release(u)}
+    return _one(final_report_finals_visible_to(user).select_related("round"), pk, user, action, actions)
+
+
 def briefing_snapshots_visible_to(user):
     """The weeks whose 简报 a person may open: those who read the weekly cycle's log (the office
     and supervision); drafting and uploading is the office's (``may_write_documents``)."""
@@ -754,6 +811,18 @@ def releases_visible_to(user):
     if not may_view_releases(user):
         return Release.objects.none()
     return Release.objects.all()
+
+
+def release_for_user(user, pk):
+    """A released week (``Release`` of a weekly package) whose frozen figures a person may read: 404
+    for anyone who does not read releases, for a final report's row and for a missing one."""
+    return _one(
+        releases_visible_to(user).filter(kind=Release.Kind.WEEKLY_PACKAGE).select_related("round", "snapshot__cycle"),
+        pk,
+        user,
+        "view",
+        {"view": lambda u, r: True},
+    )
 
 
 def final_report_released(user, inspection_round):

@@ -112,6 +112,8 @@ FILE_ACTIONS = {
     "document.briefing_draft": "下载整改工作简报草稿",
     "document.briefing_final_upload": "上传整改工作简报定稿",
     "document.briefing_final_download": "下载整改工作简报定稿",
+    "document.final_report_final_upload": "上传整改情况报告定稿",
+    "document.final_report_final_download": "下载整改情况报告定稿",
     "document.final_report_draft": "下载整改情况报告草稿",
 }
 SYSTEM_ACTIONS = {

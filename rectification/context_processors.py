@@ -80,8 +80,10 @@ GUIDES = {
         ("coordination_list", gettext_lazy("在“协调事项”了解各单位提请协调的困难。")),
     ],
     "07-provincial": [
-        ("dashboard", gettext_lazy("在“总览”看整改进展和预警。")),
-        ("release_list", gettext_lazy("在“报送省巡视组”查看和下载区里报送的每周材料。")),
+        (
+            "release_list",
+            gettext_lazy("在“报送省巡视组”查看区里报送的每周数字，下载每周报送材料和整改情况报告定稿。"),
+        ),
     ],
 }
 
@@ -118,7 +120,8 @@ def bell(request):
 
 
 def _entry(name, label, badge=None, query=""):
-    return {"name": name, "label": label, "url": reverse(f"rectification:{name}") + query, "badge": badge}
+    view = f"rectification:{name}"
+    return {"name": name, "label": label, "url": reverse(view) + query, "badge": badge, "view": view}
 
 
 def main_menu(user):
@@ -189,6 +192,8 @@ def main_menu(user):
         )
     if accounts_access.may_read_audit_log(user):
         entries.append({"name": "audit", "label": _("审计日志"), "url": reverse("accounts:audit_log"), "badge": None})
+    # The gate every page passes (``access.may_open_page``): no entry for a page that would refuse.
+    entries = [entry for entry in entries if access.may_open_page(user, entry.get("view", ""))]
     return _ordered(
         entries, PRIMARY["unit"] if unit_staff else PRIMARY["leader"] if access.may_view_leader_page(user) else []
     )

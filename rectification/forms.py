@@ -891,3 +891,16 @@ class FinalReportForm(forms.Form):
 
 class BriefingUploadForm(forms.Form):
     file = forms.FileField(label=_("简报定稿（Word 文档 .docx）"))
+
+
+class FinalReportUploadForm(forms.Form):
+    file = forms.FileField(label=_("整改情况报告定稿（Word 文档 .docx）"))
+
+
+class ReleaseConfirmForm(forms.Form):
+    """Releasing to the provincial team cannot be undone: the office says so in a box it ticks."""
+
+    confirmed = forms.BooleanField(
+        label=_("我已核对定稿，确认报送省巡视组（报送后不能撤回）"),
+        error_messages={"required": _("请勾选“确认报送”后再报送：报送后省巡视组即可下载，不能撤回。")},
+    )

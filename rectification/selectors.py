@@ -22,6 +22,7 @@ from .models import (
     OutboxMessage,
     Problem,
     ProgressReport,
+    Release,
     SupervisionNotice,
     Track,
 )
@@ -846,7 +847,50 @@ def secretary_events_for(*, user, problem):
 
 def releases_for(*, user):
     """What was released to the provincial team, newest first, with each week's frozen headline."""
-    return access.releases_visible_to(user).select_related("round", "snapshot__cycle", "released_by")
+    return access.releases_visible_to(user).select_related("round", "snapshot__cycle", "released_by", "final_report")
+
+
+def final_report_finals(*, user, inspection_round):
+    """The round's uploaded final reports (整改情况报告定稿), newest first, with who uploaded them and
+    the release that sent one to the province."""
+    return (
+        access.final_report_finals_visible_to(user)
+        .filter(round=inspection_round)
+        .select_related("uploaded_by", "release__released_by")
+    )
+
+
+def final_report_release(*, user, inspection_round):
+    """The round's final-report release, if the office has made it (and ``user`` reads releases)."""
+    return (
+        access.releases_visible_to(user)
+        .filter(round=inspection_round, kind=Release.Kind.FINAL_REPORT)
+        .select_related("final_report", "released_by")
+        .first()
+    )
+
+
+def released_figures(*, release):
+    """The figures of a released week, read from its frozen snapshot (never the live ledger): what the
+    provincial team was sent. The units' ranking, the leaders' table and the named items stay out."""
+    figures = release.snapshot.figures
+    problems = figures.get("problems", {})
+    measures = figures.get("measures", {})
+    closed = CloseOutState.CLOSED.value
+    return {
+        "round": figures.get("round", release.round.title),
+        "as_of": figures.get("as_of", ""),
+        "countdown": figures.get("countdown") or {},
+        "problems_total": problems.get("total", 0),
+        "problems_closed": problems.get("by_closeout", {}).get(closed, 0),
+        "measures_total": measures.get("total", 0),
+        "measures_closed": measures.get("closed", 0),
+        "closed_this_week": figures.get("closed_this_week", 0),
+        "overdue": len(figures.get("overdue", ())),
+        "stalled": len(figures.get("stalled", ())),
+        "missed_units": len(figures.get("missed_units", ())),
+        "by_track": figures.get("by_track", []),
+    }
 
 
 def snapshots_unreleased(*, user):

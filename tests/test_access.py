@@ -1,11 +1,20 @@
-"""The permission matrix: who sees and may act on which problem and measure."""
+"""The permission matrix: who sees and may act on which problem and measure, and the provincial
+team's one rule: it opens only what the district released to it."""
+
+import datetime
+import io
+import re
+import zipfile
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from rectification import access, services
 from rectification.access import (
     measure_for_user,
@@ -13,7 +22,9 @@ from rectification.access import (
     problem_for_user,
     problems_visible_to,
 )
-from rectification.models import Track
+from rectification.models import CloseOutState, Measure, Release, Track, WeeklySnapshot
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # actor attribute on World -> (sees problem, sees resp_measure, sees coop_measure)
 VISIBILITY = {
@@ -31,6 +42,10 @@ VISIBILITY = {
     "secadmin": (False, False, False),
     "auditadmin": (False, False, False),
 }
+
+# The provincial team reads every finding as a whole (the weekly package is built for it from the
+# querysets above), but opens none of the live pages: only what the district released (403).
+RELEASED_ONLY = {"provincial"}
 
 
 @pytest.mark.django_db
@@ -50,6 +65,9 @@ class TestVisibility:
         client.force_login(getattr(world, actor))
         problem_page = client.get(reverse("rectification:problem_detail", args=[world.problem.pk]))
         measure_page = client.get(reverse("rectification:measure_detail", args=[world.resp_measure.pk]))
+        if actor in RELEASED_ONLY:
+            assert problem_page.status_code == measure_page.status_code == 403
+            return
         assert problem_page.status_code == (200 if sees_problem else 404)
         assert measure_page.status_code == (200 if sees_resp else 404)
         if sees_problem:
@@ -58,8 +76,9 @@ class TestVisibility:
     @pytest.mark.parametrize("actor", sorted(VISIBILITY))
     def test_it_shows_the_problem_in_the_list_only_to_those_who_may_see_it(self, world, client, actor):
         client.force_login(getattr(world, actor))
-        page = client.get(reverse("rectification:problem_list")).content.decode()
-        assert ("违规发放津补贴" in page) is VISIBILITY[actor][0]
+        response = client.get(reverse("rectification:problem_list"))
+        assert ("违规发放津补贴" in response.content.decode()) is (VISIBILITY[actor][0] and actor not in RELEASED_ONLY)
+        assert (response.status_code == 403) is (actor in RELEASED_ONLY)
 
     def test_it_gives_the_same_answer_for_missing_and_not_yours(self, world, client):
         client.force_login(world.outsider)
@@ -244,3 +263,105 @@ class TestChokepointsOfWhatHangsOffAMeasure:
         assert client.get(reverse("rectification:evidence_download", args=[objects["evidence"].pk])).status_code == 404
         client.force_login(world.coop_staff)
         assert client.post(reverse("rectification:milestone_done", args=[objects["milestone"].pk])).status_code == 403
+
+
+# --- the provincial team reads what the district released -----------------------------------------
+
+
+def _stat(page, label):
+    """The number of a figure block (``<span>label</span><strong>n</strong>``) on a page, and its note."""
+    found = re.search(rf"<span>{label}</span><strong>(\d+)</strong>(?:<em>已销号 (\d+)</em>)?", page)
+    assert found, label
+    return int(found.group(1)), found.group(2) and int(found.group(2))
+
+
+@pytest.mark.django_db
+class TestReleasedOnly:
+    @pytest.fixture
+    def snapshots(self, world, settings, tmp_path):
+        """Two summarised weeks with their packages: week 47 stays unreleased, week 48 is released."""
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        for week, day in ((47, 20), (48, 27)):
+            with time_machine.travel(datetime.datetime(2026, 11, day, 19, tzinfo=SHANGHAI), tick=False):
+                services.step_run(services.cycle_for(world.round, 2026, week), "summary")
+        unreleased = WeeklySnapshot.objects.get(cycle__iso_week=47)
+        released = WeeklySnapshot.objects.get(cycle__iso_week=48)
+        release = services.release_create(
+            actor=world.office, inspection_round=world.round, kind=Release.Kind.WEEKLY_PACKAGE, snapshot=released
+        )
+        return unreleased, released, release
+
+    def test_it_refuses_the_live_pages_with_the_reason(self, world, client, snapshots):
+        client.force_login(world.provincial)
+        for url in (
+            reverse("rectification:dashboard"),
+            reverse("rectification:problem_list"),
+            reverse("rectification:problem_detail", args=[world.problem.pk]),
+            reverse("rectification:coordination_list"),
+            reverse("rectification:battle_board"),
+            reverse("rectification:excel:index"),
+            reverse("rectification:excel:ledger", args=[world.round.pk]),
+            reverse("rectification:excel:statistics", args=[world.round.pk]),
+        ):
+            response = client.get(url)
+            assert response.status_code == 403, url
+            assert "省巡视组账号只查看区整改办已报送的材料" in response.content.decode(), url
+        assert not AuditEvent.objects.filter(actor=world.provincial, action__startswith="excel.").exists()
+
+    def test_it_gives_a_released_package_and_refuses_an_unreleased_one(self, world, client, snapshots):
+        unreleased, released, _release = snapshots
+        client.force_login(world.provincial)
+        assert client.get(reverse("rectification:snapshot_package", args=[unreleased.pk])).status_code == 404
+        response = client.get(reverse("rectification:snapshot_package", args=[released.pk]))
+        assert response.status_code == 200
+        assert len(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()) == 3
+        listed = client.get(reverse("rectification:release_list")).content.decode()
+        assert reverse("rectification:snapshot_package", args=[released.pk]) in listed
+        assert reverse("rectification:snapshot_package", args=[unreleased.pk]) not in listed
+
+    def test_it_shows_the_released_figures_as_frozen_not_live(self, world, client, snapshots):
+        _unreleased, released, release = snapshots
+        figures = released.figures
+        # The ledger moves on after the release: a new measure, and one measure closed.
+        world.make_problem("9.9", measures=[world.resp_unit])
+        Measure.objects.filter(pk=world.coop_measure.pk).update(closeout_state=CloseOutState.CLOSED)
+        live_total = Measure.objects.count()
+        assert live_total != figures["measures"]["total"]
+
+        client.force_login(world.provincial)
+        url = reverse("rectification:release_figures", args=[release.pk])
+        assert url in client.get(reverse("rectification:release_list")).content.decode()
+        page = client.get(url).content.decode()
+        assert _stat(page, "整改措施") == (figures["measures"]["total"], figures["measures"]["closed"])
+        assert _stat(page, "反馈问题")[0] == figures["problems"]["total"]
+        assert _stat(page, "本周销号")[0] == figures["closed_this_week"]
+        assert _stat(page, "逾期措施")[0] == len(figures["overdue"]) == released.overdue_count
+        assert _stat(page, "未报单位")[0] == len(figures["missed_units"]) == released.missed_unit_count
+        # The frozen numbers are the ledger's as it stood at the summary, counted independently.
+        assert figures["measures"]["total"] == live_total - 1
+        assert "单位排名" not in page and "形式主义" not in page
+        for row in figures["by_track"]:
+            assert f"<td>{row['track']}</td><td>{row['total']}</td><td>{row['closed']}</td>" in page
+
+    @pytest.mark.parametrize(
+        "actor, status",
+        [("office", 200), ("supervision", 200), ("resp_staff", 404), ("outsider", 404), ("leader", 404)],
+    )
+    def test_it_shows_the_released_figures_to_release_readers_only(self, world, client, snapshots, actor, status):
+        client.force_login(getattr(world, actor))
+        assert client.get(reverse("rectification:release_figures", args=[snapshots[2].pk])).status_code == status
+        assert client.get(reverse("rectification:release_figures", args=[snapshots[2].pk + 99])).status_code in (
+            403,
+            404,
+        )
+
+    def test_its_menu_holds_only_what_it_may_open(self, world, client, snapshots):
+        client.force_login(world.provincial)
+        response = client.get(reverse("rectification:home"))
+        menu = response.context["menu"]
+        assert [entry["name"] for entry in menu] == ["home", "release_list"]
+        for entry in menu:
+            assert client.get(entry["url"]).status_code == 200, entry["name"]
+        page = response.content.decode()
+        for name in ("dashboard", "problem_list", "coordination_list", "excel:index", "battle_board"):
+            assert f'href="{reverse(f"rectification:{name}")}"' not in page, name

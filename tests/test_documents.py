@@ -39,8 +39,10 @@ from rectification.models import (
     BriefingFinal,
     CoordinationItem,
     DocumentProfile,
+    FinalReportFinal,
     PetitionClue,
     Recovery,
+    Release,
     RuleRecord,
     WeeklySnapshot,
     WorkActivity,
@@ -649,7 +651,8 @@ class TestBriefingPages:
             ("post", reverse("rectification:briefing_upload", args=[snapshot.pk])),
             ("get", reverse("rectification:briefing_final", args=[kept.pk])),
         ):
-            assert getattr(client, method)(url).status_code == 404, url
+            # The provincial team is refused every page but what was released to it, with the reason.
+            assert getattr(client, method)(url).status_code == (403 if actor == "provincial" else 404), url
         assert BriefingFinal.objects.count() == 1
 
 
@@ -693,3 +696,149 @@ class TestFinalReportPage:
             assert client.get(url).status_code == 403
             assert client.post(url, {"doc_number": DOC_NUMBER, "day": "2026-11-27"}).status_code == 403
         assert not AuditEvent.objects.filter(action__startswith="document.").exists()
+
+
+@pytest.mark.django_db
+class TestFinalReportFinal:
+    """The office uploads the final 整改情况报告 it edited in Word, and releases one to the province."""
+
+    @pytest.fixture
+    def edited(self, world):
+        return final_report(
+            user=world.office,
+            inspection_round=world.round,
+            profile=papers.document_profile(),
+            doc_number=DOC_NUMBER,
+            day=TODAY,
+        ).content
+
+    @pytest.fixture(autouse=True)
+    def media(self, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
+        return tmp_path
+
+    def _upload(self, client, world, content, name="整改情况报告定稿.docx"):
+        url = reverse("rectification:final_report_upload", args=[world.round.pk])
+        return client.post(url, {"file": docx_upload(content, name)}, follow=True).content.decode()
+
+    def test_it_keeps_each_upload_with_who_and_when(self, world, client, edited):
+        client.force_login(world.office)
+        page = client.get(reverse("rectification:final_report", args=[world.round.pk])).content.decode()
+        assert "尚未上传定稿" in page
+        page = self._upload(client, world, edited)
+        assert "整改情况报告定稿已上传" in page
+        self._upload(client, world, edited, "整改情况报告定稿二稿.docx")
+        finals = list(FinalReportFinal.objects.order_by("pk"))
+        assert [(f.original_name, f.uploaded_by, f.size) for f in finals] == [
+            ("整改情况报告定稿.docx", world.office, len(edited)),
+            ("整改情况报告定稿二稿.docx", world.office, len(edited)),
+        ]
+        page = client.get(reverse("rectification:final_report", args=[world.round.pk])).content.decode()
+        for final in finals:
+            assert reverse("rectification:final_report_final", args=[final.pk]) in page
+            assert final.uploaded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") in page
+        assert page.count(f"<td>{world.office}</td>") == 2
+        events = AuditEvent.objects.filter(action="document.final_report_final_upload")
+        assert events.count() == 2 and {e.changes["sha256"] for e in events} == {finals[0].sha256}
+        response = client.get(reverse("rectification:final_report_final", args=[finals[0].pk]))
+        assert b"".join(response.streaming_content) == edited
+        assert AuditEvent.objects.get(action="document.final_report_final_download").actor == world.office
+
+    @pytest.mark.parametrize(
+        "name, content, message",
+        [
+            ("报告.doc", b"\xd0\xcf\x11\xe0" + b"0" * 100, "不是 Word 文档（.docx）"),
+            ("报告.docx", PDF, "内容不是 Word 文档"),
+        ],
+    )
+    def test_it_refuses_what_is_not_a_real_docx(self, world, client, media, name, content, message):
+        client.force_login(world.office)
+        assert message in self._upload(client, world, content, name)
+        assert not FinalReportFinal.objects.exists() and not list(media.rglob("*.docx"))
+
+    def test_it_refuses_a_declared_dtd_and_a_file_too_large(self, world, client, media, edited, monkeypatch):
+        client.force_login(world.office)
+        with zipfile.ZipFile(io.BytesIO(edited)) as source:
+            parts = {name: source.read(name) for name in source.namelist()}
+        laughs = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+        parts["word/document.xml"] = laughs + parts["word/document.xml"].split(b"?>", 1)[-1]
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w") as target:
+            for name, content in parts.items():
+                target.writestr(name, content)
+        assert "内容不是 Word 文档" in self._upload(client, world, bomb.getvalue())
+        monkeypatch.setattr(checks, "DOCX_MAX_BYTES", len(edited) - 1)
+        page = self._upload(client, world, edited)
+        assert "超过了" in page and "上限" in page
+        assert not FinalReportFinal.objects.exists() and not list(media.rglob("*.docx"))
+
+    def test_the_province_gets_it_only_once_released_and_only_once(self, world, client, edited):
+        client.force_login(world.office)
+        self._upload(client, world, edited)
+        self._upload(client, world, edited, "另一稿.docx")
+        first, second = FinalReportFinal.objects.order_by("pk")
+        download = reverse("rectification:final_report_final", args=[first.pk])
+        releases = reverse("rectification:release_list")
+
+        client.force_login(world.provincial)
+        assert client.get(download).status_code == 404
+        assert download not in client.get(releases).content.decode()
+        assert client.post(reverse("rectification:final_report_release", args=[first.pk])).status_code in (403, 404)
+
+        # Without the confirmation ticked nothing is released.
+        client.force_login(world.office)
+        release_url = reverse("rectification:final_report_release", args=[first.pk])
+        page = client.post(release_url, follow=True).content.decode()
+        assert "请勾选“确认报送”" in page
+        assert not Release.objects.exists()
+        page = client.post(release_url, {"confirmed": "on"}, follow=True).content.decode()
+        assert "整改情况报告已报送省巡视组" in page and "已报送" in page
+        release = Release.objects.get()
+        assert (release.kind, release.final_report, release.released_by) == ("final_report", first, world.office)
+        assert AuditEvent.objects.get(action="release.final_report").changes["sha256"] == first.sha256
+        # Once, one-way: neither the same final nor another is released again; no upload after it.
+        page = client.post(
+            reverse("rectification:final_report_release", args=[second.pk]), {"confirmed": "on"}, follow=True
+        ).content.decode()
+        assert "本轮整改情况报告已报送省巡视组，不能再次报送或撤回" in page
+        assert Release.objects.count() == 1
+        assert "上传定稿</button>" not in page and "报送省巡视组</button>" not in page
+
+        client.force_login(world.provincial)
+        listed = client.get(releases).content.decode()
+        assert download in listed and "整改情况报告" in listed
+        assert reverse("rectification:final_report_final", args=[second.pk]) not in listed
+        response = client.get(download)
+        assert response.status_code == 200 and b"".join(response.streaming_content) == edited
+        event = AuditEvent.objects.get(action="document.final_report_final_download")
+        assert event.actor == world.provincial and event.changes["sha256"] == first.sha256
+        # The other upload stays the office's.
+        assert client.get(reverse("rectification:final_report_final", args=[second.pk])).status_code == 404
+        assert client.get(reverse("rectification:final_report", args=[world.round.pk])).status_code == 403
+
+    @pytest.mark.parametrize("actor", ["resp_staff", "resp_head", "leader", "outsider", "provincial", "sysadmin"])
+    def test_it_shows_nothing_before_release_to_anyone_else(self, world, client, edited, actor):
+        kept = papers.final_report_final_upload(
+            actor=world.office, inspection_round=world.round, uploaded=docx_upload(edited)
+        )
+        client.force_login(getattr(world, actor))
+        refused = 403 if actor == "provincial" else 404
+        assert client.get(reverse("rectification:final_report_final", args=[kept.pk])).status_code == 404
+        release = client.post(reverse("rectification:final_report_release", args=[kept.pk]), {"confirmed": "on"})
+        assert release.status_code == refused
+        upload = client.post(
+            reverse("rectification:final_report_upload", args=[world.round.pk]), {"file": docx_upload(edited)}
+        )
+        assert upload.status_code in (403, 404)
+        assert FinalReportFinal.objects.count() == 1 and not Release.objects.exists()
+        assert not AuditEvent.objects.filter(action="document.final_report_final_download").exists()
+
+    def test_supervision_downloads_the_finals_but_neither_uploads_nor_releases(self, world, client, edited):
+        kept = papers.final_report_final_upload(
+            actor=world.office, inspection_round=world.round, uploaded=docx_upload(edited)
+        )
+        client.force_login(world.supervision)
+        assert client.get(reverse("rectification:final_report_final", args=[kept.pk])).status_code == 200
+        release = client.post(reverse("rectification:final_report_release", args=[kept.pk]), {"confirmed": "on"})
+        assert release.status_code == 403
+        assert not Release.objects.exists()

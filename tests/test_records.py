@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -19,6 +20,7 @@ from openpyxl import load_workbook
 from accounts.models import AuditEvent
 from rectification import access, services
 from rectification.models import (
+    FinalReportFinal,
     Penalty,
     PetitionClue,
     Problem,
@@ -61,6 +63,12 @@ def _petition_data(world, **extra):
     }
 
 
+def _refused(actor):
+    """What a page outside someone's reach answers: 404 (nothing there for them), but 403 with the
+    reason for the provincial team, which opens only what the district released to it."""
+    return 403 if actor == "provincial" else 404
+
+
 @pytest.mark.django_db
 class TestPetitionPage:
     def test_it_lets_the_office_and_supervision_enter_petitions_and_clues(self, world, client):
@@ -94,8 +102,8 @@ class TestPetitionPage:
             received_on=datetime.date(2026, 11, 1),
         )
         client.force_login(getattr(world, actor))
-        assert client.get(PETITIONS).status_code == 404
-        assert client.post(PETITIONS, _petition_data(world, code="X2")).status_code == 404
+        assert client.get(PETITIONS).status_code == _refused(actor)
+        assert client.post(PETITIONS, _petition_data(world, code="X2")).status_code == _refused(actor)
         assert PetitionClue.objects.count() == 1
 
 
@@ -189,8 +197,8 @@ class TestMeetingAndVisitPages:
     def test_it_shows_nothing_to_units_and_the_provincial_team(self, world, client, actor, page):
         url, data = (MEETINGS, _meeting_data(world)) if page == "meetings" else (VISITS, _visit_data(world))
         client.force_login(getattr(world, actor))
-        assert client.get(url).status_code == 404
-        assert client.post(url, data).status_code == 404
+        assert client.get(url).status_code == _refused(actor)
+        assert client.post(url, data).status_code == _refused(actor)
         assert not WorkActivity.objects.exists()
 
 
@@ -266,10 +274,10 @@ class TestSecretaryEvents:
             files=[SimpleUploadedFile("调度.pdf", PDF)],
         )
         client.force_login(getattr(world, actor))
-        assert client.get(self._url(world)).status_code == 404
-        assert client.post(self._url(world), self._data()).status_code == 404
+        assert client.get(self._url(world)).status_code == _refused(actor)
+        assert client.post(self._url(world), self._data()).status_code == _refused(actor)
         download = reverse("rectification:record_file_download", args=[event.files.get().pk])
-        assert client.get(download).status_code == 404
+        assert client.get(download).status_code == _refused(actor)
 
     def test_it_takes_events_only_on_problems_the_secretary_leads(self, world, client):
         client.force_login(world.office)
@@ -411,10 +419,10 @@ class TestPenalties:
     def test_only_the_office_enters_or_confirms(self, world, client, actor):
         drafts = _drafts(world)
         client.force_login(getattr(world, actor))
-        assert client.get(reverse("rectification:penalty_new")).status_code == 404
-        assert client.post(reverse("rectification:penalty_new"), self._by_hand(world)).status_code == 404
+        assert client.get(reverse("rectification:penalty_new")).status_code == _refused(actor)
+        assert client.post(reverse("rectification:penalty_new"), self._by_hand(world)).status_code == _refused(actor)
         confirm = client.post(reverse("rectification:penalties_confirm"), {"penalty": [p.pk for p in drafts]})
-        assert confirm.status_code == 404
+        assert confirm.status_code == _refused(actor)
         assert Penalty.objects.filter(state="draft").count() == 3
 
     def test_it_confirms_the_weekly_drafts_in_bulk(self, world, client):
@@ -482,7 +490,7 @@ class TestPenalties:
     @pytest.mark.parametrize("actor", ["resp_head", "provincial", "outsider"])
     def test_the_deductions_export_is_refused_to_others(self, world, client, actor):
         client.force_login(getattr(world, actor))
-        assert client.get(reverse("rectification:penalty_deductions")).status_code == 404
+        assert client.get(reverse("rectification:penalty_deductions")).status_code == _refused(actor)
 
     def test_a_bad_year_gets_a_chinese_message(self, world, client):
         client.force_login(world.office)
@@ -546,12 +554,27 @@ class TestReleases:
     def test_the_provincial_team_sees_no_live_records_or_rankings(self, world, client):
         client.force_login(world.provincial)
         for name in ("dashboard", "records_index", "petition_list", "meeting_list", "visit_list", "cycle_list"):
-            assert client.get(reverse(f"rectification:{name}")).status_code == 404, name
+            response = client.get(reverse(f"rectification:{name}"))
+            assert response.status_code == 403, name
+            assert "省巡视组账号只查看区整改办已报送的材料" in response.content.decode(), name
 
-    def test_the_final_report_waits_for_its_release(self, world):
+    def test_the_final_report_waits_for_its_release(self, world, settings, tmp_path):
+        settings.PRIVATE_MEDIA_ROOT = tmp_path
         assert not access.final_report_released(world.provincial, world.round)
         assert access.final_report_released(world.office, world.round)
-        services.release_create(actor=world.office, inspection_round=world.round, kind=Release.Kind.FINAL_REPORT)
+        final = FinalReportFinal.objects.create(
+            round=world.round,
+            original_name="整改情况报告.docx",
+            stored_name="2026/final.docx",
+            size=1,
+            sha256="0" * 64,
+            uploaded_by=world.office,
+        )
+        with pytest.raises(ValidationError, match="请先上传本轮的整改情况报告定稿"):
+            services.release_create(actor=world.office, inspection_round=world.round, kind=Release.Kind.FINAL_REPORT)
+        services.release_create(
+            actor=world.office, inspection_round=world.round, kind=Release.Kind.FINAL_REPORT, final_report=final
+        )
         assert access.final_report_released(world.provincial, world.round)
         assert not access.final_report_released(world.outsider, world.round)
         assert AuditEvent.objects.filter(action="release.final_report").exists()

@@ -20,11 +20,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from rectification import services
+from rectification import access, services
 from rectification.models import (
     BriefingFinal,
     CoordinationItem,
     ExportJob,
+    FinalReportFinal,
     Measure,
     MeasureChangeRequest,
     Milestone,
@@ -32,6 +33,7 @@ from rectification.models import (
     OutboxMessage,
     Penalty,
     Problem,
+    Release,
     SupervisionNotice,
     WeeklySnapshot,
 )
@@ -143,6 +145,18 @@ def _objects(world):
         sha256="0" * 64,
         uploaded_by=world.office,
     )
+    # The week released to the provincial team, and a final report the office uploaded (not released).
+    release = Release.objects.create(
+        round=world.round, kind=Release.Kind.WEEKLY_PACKAGE, snapshot=snapshot, released_by=world.office
+    )
+    final_report = FinalReportFinal.objects.create(
+        round=world.round,
+        original_name="整改情况报告定稿.docx",
+        stored_name="2026/sweep-final.docx",
+        size=1,
+        sha256="0" * 64,
+        uploaded_by=world.office,
+    )
     change = MeasureChangeRequest.objects.create(
         measure=world.resp_measure,
         changes={"text": "全面清理违规发放的津贴补贴并追责"},
@@ -244,6 +258,8 @@ def _objects(world):
         "change": change,
         "snapshot": snapshot,
         "briefing": briefing,
+        "release": release,
+        "final_report": final_report,
         "evidence": evidence,
         "report": report,
         "coordination": coordination,
@@ -301,6 +317,10 @@ OBJECT_KWARGS = {
     "rectification:briefing_upload": lambda w, o: {"pk": o["snapshot"].pk},
     "rectification:briefing_final": lambda w, o: {"pk": o["briefing"].pk},
     "rectification:final_report": lambda w, o: {"round_id": w.round.pk},
+    "rectification:final_report_upload": lambda w, o: {"round_id": w.round.pk},
+    "rectification:final_report_final": lambda w, o: {"pk": o["final_report"].pk},
+    "rectification:final_report_release": lambda w, o: {"pk": o["final_report"].pk},
+    "rectification:release_figures": lambda w, o: {"pk": o["release"].pk},
     "rectification:calendar_year": lambda w, o: {"year": 2027},
     "rectification:calendar_holidays_add": lambda w, o: {"year": 2027},
     "rectification:calendar_workday_add": lambda w, o: {"year": 2027},
@@ -571,3 +591,21 @@ class TestUrlSweep:
             # two administrators are still swept over them.
             findings = [item for item in findings if item[0] not in CHANNEL_PAGES]
         assert _sweep(client, getattr(world, actor), findings) == []
+
+    def test_it_refuses_the_provincial_team_every_page_but_what_was_released(self, world, swept, client):
+        # One rule (``access.may_open_page``) for every page of the findings: the provincial team
+        # gets 403 on each one not listed as released material, whatever the page itself would say.
+        plan, _unknown = _plan(world, swept)
+        live = [item for item in plan if item[0].startswith("rectification:") and item[0] not in access.RELEASED_PAGES]
+        assert len(live) > 60
+        client.force_login(world.provincial)
+        answers = {name: client.get(path).status_code for name, path, _kind in live}
+        assert {name: status for name, status in answers.items() if status != 403} == {}
+        # The released material itself leaks none of unit A's live work.
+        released = [item for item in plan if item[0] in access.RELEASED_PAGES]
+        assert {name for name, _path, _kind in released} >= {
+            "rectification:release_list",
+            "rectification:release_figures",
+            "rectification:final_report_final",
+        }
+        assert [p for p in _sweep(client, world.provincial, released) if "shows" in p] == []

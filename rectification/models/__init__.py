@@ -12,7 +12,7 @@ from .cycle import (
     WeeklyCycle,
     WeeklySnapshot,
 )
-from .documents import BriefingFinal, DocumentProfile, doc_number_check
+from .documents import BriefingFinal, DocumentProfile, FinalReportFinal, doc_number_check
 from .imports import ImportColumnMapping
 from .jobs import ExportJob
 from .ledger import (
@@ -70,6 +70,7 @@ __all__ = [
     "DocumentProfile",
     "Evidence",
     "ExportJob",
+    "FinalReportFinal",
     "GroupRobot",
     "ImportColumnMapping",
     "InspectionRound",

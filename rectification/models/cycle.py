@@ -275,8 +275,7 @@ class Release(models.Model):
 
     The provincial account reads nothing else: a week's package (its frozen snapshot, figures and
     Excel files) once released, and the final report (整改情况报告) once released. A final-report
-    release names no snapshot; the report document hangs off it (the documents' module adds its own
-    link to this row: ``Release.Kind.FINAL_REPORT`` is the hook).
+    release names no snapshot but the uploaded final it sends (``final_report``), once a round.
     """
 
     class Kind(models.TextChoices):
@@ -288,6 +287,15 @@ class Release(models.Model):
     snapshot = models.OneToOneField(
         WeeklySnapshot,
         verbose_name=_("周小结快照"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="release",
+    )
+    # The uploaded final (整改情况报告定稿) a final-report release sends; none for a weekly package.
+    final_report = models.OneToOneField(
+        "FinalReportFinal",
+        verbose_name=_("整改情况报告定稿"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -306,6 +314,13 @@ class Release(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="final_report") | Q(snapshot__isnull=False), name="release_weekly_has_snapshot"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="weekly_package") | Q(final_report__isnull=False), name="release_final_has_file"
+            ),
+            # The final report goes to the province once a round: released, it cannot be taken back.
+            models.UniqueConstraint(
+                fields=["round"], condition=Q(kind="final_report"), name="release_final_report_once"
             ),
         ]
 

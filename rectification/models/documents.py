@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .cycle import WeeklySnapshot
+from .ledger import InspectionRound
 
 # 发文字号 as GB/T 9704-2012 writes it: 机关代字, the year in six-corner brackets 〔〕, the serial
 # number without leading zeros and without 第, then 号: 区整改办〔2026〕5号.
@@ -160,15 +161,11 @@ def _names(text):
     return [name.strip() for name in re.split(r"[,，、]", text or "") if name.strip()]
 
 
-class BriefingFinal(models.Model):
-    """简报定稿: the office's edited Word file of a week's 简报, kept with the week.
+class UploadedDocx(models.Model):
+    """A Word file the office edited and uploaded (a final 简报 or 整改情况报告): its name as sent,
+    where it is kept, its size and SHA-256, who uploaded it and when. Each upload is a new row:
+    an earlier final is never overwritten."""
 
-    Each upload is a new row: an earlier final is never overwritten, and the newest is the week's.
-    """
-
-    snapshot = models.ForeignKey(
-        WeeklySnapshot, verbose_name=_("周小结"), on_delete=models.PROTECT, related_name="briefing_finals"
-    )
     original_name = models.CharField(_("文件名"), max_length=200)
     stored_name = models.CharField(max_length=80, unique=True, editable=False)
     size = models.PositiveIntegerField(_("大小（字节）"))
@@ -179,10 +176,35 @@ class BriefingFinal(models.Model):
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("简报定稿")
-        verbose_name_plural = _("简报定稿")
+        abstract = True
         ordering = ["-uploaded_at", "-id"]
-        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="briefing_final_not_empty")]
 
     def __str__(self):
         return self.original_name
+
+
+class BriefingFinal(UploadedDocx):
+    """简报定稿: the office's edited Word file of a week's 简报, kept with the week; the newest is the week's."""
+
+    snapshot = models.ForeignKey(
+        WeeklySnapshot, verbose_name=_("周小结"), on_delete=models.PROTECT, related_name="briefing_finals"
+    )
+
+    class Meta(UploadedDocx.Meta):
+        verbose_name = _("简报定稿")
+        verbose_name_plural = _("简报定稿")
+        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="briefing_final_not_empty")]
+
+
+class FinalReportFinal(UploadedDocx):
+    """整改情况报告定稿: the office's edited Word file of a round's final report to the province. The
+    one the office releases to the provincial team is linked from its ``Release`` (``Release.final_report``)."""
+
+    round = models.ForeignKey(
+        InspectionRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="final_report_finals"
+    )
+
+    class Meta(UploadedDocx.Meta):
+        verbose_name = _("整改情况报告定稿")
+        verbose_name_plural = _("整改情况报告定稿")
+        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="final_report_final_not_empty")]

@@ -21,6 +21,7 @@ from ..evidence import evidence_check, evidence_discard, evidence_store
 from ..models import (
     MEETING_KINDS,
     VISIT_KINDS,
+    InspectionRound,
     Penalty,
     PetitionClue,
     RecordFile,
@@ -254,27 +255,42 @@ def penalties_confirm_many(*, actor, penalty_ids):
 
 
 @transaction.atomic
-def release_create(*, actor, inspection_round, kind, snapshot=None, note=""):
-    """Release a week's package (``snapshot``) or the final report to the provincial team.
+def release_create(*, actor, inspection_round, kind, snapshot=None, final_report=None, note=""):
+    """Release a week's package (``snapshot``) or the round's final report (``final_report``, an
+    uploaded 整改情况报告定稿) to the provincial team.
 
     Releasing is one-way and once: the provincial team may already have downloaded it.
     """
     if not access.may_release(actor):
         raise PermissionDenied(_("只有整改办可以向省巡视组报送。"))
     if kind == Release.Kind.WEEKLY_PACKAGE:
+        final_report = None
         if snapshot is None or not snapshot.package_name:
             raise ValidationError(_("该周尚未生成报送材料包，不能报送。"))
         if Release.objects.filter(snapshot=snapshot).exists():
             raise ValidationError(_("该周材料已报送。"))
     elif kind == Release.Kind.FINAL_REPORT:
         snapshot = None
+        if final_report is None or final_report.round_id != inspection_round.pk:
+            raise ValidationError(_("请先上传本轮的整改情况报告定稿，再报送。"))
+        # The round's row, locked: two offices releasing at once wait for each other here.
+        InspectionRound.objects.select_for_update().filter(pk=inspection_round.pk).first()
+        if Release.objects.filter(round=inspection_round, kind=Release.Kind.FINAL_REPORT).exists():
+            raise ValidationError(_("本轮整改情况报告已报送省巡视组，不能再次报送或撤回。"))
     else:
         raise ValidationError(_("请选择报送类别。"))
     release = Release.objects.create(
-        round=inspection_round, kind=kind, snapshot=snapshot, note=note[:200], released_by=actor
+        round=inspection_round,
+        kind=kind,
+        snapshot=snapshot,
+        final_report=final_report,
+        note=note[:200],
+        released_by=actor,
     )
     changes = {"kind": kind}
     if snapshot is not None:
         changes["week"] = f"{snapshot.cycle.iso_year}-W{snapshot.cycle.iso_week:02d}"
+    if final_report is not None:
+        changes.update(file=final_report.original_name, sha256=final_report.sha256)
     audit_record(actor=actor, action=f"release.{kind}", target=release, changes=changes)
     return release

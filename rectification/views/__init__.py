@@ -49,6 +49,9 @@ from .documents import (  # noqa: F401
     briefing_upload,
     document_profile,
     final_report,
+    final_report_final,
+    final_report_release,
+    final_report_upload,
 )
 from .followup import (  # noqa: F401
     criteria_ask,
@@ -79,6 +82,7 @@ from .records import (  # noqa: F401
     petition_list,
     record_file_download,
     records_index,
+    release_figures,
     release_list,
     secretary_events,
     secretary_problems,

@@ -315,6 +315,18 @@ def release_list(request):
 
 
 @login_required
+@require_GET
+def release_figures(request, pk):
+    """The figures of a released week as they were frozen at its summary (not the live ledger)."""
+    release = access.release_for_user(request.user, pk)
+    return render(
+        request,
+        "rectification/release_figures.html",
+        {"release": release, "figures": selectors.released_figures(release=release)},
+    )
+
+
+@login_required
 @require_POST
 def snapshot_release(request, pk):
     snapshot = access.snapshot_for_release(request.user, pk)
