@@ -5,7 +5,10 @@ test walks the code and fails on a role check anywhere else. When a rule changes
 this file, once.
 
 Who sees what:
-- the office (整改办), supervision and the provincial team read every finding;
+- the office (整改办), supervision and the provincial team read every finding; the provincial team,
+  though, opens only the pages of what the district released to it (``may_open_page``, asked for
+  every page by ``rectification.middleware``): the querysets below answer for it as a whole because
+  its weekly package is built from them;
 - a track office reads the findings of the tracks its unit runs;
 - everyone else reads only the problems and measures on which guardian grants them, or their
   unit's group, an object permission (see ``permissions_sync_for_problem``);

@@ -127,6 +127,13 @@ class World:
         return problem
 
 
+def refused(actor, usual=404):
+    """What a page out of someone's reach answers: ``usual`` (404, nothing there for them), but 403
+    with the reason for the provincial team, which opens only what the district released to it
+    (``access.may_open_page``)."""
+    return 403 if actor == "provincial" else usual
+
+
 def as_claimed(*measures):
     """The measures as their units left them after claiming (认领), which every report, milestone
     and close-out needs first. Set directly: how claiming works is tested on its own."""

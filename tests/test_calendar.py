@@ -12,6 +12,8 @@ from accounts.models import AuditEvent
 from rectification import services, workdays
 from rectification.models import CalendarDay, CalendarYear, Milestone, Problem
 
+from .conftest import refused
+
 D = datetime.date
 # The test's 2027 Spring Festival: 2/6 (Saturday) to 2/14, with Saturday 2/20 a make-up working day.
 SPRING = {"start": "2027-02-06", "end": "2027-02-14", "name": "春节"}
@@ -289,8 +291,8 @@ class TestOutsiders:
         client.force_login(getattr(world, who))
         home = client.get(reverse("rectification:home")).content.decode()
         assert reverse("rectification:calendar_years") not in home
-        assert client.get(reverse("rectification:calendar_years")).status_code == 404
-        assert client.get(year_url()).status_code == 404
+        assert client.get(reverse("rectification:calendar_years")).status_code == refused(who)
+        assert client.get(year_url()).status_code == refused(who)
         posts = [
             (reverse("rectification:calendar_holidays_add", args=[2027]), SPRING),
             (reverse("rectification:calendar_workday_add", args=[2027]), {"day": "2027-02-21", "name": "春节"}),
@@ -298,7 +300,7 @@ class TestOutsiders:
             (reverse("rectification:calendar_day_delete", args=[entry.pk]), {}),
         ]
         for url, data in posts:
-            assert client.post(url, data).status_code == 404
+            assert client.post(url, data).status_code == refused(who)
         assert list(CalendarDay.objects.values_list("date", flat=True)) == [D(2027, 2, 20)]
         assert not CalendarYear.objects.exists()
 

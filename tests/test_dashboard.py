@@ -298,8 +298,8 @@ class TestAccess:
         # The provincial team reads what the district released (报送省巡视组), never the live
         # figures, the units' ranking or the formalism signals.
         client.force_login(world.provincial)
-        assert client.get(DASHBOARD).status_code == 404
-        assert client.get(reverse("rectification:review_stuck")).status_code == 404
+        assert client.get(DASHBOARD).status_code == 403
+        assert client.get(reverse("rectification:review_stuck")).status_code == 403
         home = client.get(reverse("rectification:home")).content.decode()
         assert "总览" not in home.split("<main")[0]
         assert reverse("rectification:release_list") in home

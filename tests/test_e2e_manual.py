@@ -289,11 +289,13 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
     with signed_in(browser, live_server, "sxsz") as page:
         shot(page, "provincial-home", full_page=False)
         expect(page.get_by_role("link", name="总览")).to_have_count(0)
+        expect(page.get_by_role("link", name="报表导出")).to_have_count(0)
         page.get_by_role("link", name="报送省巡视组").first.click()
         expect(page.get_by_role("link", name="下载").first).to_be_visible()
         shot(page, "provincial-weekly", full_page=False)
-        page.get_by_role("link", name="报表导出").click()
-        shot(page, "provincial-excel", full_page=False)
+        page.get_by_role("link", name="数字").first.click()
+        expect(page.get_by_role("heading", name="分专项整改措施")).to_be_visible()
+        shot(page, "provincial-figures", full_page=False)
 
     # --- the three administrators (三员) ---------------------------------------------------------
     with signed_in(browser, live_server, "xtgly") as page:

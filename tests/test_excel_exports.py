@@ -266,13 +266,13 @@ class TestWeeklyExport:
         assert by_header(self._export(world.outsider, world), "措施编号") == ["9.1.1"]
 
     def test_it_records_the_week_in_the_audit_row_of_whoever_downloads_it(self, world, client):
-        self._export(world.provincial, world)
+        self._export(world.supervision, world)
         assert not AuditEvent.objects.filter(action="excel.export_weekly").exists()
-        client.force_login(world.provincial)
+        client.force_login(world.supervision)
         url = reverse("rectification:excel:weekly", args=[world.round.pk])
         assert client.get(url, {"week": "2026-W48"}).status_code == 200
         event = AuditEvent.objects.get(action="excel.export_weekly")
-        assert event.actor == world.provincial
+        assert event.actor == world.supervision
         assert event.changes == {"week": "2026-W48", "measures": 2, "reported": 0}
 
 

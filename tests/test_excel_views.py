@@ -100,10 +100,11 @@ class TestDownloads:
     @pytest.mark.parametrize(
         "name, actor",
         [
-            ("ledger", "provincial"),
+            # The provincial team downloads only released weekly packages (test_access.TestReleasedOnly).
+            ("ledger", "supervision"),
             ("ledger", "resp_staff"),
-            ("weekly", "provincial"),
-            ("statistics", "provincial"),
+            ("weekly", "office"),
+            ("statistics", "office"),
             ("statistics", "supervision"),
         ],
     )

@@ -24,7 +24,7 @@ from rectification.models import (
     Track,
 )
 
-from .conftest import DEADLINE, FEEDBACK, _user, as_claimed
+from .conftest import DEADLINE, FEEDBACK, _user, as_claimed, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +172,8 @@ class TestProblemEdit:
     def test_it_is_not_there_for_anyone_but_the_office(self, client, world, actor):
         _login(client, getattr(world, actor))
         url = reverse("rectification:problem_edit", args=[world.problem.pk])
-        assert client.get(url).status_code == 404
-        assert client.post(url, _edit_data(world.problem, title="改")).status_code == 404
+        assert client.get(url).status_code == refused(actor)
+        assert client.post(url, _edit_data(world.problem, title="改")).status_code == refused(actor)
         assert Problem.objects.get(pk=world.problem.pk).title == "违规发放津补贴"
 
     def test_the_detail_page_links_to_the_edit_for_the_office_only(self, client, world):
@@ -305,8 +305,8 @@ class TestLeaderHandover:
     @pytest.mark.parametrize("actor", ["resp_staff", "leader", "provincial", "track_office"])
     def test_it_is_not_there_for_anyone_but_the_office(self, client, world, actor):
         _login(client, getattr(world, actor))
-        assert client.get(reverse(self.URL)).status_code == 404
-        assert self._post(client, world, "confirm").status_code == 404
+        assert client.get(reverse(self.URL)).status_code == refused(actor)
+        assert self._post(client, world, "confirm").status_code == refused(actor)
         assert Problem.objects.get(pk=world.problem.pk).lead_official == world.leader
 
 
@@ -412,22 +412,26 @@ class TestCampaigns:
         assert client.get(reverse("rectification:campaign_detail", args=[campaign.pk])).status_code == 404
         assert "群众身边不正之风" not in client.get(reverse("rectification:campaign_list")).content.decode()
 
-    def test_the_provincial_team_reads_all_of_it(self, client, world, campaign_world):
+    def test_supervision_reads_all_of_it_and_the_provincial_team_none_live(self, client, world, campaign_world):
         campaign, _ours, _theirs = campaign_world
-        _login(client, world.provincial)
+        _login(client, world.supervision)
         body = client.get(reverse("rectification:campaign_detail", args=[campaign.pk])).content.decode()
         assert _count(body, "measures") == 4
         assert reverse("rectification:campaign_edit", args=[campaign.pk]) not in body
+        # The provincial team reads what the district released, not the live campaign pages.
+        _login(client, world.provincial)
+        assert client.get(reverse("rectification:campaign_detail", args=[campaign.pk])).status_code == 403
+        assert client.get(reverse("rectification:campaign_list")).status_code == 403
 
     @pytest.mark.parametrize("actor", ["lead_staff", "provincial", "outsider", "leader"])
     def test_only_the_office_creates_or_edits(self, client, world, campaign_world, actor):
         campaign, _ours, _theirs = campaign_world
         _login(client, getattr(world, actor))
         edit = reverse("rectification:campaign_edit", args=[campaign.pk])
-        assert client.get(edit).status_code == 404
-        assert client.post(edit, {"name": "改名", "lead_unit": world.lead_unit.pk}).status_code == 404
+        assert client.get(edit).status_code == refused(actor)
+        assert client.post(edit, {"name": "改名", "lead_unit": world.lead_unit.pk}).status_code == refused(actor)
         create = reverse("rectification:campaign_create", args=[world.round.pk])
-        assert client.post(create, {"name": "新专项", "lead_unit": world.lead_unit.pk}).status_code == 404
+        assert client.post(create, {"name": "新专项", "lead_unit": world.lead_unit.pk}).status_code == refused(actor)
         campaign.refresh_from_db()
         assert campaign.name == "群众身边不正之风专项整治"
         assert world.round.campaigns.count() == 1

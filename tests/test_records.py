@@ -31,6 +31,8 @@ from rectification.models import (
     WorkActivity,
 )
 
+from .conftest import refused
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = "2026-11-20"
@@ -61,12 +63,6 @@ def _petition_data(world, **extra):
         "received_on": DAY,
         **extra,
     }
-
-
-def _refused(actor):
-    """What a page outside someone's reach answers: 404 (nothing there for them), but 403 with the
-    reason for the provincial team, which opens only what the district released to it."""
-    return 403 if actor == "provincial" else 404
 
 
 @pytest.mark.django_db
@@ -102,8 +98,8 @@ class TestPetitionPage:
             received_on=datetime.date(2026, 11, 1),
         )
         client.force_login(getattr(world, actor))
-        assert client.get(PETITIONS).status_code == _refused(actor)
-        assert client.post(PETITIONS, _petition_data(world, code="X2")).status_code == _refused(actor)
+        assert client.get(PETITIONS).status_code == refused(actor)
+        assert client.post(PETITIONS, _petition_data(world, code="X2")).status_code == refused(actor)
         assert PetitionClue.objects.count() == 1
 
 
@@ -197,8 +193,8 @@ class TestMeetingAndVisitPages:
     def test_it_shows_nothing_to_units_and_the_provincial_team(self, world, client, actor, page):
         url, data = (MEETINGS, _meeting_data(world)) if page == "meetings" else (VISITS, _visit_data(world))
         client.force_login(getattr(world, actor))
-        assert client.get(url).status_code == _refused(actor)
-        assert client.post(url, data).status_code == _refused(actor)
+        assert client.get(url).status_code == refused(actor)
+        assert client.post(url, data).status_code == refused(actor)
         assert not WorkActivity.objects.exists()
 
 
@@ -274,10 +270,10 @@ class TestSecretaryEvents:
             files=[SimpleUploadedFile("调度.pdf", PDF)],
         )
         client.force_login(getattr(world, actor))
-        assert client.get(self._url(world)).status_code == _refused(actor)
-        assert client.post(self._url(world), self._data()).status_code == _refused(actor)
+        assert client.get(self._url(world)).status_code == refused(actor)
+        assert client.post(self._url(world), self._data()).status_code == refused(actor)
         download = reverse("rectification:record_file_download", args=[event.files.get().pk])
-        assert client.get(download).status_code == _refused(actor)
+        assert client.get(download).status_code == refused(actor)
 
     def test_it_takes_events_only_on_problems_the_secretary_leads(self, world, client):
         client.force_login(world.office)
@@ -419,10 +415,10 @@ class TestPenalties:
     def test_only_the_office_enters_or_confirms(self, world, client, actor):
         drafts = _drafts(world)
         client.force_login(getattr(world, actor))
-        assert client.get(reverse("rectification:penalty_new")).status_code == _refused(actor)
-        assert client.post(reverse("rectification:penalty_new"), self._by_hand(world)).status_code == _refused(actor)
+        assert client.get(reverse("rectification:penalty_new")).status_code == refused(actor)
+        assert client.post(reverse("rectification:penalty_new"), self._by_hand(world)).status_code == refused(actor)
         confirm = client.post(reverse("rectification:penalties_confirm"), {"penalty": [p.pk for p in drafts]})
-        assert confirm.status_code == _refused(actor)
+        assert confirm.status_code == refused(actor)
         assert Penalty.objects.filter(state="draft").count() == 3
 
     def test_it_confirms_the_weekly_drafts_in_bulk(self, world, client):
@@ -490,7 +486,7 @@ class TestPenalties:
     @pytest.mark.parametrize("actor", ["resp_head", "provincial", "outsider"])
     def test_the_deductions_export_is_refused_to_others(self, world, client, actor):
         client.force_login(getattr(world, actor))
-        assert client.get(reverse("rectification:penalty_deductions")).status_code == _refused(actor)
+        assert client.get(reverse("rectification:penalty_deductions")).status_code == refused(actor)
 
     def test_a_bad_year_gets_a_chinese_message(self, world, client):
         client.force_login(world.office)

@@ -100,9 +100,12 @@ class TestOfficeForms:
 
     def test_it_lets_only_the_office_create_problems(self, world, client):
         url = reverse("rectification:problem_create", args=[world.round.pk])
-        for user in (world.lead_staff, world.leader, world.outsider, world.provincial):
+        for user in (world.lead_staff, world.leader, world.outsider):
             client.force_login(user)
             assert client.post(url, _problem_post(world)).status_code == 404
+        # The provincial team opens only what was released to it: refused with the reason.
+        client.force_login(world.provincial)
+        assert client.post(url, _problem_post(world)).status_code == 403
         client.force_login(world.office)
         assert client.post(url, _problem_post(world)).status_code == 302
         problem = Problem.objects.get(code="2.1")

@@ -14,6 +14,8 @@ from accounts.models import AuditEvent
 from rectification import selectors, services
 from rectification.models import AcceptanceCriterion, CloseOutState, Measure, Notification, Problem
 
+from .conftest import refused
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DASHBOARD = reverse("rectification:dashboard")
 UNCLAIMED = reverse("rectification:unclaimed_list")
@@ -274,9 +276,9 @@ class TestOutsiders:
     def test_nobody_but_the_office_sees_the_lists_or_asks(self, criteria_world, client, actor):
         world = criteria_world
         client.force_login(getattr(world, actor))
-        assert client.get(UNCLAIMED, {"round": world.round.pk}).status_code == 404
-        assert client.get(CRITERIA, {"round": world.round.pk}).status_code == 404
-        assert client.post(ASK, {"round": world.round.pk}).status_code == 404
+        assert client.get(UNCLAIMED, {"round": world.round.pk}).status_code == refused(actor)
+        assert client.get(CRITERIA, {"round": world.round.pk}).status_code == refused(actor)
+        assert client.post(ASK, {"round": world.round.pk}).status_code == refused(actor)
         assert not Notification.objects.filter(
             kind=Notification.Kind.NEW_ASSIGNMENT, text__contains="验收标准"
         ).exists()

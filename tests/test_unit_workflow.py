@@ -100,9 +100,12 @@ class TestWorklist:
             assert "全面清理违规发放的津贴补贴" not in page
 
     def test_it_is_not_there_for_people_who_are_not_unit_staff(self, world, client, frozen):
-        for user in (world.office, world.leader, world.provincial, world.sysadmin):
+        for user in (world.office, world.leader, world.sysadmin):
             client.force_login(user)
             assert client.get(WORKLIST).status_code == 404
+        # The provincial team opens only what was released to it: refused with the reason.
+        client.force_login(world.provincial)
+        assert client.get(WORKLIST).status_code == 403
 
     def test_it_refuses_post(self, world, client):
         client.force_login(world.resp_staff)

@@ -23,6 +23,8 @@ from rectification.models import (
 from rectification.services import cycle as cycle_services
 from rectification.tasks import run_cycle_step, weekly_cycle_tick
 
+from .conftest import refused
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -199,11 +201,11 @@ class TestPages:
     def test_it_hides_the_cycle_pages_from_others(self, world, client, actor):
         cycle = self._cycle(world)
         client.force_login(getattr(world, actor))
-        assert client.get(reverse("rectification:cycle_list")).status_code == 404
-        assert client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).status_code == 404
-        assert (
-            client.post(reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}).status_code == 404
-        )
+        assert client.get(reverse("rectification:cycle_list")).status_code == refused(actor)
+        assert client.get(reverse("rectification:cycle_detail", args=[cycle.pk])).status_code == refused(actor)
+        assert client.post(
+            reverse("rectification:cycle_rerun", args=[cycle.pk]), {"step": "dispatch"}
+        ).status_code == refused(actor)
 
     # Committed for real: the rerun is queued only once the request's transaction has committed.
     @pytest.mark.django_db(transaction=True)
