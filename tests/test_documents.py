@@ -803,6 +803,8 @@ class TestFinalReportFinal:
         assert "本轮整改情况报告已报送省巡视组，不能再次报送或撤回" in page
         assert Release.objects.count() == 1
         assert "上传定稿</button>" not in page and "报送省巡视组</button>" not in page
+        assert "不能再上传定稿" in self._upload(client, world, edited, "三稿.docx")
+        assert FinalReportFinal.objects.count() == 2
 
         client.force_login(world.provincial)
         listed = client.get(releases).content.decode()

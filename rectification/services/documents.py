@@ -5,14 +5,14 @@ import hashlib
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import access
 from ..documents.checks import docx_check
-from ..models import BriefingFinal, DocumentProfile, FinalReportFinal
+from ..models import BriefingFinal, DocumentProfile, FinalReportFinal, Release
 from .audit import audit_record
 
 
@@ -99,6 +99,9 @@ def final_report_final_upload(*, actor, inspection_round, uploaded):
     """Keep the office's edited 整改情况报告 with its round; the same checks as the 简报's final."""
     if not access.may_write_documents(actor):
         raise PermissionDenied(_("只有整改办可以上传整改情况报告定稿。"))
+    # What the province was sent stays the round's final: a later upload could be taken for it.
+    if Release.objects.filter(round=inspection_round, kind=Release.Kind.FINAL_REPORT).exists():
+        raise ValidationError(_("本轮整改情况报告已报送省巡视组，不能再上传定稿。"))
     return _docx_keep(
         actor=actor,
         uploaded=uploaded,
