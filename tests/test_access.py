@@ -25,6 +25,8 @@ from rectification.access import (
 from rectification.models import CloseOutState, Measure, Release, Track, WeeklySnapshot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The provincial team's release list: session, user, roles, the bell, and the releases in one query.
+RELEASE_LIST_QUERIES = 5
 
 # actor attribute on World -> (sees problem, sees resp_measure, sees coop_measure)
 VISIBILITY = {
@@ -365,3 +367,19 @@ class TestReleasedOnly:
         page = response.content.decode()
         for name in ("dashboard", "problem_list", "coordination_list", "excel:index", "battle_board"):
             assert f'href="{reverse(f"rectification:{name}")}"' not in page, name
+
+    def test_its_release_list_costs_the_same_for_more_releases(
+        self, world, client, snapshots, django_assert_num_queries
+    ):
+        unreleased, _released, _release = snapshots
+        client.force_login(world.provincial)
+        url = reverse("rectification:release_list")
+        client.get(url)
+        with django_assert_num_queries(RELEASE_LIST_QUERIES):
+            assert len(client.get(url).context["releases"]) == 1
+        services.release_create(
+            actor=world.office, inspection_round=world.round, kind=Release.Kind.WEEKLY_PACKAGE, snapshot=unreleased
+        )
+        with django_assert_num_queries(RELEASE_LIST_QUERIES):
+            listed = client.get(url).context["releases"]
+        assert len(listed) == Release.objects.count() == 2
