@@ -28,6 +28,7 @@ D = datetime.date
 BY_DATE = DeadlineCategory.BY_DATE
 
 # code: (aspect, title, 具体表现, 牵头领导, 责任领导, 牵头单位, 责任单位, (时限类别, 整改时限), measures)
+# measure: (code, text, kind, owner unit, due date, 完成后长期坚持)
 EXPECTED = {
     "1.1": (
         A1,
@@ -39,8 +40,9 @@ EXPECTED = {
         {"责任局", "牵头局"},
         (BY_DATE, D(2026, 11, 30)),
         [
-            ("1.1.1", "清理超编制车辆", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-            ("1.1.2", "出台公务用车管理办法", Measure.Kind.RULES, "牵头局", D(2026, 11, 30)),
+            # 立行立改（2026年10月31日前）并长期坚持: a due date, kept up afterwards.
+            ("1.1.1", "清理超编制车辆", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), True),
+            ("1.1.2", "出台公务用车管理办法", Measure.Kind.RULES, "牵头局", D(2026, 11, 30), False),
         ],
     ),
     "1.2": (
@@ -52,7 +54,7 @@ EXPECTED = {
         "牵头局",
         {"协办镇"},
         (BY_DATE, D(2026, 11, 30)),
-        [("1.2.1", "精简文件会议，开展专项整治", Measure.Kind.CAMPAIGN, "协办镇", D(2026, 11, 30))],
+        [("1.2.1", "精简文件会议，开展专项整治", Measure.Kind.CAMPAIGN, "协办镇", D(2026, 11, 30), False)],
     ),
     "2.1": (
         A2,
@@ -65,8 +67,9 @@ EXPECTED = {
         # A long-term measure runs to the report deadline, and the problem with it.
         (BY_DATE, D(2026, 12, 31)),
         [
-            ("2.1.1", "开展警示教育", Measure.Kind.EDUCATION, "责任局", D(2026, 9, 30)),
-            ("2.1.2", "对违规人员严肃追责问责", Measure.Kind.ACCOUNTABILITY, "责任局", D(2026, 12, 31)),
+            # 9月30日前完成并长期坚持; 长期坚持 alone is kept up after the report deadline.
+            ("2.1.1", "开展警示教育", Measure.Kind.EDUCATION, "责任局", D(2026, 9, 30), True),
+            ("2.1.2", "对违规人员严肃追责问责", Measure.Kind.ACCOUNTABILITY, "责任局", D(2026, 12, 31), True),
         ],
     ),
 }
@@ -78,12 +81,16 @@ ROWS = [
     (
         None,
         (1, P1, "1.某局以维修名义报销私车费用\n2.超编制配备车辆", "王牵头", "李其他", "牵头局"),
-        ("清理超编制车辆", "责任局", "2026-10-31"),
+        ("清理超编制车辆", "责任局", "立行立改（2026年10月31日前）并长期坚持"),
     ),
     (None, None, ("出台公务用车管理办法", "牵头局", "2026年11月30日")),
     (None, (2, P2, "全年发文超计划", "王牵头", None, "牵头局"), ("精简文件会议，开展专项整治", "协办镇", "11月底")),
     ("二、" + A2, None, None),
-    (None, (3, P3, "个别单位公款吃喝", "李其他", "王牵头", "责任局"), ("开展警示教育", "责任局", "2026-09-30")),
+    (
+        None,
+        (3, P3, "个别单位公款吃喝", "李其他", "王牵头", "责任局"),
+        ("开展警示教育", "责任局", "9月30日前完成并长期坚持"),
+    ),
     (None, None, ("对违规人员严肃追责问责", "责任局", "长期坚持")),
 ]
 
@@ -102,7 +109,7 @@ def snapshot(inspection_round):
             {u.name for u in p.responsible_units.all()},
             (p.deadline_category, p.due_date),
             [
-                (m.code, m.text, m.kind, m.owner_unit.name, m.due_date)
+                (m.code, m.text, m.kind, m.owner_unit.name, m.due_date, m.ongoing_after_due)
                 for m in p.measures.select_related("owner_unit").order_by("code")
             ],
         )
@@ -544,9 +551,9 @@ class TestMeasureCellsMerged:
                 {"责任局"},
                 (BY_DATE, D(2026, 10, 31)),
                 [
-                    ("1.1.1", "精简会议", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-                    ("1.1.2", "精简文件", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-                    ("1.1.3", "建立发文计划制度", Measure.Kind.RULES, "责任局", D(2026, 10, 31)),
+                    ("1.1.1", "精简会议", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), False),
+                    ("1.1.2", "精简文件", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), False),
+                    ("1.1.3", "建立发文计划制度", Measure.Kind.RULES, "责任局", D(2026, 10, 31), False),
                 ],
             )
         }
