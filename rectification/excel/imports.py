@@ -1032,8 +1032,9 @@ class LedgerPlanner:
     def _realign_shifted_codes(self):
         """Measure codes that shifted because rows were inserted and the file renumbered.
 
-        When, under one problem, a row's code is an existing measure's while its text is that of
-        another existing measure, the codes of that problem are taken to have shifted: each row
+        When, under one problem, a row has the text of an existing measure but another code, and
+        that code is another existing measure's (or the measure's own code is written on another
+        row), the codes of that problem are taken to have shifted: each row
         is matched by its text instead (keeping the measure's code in the ledger), and a row
         whose text is new but whose code belongs to a measure found elsewhere in the file is a new
         measure with the next free code. Nothing is then overwritten with another measure's text.
@@ -1047,9 +1048,13 @@ class LedgerPlanner:
             by_text = {
                 id(raw): self.measures_by_text.get((problem_code, _text_key(raw.cells["text"].text))) for raw in raws
             }
+            written_codes = {raw.cells["code"].text for raw in raws}
+            # A row with an existing measure's text under another code, where that code is another
+            # existing measure's or this measure's own code is written on another row: matched by
+            # code, one measure would take another's text.
             if not any(
                 by_text[id(raw)] not in (None, raw.cells["code"].text)
-                and (problem_code, raw.cells["code"].text) in self.measures
+                and ((problem_code, raw.cells["code"].text) in self.measures or by_text[id(raw)] in written_codes)
                 for raw in raws
             ):
                 continue

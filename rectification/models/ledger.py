@@ -365,14 +365,14 @@ class Measure(models.Model):
     def __str__(self):
         return f"{self.code} {self.text[:30]}"
 
+    def get_absolute_url(self):
+        return reverse("rectification:measure_detail", args=[self.pk])
+
     @property
     def deadline_text(self):
         """The due date as the ledger writes it: "2026-10-31", or "2026-10-31并长期坚持" (which the
         import reads back as the same date, ongoing)."""
         return deadline_text(self.due_date, self.ongoing_after_due)
-
-    def get_absolute_url(self):
-        return reverse("rectification:measure_detail", args=[self.pk])
 
 
 ONGOING_SUFFIX = "并长期坚持"

@@ -270,8 +270,9 @@ def ledger_import(*, actor, plan, file_name="", sha256="", withdraw=()):
         missing = {measure.pk for measure in plan.missing_measures}
         if any(measure.pk not in missing for measure in withdraw):
             raise ValidationError(_("只能撤销本文件中未列出的措施。"))
-        reason = _("重新导入台账时文件中未列出（%(file)s）") % {"file": file_name or _("导入文件")}
-        counts["measures_withdrawn"] = measures_withdraw_by_office(actor=actor, measures=withdraw, reason=reason)
+        counts["measures_withdrawn"] = measures_withdraw_by_office(
+            actor=actor, measures=withdraw, reason=_("重新导入台账时文件中未列出"), file_name=file_name
+        )
 
     # The grants of every new problem and of every problem given new measures, once each, in
     # this transaction: not once per problem and again per measure.

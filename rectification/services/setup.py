@@ -128,7 +128,7 @@ def measure_withdraw_refusal(measure):
 
 
 @transaction.atomic
-def measures_withdraw_by_office(*, actor, measures, reason):
+def measures_withdraw_by_office(*, actor, measures, reason, file_name=""):
     """Withdraw measures the office decided to drop (a re-imported ledger leaves them out),
     claimed or not. Each is removed like ``measure_withdraw``'s, with an audit row saying who,
     when and why, and its unit's staff are told. All or none: one refusal (see
@@ -149,15 +149,17 @@ def measures_withdraw_by_office(*, actor, measures, reason):
             actor=actor,
             action="measure.withdraw",
             target=measure,
+            # Why, under "step" (a fixed wording, kept readable); the measure's text as its digest.
             changes={
                 "code": measure.code,
                 "text": measure.text,
                 "owner_unit": measure.owner_unit.name,
-                "claim_state": measure.claim_state,
-                "reason": reason,
+                "state": measure.claim_state,
+                "step": reason,
+                **({"file": file_name} if file_name else {}),
             },
         )
-        text = _("整改办撤销了措施 %(code)s（%(text)s）：%(reason)s。该措施不再需要填报。") % {
+        text = _("整改办撤销了措施 %(code)s（%(text)s），原因：%(reason)s。该措施不再需要填报。") % {
             "code": measure.code,
             "text": measure.text[:40],
             "reason": reason,
