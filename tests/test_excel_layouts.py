@@ -608,3 +608,104 @@ class TestRoundTripOfARealLayout:
         assert len(plan.measures) == 5
         ledger_import(actor=world.office, plan=plan)
         assert snapshot(inspection_round) == EXPECTED
+
+
+CODED_HEADERS = [
+    "问题编号",
+    "反馈问题",
+    "具体问题",
+    "措施编号",
+    "整改措施",
+    "牵头领导",
+    "责任领导",
+    "牵头单位",
+    "责任单位",
+    "完成时限",
+]
+
+
+def coded(rows, tmp_path, name):
+    """``ROWS`` with 问题编号 and 措施编号 columns numbered from the position, as an office renumbers
+    a ledger after inserting a row; the problem's cells written on each of its rows."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "整改台账"
+    sheet.append(CODED_HEADERS)
+    aspect_number = problem_number = measure_number = 0
+    problem = code = None
+    for aspect, cells, measure in rows:
+        if aspect is not None:
+            aspect_number, problem_number = aspect_number + 1, 0
+            sheet.append([aspect])
+            continue
+        if cells is not None:
+            problem_number, measure_number, problem = problem_number + 1, 0, cells
+            code = f"{aspect_number}.{problem_number}"
+        measure_number += 1
+        _n, title, shown, lead, leaders, unit = problem
+        text, owner, due = measure
+        sheet.append([code, title, shown, f"{code}.{measure_number}", text, lead, leaders, unit, owner, due])
+    return save(workbook, tmp_path / name)
+
+
+@pytest.mark.django_db
+class TestReimportWithShiftedCodes:
+    """A ledger with code columns, re-imported after a measure was inserted in the middle (and the
+    codes after it renumbered) and another removed (the one after it moving up)."""
+
+    def test_shifted_codes_are_matched_by_text_and_the_removed_measure_is_withdrawn(self, world, tmp_path):
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office,
+            plan=ledger_plan(coded(ROWS, tmp_path, "a.xlsx"), inspection_round=inspection_round),
+        )
+        assert snapshot(inspection_round) == EXPECTED
+        ids = dict(Measure.objects.filter(problem__round=inspection_round).values_list("code", "id"))
+        inserted = (None, None, ("建立公务用车使用台账", "责任局", "10月20日前完成并长期坚持"))
+        # 2.1.1 (开展警示教育) removed: 对违规人员严肃追责问责 is written as 2.1.1 now.
+        rows = [*ROWS[:2], inserted, *ROWS[2:5], (None, ROWS[5][1], ROWS[6][2])]
+        plan = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert [str(e) for e in plan.errors] == []
+        warnings = [str(w) for w in plan.warnings]
+        assert (
+            "工作表“整改台账”：检测到编号整体错位，已按内容匹配（问题“1.1”）："
+            "第4行（编号“1.1.2”）为新措施，编号改为“1.1.3”；第5行（编号“1.1.3”）按内容为已有措施“1.1.2”。"
+        ) in warnings
+        assert (
+            "工作表“整改台账”：检测到编号整体错位，已按内容匹配（问题“2.1”）：第8行（编号“2.1.1”）按内容为已有措施“2.1.2”。"
+        ) in warnings
+        assert [(d.code, d.action) for d in plan.measures] == [
+            ("1.1.1", "unchanged"),
+            ("1.1.3", "create"),
+            ("1.1.2", "unchanged"),
+            ("1.2.1", "unchanged"),
+            ("2.1.2", "unchanged"),
+        ]
+        # Its one measure left is 长期坚持, and so is the problem now (its deadline is taken from its measures).
+        assert [(d.code, [(c.label, c.old, c.new) for c in d.changes]) for d in plan.problems] == [
+            ("1.1", []),
+            ("1.2", []),
+            ("2.1", [("整改时限类别", "by_date", "long_term"), ("整改时限", "2026-12-31", "（空）")]),
+        ]
+        [removed] = plan.missing_measures
+        assert (removed.code, removed.text) == ("2.1.1", "开展警示教育")
+        assert ledger_import(actor=world.office, plan=plan, withdraw=[removed]) == {
+            "problems_updated": 1,
+            "measures_created": 1,
+            "measures_withdrawn": 1,
+        }
+        expected = dict(EXPECTED)
+        p1, p3 = list(EXPECTED["1.1"]), list(EXPECTED["2.1"])
+        p1[8] = [
+            *EXPECTED["1.1"][8],
+            ("1.1.3", "建立公务用车使用台账", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 20), True),
+        ]
+        p3[7], p3[8] = (DeadlineCategory.LONG_TERM, None), [EXPECTED["2.1"][8][1]]
+        expected["1.1"], expected["2.1"] = tuple(p1), tuple(p3)
+        assert snapshot(inspection_round) == expected
+        # The measures in the ledger are the same rows as before, under their codes.
+        after = dict(Measure.objects.filter(problem__round=inspection_round).values_list("code", "id"))
+        assert after == {code: pk for code, pk in ids.items() if code != "2.1.1"} | {"1.1.3": after["1.1.3"]}
+        # Read again, the file changes nothing more.
+        again = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert {d.action for d in again.measures} == {"unchanged"} and again.missing_measures == []

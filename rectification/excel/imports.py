@@ -1032,12 +1032,11 @@ class LedgerPlanner:
     def _realign_shifted_codes(self):
         """Measure codes that shifted because rows were inserted and the file renumbered.
 
-        When, under one problem, a row has the text of an existing measure but another code, and
-        that code is another existing measure's (or the measure's own code is written on another
-        row), the codes of that problem are taken to have shifted: each row
-        is matched by its text instead (keeping the measure's code in the ledger), and a row
-        whose text is new but whose code belongs to a measure found elsewhere in the file is a new
-        measure with the next free code. Nothing is then overwritten with another measure's text.
+        When, under one problem, a row has the text of an existing measure but another code, the
+        codes of that problem are taken to have shifted: each row is matched by its text instead
+        (keeping the measure's code in the ledger), and a row whose text is new but whose code
+        belongs to a measure found elsewhere in the file is a new measure with the next free code.
+        Nothing is then overwritten with another measure's text, nor written twice.
         """
         rows: dict[str, list[RawMeasure]] = {}
         for raw in self.raw_measures:
@@ -1048,15 +1047,9 @@ class LedgerPlanner:
             by_text = {
                 id(raw): self.measures_by_text.get((problem_code, _text_key(raw.cells["text"].text))) for raw in raws
             }
-            written_codes = {raw.cells["code"].text for raw in raws}
-            # A row with an existing measure's text under another code, where that code is another
-            # existing measure's or this measure's own code is written on another row: matched by
-            # code, one measure would take another's text.
-            if not any(
-                by_text[id(raw)] not in (None, raw.cells["code"].text)
-                and ((problem_code, raw.cells["code"].text) in self.measures or by_text[id(raw)] in written_codes)
-                for raw in raws
-            ):
+            # A row with an existing measure's text under another code: matched by code, one measure
+            # would take another's text, or the measure would be written twice.
+            if not any(by_text[id(raw)] not in (None, raw.cells["code"].text) for raw in raws):
                 continue
             matched = {code for code in by_text.values() if code is not None}
             taken = {code for (p, code) in self.measures if p == problem_code}

@@ -500,6 +500,7 @@ def measure_create(
     expected_deliverable="",
     milestones=(),
     seq=0,
+    ongoing_after_due=False,
     sync_permissions=True,
 ):
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
@@ -527,6 +528,7 @@ def measure_create(
             handler_phone=handler_phone,
             expected_deliverable=expected_deliverable,
             seq=seq,
+            ongoing_after_due=ongoing_after_due,
         )
     )
     measure.save()
