@@ -88,19 +88,20 @@ def warnings(plan):
 class TestMeasureDeadlinesInTheImport:
     """The world's round was fed back on 2026-09-01 and reports by 2026-12-31."""
 
+    # (code, as written, category, due date, kept up after it: 完成后长期坚持)
     ROWS = [
-        ("2.1.1", "2026-10-31", BY_DATE, datetime.date(2026, 10, 31)),
-        ("2.1.2", "立行立改（9月30日前）", IMMEDIATE, datetime.date(2026, 9, 30)),
-        ("2.1.3", "立行立改", IMMEDIATE, datetime.date(2026, 11, 30)),
-        ("2.1.4", "长期坚持", LONG_TERM, datetime.date(2026, 11, 30)),
-        ("2.1.5", "立行立改并长期坚持", IMMEDIATE, datetime.date(2026, 11, 30)),
-        ("2.1.6", "11月底前完成并长期坚持", BY_DATE, datetime.date(2026, 11, 30)),
-        ("2.1.7", "9月30日", BY_DATE, datetime.date(2026, 9, 30)),
+        ("2.1.1", "2026-10-31", BY_DATE, datetime.date(2026, 10, 31), False),
+        ("2.1.2", "立行立改（9月30日前）", IMMEDIATE, datetime.date(2026, 9, 30), False),
+        ("2.1.3", "立行立改", IMMEDIATE, datetime.date(2026, 11, 30), False),
+        ("2.1.4", "长期坚持", LONG_TERM, datetime.date(2026, 11, 30), True),
+        ("2.1.5", "立行立改并长期坚持", IMMEDIATE, datetime.date(2026, 11, 30), True),
+        ("2.1.6", "11月底前完成并长期坚持", BY_DATE, datetime.date(2026, 11, 30), True),
+        ("2.1.7", "9月30日", BY_DATE, datetime.date(2026, 9, 30), False),
     ]
 
     def plan(self, world, tmp_path):
         measures = [
-            measure_row(措施编号=code, 整改措施=f"措施{code}", 完成时限=text) for code, text, _c, _d in self.ROWS
+            measure_row(措施编号=code, 整改措施=f"措施{code}", 完成时限=text) for code, text, _c, _d, _o in self.ROWS
         ]
         return plan_for(world, ledger_file(tmp_path, [problem_row()], measures))
 
@@ -108,8 +109,8 @@ class TestMeasureDeadlinesInTheImport:
         plan = self.plan(world, tmp_path)
         assert messages(plan) == []
         drafts = {draft.code: draft for draft in plan.measures}
-        for code, _text, _category, due in self.ROWS:
-            assert drafts[code].values["due_date"] == due, code
+        for code, _text, _category, due, ongoing in self.ROWS:
+            assert (drafts[code].values["due_date"], drafts[code].values["ongoing_after_due"]) == (due, ongoing), code
         shown = warnings(plan)
         # Without a date, 立行立改 and 长期坚持 run to the problem's due date (earlier than the report's).
         assert (
@@ -131,8 +132,13 @@ class TestMeasureDeadlinesInTheImport:
 
     def test_it_saves_the_resolved_dates(self, world, tmp_path):
         ledger_import(actor=world.office, plan=self.plan(world, tmp_path))
-        saved = dict(Measure.objects.filter(problem__code="2.1").values_list("code", "due_date"))
-        assert saved == {code: due for code, _text, _category, due in self.ROWS}
+        saved = {
+            code: (due, ongoing)
+            for code, due, ongoing in Measure.objects.filter(problem__code="2.1").values_list(
+                "code", "due_date", "ongoing_after_due"
+            )
+        }
+        assert saved == {code: (due, ongoing) for code, _text, _category, due, ongoing in self.ROWS}
 
     def test_it_takes_the_kind_from_the_deadline_when_the_ledger_has_no_kind_column(self, world, tmp_path):
         headers = [h for h in MEASURE_HEADERS if h != "措施类别"]
@@ -185,3 +191,13 @@ class TestMeasureDeadlinesInTheImport:
             )
         assert response.status_code == 200
         assert "完成时限：2026-10-31" in response.content.decode()
+
+    def test_the_preview_shows_a_new_measure_kept_up_after_its_date(self, world, tmp_path, client):
+        client.force_login(world.office)
+        path = ledger_file(tmp_path, [problem_row()], [measure_row(完成时限="10月底前完成并长期坚持")])
+        with path.open("rb") as upload:
+            response = client.post(
+                reverse("rectification:excel:import_upload"), {"inspection_round": world.round.pk, "file": upload}
+            )
+        assert response.status_code == 200
+        assert "完成时限：2026-10-31并长期坚持" in response.content.decode()

@@ -28,6 +28,7 @@ D = datetime.date
 BY_DATE = DeadlineCategory.BY_DATE
 
 # code: (aspect, title, 具体表现, 牵头领导, 责任领导, 牵头单位, 责任单位, (时限类别, 整改时限), measures)
+# measure: (code, text, kind, owner unit, due date, 完成后长期坚持)
 EXPECTED = {
     "1.1": (
         A1,
@@ -39,8 +40,9 @@ EXPECTED = {
         {"责任局", "牵头局"},
         (BY_DATE, D(2026, 11, 30)),
         [
-            ("1.1.1", "清理超编制车辆", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-            ("1.1.2", "出台公务用车管理办法", Measure.Kind.RULES, "牵头局", D(2026, 11, 30)),
+            # 立行立改（2026年10月31日前）并长期坚持: a due date, kept up afterwards.
+            ("1.1.1", "清理超编制车辆", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), True),
+            ("1.1.2", "出台公务用车管理办法", Measure.Kind.RULES, "牵头局", D(2026, 11, 30), False),
         ],
     ),
     "1.2": (
@@ -52,7 +54,7 @@ EXPECTED = {
         "牵头局",
         {"协办镇"},
         (BY_DATE, D(2026, 11, 30)),
-        [("1.2.1", "精简文件会议，开展专项整治", Measure.Kind.CAMPAIGN, "协办镇", D(2026, 11, 30))],
+        [("1.2.1", "精简文件会议，开展专项整治", Measure.Kind.CAMPAIGN, "协办镇", D(2026, 11, 30), False)],
     ),
     "2.1": (
         A2,
@@ -65,8 +67,9 @@ EXPECTED = {
         # A long-term measure runs to the report deadline, and the problem with it.
         (BY_DATE, D(2026, 12, 31)),
         [
-            ("2.1.1", "开展警示教育", Measure.Kind.EDUCATION, "责任局", D(2026, 9, 30)),
-            ("2.1.2", "对违规人员严肃追责问责", Measure.Kind.ACCOUNTABILITY, "责任局", D(2026, 12, 31)),
+            # 9月30日前完成并长期坚持; 长期坚持 alone is kept up after the report deadline.
+            ("2.1.1", "开展警示教育", Measure.Kind.EDUCATION, "责任局", D(2026, 9, 30), True),
+            ("2.1.2", "对违规人员严肃追责问责", Measure.Kind.ACCOUNTABILITY, "责任局", D(2026, 12, 31), True),
         ],
     ),
 }
@@ -78,12 +81,16 @@ ROWS = [
     (
         None,
         (1, P1, "1.某局以维修名义报销私车费用\n2.超编制配备车辆", "王牵头", "李其他", "牵头局"),
-        ("清理超编制车辆", "责任局", "2026-10-31"),
+        ("清理超编制车辆", "责任局", "立行立改（2026年10月31日前）并长期坚持"),
     ),
     (None, None, ("出台公务用车管理办法", "牵头局", "2026年11月30日")),
     (None, (2, P2, "全年发文超计划", "王牵头", None, "牵头局"), ("精简文件会议，开展专项整治", "协办镇", "11月底")),
     ("二、" + A2, None, None),
-    (None, (3, P3, "个别单位公款吃喝", "李其他", "王牵头", "责任局"), ("开展警示教育", "责任局", "2026-09-30")),
+    (
+        None,
+        (3, P3, "个别单位公款吃喝", "李其他", "王牵头", "责任局"),
+        ("开展警示教育", "责任局", "9月30日前完成并长期坚持"),
+    ),
     (None, None, ("对违规人员严肃追责问责", "责任局", "长期坚持")),
 ]
 
@@ -102,7 +109,7 @@ def snapshot(inspection_round):
             {u.name for u in p.responsible_units.all()},
             (p.deadline_category, p.due_date),
             [
-                (m.code, m.text, m.kind, m.owner_unit.name, m.due_date)
+                (m.code, m.text, m.kind, m.owner_unit.name, m.due_date, m.ongoing_after_due)
                 for m in p.measures.select_related("owner_unit").order_by("code")
             ],
         )
@@ -544,9 +551,9 @@ class TestMeasureCellsMerged:
                 {"责任局"},
                 (BY_DATE, D(2026, 10, 31)),
                 [
-                    ("1.1.1", "精简会议", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-                    ("1.1.2", "精简文件", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31)),
-                    ("1.1.3", "建立发文计划制度", Measure.Kind.RULES, "责任局", D(2026, 10, 31)),
+                    ("1.1.1", "精简会议", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), False),
+                    ("1.1.2", "精简文件", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 31), False),
+                    ("1.1.3", "建立发文计划制度", Measure.Kind.RULES, "责任局", D(2026, 10, 31), False),
                 ],
             )
         }
@@ -601,3 +608,104 @@ class TestRoundTripOfARealLayout:
         assert len(plan.measures) == 5
         ledger_import(actor=world.office, plan=plan)
         assert snapshot(inspection_round) == EXPECTED
+
+
+CODED_HEADERS = [
+    "问题编号",
+    "反馈问题",
+    "具体问题",
+    "措施编号",
+    "整改措施",
+    "牵头领导",
+    "责任领导",
+    "牵头单位",
+    "责任单位",
+    "完成时限",
+]
+
+
+def coded(rows, tmp_path, name):
+    """``ROWS`` with 问题编号 and 措施编号 columns numbered from the position, as an office renumbers
+    a ledger after inserting a row; the problem's cells written on each of its rows."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "整改台账"
+    sheet.append(CODED_HEADERS)
+    aspect_number = problem_number = measure_number = 0
+    problem = code = None
+    for aspect, cells, measure in rows:
+        if aspect is not None:
+            aspect_number, problem_number = aspect_number + 1, 0
+            sheet.append([aspect])
+            continue
+        if cells is not None:
+            problem_number, measure_number, problem = problem_number + 1, 0, cells
+            code = f"{aspect_number}.{problem_number}"
+        measure_number += 1
+        _n, title, shown, lead, leaders, unit = problem
+        text, owner, due = measure
+        sheet.append([code, title, shown, f"{code}.{measure_number}", text, lead, leaders, unit, owner, due])
+    return save(workbook, tmp_path / name)
+
+
+@pytest.mark.django_db
+class TestReimportWithShiftedCodes:
+    """A ledger with code columns, re-imported after a measure was inserted in the middle (and the
+    codes after it renumbered) and another removed (the one after it moving up)."""
+
+    def test_shifted_codes_are_matched_by_text_and_the_removed_measure_is_withdrawn(self, world, tmp_path):
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office,
+            plan=ledger_plan(coded(ROWS, tmp_path, "a.xlsx"), inspection_round=inspection_round),
+        )
+        assert snapshot(inspection_round) == EXPECTED
+        ids = dict(Measure.objects.filter(problem__round=inspection_round).values_list("code", "id"))
+        inserted = (None, None, ("建立公务用车使用台账", "责任局", "10月20日前完成并长期坚持"))
+        # 2.1.1 (开展警示教育) removed: 对违规人员严肃追责问责 is written as 2.1.1 now.
+        rows = [*ROWS[:2], inserted, *ROWS[2:5], (None, ROWS[5][1], ROWS[6][2])]
+        plan = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert [str(e) for e in plan.errors] == []
+        warnings = [str(w) for w in plan.warnings]
+        assert (
+            "工作表“整改台账”：检测到编号整体错位，已按内容匹配（问题“1.1”）："
+            "第4行（编号“1.1.2”）为新措施，编号改为“1.1.3”；第5行（编号“1.1.3”）按内容为已有措施“1.1.2”。"
+        ) in warnings
+        assert (
+            "工作表“整改台账”：检测到编号整体错位，已按内容匹配（问题“2.1”）：第8行（编号“2.1.1”）按内容为已有措施“2.1.2”。"
+        ) in warnings
+        assert [(d.code, d.action) for d in plan.measures] == [
+            ("1.1.1", "unchanged"),
+            ("1.1.3", "create"),
+            ("1.1.2", "unchanged"),
+            ("1.2.1", "unchanged"),
+            ("2.1.2", "unchanged"),
+        ]
+        # Its one measure left is 长期坚持, and so is the problem now (its deadline is taken from its measures).
+        assert [(d.code, [(c.label, c.old, c.new) for c in d.changes]) for d in plan.problems] == [
+            ("1.1", []),
+            ("1.2", []),
+            ("2.1", [("整改时限类别", "by_date", "long_term"), ("整改时限", "2026-12-31", "（空）")]),
+        ]
+        [removed] = plan.missing_measures
+        assert (removed.code, removed.text) == ("2.1.1", "开展警示教育")
+        assert ledger_import(actor=world.office, plan=plan, withdraw=[removed]) == {
+            "problems_updated": 1,
+            "measures_created": 1,
+            "measures_withdrawn": 1,
+        }
+        expected = dict(EXPECTED)
+        p1, p3 = list(EXPECTED["1.1"]), list(EXPECTED["2.1"])
+        p1[8] = [
+            *EXPECTED["1.1"][8],
+            ("1.1.3", "建立公务用车使用台账", Measure.Kind.IMMEDIATE, "责任局", D(2026, 10, 20), True),
+        ]
+        p3[7], p3[8] = (DeadlineCategory.LONG_TERM, None), [EXPECTED["2.1"][8][1]]
+        expected["1.1"], expected["2.1"] = tuple(p1), tuple(p3)
+        assert snapshot(inspection_round) == expected
+        # The measures in the ledger are the same rows as before, under their codes.
+        after = dict(Measure.objects.filter(problem__round=inspection_round).values_list("code", "id"))
+        assert after == {code: pk for code, pk in ids.items() if code != "2.1.1"} | {"1.1.3": after["1.1.3"]}
+        # Read again, the file changes nothing more.
+        again = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert {d.action for d in again.measures} == {"unchanged"} and again.missing_measures == []

@@ -5,17 +5,22 @@ import datetime
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from accounts.models import AuditEvent
+from rectification import services
 from rectification.excel import exports
 from rectification.excel.imports import ledger_plan
-from rectification.models import Measure, Milestone, Notification
+from rectification.models import CloseOutState, Measure, Milestone, Notification
 from rectification.services.ledger_import import ledger_import
 
+from .conftest import week_report_data
 from .test_excel_imports import _bulk_file, _round_like
+from .test_excel_views import _token, private_media  # noqa: F401  (the fixture keeps uploads private)
 
 TODAY = datetime.date(2026, 11, 26)
 
@@ -107,9 +112,275 @@ class TestReimport:
                 reverse("rectification:excel:import_upload"), {"inspection_round": world.round.pk, "file": upload}
             )
         page = response.content.decode()
-        assert "本文件中以下 1 项措施没有列出（其问题在文件中），导入后<strong>保留不变</strong>" in page
-        assert "1.1.2 镇街自查自纠（协办镇）" in page
+        assert "本文件中以下 1 项措施没有列出（其问题在文件中）。默认<strong>保留不变</strong>" in page
+        assert "<td>镇街自查自纠</td><td>协办镇</td>" in page
+        # Keep is chosen already; withdraw is offered beside it, in the confirm form.
+        pk = world.coop_measure.pk
+        assert f'form="import-confirm" name="missing-{pk}" value="keep" checked> 保留' in page
+        assert f'form="import-confirm" name="missing-{pk}" value="withdraw"> 撤销' in page
         assert "1.1.1（责任局）：2026-11-30 → 2026-12-30" in page
+
+
+def fields(measure):
+    """Every stored field of a measure but its last-changed time, for a field-by-field comparison."""
+    measure.refresh_from_db()
+    return {f.attname: getattr(measure, f.attname) for f in Measure._meta.concrete_fields if f.name != "updated_at"}
+
+
+def upload(client, world, path):
+    client.force_login(world.office)
+    with path.open("rb") as handle:
+        return client.post(
+            reverse("rectification:excel:import_upload"), {"inspection_round": world.round.pk, "file": handle}
+        )
+
+
+def drop_coop_measure(book):
+    sheet = book["任务清单"]
+    sheet.delete_rows(row_of(sheet, "1.1.2"))
+
+
+@pytest.mark.django_db
+class TestKeptUpAfterItsDate:
+    """立行立改并长期坚持 / 年底前完成并长期坚持: a due date plus 完成后长期坚持, stored and round-tripped."""
+
+    def test_the_export_writes_it_and_a_reimport_changes_nothing(self, world, tmp_path, client):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(ongoing_after_due=True)
+        before = fields(world.resp_measure)
+        captured = {}
+
+        def read(book):
+            sheet = book["任务清单"]
+            captured["cell"] = sheet.cell(row_of(sheet, "1.1.1"), column(sheet, "完成时限")).value
+            captured["other"] = sheet.cell(row_of(sheet, "1.1.2"), column(sheet, "完成时限")).value
+
+        plan = ledger_plan(exported(world, tmp_path, read), inspection_round=world.round)
+        assert captured == {"cell": "2026-11-30并长期坚持", "other": datetime.datetime(2026, 10, 31)}
+        assert plan.errors == []
+        assert {key: value for key, value in plan.summary().items() if value} == {
+            "problems_unchanged": 1,
+            "measures_unchanged": 2,
+        }
+        # The ledger's own way of writing it needs no explanation in the preview.
+        assert not [str(w) for w in plan.warnings if "长期坚持" in str(w)]
+        ledger_import(actor=world.office, plan=plan)
+        assert fields(world.resp_measure) == before
+        # Shown wherever the measure's deadline is: its page, its problem's page, the measure list.
+        client.force_login(world.office)
+        for url in (
+            world.resp_measure.get_absolute_url(),
+            world.problem.get_absolute_url(),
+            reverse("rectification:measure_list") + f"?round={world.round.pk}",
+        ):
+            page = client.get(url).content.decode()
+            assert page.count('<span class="tag">完成后长期坚持</span>') == 1, url
+
+    def test_a_file_that_drops_the_words_ends_it_and_says_so(self, world, tmp_path):
+        Measure.objects.filter(pk=world.resp_measure.pk).update(ongoing_after_due=True)
+
+        def plain_date(book):
+            sheet = book["任务清单"]
+            sheet.cell(row_of(sheet, "1.1.1"), column(sheet, "完成时限")).value = datetime.datetime(2026, 11, 30)
+
+        plan = ledger_plan(exported(world, tmp_path, plain_date), inspection_round=world.round)
+        assert plan.errors == []
+        [draft] = [d for d in plan.measures if d.code == "1.1.1"]
+        assert draft.values == {"ongoing_after_due": False}
+        assert [(c.label, c.old, c.new) for c in draft.changes] == [("完成后长期坚持", "是", "否")]
+        assert plan.moved_due_dates == []
+        ledger_import(actor=world.office, plan=plan)
+        after = fields(world.resp_measure)
+        assert (after["due_date"], after["ongoing_after_due"]) == (datetime.date(2026, 11, 30), False)
+
+
+@pytest.mark.django_db
+class TestWithdrawingLeftOutMeasures:
+    """The preview offers 保留 / 撤销 for each measure the file leaves out; keep is the default."""
+
+    def test_keep_is_the_default_when_nothing_is_chosen(self, world, tmp_path, client):
+        response = upload(client, world, exported(world, tmp_path, drop_coop_measure))
+        before = fields(world.coop_measure)
+        confirmed = client.post(reverse("rectification:excel:import_confirm"), {"token": _token(response)})
+        assert confirmed.status_code == 302
+        assert fields(world.coop_measure) == before
+
+    def test_a_withdrawn_measure_leaves_the_ledger_with_who_when_and_why_and_its_unit_is_told(
+        self, world, tmp_path, client
+    ):
+        response = upload(client, world, exported(world, tmp_path, drop_coop_measure))
+        pk, kept = world.coop_measure.pk, fields(world.resp_measure)
+        confirmed = client.post(
+            reverse("rectification:excel:import_confirm"),
+            {"token": _token(response), f"missing-{pk}": "withdraw"},
+            follow=True,
+        )
+        assert "撤销文件中未列出的措施1个，已通知其责任单位。" in confirmed.content.decode()
+        assert not Measure.objects.filter(pk=pk).exists()
+        assert fields(world.resp_measure) == kept
+        event = AuditEvent.objects.get(action="measure.withdraw", target_id=str(pk))
+        assert event.actor == world.office
+        assert event.changes["code"] == "1.1.2" and event.changes["owner_unit"] == "协办镇"
+        assert (event.changes["state"], event.changes["step"], event.changes["file"]) == (
+            "claimed",
+            "重新导入台账时文件中未列出",
+            "ledger.xlsx",
+        )
+        notice = Notification.objects.get(recipient=world.coop_staff, dedup_key=f"measure-withdrawn:{pk}")
+        assert (
+            notice.text
+            == "整改办撤销了措施 1.1.2（镇街自查自纠），原因：重新导入台账时文件中未列出。该措施不再需要填报。"
+        )
+        assert not Notification.objects.filter(recipient=world.resp_staff, dedup_key=f"measure-withdrawn:{pk}").exists()
+        # Every count goes by the measures that are there: the list says what it lists.
+        page = client.get(reverse("rectification:measure_list") + f"?round={world.round.pk}").content.decode()
+        raw = Measure.objects.filter(problem__round=world.round).count()
+        assert raw == 1
+        assert f"共 {raw} 项" in page and "镇街自查自纠" not in page
+        assert client.get(reverse("rectification:measure_detail", args=[pk])).status_code == 404
+
+    @pytest.mark.parametrize(
+        "state, reason",
+        [
+            (CloseOutState.CLOSED, "措施“1.1.2”已销号，不能撤销。"),
+            (CloseOutState.PENDING_LEAD_UNIT, "措施“1.1.2”正在销号审核中，不能撤销。"),
+            (CloseOutState.PENDING_OFFICE, "措施“1.1.2”正在销号审核中，不能撤销。"),
+        ],
+    )
+    def test_a_closed_measure_or_one_in_review_is_kept_with_the_reason(self, world, tmp_path, client, state, reason):
+        Measure.objects.filter(pk=world.coop_measure.pk).update(closeout_state=state)
+
+        def change(book):
+            drop_coop_measure(book)
+            sheet = book["任务清单"]
+            sheet.cell(row_of(sheet, "1.1.1"), column(sheet, "完成时限")).value = datetime.datetime(2026, 11, 20)
+
+        response = upload(client, world, exported(world, tmp_path, change))
+        page = response.content.decode()
+        pk = world.coop_measure.pk
+        assert reason in page and f'name="missing-{pk}"' not in page
+        before = {m.pk: fields(m) for m in (world.coop_measure, world.resp_measure)}
+        # Asked anyway (a form kept from before): refused, and nothing of the file is saved.
+        refused = client.post(
+            reverse("rectification:excel:import_confirm"), {"token": _token(response), f"missing-{pk}": "withdraw"}
+        )
+        assert refused.status_code == 200
+        assert f"导入失败，未保存任何数据：{reason}" in refused.content.decode()
+        assert {m.pk: fields(m) for m in (world.coop_measure, world.resp_measure)} == before
+
+    def test_a_measure_with_reports_is_kept_with_the_reason(self, world, tmp_path):
+        services.report_save(
+            actor=world.coop_staff,
+            measure=world.coop_measure,
+            iso_year=2026,
+            iso_week=48,
+            data=week_report_data(),
+            lock_version=None,
+        )
+        plan = ledger_plan(exported(world, tmp_path, drop_coop_measure), inspection_round=world.round)
+        with pytest.raises(ValidationError) as refused:
+            ledger_import(actor=world.office, plan=plan, withdraw=[world.coop_measure])
+        assert refused.value.messages == [
+            "措施“1.1.2”已有进展报告、佐证材料、督办、变更或销号等记录，不能撤销，请保留。"
+        ]
+        assert Measure.objects.filter(pk=world.coop_measure.pk).exists()
+
+    def test_only_a_measure_the_file_leaves_out_can_be_withdrawn(self, world, tmp_path):
+        plan = ledger_plan(exported(world, tmp_path), inspection_round=world.round)
+        with pytest.raises(ValidationError, match="只能撤销本文件中未列出的措施"):
+            ledger_import(actor=world.office, plan=plan, withdraw=[world.coop_measure])
+        assert Measure.objects.filter(pk=world.coop_measure.pk).exists()
+
+    @pytest.mark.parametrize(
+        "key, value, message",
+        [
+            ("missing-{pk}", "maybe", "措施“1.1.2”请选择“保留”或“撤销”。"),
+            ("missing-{other}", "withdraw", "所选措施已不在本文件未列出的措施中，请核对下面的最新预览后再确认。"),
+            ("missing-abc", "withdraw", "所选措施已不在本文件未列出的措施中，请核对下面的最新预览后再确认。"),
+        ],
+    )
+    def test_a_bad_choice_is_refused_in_chinese(self, world, tmp_path, client, key, value, message):
+        response = upload(client, world, exported(world, tmp_path, drop_coop_measure))
+        key = key.format(pk=world.coop_measure.pk, other=world.resp_measure.pk)
+        refused = client.post(reverse("rectification:excel:import_confirm"), {"token": _token(response), key: value})
+        assert refused.status_code == 200
+        assert message in refused.content.decode()
+        assert Measure.objects.filter(problem=world.problem).count() == 2
+
+
+@pytest.mark.django_db
+class TestShiftedCodes:
+    """A measure inserted in the middle, the codes after it renumbered: matched by text, nothing overwritten."""
+
+    def insert(self, book):
+        sheet = book["任务清单"]
+        row = row_of(sheet, "1.1.2")
+        sheet.cell(row, column(sheet, "措施编号")).value = "1.1.3"
+        sheet.insert_rows(row)
+        for header, value in {
+            "问题编号": "1.1",
+            "措施编号": "1.1.2",
+            "整改措施": "建立津补贴发放台账",
+            "措施类别": "建章立制",
+            "责任单位": "责任局",
+            "经办人": "王经办",
+            "开始日期": datetime.datetime(2026, 9, 10),
+            "完成时限": "年底前完成并长期坚持",
+        }.items():
+            sheet.cell(row, column(sheet, header)).value = value
+
+    def test_the_preview_says_so_and_the_old_measures_keep_their_text(self, world, tmp_path, client):
+        before = {m.pk: fields(m) for m in (world.resp_measure, world.coop_measure)}
+        response = upload(client, world, exported(world, tmp_path, self.insert))
+        page = response.content.decode()
+        assert (
+            "工作表“任务清单”：检测到编号整体错位，已按内容匹配（问题“1.1”）："
+            "第4行（编号“1.1.2”）为新措施，编号改为“1.1.3”；第5行（编号“1.1.3”）按内容为已有措施“1.1.2”。"
+        ) in page
+        plan = response.context["plan"]
+        assert [(d.code, d.action) for d in plan.measures] == [
+            ("1.1.1", "unchanged"),
+            ("1.1.3", "create"),
+            ("1.1.2", "unchanged"),
+        ]
+        assert plan.missing_measures == []
+        confirmed = client.post(reverse("rectification:excel:import_confirm"), {"token": _token(response)})
+        assert confirmed.status_code == 302
+        assert {m.pk: fields(m) for m in (world.resp_measure, world.coop_measure)} == before
+        new = Measure.objects.get(problem=world.problem, code="1.1.3")
+        assert {name: value for name, value in fields(new).items() if name not in ("id", "created_at")} == {
+            "problem_id": world.problem.pk,
+            "code": "1.1.3",
+            # Placed after the problem's measures (the world's were created without a number, 0).
+            "seq": 1,
+            "text": "建立津补贴发放台账",
+            "kind": Measure.Kind.RULES,
+            "owner_unit_id": world.resp_unit.pk,
+            "handler_name": "王经办",
+            "handler_phone": "",
+            "start_date": datetime.date(2026, 9, 10),
+            "due_date": datetime.date(2026, 12, 31),
+            "ongoing_after_due": True,
+            "expected_deliverable": "",
+            "progress_state": "not_started",
+            "percent": 0,
+            "latest_progress": "",
+            "last_reported_at": None,
+            "closeout_state": "not_applied",
+            "claim_state": "pending",
+            "claimed_by_id": None,
+            "claimed_at": None,
+            "objection_reason": "",
+        }
+
+    def test_a_text_changed_under_its_own_code_is_still_an_edit(self, world, tmp_path):
+        def edit(book):
+            sheet = book["任务清单"]
+            sheet.cell(row_of(sheet, "1.1.2"), column(sheet, "整改措施")).value = "镇街全面自查自纠"
+
+        plan = ledger_plan(exported(world, tmp_path, edit), inspection_round=world.round)
+        assert not [str(w) for w in plan.warnings if "错位" in str(w)]
+        [draft] = [d for d in plan.measures if d.action == "update"]
+        assert (draft.existing, draft.values) == (world.coop_measure, {"text": "镇街全面自查自纠"})
 
 
 @pytest.mark.django_db

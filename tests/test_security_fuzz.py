@@ -29,6 +29,9 @@ from rectification.excel.imports import (
 from rectification.lights import LIGHTS
 from rectification.models import CloseOutState, CoordinationItem, Track, WeeklyCycle
 
+from .test_excel_names import private_media  # noqa: F401  (keeps the uploads of the import in tmp_path)
+from .test_excel_reimport import drop_coop_measure, exported
+
 ROOT = Path(__file__).resolve().parent.parent
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 EXTENSIONS = [*sorted(ALLOWED), "exe", "html", "svg", "js", ""]
@@ -397,3 +400,27 @@ class TestQueryParameters:
         export = client.get(reverse("accounts:audit_export"), {**query, "format": "csv"})
         assert export.status_code == 400
         assert message in export.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("private_media")
+class TestImportChoices:
+    """The re-import preview's 保留 / 撤销 choice per left-out measure ("missing-<id>"), as anyone
+    could post it: kept, withdrawn, or refused in Chinese. Never 500."""
+
+    @settings(
+        max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(suffix=st.one_of(st.sampled_from(CRAFTED), st.text(max_size=20)), value=PARAM_VALUE)
+    def test_a_crafted_choice_never_fails(self, client, world, tmp_path, suffix, value):
+        client.force_login(world.office)
+        with exported(world, tmp_path, drop_coop_measure).open("rb") as handle:
+            preview = client.post(
+                reverse("rectification:excel:import_upload"), {"inspection_round": world.round.pk, "file": handle}
+            )
+        form = preview.context["confirm_form"]
+        data = {"token": form.initial["token"], f"missing-{suffix}": value}
+        response = client.post(reverse("rectification:excel:import_confirm"), data)
+        assert response.status_code < 500
+        if response.status_code != 302:
+            assert CHINESE.search(response.content.decode())

@@ -41,6 +41,12 @@ def _milestone_lines(milestones):
     return "\n".join(f"{m.due_date:%Y-%m-%d} {m.title}" for m in milestones)
 
 
+def _measure_due(measure):
+    """A date, or "2026-10-31并长期坚持" as text for a measure kept up after its due date (the
+    import reads either back as it was)."""
+    return measure.deadline_text if measure.ongoing_after_due else measure.due_date
+
+
 def _responsible_leaders(problem):
     return "、".join(person_name(u) for u in problem.responsible_leader_list)
 
@@ -113,7 +119,7 @@ LEDGER_MEASURE_COLUMNS = [
     Column("经办人", 9, lambda m: m.handler_name, field="handler_name"),
     Column("联系电话", 13, lambda m: m.handler_phone, field="handler_phone"),
     Column("开始日期", 11, lambda m: m.start_date, kind=DATE, field="start_date"),
-    Column("完成时限", 11, lambda m: m.due_date, kind=DATE, field="due_date"),
+    Column("完成时限", 11, _measure_due, kind=DATE, field="due_date"),
     Column("时间节点", 28, lambda m: _milestone_lines(m.milestone_list), field="milestones"),
     Column("预期成果", 20, lambda m: m.expected_deliverable, field="expected_deliverable"),
     Column("进展状态", 9, lambda m: shown(m, "progress_state")),
@@ -134,6 +140,7 @@ LEDGER_MEASURE_FIELDS = (
     "handler_phone",
     "start_date",
     "due_date",
+    "ongoing_after_due",
     "expected_deliverable",
     "progress_state",
     "percent",
@@ -188,7 +195,7 @@ WEEKLY_COLUMNS = [
     Column("整改措施", 40, lambda r: r.measure.text),
     Column("责任单位", 18, lambda r: r.measure.owner_unit.name),
     Column("经办人", 9, lambda r: r.measure.handler_name),
-    Column("完成时限", 12, lambda r: r.measure.due_date, kind=DATE),
+    Column("完成时限", 12, lambda r: _measure_due(r.measure), kind=DATE),
     Column("报送情况", 12, lambda r: shown(r.report, "state") if r.report is not None else "未报"),
     Column("本周进展", 40, _report_text("progress_this_week")),
     Column("累计进展状态", 11, lambda r: shown(r.report, "cumulative_state") if r.report is not None else ""),
@@ -289,7 +296,7 @@ UNIT_TASK_COLUMNS = [
     Column("经办人", 9, lambda r: r.measure.handler_name),
     Column("联系电话", 14, lambda r: r.measure.handler_phone),
     Column("开始日期", 12, lambda r: r.measure.start_date, kind=DATE),
-    Column("完成时限", 12, lambda r: r.measure.due_date, kind=DATE),
+    Column("完成时限", 12, lambda r: _measure_due(r.measure), kind=DATE),
     Column("剩余时间", 10, lambda r: r.days_left),
     Column("时间节点", 34, lambda r: _milestone_lines(r.measure.milestones.all())),
     Column("预期成果", 24, lambda r: r.measure.expected_deliverable),

@@ -39,6 +39,7 @@ from rectification.models import (
     Measure,
     Problem,
     Track,
+    deadline_text,
     measure_due_refusal,
 )
 
@@ -1003,6 +1004,7 @@ class LedgerPlanner:
             if draft is not None:
                 self.plan.problems.append(draft)
         drafts_by_code = {d.code: d for d in self.plan.problems}
+        self._realign_shifted_codes()
         seen: dict[tuple[str, str], Where] = {}
         for raw in self.raw_measures:
             if raw.skip:
@@ -1026,6 +1028,66 @@ class LedgerPlanner:
         self.plan.untouched_problems = sum(1 for code in self.problems if code not in in_file)
         if not self.plan.problems and not self.plan.measures and not self.plan.errors:
             self.error(None, _("台账中没有找到任何问题或措施。"))
+
+    def _realign_shifted_codes(self):
+        """Measure codes that shifted because rows were inserted and the file renumbered.
+
+        When, under one problem, a row has the text of an existing measure but another code, the
+        codes of that problem are taken to have shifted: each row is matched by its text instead
+        (keeping the measure's code in the ledger), and a row whose text is new but whose code
+        belongs to a measure found elsewhere in the file is a new measure with the next free code.
+        Nothing is then overwritten with another measure's text, nor written twice.
+        """
+        rows: dict[str, list[RawMeasure]] = {}
+        for raw in self.raw_measures:
+            code, text = raw.cells.get("code"), raw.cells.get("text")
+            if not raw.skip and code is not None and code.text and text is not None and text.text:
+                rows.setdefault(raw.problem_code, []).append(raw)
+        for problem_code, raws in rows.items():
+            by_text = {
+                id(raw): self.measures_by_text.get((problem_code, _text_key(raw.cells["text"].text))) for raw in raws
+            }
+            # A row with an existing measure's text under another code: matched by code, one measure
+            # would take another's text, or the measure would be written twice.
+            if not any(by_text[id(raw)] not in (None, raw.cells["code"].text) for raw in raws):
+                continue
+            matched = {code for code in by_text.values() if code is not None}
+            taken = {code for (p, code) in self.measures if p == problem_code}
+            fresh = []
+            notes = []
+            for raw in raws:
+                written = raw.cells["code"].text
+                code = by_text[id(raw)]
+                if code is None and written in matched:
+                    fresh.append(raw)
+                    continue
+                if code is None:
+                    taken.add(written)
+                elif code != written:
+                    notes.append(
+                        (
+                            raw.where.row,
+                            _("第%(row)s行（编号“%(written)s”）按内容为已有措施“%(code)s”")
+                            % {"row": raw.where.row, "written": written, "code": code},
+                        )
+                    )
+                    raw.cells["code"] = Cell(code, raw.cells["code"].where)
+            for raw in fresh:
+                written = raw.cells["code"].text
+                code = self._free_code(f"{problem_code}.", len(taken) + 1, taken)
+                notes.append(
+                    (
+                        raw.where.row,
+                        _("第%(row)s行（编号“%(written)s”）为新措施，编号改为“%(code)s”")
+                        % {"row": raw.where.row, "written": written, "code": code},
+                    )
+                )
+                raw.cells["code"] = Cell(code, raw.cells["code"].where)
+            self.warning(
+                Where(raws[0].where.sheet),
+                _("检测到编号整体错位，已按内容匹配（问题“%(problem)s”）：%(rows)s。")
+                % {"problem": problem_code, "rows": "；".join(text for _row, text in sorted(notes))},
+            )
 
     def _require(self, raw, name, label, existing):
         """Record a missing column for a new item; returns the cell or None."""
@@ -1289,10 +1351,12 @@ class LedgerPlanner:
         dues = []
         for cell in self._measure_dues.get(raw.code, []):
             try:
-                due = parse_deadline(cell.value, after=self.after)
+                deadline = parse_measure_deadline(cell.value, after=self.after)
             except DateRefused:
                 continue  # refused with its position when the measure is read
-            dues.append(due)
+            if deadline is not None:
+                # "9月30日前完成并长期坚持" is due on its date; 长期坚持 alone is the category.
+                dues.append(deadline.due or deadline.category)
         # A long-term measure runs, as a stage, to the report deadline.
         dates = [
             self.round.report_deadline if due == DeadlineCategory.LONG_TERM else due
@@ -1525,7 +1589,10 @@ class LedgerPlanner:
                     "due": due.isoformat(),
                 },
             )
-        if deadline.ongoing:
+        # 长期坚持 alone is a stage deadline kept up afterwards, as "……并长期坚持" is.
+        ongoing = deadline.ongoing or deadline.category == DeadlineCategory.LONG_TERM
+        if deadline.ongoing and cell.text != deadline_text(due, True):
+            # Said once it is read; the ledger's own way of writing it ("2026-10-31并长期坚持") needs no word.
             self.warning(
                 cell.where,
                 _("“%(text)s”：完成时限为%(due)s，完成后长期坚持（进展状态可报“长期坚持”）。")
@@ -1534,6 +1601,7 @@ class LedgerPlanner:
         if deadline.category == DeadlineCategory.IMMEDIATE and not kind_written:
             new["kind"] = Measure.Kind.IMMEDIATE
         new["due_date"] = due
+        new["ongoing_after_due"] = ongoing
 
     def _milestones(self, cell):
         """Lines such as "2026-09-10 制定整改工作方案" or "制定整改工作方案（9月底）"."""
@@ -1561,7 +1629,7 @@ class LedgerPlanner:
         return result
 
     def _measure_changes(self, raw, code, existing, new, milestones, milestones_cell):
-        labels = {f.name: f.label for f in MEASURE_FIELDS}
+        labels = {f.name: f.label for f in MEASURE_FIELDS} | {"ongoing_after_due": _("完成后长期坚持")}
         changed, changes = {}, []
         for name, value in new.items():
             old = getattr(existing, name)

@@ -32,6 +32,7 @@ from .ledger import (
     ProblemUserObjectPermission,
     ProgressState,
     Track,
+    deadline_text,
     measure_due_refusal,
 )
 from .outbox import CHANNEL_FIELDS, ChannelSetup, GroupRobot, OutboxMessage
@@ -103,6 +104,7 @@ __all__ = [
     "WeeklyCycle",
     "WeeklySnapshot",
     "WorkActivity",
+    "deadline_text",
     "doc_number_check",
     "measure_due_refusal",
 ]

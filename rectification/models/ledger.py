@@ -310,6 +310,10 @@ class Measure(models.Model):
     handler_phone = models.CharField(_("经办人电话"), max_length=30, blank=True)
     start_date = models.DateField(_("开始日期"))
     due_date = models.DateField(_("完成时限"))
+    # "立行立改并长期坚持", "年底前完成并长期坚持", or just "长期坚持": done by the due date (closed
+    # then as any other measure), and kept up afterwards. A label the look-back (回头看) reads;
+    # lights, overdue and reminders go by the due date alone.
+    ongoing_after_due = models.BooleanField(_("完成后长期坚持"), default=False)
     expected_deliverable = models.CharField(_("预期成果"), max_length=200, blank=True)
     progress_state = models.CharField(
         _("进展状态"), max_length=20, choices=ProgressState.choices, default=ProgressState.NOT_STARTED
@@ -363,6 +367,22 @@ class Measure(models.Model):
 
     def get_absolute_url(self):
         return reverse("rectification:measure_detail", args=[self.pk])
+
+    @property
+    def deadline_text(self):
+        """The due date as the ledger writes it: "2026-10-31", or "2026-10-31并长期坚持" (which the
+        import reads back as the same date, ongoing)."""
+        return deadline_text(self.due_date, self.ongoing_after_due)
+
+
+ONGOING_SUFFIX = "并长期坚持"
+
+
+def deadline_text(due_date, ongoing):
+    """A measure's due date written out, with 并长期坚持 when it is kept up after that date."""
+    if due_date is None:
+        return ""
+    return f"{due_date:%Y-%m-%d}{ONGOING_SUFFIX if ongoing else ''}"
 
 
 def measure_due_refusal(*, due_date, problem_due_date, problem_code=""):

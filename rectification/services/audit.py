@@ -72,6 +72,7 @@ ACT_KEYS = frozenset(
         "measures_created",
         "measures_updated",
         "measures_unchanged",
+        "measures_withdrawn",
         "aspects_created",
         "problems",
         "rows",

@@ -432,6 +432,7 @@ def _measure_new(
     handler_phone="",
     expected_deliverable="",
     seq=0,
+    ongoing_after_due=False,
 ):
     """The unsaved measure that ``measure_create`` and ``measure_create_many`` write."""
     if refusal := measure_due_refusal(due_date=due_date, problem_due_date=problem.due_date):
@@ -447,6 +448,7 @@ def _measure_new(
         handler_phone=handler_phone,
         start_date=start_date,
         due_date=due_date,
+        ongoing_after_due=ongoing_after_due,
         expected_deliverable=expected_deliverable,
     )
 
@@ -498,6 +500,7 @@ def measure_create(
     expected_deliverable="",
     milestones=(),
     seq=0,
+    ongoing_after_due=False,
     sync_permissions=True,
 ):
     """Add a measure to a problem: the office, or the lead unit decomposing its own problem.
@@ -525,6 +528,7 @@ def measure_create(
             handler_phone=handler_phone,
             expected_deliverable=expected_deliverable,
             seq=seq,
+            ongoing_after_due=ongoing_after_due,
         )
     )
     measure.save()

@@ -20,7 +20,7 @@ from rectification.access import permissions_sync_for_problem, permissions_sync_
 from rectification.models import AcceptanceCriterion, Manifestation, Measure, Notification, Problem
 from rectification.services import ledger
 from rectification.services.notifications import notify_each
-from rectification.services.setup import measure_update, milestone_update
+from rectification.services.setup import measure_update, measures_withdraw_by_office, milestone_update
 
 from .audit import audit_record
 from .pending import pending_resolve
@@ -196,8 +196,11 @@ def _measure_seq_top(problems):
 
 
 @transaction.atomic
-def ledger_import(*, actor, plan, file_name="", sha256=""):
+def ledger_import(*, actor, plan, file_name="", sha256="", withdraw=()):
     """Apply a confirmed import plan: everything is saved, or (on any error) nothing is.
+
+    ``withdraw``: measures of ``plan.missing_measures`` (left out of the file) the office chose to
+    withdraw in the preview; the others are kept. Withdrawn through ``measures_withdraw_by_office``.
 
     New problems and measures, most of a first import, are written together by
     ``problem_create_many`` and ``measure_create_many`` (the same rows, grants, audit rows and
@@ -262,6 +265,14 @@ def ledger_import(*, actor, plan, file_name="", sha256=""):
 
     for measure, old_due, _new_due in plan.moved_due_dates:
         _due_date_moved(actor, measure, old_due)
+
+    if withdraw:
+        missing = {measure.pk for measure in plan.missing_measures}
+        if any(measure.pk not in missing for measure in withdraw):
+            raise ValidationError(_("只能撤销本文件中未列出的措施。"))
+        counts["measures_withdrawn"] = measures_withdraw_by_office(
+            actor=actor, measures=withdraw, reason=_("重新导入台账时文件中未列出"), file_name=file_name
+        )
 
     # The grants of every new problem and of every problem given new measures, once each, in
     # this transaction: not once per problem and again per measure.

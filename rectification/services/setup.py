@@ -16,8 +16,10 @@ from django.utils.translation import gettext as _
 
 from .. import access, selectors
 from ..access import permissions_sync_for_problem
+from ..lights import REVIEW_STATES
 from ..models import (
     AcceptanceCriterion,
+    CloseOutState,
     Measure,
     MeasureChangeRequest,
     Milestone,
@@ -31,7 +33,16 @@ from .notifications import notices_write, notify
 
 ClaimState = Measure.ClaimState
 # The fields a lead unit may change on a measure (and request to change after it is claimed).
-EDITABLE_FIELDS = ("text", "kind", "start_date", "due_date", "expected_deliverable", "handler_name", "handler_phone")
+EDITABLE_FIELDS = (
+    "text",
+    "kind",
+    "start_date",
+    "due_date",
+    "ongoing_after_due",
+    "expected_deliverable",
+    "handler_name",
+    "handler_phone",
+)
 DEFAULT_MILESTONES = ("制定整改工作方案", "取得阶段性成果", "收集整理佐证材料", "申请销号")
 
 
@@ -92,6 +103,84 @@ def measure_withdraw(*, actor, measure):
     )
     measure.delete()
     permissions_sync_for_problem(problem)
+
+
+def measure_withdraw_refusal(measure):
+    """Why the office cannot withdraw ``measure`` from the ledger ("" when it can): a closed
+    measure is history, one in a close-out review belongs to its reviewers, and one with reports,
+    evidence, notices or close-out applications has a record that must stay with it."""
+    values = {"code": measure.code}
+    if measure.closeout_state == CloseOutState.CLOSED:
+        return _("措施“%(code)s”已销号，不能撤销。") % values
+    if measure.closeout_state in REVIEW_STATES:
+        return _("措施“%(code)s”正在销号审核中，不能撤销。") % values
+    if (
+        measure.reports.exists()
+        or measure.evidence.exists()
+        or measure.closeouts.exists()
+        or measure.notices.exists()
+        or measure.missed_reports.exists()
+        or measure.change_requests.exists()
+        or measure.coordination.exists()
+    ):
+        return _("措施“%(code)s”已有进展报告、佐证材料、督办、变更或销号等记录，不能撤销，请保留。") % values
+    return ""
+
+
+@transaction.atomic
+def measures_withdraw_by_office(*, actor, measures, reason, file_name=""):
+    """Withdraw measures the office decided to drop (a re-imported ledger leaves them out),
+    claimed or not. Each is removed like ``measure_withdraw``'s, with an audit row saying who,
+    when and why, and its unit's staff are told. All or none: one refusal (see
+    ``measure_withdraw_refusal``) keeps every measure."""
+    if not access.may_manage_ledger(actor):
+        raise PermissionDenied(_("只有整改办可以撤销已认领的整改措施。"))
+    locked = list(
+        Measure.objects.select_for_update()
+        .select_related("problem", "owner_unit")
+        .filter(pk__in=[m.pk for m in measures])
+        .order_by("problem__seq", "problem__code", "seq", "code")
+    )
+    if refusals := [text for m in locked if (text := measure_withdraw_refusal(m))]:
+        raise ValidationError(refusals)
+    notices = []
+    for measure in locked:
+        audit_record(
+            actor=actor,
+            action="measure.withdraw",
+            target=measure,
+            # Why, under "step" (a fixed wording, kept readable); the measure's text as its digest.
+            changes={
+                "code": measure.code,
+                "text": measure.text,
+                "owner_unit": measure.owner_unit.name,
+                "state": measure.claim_state,
+                "step": reason,
+                **({"file": file_name} if file_name else {}),
+            },
+        )
+        text = _("整改办撤销了措施 %(code)s（%(text)s），原因：%(reason)s。该措施不再需要填报。") % {
+            "code": measure.code,
+            "text": measure.text[:40],
+            "reason": reason,
+        }
+        notices += [
+            Notification(
+                recipient=person,
+                kind=Notification.Kind.DISPATCH,
+                text=text,
+                link=reverse("rectification:worklist"),
+                dedup_key=f"measure-withdrawn:{measure.pk}",
+            )
+            for person in access.unit_staff(measure.owner_unit)
+        ]
+    problems = {m.problem_id: m.problem for m in locked}
+    for measure in locked:
+        measure.delete()
+    for problem in problems.values():
+        permissions_sync_for_problem(problem)
+    notices_write(notices)
+    return len(locked)
 
 
 @transaction.atomic

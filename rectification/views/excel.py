@@ -35,6 +35,7 @@ from ..services import uploads
 from ..services.audit import audit_record
 from ..services.ledger_import import ledger_import
 from ..services.pending import column_mapping_set, name_alias_add
+from ..services.setup import measure_withdraw_refusal
 
 IMPORT_TEMPLATE = "rectification/excel/import.html"
 
@@ -171,6 +172,9 @@ def _preview(request, *, plan, inspection_round, name, file_name, sha256, notice
             digest=plan.digest(),
         )
     names = plan.names.listed() if plan.names is not None else []
+    for measure in plan.missing_measures:
+        # Offered 撤销 only where it can be done; the reason is shown otherwise.
+        measure.withdraw_refusal = measure_withdraw_refusal(measure)
     # The same file is planned again after a column is mapped or a name confirmed: it is kept
     # while the preview offers either. A plan with errors and nothing to offer can never be
     # confirmed, so its file is not kept.
@@ -271,7 +275,13 @@ def import_confirm(request):
             request, **preview, notice=_("台账或单位、领导信息在预览之后发生了变化，请核对下面的最新预览后再确认。")
         )
     try:
-        counts = ledger_import(actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"])
+        withdraw = _withdraw_chosen(request.POST, plan)
+    except ValidationError as refused:
+        return _preview(request, **preview, failure=error_text(refused))
+    try:
+        counts = ledger_import(
+            actor=request.user, plan=plan, file_name=payload["f"], sha256=payload["s"], withdraw=withdraw
+        )
     except (ValidationError, IntegrityError) as failed:
         reason = error_text(failed)
         audit_record(
@@ -282,17 +292,39 @@ def import_confirm(request):
         )
         return _preview(request, **preview, failure=_("导入失败，未保存任何数据：%(reason)s") % {"reason": reason})
     uploads.upload_discard(payload["n"])
-    messages.success(
-        request,
-        _("台账导入完成：新建问题%(pc)s个、更新问题%(pu)s个，新建措施%(mc)s个、更新措施%(mu)s个。")
-        % {
-            "pc": counts.get("problems_created", 0),
-            "pu": counts.get("problems_updated", 0),
-            "mc": counts.get("measures_created", 0),
-            "mu": counts.get("measures_updated", 0),
-        },
-    )
+    done = _("台账导入完成：新建问题%(pc)s个、更新问题%(pu)s个，新建措施%(mc)s个、更新措施%(mu)s个。") % {
+        "pc": counts.get("problems_created", 0),
+        "pu": counts.get("problems_updated", 0),
+        "mc": counts.get("measures_created", 0),
+        "mu": counts.get("measures_updated", 0),
+    }
+    if counts.get("measures_withdrawn"):
+        done += _("撤销文件中未列出的措施%(n)s个，已通知其责任单位。") % {"n": counts["measures_withdrawn"]}
+    messages.success(request, done)
     return redirect(f"{reverse('rectification:excel:index')}?round={inspection_round.pk}")
+
+
+MISSING_PREFIX = "missing-"
+
+
+def _withdraw_chosen(data, plan):
+    """The measures left out of the file that the preview's "撤销" was chosen for (keep is the
+    default). A choice for a measure that is no longer left out, or a value other than keep or
+    withdraw, is refused in Chinese rather than guessed."""
+    missing = {str(measure.pk): measure for measure in plan.missing_measures}
+    chosen = []
+    for key in data:
+        if not key.startswith(MISSING_PREFIX):
+            continue
+        value = data.get(key)
+        measure = missing.get(key.removeprefix(MISSING_PREFIX))
+        if measure is None:
+            raise ValidationError(_("所选措施已不在本文件未列出的措施中，请核对下面的最新预览后再确认。"))
+        if value not in ("keep", "withdraw"):
+            raise ValidationError(_("措施“%(code)s”请选择“保留”或“撤销”。") % {"code": measure.code})
+        if value == "withdraw":
+            chosen.append(measure)
+    return chosen
 
 
 def _preview_again(request, token):
