@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rectification', '0018_documents'),
+        ('rectification', '0019_final_report_release'),
     ]
 
     operations = [
