@@ -2,6 +2,7 @@
 
 from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
+from .counters import Generation
 from .cycle import (
     DispatchSheet,
     MissedReport,
@@ -70,6 +71,7 @@ __all__ = [
     "DocumentProfile",
     "Evidence",
     "ExportJob",
+    "Generation",
     "GroupRobot",
     "ImportColumnMapping",
     "InspectionRound",
