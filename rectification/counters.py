@@ -53,6 +53,10 @@ NOTICES = "notices"
 CLAIMS = "claims"
 NOTIFY = "notify"
 WORK = "work"
+BADGE_SCOPES = (ACCESS, CLOSEOUT, NOTICES, CLAIMS, NOTIFY)
+# Every shared scope: bumping them all (and ACCESS empties every key) follows a write made past the
+# application, e.g. by psql (docs/OPERATIONS.md 6.1).
+ALL_SCOPES = (*BADGE_SCOPES, WORK)
 
 # Who may see and do what: roles, units, groups, object permissions, track offices, rounds. Every
 # cached value depends on it.
@@ -103,7 +107,11 @@ SCOPES_BY_TABLE: dict[str, dict[str, frozenset[str] | None]] = {
     "rectification_notification": {NOTIFY: frozenset({"recipient_id", "read_at"})},
 }
 
-_WRITE = re.compile(r'\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+# SQLite's bulk_create(ignore_conflicts=True) writes ``INSERT OR IGNORE INTO``.
+_WRITE = re.compile(r'\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+WRITE_WORDS = ("INSERT", "UPDATE", "DELETE")
+# The tables of the installed apps; a write to any other name was not read right.
+_KNOWN_PREFIXES = ("rectification_", "accounts_", "auth_", "guardian_", "django_", "axes_")
 _SET_COLUMN = re.compile(r'"(\w+)"\s*=')
 
 
@@ -130,8 +138,11 @@ def scopes_written(sql: str) -> set[str]:
     An UPDATE counts by the columns it sets; any other write by its table."""
     match = _WRITE.match(sql)
     if match is None:
-        return set()
+        # A write this reading does not follow changes anything, as far as it knows.
+        return {*ALL_SCOPES} if sql.lstrip()[:6].upper() in WRITE_WORDS else set()
     table = match.group(2).lower()
+    if not table.startswith(_KNOWN_PREFIXES):
+        return {*ALL_SCOPES}
     columns = None
     if match.group(1).upper() == "UPDATE":
         columns = _set_columns(sql[match.end() :])
@@ -203,7 +214,7 @@ def touch(scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> None:
 def _on_statement(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     text = sql if isinstance(sql, str) else str(sql)
-    if text.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+    if text.lstrip()[:6].upper() in WRITE_WORDS:
         scopes = scopes_written(text) - _state.owned
         if scopes:
             touch(scopes, context["connection"].alias)
@@ -315,9 +326,6 @@ class Generations:
         value = compute()
         store.put(full_key, value)
         return value
-
-
-BADGE_SCOPES = (ACCESS, CLOSEOUT, NOTICES, CLAIMS, NOTIFY)
 
 
 def badges(user) -> Generations:

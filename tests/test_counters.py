@@ -362,6 +362,12 @@ class TestScopes:
             ('UPDATE "rectification_notification" SET "escalated_at" = %s', set()),
             ('UPDATE "rectification_notification" SET "read_at" = %s', {counters.NOTIFY}),
             ('INSERT INTO "rectification_outboxmessage" ("x") VALUES (%s)', set()),
+            # SQLite's bulk_create(ignore_conflicts=True); a write it cannot read changes everything.
+            (
+                'INSERT OR IGNORE INTO "rectification_supervisionnotice" ("x") VALUES (%s)',
+                {counters.WORK, counters.NOTICES},
+            ),
+            ("UPDATE ONLY rectification_measure SET x = 1", set(counters.ALL_SCOPES)),
             # A subquery's columns are read, not set; a CASE of bulk_update sets its column only.
             (
                 'UPDATE "rectification_measure" SET "percent" = (SELECT U0."x" FROM "t" U0 WHERE U0."owner_unit_id" = %s)'
