@@ -139,7 +139,7 @@ def scopes_written(sql: str) -> set[str]:
     match = _WRITE.match(sql)
     if match is None:
         # A write this reading does not follow changes anything, as far as it knows.
-        return {*ALL_SCOPES} if sql.lstrip()[:6].upper() in WRITE_WORDS else set()
+        return {*ALL_SCOPES} if sql[:32].lstrip()[:6].upper() in WRITE_WORDS else set()
     table = match.group(2).lower()
     if not table.startswith(_KNOWN_PREFIXES):
         return {*ALL_SCOPES}
@@ -214,7 +214,8 @@ def touch(scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> None:
 def _on_statement(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     text = sql if isinstance(sql, str) else str(sql)
-    if text.lstrip()[:6].upper() in WRITE_WORDS:
+    # Only the head of the statement is looked at for a read (a long IN list is not copied).
+    if text[:32].lstrip()[:6].upper() in WRITE_WORDS:
         scopes = scopes_written(text) - _state.owned
         if scopes:
             touch(scopes, context["connection"].alias)
