@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.db.models import Model
 from django.test import RequestFactory
 from django.urls import reverse
@@ -445,3 +446,31 @@ class TestDashboardServedFromTheCache:
             assert dashboard_served(world) == dashboard_fresh(world)
             if size == 2:
                 committed(lambda: _measures(world, world.problem, world.resp_unit, 20))
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRealCommits:
+    """Without the test's surrounding transaction: each write commits for real, or rolls back."""
+
+    def test_a_committed_write_moves_the_generation_and_a_rolled_back_one_leaves_nothing_cached(self, world):
+        resp_staff = User.objects.get(pk=world.resp_staff.pk)
+        before = served(resp_staff)["unread"]
+        services.notify(recipient=resp_staff, kind="dispatch", text="请按时报送。", dedup_key="t:commit")
+        assert served(resp_staff)["unread"] == fresh(resp_staff)["unread"] == before + 1
+
+        class Undone(Exception):
+            pass
+
+        seen = []
+
+        def undone():
+            with transaction.atomic():
+                services.notify(recipient=resp_staff, kind="dispatch", text="撤回的通知。", dedup_key="t:rollback")
+                # Its own transaction counts the new row, and keeps it out of the cache.
+                seen.append(served(resp_staff)["unread"])
+                raise Undone
+
+        with pytest.raises(Undone):
+            undone()
+        assert seen == [before + 2]
+        assert served(resp_staff)["unread"] == fresh(resp_staff)["unread"] == before + 1
