@@ -79,8 +79,20 @@ _ACCESS_TABLES = (
     "rectification_track",
     "rectification_inspectionround",
 )
-# A person's row: anything but signing in, the password and the guides put away changes access.
-_USER_COLUMNS_IGNORED = {"last_login", "password", "guides_dismissed"}
+# A person's row: anything but signing in (the password, its date, the second factor), the guides put
+# away and the quiet hours changes what they or others are shown.
+_USER_COLUMNS_IGNORED = {
+    "last_login",
+    "password",
+    "password_changed_at",
+    "totp_secret",
+    "totp_confirmed_at",
+    "totp_last_step",
+    "guides_dismissed",
+    "channels_off",
+    "quiet_from",
+    "quiet_until",
+}
 # Tables whose writes change no badge and no dashboard figure.
 _NOT_WORK = {
     "rectification_generation",
