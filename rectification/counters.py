@@ -121,7 +121,8 @@ SCOPES_BY_TABLE: dict[str, dict[str, frozenset[str] | None]] = {
 
 # SQLite's bulk_create(ignore_conflicts=True) writes ``INSERT OR IGNORE INTO``.
 _WRITE = re.compile(r'\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-WRITE_WORDS = ("INSERT", "UPDATE", "DELETE")
+# A statement's first six letters that make it a write (TRUNCATE changes everything).
+WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "TRUNCA")
 # The tables of the installed apps; a write to any other name was not read right.
 _KNOWN_PREFIXES = ("rectification_", "accounts_", "auth_", "guardian_", "django_", "axes_")
 _SET_COLUMN = re.compile(r'"(\w+)"\s*=')

@@ -371,6 +371,7 @@ class TestScopes:
                 {counters.WORK, counters.NOTICES},
             ),
             ("UPDATE ONLY rectification_measure SET x = 1", set(counters.ALL_SCOPES)),
+            ('TRUNCATE "rectification_measure"', set(counters.ALL_SCOPES)),
             # A subquery's columns are read, not set; a CASE of bulk_update sets its column only.
             (
                 'UPDATE "rectification_measure" SET "percent" = (SELECT U0."x" FROM "t" U0 WHERE U0."owner_unit_id" = %s)'
