@@ -7,9 +7,11 @@ class RectificationConfig(AppConfig):
     verbose_name = _("巡视整改")
 
     def ready(self):
-        from . import audit_labels
+        from . import audit_labels, counters
 
         audit_labels.register()
+        # Every connection reports its writes, which bump the cached badges' generations.
+        counters.connect()
 
         from celery.signals import task_prerun
         from django.core.signals import request_started

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 from accounts import access as accounts_access
 from accounts.ui import computed_once as _once
 
-from . import access
+from . import access, counters
 from .selectors import menu_counts, pending_closeout_count, unread_notification_count
 
 # What a role sees first in the menu, in this order; the rest follows in the usual order. Unit
@@ -104,11 +104,28 @@ def bell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    menu = main_menu(user)
+    # The badges' generations, read in one query by the first badge a page draws; each badge is
+    # then served from this process's cache unless a write since changed what it counts.
+    generations = counters.badges(user)
+    menu = main_menu(user, generations)
     return {
-        "unread_count": _once(lambda: unread_notification_count(user=user)),
+        "unread_count": _once(
+            lambda: generations.cached(
+                "unread",
+                user.pk,
+                (counters.ACCESS, counters.NOTIFY, counters.user_scope(user.pk)),
+                lambda: unread_notification_count(user=user),
+            )
+        ),
         "shows_pending": access.reviews_anything(user),
-        "pending_count": _once(lambda: pending_closeout_count(user=user)),
+        "pending_count": _once(
+            lambda: generations.cached(
+                "pending",
+                user.pk,
+                (counters.ACCESS, counters.CLOSEOUT),
+                lambda: pending_closeout_count(user=user),
+            )
+        ),
         "shows_dashboard": access.may_view_dashboard(user),
         "is_leader": access.may_view_leader_page(user),
         "shows_calendar": access.may_manage_calendar(user),
@@ -124,15 +141,25 @@ def _entry(name, label, badge=None, query=""):
     return {"name": name, "label": label, "url": reverse(view) + query, "badge": badge, "view": view}
 
 
-def main_menu(user):
+def main_menu(user, generations=None):
     """The entries of the main menu: each one there because the access module says this person may
     open it; for unit staff and leaders their few daily pages first (``primary``), the rest after.
     The counts (待认领, 督办单, 待我审核) are computed only when the menu is drawn, and each equals the
-    length of the list its link opens."""
+    length of the list its link opens; they are cached under the generations of what they count
+    (``rectification.counters``), so a page costs one small query for them, not a count."""
     unit_staff = access.is_unit_staff(user)
     office = access.is_office(user)
     sees_findings = accounts_access.navigation(user)["sees_findings"]
-    counts = _once(lambda: menu_counts(user=user, unit=user.unit if unit_staff else None))
+    generations = generations or counters.badges(user)
+    unit = user.unit if unit_staff else None
+    counts = _once(
+        lambda: generations.cached(
+            "menu",
+            (user.pk, unit.pk if unit else None),
+            (counters.ACCESS, counters.NOTICES, counters.CLAIMS),
+            lambda: menu_counts(user=user, unit=unit),
+        )
+    )
     entries = []
     if not access.home_is_worklist(user):
         entries.append(_entry("home", _("首页")))

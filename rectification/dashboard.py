@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Unit
 
+from . import counters
 from .access import measures_visible_to, problems_visible_to, reports_visible_to
 from .formalism import formalism_signals, units_with_many_returns
 from .lights import (
@@ -529,3 +530,27 @@ def stuck_with_reviewers_count(*, user, inspection_round, today):
     """The card's number: the rows of ``stuck_with_reviewers``, counted in the database."""
     closeouts = stuck_in_review(closeouts_visible_to(user).filter(problem__round=inspection_round), today)
     return closeouts.count() + _stuck_reports(user, inspection_round, today).count()
+
+
+def office_dashboard_served(*, user, inspection_round, today, filters):
+    """The office dashboard's figures and its stuck-reviews card, as ``office_dashboard`` and
+    ``stuck_with_reviewers_count`` compute them, from this process's cache while no write changed
+    the findings or who sees them since (``rectification.counters``): a repeat load costs one
+    small query instead of the aggregates. A fresh dictionary each time, so a page may adjust it."""
+    generations = counters.figures()
+    scopes = (counters.ACCESS, counters.WORK)
+    key = (user.pk, inspection_round.pk, today, tuple(sorted(filters.items())))
+    data = generations.cached(
+        "dashboard",
+        key,
+        scopes,
+        lambda: office_dashboard(user=user, inspection_round=inspection_round, today=today, filters=filters),
+        large=True,
+    )
+    stuck = generations.cached(
+        "stuck_reviews",
+        key[:3],
+        scopes,
+        lambda: stuck_with_reviewers_count(user=user, inspection_round=inspection_round, today=today),
+    )
+    return {**data, "stuck_reviews": stuck}

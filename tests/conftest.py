@@ -288,6 +288,17 @@ def holiday_entries_read_afresh():
 
 
 @pytest.fixture(autouse=True)
+def badge_cache_forgotten():
+    """Each test starts with an empty cache of badges and dashboard figures (``rectification.counters``):
+    a test's rows and generations are rolled back under it, which never happens to committed data."""
+    from rectification import counters
+
+    counters.forget()
+    yield
+    counters.forget()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # The production hasher is slow on purpose; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

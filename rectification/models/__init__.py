@@ -2,6 +2,7 @@
 
 from ..holidays import CalendarDay, CalendarYear
 from .closeout import CloseOutRequest, CriterionCheck, SignOffStep
+from .counters import Generation
 from .cycle import (
     DispatchSheet,
     MissedReport,
@@ -72,6 +73,7 @@ __all__ = [
     "Evidence",
     "ExportJob",
     "FinalReportFinal",
+    "Generation",
     "GroupRobot",
     "ImportColumnMapping",
     "InspectionRound",

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import access
+from .. import access, counters
 from ..models import Notification
 from ..models.work import URGENT_KINDS
 from .outbox import outbox_step_up, outbox_wanted, outbox_write
@@ -17,10 +17,12 @@ from .outbox import outbox_step_up, outbox_wanted, outbox_write
 def notify(*, recipient, kind, text, link="", dedup_key):
     """Put a notice in the recipient's bell (once per ``dedup_key``) and in the outbox for the
     channels that reach them, sent after commit."""
-    notification, created = Notification.objects.get_or_create(
-        recipient=recipient, dedup_key=dedup_key, defaults={"kind": kind, "text": text[:300], "link": link}
-    )
+    with counters.per_user():
+        notification, created = Notification.objects.get_or_create(
+            recipient=recipient, dedup_key=dedup_key, defaults={"kind": kind, "text": text[:300], "link": link}
+        )
     if created:
+        counters.touch([counters.user_scope(recipient.pk)])
         outbox_write([notification])
     return notification
 
@@ -58,7 +60,9 @@ def notices_write(notices):
         return 0
     for notice in new:
         notice.text = notice.text[:300]
-    Notification.objects.bulk_create(new, ignore_conflicts=True)
+    with counters.per_user():
+        Notification.objects.bulk_create(new, ignore_conflicts=True)
+    counters.touch(counters.user_scope(n.recipient_id) for n in new)
     # Inserting while skipping conflicts gives no ids back: read them (keeping the loaded
     # recipients) for the notices that leave by another channel, if any does.
     recipients = {(n.recipient_id, n.dedup_key): n.recipient for n in new if outbox_wanted(n)}
@@ -132,7 +136,11 @@ def notifications_mark_read(*, actor, ids=None):
     unread = Notification.objects.filter(recipient=actor, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
+    with counters.per_user():
+        marked = unread.update(read_at=timezone.now())
+    if marked:
+        counters.touch([counters.user_scope(actor.pk)])
+    return marked
 
 
 def notify_new_assignment(measure):

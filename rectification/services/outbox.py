@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import counters
 from ..models import GroupRobot, Notification, OutboxMessage
 from ..models.outbox import ERROR_LENGTH
 from ..models.work import URGENT_KINDS
@@ -369,5 +370,10 @@ def outbox_resend(*, actor, message):
 def notification_open(*, actor, notification):
     """The person opened a notice (from the bell, an e-mail, an SMS or 企业微信): it counts as read."""
     if notification.read_at is None:
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+        with counters.per_user():
+            marked = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+                read_at=timezone.now()
+            )
+        if marked:
+            counters.touch([counters.user_scope(notification.recipient_id)])
     return notification.link

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from accounts.ui import id_param, paginate
 
 from .. import access, selectors
-from ..dashboard import leader_page, office_dashboard, stuck_with_reviewers, stuck_with_reviewers_count, trend_chart
+from ..dashboard import leader_page, office_dashboard_served, stuck_with_reviewers, trend_chart
 from ..lights import LIGHTS, REVIEW_STUCK_DAYS, mark_lights, with_light_inputs
 from ..models import (
     CloseOutState,
@@ -67,7 +67,7 @@ def dashboard(request):
     data = None
     track_scope = "track_office_unit" in filters
     if current is not None:
-        data = office_dashboard(user=user, inspection_round=current, today=today, filters=filters)
+        data = office_dashboard_served(user=user, inspection_round=current, today=today, filters=filters)
         if track_scope:
             # The frozen weekly snapshots are the round's figures: not a track office's.
             data["trend"], data["snapshots"] = [], []
@@ -111,9 +111,7 @@ def dashboard(request):
             # The claim and criteria cards are the office's follow-up; their lists keep the filters.
             "may_follow_up": access.may_manage_ledger(user),
             "follow_up_query": _follow_up_query(current, filters),
-            "stuck_reviews": (
-                stuck_with_reviewers_count(user=user, inspection_round=current, today=today) if current else 0
-            ),
+            "stuck_reviews": data["stuck_reviews"] if data else 0,
             "stuck_days": REVIEW_STUCK_DAYS,
         },
     )

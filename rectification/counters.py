@@ -1,0 +1,352 @@
+"""Navigation badges and dashboard figures cached per process, never stale: generations.
+
+The badges (待我审核, 待认领, 督办单, the bell's unread count) are on every page and the office
+dashboard's aggregates are costly, so each process keeps them in a small memory cache, keyed by
+the person (or round and filter) *and the generations of the scopes the value depends on*. A
+generation is a row of ``Generation``: a random number, replaced after every committed write that
+can change what its scope shows. A request reads the generations it needs in one indexed query;
+a value cached under older generations is simply never looked up again.
+
+Which writes bump which scope is decided here, from the SQL itself: every connection runs its
+statements through ``_on_statement``, which maps an INSERT, UPDATE or DELETE on a table to its
+scopes (an UPDATE by the columns it sets, so a weekly report's new percent does not clear the
+close-out badges). Services, the admin, bulk_create, queryset.update(), cascades, the Celery
+worker and raw SQL all pass there, so no write path can forget to invalidate.
+
+Why after the commit rather than inside the writing transaction: a bump inside it would hold the
+scope's row lock until the commit, serialising every writer (a ten-second dispatch would stall
+every liaison) and deadlocking two transactions that touch a measure and the row in opposite
+orders. Bumping just after the commit is as safe, because the order is what matters: the data is
+committed *before* the new number exists, so whoever reads the new number computes with the new
+data; whoever read the old number in between computed with data at least as new as the number,
+which is never stale. While a transaction has written and not yet committed, its own process reads
+around the cache (``_dirty``), so uncommitted or rolled-back rows are never cached. A process
+killed between the commit and the bump (a few microseconds) would leave the old number: entries
+also expire after ``TTL`` seconds, the only bound that case has.
+
+The bell's unread count is per person: the notification services bump ``user:<id>`` for the
+people they write to (``per_user``), and any other write to the notifications bumps everyone's.
+"""
+
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.signals import connection_created
+
+from .models import Generation
+
+# Entries are dropped after this many seconds even when no write came (see the module's note).
+TTL = 600
+
+# scope -> the columns whose UPDATE changes it (None: any write to the table).
+ANY = None
+ACCESS = "access"
+CLOSEOUT = "closeout"
+NOTICES = "notices"
+CLAIMS = "claims"
+NOTIFY = "notify"
+WORK = "work"
+BADGE_SCOPES = (ACCESS, CLOSEOUT, NOTICES, CLAIMS, NOTIFY)
+# Every shared scope: bumping them all (and ACCESS empties every key) follows a write made past the
+# application, e.g. by psql (docs/OPERATIONS.md 6.1).
+ALL_SCOPES = (*BADGE_SCOPES, WORK)
+
+# Who may see and do what: roles, units, groups, object permissions, track offices, rounds. Every
+# cached value depends on it.
+_ACCESS_TABLES = (
+    "accounts_unit",
+    "accounts_user_groups",
+    "accounts_user_user_permissions",
+    "accounts_namealias",
+    "accounts_adminapproval",
+    "auth_group",
+    "auth_group_permissions",
+    "auth_permission",
+    "guardian_groupobjectpermission",
+    "guardian_userobjectpermission",
+    "rectification_problemuserobjectpermission",
+    "rectification_problemgroupobjectpermission",
+    "rectification_measureuserobjectpermission",
+    "rectification_measuregroupobjectpermission",
+    "rectification_roundmember",
+    "rectification_track",
+    "rectification_inspectionround",
+)
+# A person's row: anything but signing in (the password, its date, the second factor), the guides put
+# away and the quiet hours changes what they or others are shown.
+_USER_COLUMNS_IGNORED = {
+    "last_login",
+    "password",
+    "password_changed_at",
+    "totp_secret",
+    "totp_confirmed_at",
+    "totp_last_step",
+    "guides_dismissed",
+    "channels_off",
+    "quiet_from",
+    "quiet_until",
+}
+# Tables whose writes change no badge and no dashboard figure.
+_NOT_WORK = {
+    "rectification_generation",
+    "rectification_notification",
+    "rectification_outboxmessage",
+    "rectification_exportjob",
+    "rectification_channelsetup",
+    "rectification_grouprobot",
+    "rectification_importcolumnmapping",
+    "rectification_documentprofile",
+}
+_MEASURE_PLACE = frozenset({"problem_id", "owner_unit_id"})
+SCOPES_BY_TABLE: dict[str, dict[str, frozenset[str] | None]] = {
+    **{table: {ACCESS: ANY} for table in _ACCESS_TABLES},
+    "rectification_closeoutrequest": {CLOSEOUT: ANY},
+    "rectification_problem": {CLOSEOUT: frozenset({"round_id", "track_id", "lead_official_id", "lead_unit_id"})},
+    "rectification_problem_responsible_leaders": {CLOSEOUT: ANY},
+    "rectification_measure": {
+        CLOSEOUT: _MEASURE_PLACE,
+        NOTICES: _MEASURE_PLACE,
+        CLAIMS: _MEASURE_PLACE | {"claim_state"},
+    },
+    "rectification_supervisionnotice": {NOTICES: ANY},
+    "rectification_notification": {NOTIFY: frozenset({"recipient_id", "read_at"})},
+}
+
+# SQLite's bulk_create(ignore_conflicts=True) writes ``INSERT OR IGNORE INTO``.
+_WRITE = re.compile(r'\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+# A statement's first six letters that make it a write (TRUNCATE changes everything).
+WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "TRUNCA")
+# The tables of the installed apps; a write to any other name was not read right.
+_KNOWN_PREFIXES = ("rectification_", "accounts_", "auth_", "guardian_", "django_", "axes_")
+_SET_COLUMN = re.compile(r'"(\w+)"\s*=')
+
+
+def _set_columns(rest: str) -> set[str]:
+    """The columns an UPDATE sets: its ``"name" =`` outside parentheses and before the WHERE (a
+    subquery's columns are not set; reading them too would only bump more)."""
+    outside, depth, quoted = [], 0, False
+    for char in rest:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        outside.append(char if depth == 0 and not quoted else " ")
+    top = "".join(outside)
+    where = re.search(r"\sWHERE\s", top, re.IGNORECASE)
+    return set(_SET_COLUMN.findall(top[: where.start()] if where else top))
+
+
+def scopes_written(sql: str) -> set[str]:
+    """The scopes an SQL statement changes: empty for a read or a table no badge depends on.
+
+    An UPDATE counts by the columns it sets; any other write by its table."""
+    match = _WRITE.match(sql)
+    if match is None:
+        # A write this reading does not follow changes anything, as far as it knows.
+        return {*ALL_SCOPES} if sql[:32].lstrip()[:6].upper() in WRITE_WORDS else set()
+    table = match.group(2).lower()
+    if not table.startswith(_KNOWN_PREFIXES):
+        return {*ALL_SCOPES}
+    columns = None
+    if match.group(1).upper() == "UPDATE":
+        columns = _set_columns(sql[match.end() :])
+    scopes: set[str] = set()
+    if table == "accounts_user":
+        if columns is None or columns - _USER_COLUMNS_IGNORED:
+            scopes.add(ACCESS)
+    elif table.startswith("rectification_") and table not in _NOT_WORK:
+        scopes.add(WORK)
+    for scope, wanted in SCOPES_BY_TABLE.get(table, {}).items():
+        if wanted is ANY or columns is None or columns & wanted:
+            scopes.add(scope)
+    if ACCESS in scopes:
+        scopes.add(WORK)
+    return scopes
+
+
+class _State(threading.local):
+    def __init__(self):
+        # alias -> the scopes written by its open transaction, bumped when it commits.
+        self.pending: dict[str, set[str]] = {}
+        # scopes whose writes a service bumps itself, more narrowly (``per_user``).
+        self.owned: set[str] = set()
+
+
+_state = _State()
+
+
+def bump(scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Give each scope a new generation now (one statement; rows in a fixed order, so two bumps
+    never wait for each other crosswise)."""
+    ordered = sorted(set(scopes))
+    if not ordered:
+        return
+    rows = ", ".join(["(%s, %s)"] * len(ordered))
+    params: list[Any] = []
+    for scope in ordered:
+        params += [scope, secrets.randbits(62)]
+    table = Generation._meta.db_table
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, value) VALUES {rows} ON CONFLICT (scope) DO UPDATE SET value = excluded.value",
+            params,
+        )
+
+
+def _flush(using: str) -> None:
+    scopes = _state.pending.pop(using, None)
+    if scopes:
+        bump(scopes, using)
+
+
+def touch(scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Mark scopes changed by the current write: bumped when its transaction commits (at once
+    outside a transaction, where the write is already committed)."""
+    scopes = set(scopes)
+    if not scopes:
+        return
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        bump(scopes, using)
+        return
+    _state.pending.setdefault(using, set()).update(scopes)
+    # Once per write: a callback registered in a savepoint that is rolled back is dropped with it,
+    # so each write registers its own; the first to run bumps them all, the rest find nothing.
+    transaction.on_commit(lambda: _flush(using), using=using, robust=True)
+
+
+def _on_statement(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    text = sql if isinstance(sql, str) else str(sql)
+    # Only the head of the statement is looked at for a read (a long IN list is not copied).
+    if text[:32].lstrip()[:6].upper() in WRITE_WORDS:
+        scopes = scopes_written(text) - _state.owned
+        if scopes:
+            touch(scopes, context["connection"].alias)
+    return result
+
+
+def install(connection, **kwargs):
+    """Run every statement of ``connection`` through ``_on_statement`` (once)."""
+    if _on_statement not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_on_statement)
+
+
+def connect() -> None:
+    """Called once at start-up (``apps.ready``): every connection, present and future, reports its writes."""
+    connection_created.connect(install, dispatch_uid="rectification.counters.install")
+    for connection in connections.all(initialized_only=True):
+        install(connection)
+
+
+@contextmanager
+def per_user(scope: str = NOTIFY):
+    """Writes inside bump no ``scope`` for everyone: the caller ``touch``es each person's scope."""
+    already = scope in _state.owned
+    _state.owned.add(scope)
+    try:
+        yield
+    finally:
+        if not already:
+            _state.owned.discard(scope)
+
+
+def user_scope(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def _dirty(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether this process's open transaction has written (its rows are not everyone's yet)."""
+    if not connections[using].in_atomic_block:
+        # A transaction rolled back runs no callback: what it left pending bumps nothing.
+        _state.pending.pop(using, None)
+        return False
+    return bool(_state.pending.get(using))
+
+
+class _Store:
+    """A bounded least-recently-used memory of this process: key -> (expiry, value)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] < time.monotonic():
+                return None
+            self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key, value):
+        with self.lock:
+            self.entries[key] = (time.monotonic() + TTL, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+_badges = _Store(20_000)
+_figures = _Store(64)
+
+
+def forget() -> None:
+    """Empty this process's memory (the tests do, since their database is rolled back under it)."""
+    _badges.clear()
+    _figures.clear()
+
+
+class Generations:
+    """The generations one request needs, read lazily in one query, and the values cached under them."""
+
+    def __init__(self, scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS):
+        self.scopes = tuple(sorted(set(scopes)))
+        self.using = using
+        self._values: dict[str, int] | None = None
+
+    def _read(self) -> dict[str, int]:
+        if self._values is None:
+            found = dict(
+                Generation.objects.using(self.using).filter(scope__in=self.scopes).values_list("scope", "value")
+            )
+            self._values = {scope: found.get(scope, 0) for scope in self.scopes}
+        return self._values
+
+    def cached(self, name: str, key: Any, scopes: Iterable[str], compute: Callable[[], Any], *, large=False):
+        """``compute()``, or the value it gave under the same generations of ``scopes``."""
+        if _dirty(self.using):
+            return compute()
+        values = self._read()
+        full_key = (name, key, tuple((scope, values[scope]) for scope in sorted(set(scopes))))
+        store = _figures if large else _badges
+        entry = store.get(full_key)
+        if entry is not None:
+            return entry[1]
+        value = compute()
+        store.put(full_key, value)
+        return value
+
+
+def badges(user) -> Generations:
+    """The generations behind one person's navigation badges (read in one query, if any badge is drawn)."""
+    return Generations((*BADGE_SCOPES, user_scope(user.pk)))
+
+
+def figures() -> Generations:
+    """The generations behind the office dashboard's figures."""
+    return Generations((ACCESS, WORK))
