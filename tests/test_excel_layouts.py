@@ -685,7 +685,7 @@ class TestReimportWithShiftedCodes:
         assert [(d.code, [(c.label, c.old, c.new) for c in d.changes]) for d in plan.problems] == [
             ("1.1", []),
             ("1.2", []),
-            ("2.1", [("整改时限类别", "by_date", "long_term"), ("整改时限", "2026-12-31", "（空）")]),
+            ("2.1", [("整改时限类别", "限期整改", "长期坚持"), ("整改时限", "2026-12-31", "（空）")]),
         ]
         [removed] = plan.missing_measures
         assert (removed.code, removed.text) == ("2.1.1", "开展警示教育")
@@ -709,3 +709,57 @@ class TestReimportWithShiftedCodes:
         # Read again, the file changes nothing more.
         again = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
         assert {d.action for d in again.measures} == {"unchanged"} and again.missing_measures == []
+
+    def test_an_inserted_problem_shifting_the_codes_is_matched_by_title(self, world, tmp_path):
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office,
+            plan=ledger_plan(coded(ROWS, tmp_path, "a.xlsx"), inspection_round=inspection_round),
+        )
+        ids = dict(Problem.objects.filter(round=inspection_round).values_list("code", "id"))
+        inserted = (
+            None,
+            (2, "公款旅游", "借考察名义旅游", "王牵头", None, "牵头局"),
+            ("清退旅游费用", "责任局", "10月31日"),
+        )
+        # 会议文件过多 and its measure are written 1.3 and 1.3.1 now, in the one sheet.
+        rows = [*ROWS[:3], inserted, *ROWS[3:]]
+        plan = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert [str(e) for e in plan.errors] == []
+        assert (
+            "工作表“整改台账”：检测到问题编号整体错位，已按反馈问题的内容匹配：第5行（问题编号“1.2”）为新问题，"
+            "编号改为“1.3”；第6行（问题编号“1.3”）按内容为已有问题“1.2”；这些问题的措施随问题一并调整编号。"
+        ) in [str(w) for w in plan.warnings]
+        assert [(d.code, d.action) for d in plan.problems] == [
+            ("1.1", "unchanged"),
+            ("1.3", "create"),
+            ("1.2", "unchanged"),
+            ("2.1", "unchanged"),
+        ]
+        assert [(d.code, d.action) for d in plan.measures] == [
+            ("1.1.1", "unchanged"),
+            ("1.1.2", "unchanged"),
+            ("1.3.1", "create"),
+            ("1.2.1", "unchanged"),
+            ("2.1.1", "unchanged"),
+            ("2.1.2", "unchanged"),
+        ]
+        assert ledger_import(actor=world.office, plan=plan) == {"problems_created": 1, "measures_created": 1}
+        assert snapshot(inspection_round) == EXPECTED | {
+            "1.3": (
+                A1,
+                "公款旅游",
+                ["借考察名义旅游"],
+                "王牵头",
+                set(),
+                "牵头局",
+                {"责任局"},
+                (BY_DATE, D(2026, 10, 31)),
+                [("1.3.1", "清退旅游费用", Measure.Kind.RECOVERY, "责任局", D(2026, 10, 31), False)],
+            )
+        }
+        after = dict(Problem.objects.filter(round=inspection_round).values_list("code", "id"))
+        assert after == ids | {"1.3": after["1.3"]}
+        again = ledger_plan(coded(rows, tmp_path, "b.xlsx"), inspection_round=inspection_round)
+        assert {d.action for d in again.problems} | {d.action for d in again.measures} == {"unchanged"}
+        assert again.missing_measures == []

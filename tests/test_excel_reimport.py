@@ -15,11 +15,12 @@ from accounts.models import AuditEvent
 from rectification import services
 from rectification.excel import exports
 from rectification.excel.imports import ledger_plan
-from rectification.models import CloseOutState, Measure, Milestone, Notification
+from rectification.models import CloseOutState, Measure, Milestone, Notification, Problem
 from rectification.services.ledger_import import ledger_import
 
 from .conftest import week_report_data
 from .test_excel_imports import _bulk_file, _round_like
+from .test_excel_layouts import EXPECTED, ROWS, coded, fresh_round, snapshot
 from .test_excel_views import _token, private_media  # noqa: F401  (the fixture keeps uploads private)
 
 TODAY = datetime.date(2026, 11, 26)
@@ -381,6 +382,205 @@ class TestShiftedCodes:
         assert not [str(w) for w in plan.warnings if "错位" in str(w)]
         [draft] = [d for d in plan.measures if d.action == "update"]
         assert (draft.existing, draft.values) == (world.coop_measure, {"text": "镇街全面自查自纠"})
+
+
+def problem_fields(problem):
+    """Every stored field of a problem but its last-changed time, with its lists."""
+    problem.refresh_from_db()
+    values = {f.attname: getattr(problem, f.attname) for f in Problem._meta.concrete_fields if f.name != "updated_at"}
+    values["manifestations"] = [m.text for m in problem.manifestations.order_by("seq")]
+    values["responsible_units"] = sorted(u.name for u in problem.responsible_units.all())
+    values["responsible_leaders"] = sorted(u.full_name for u in problem.responsible_leaders.all())
+    return values
+
+
+NEW_PROBLEM = "借考察名义公款旅游"
+
+
+@pytest.mark.django_db
+class TestShiftedProblemCodes:
+    """A problem inserted in the middle of an exported ledger, the problem codes after it (and so
+    the codes of their measures) renumbered on both sheets: matched by title, nothing overwritten."""
+
+    def ledger(self, world, tmp_path):
+        inspection_round = fresh_round(world)
+        ledger_import(
+            actor=world.office, plan=ledger_plan(coded(ROWS, tmp_path, "a.xlsx"), inspection_round=inspection_round)
+        )
+        return inspection_round
+
+    def renumbered(self, world, inspection_round, tmp_path):
+        """The export with 公款旅游 inserted as 1.2; 会议文件过多 (1.2, measure 1.2.1) written 1.3 and 1.3.1."""
+        content = exports.ledger_export(user=world.office, inspection_round=inspection_round, today=TODAY).content
+        book = load_workbook(io.BytesIO(content))
+        problems = book["问题清单"]
+        codes = column(problems, "问题编号")
+        row = next(r for r in range(3, problems.max_row + 1) if problems.cell(r, codes).value == "1.2")
+        problems.cell(row, codes).value = "1.3"
+        problems.insert_rows(row)
+        for header, value in {
+            "问题编号": "1.2",
+            "方面": "贯彻落实党中央决策部署方面",
+            "专项": "综合",
+            "反馈问题": NEW_PROBLEM,
+            "反馈原文": "个别单位借考察学习名义公款旅游",
+            "具体表现": "某局组织赴外地考察，行程以旅游为主",
+            "问题类型": "个性问题",
+            "整改时限类别": "限期整改",
+            "整改时限": datetime.datetime(2026, 11, 30),
+            "牵头领导": "王牵头",
+            "责任领导": "李其他",
+            "牵头单位": "牵头局",
+            "责任单位": "责任局",
+            "书记领办": "否",
+        }.items():
+            problems.cell(row, column(problems, header)).value = value
+        measures = book["任务清单"]
+        row = row_of(measures, "1.2.1")
+        measures.cell(row, column(measures, "问题编号")).value = "1.3"
+        measures.cell(row, column(measures, "措施编号")).value = "1.3.1"
+        measures.insert_rows(row)
+        for header, value in {
+            "问题编号": "1.2",
+            "问题概述": NEW_PROBLEM,
+            "措施编号": "1.2.1",
+            "整改措施": "清退违规报销的旅游费用",
+            "措施类别": "立行立改",
+            "责任单位": "责任局",
+            "完成时限": datetime.datetime(2026, 10, 31),
+        }.items():
+            measures.cell(row, column(measures, header)).value = value
+        path = tmp_path / "renumbered.xlsx"
+        book.save(path)
+        return path
+
+    def preview(self, client, world, inspection_round, path):
+        client.force_login(world.office)
+        with path.open("rb") as handle:
+            return client.post(
+                reverse("rectification:excel:import_upload"), {"inspection_round": inspection_round.pk, "file": handle}
+            )
+
+    def test_the_preview_says_so_the_old_problems_keep_code_and_text_and_a_second_import_changes_nothing(
+        self, world, tmp_path, client
+    ):
+        inspection_round = self.ledger(world, tmp_path)
+        old_problems = list(Problem.objects.filter(round=inspection_round).order_by("code"))
+        old_measures = list(Measure.objects.filter(problem__round=inspection_round).order_by("id"))
+        before_problems = {p.pk: problem_fields(p) for p in old_problems}
+        before_measures = {m.pk: fields(m) for m in old_measures}
+        path = self.renumbered(world, inspection_round, tmp_path)
+
+        response = self.preview(client, world, inspection_round, path)
+        page = response.content.decode()
+        assert (
+            "工作表“问题清单”：检测到问题编号整体错位，已按反馈问题的内容匹配："
+            "第5行（问题编号“1.2”）为新问题，编号改为“1.3”；第6行（问题编号“1.3”）按内容为已有问题“1.2”；"
+            "这些问题的措施随问题一并调整编号。"
+        ) in page
+        plan = response.context["plan"]
+        assert [str(e) for e in plan.errors] == []
+        assert not [str(w) for w in plan.warnings if "措施" in str(w) and "问题编号" not in str(w)]
+        assert [(d.code, d.action) for d in plan.problems] == [
+            ("1.1", "unchanged"),
+            ("1.3", "create"),
+            ("1.2", "unchanged"),
+            ("2.1", "unchanged"),
+        ]
+        assert [(d.problem_code, d.code, d.action) for d in plan.measures] == [
+            ("1.1", "1.1.1", "unchanged"),
+            ("1.1", "1.1.2", "unchanged"),
+            ("1.3", "1.3.1", "create"),
+            ("1.2", "1.2.1", "unchanged"),
+            ("2.1", "2.1.1", "unchanged"),
+            ("2.1", "2.1.2", "unchanged"),
+        ]
+        assert plan.missing_measures == [] and plan.moved_due_dates == []
+
+        confirmed = client.post(reverse("rectification:excel:import_confirm"), {"token": _token(response)})
+        assert confirmed.status_code == 302
+        # Every existing problem and measure is the same row, field by field, code and text included.
+        assert {p.pk: problem_fields(p) for p in old_problems} == before_problems
+        assert {m.pk: fields(m) for m in old_measures} == before_measures
+        new = Problem.objects.get(round=inspection_round, title=NEW_PROBLEM)
+        assert {k: v for k, v in problem_fields(new).items() if k not in ("id", "created_at", "seq")} == {
+            "round_id": inspection_round.pk,
+            "code": "1.3",
+            "aspect_id": old_problems[0].aspect_id,
+            "track_id": old_problems[0].track_id,
+            "title": NEW_PROBLEM,
+            "text": "个别单位借考察学习名义公款旅游",
+            "problem_type": Problem.ProblemType.SPECIFIC,
+            "deadline_category": "by_date",
+            "due_date": datetime.date(2026, 11, 30),
+            "lead_official_id": world.leader.pk,
+            "lead_unit_id": world.lead_unit.pk,
+            "goal": "",
+            "campaign_id": None,
+            "previous_problem_id": None,
+            "is_secretary_led": False,
+            "progress_state": "not_started",
+            "closeout_state": "not_applied",
+            "manifestations": ["某局组织赴外地考察，行程以旅游为主"],
+            "responsible_units": ["责任局"],
+            "responsible_leaders": ["李其他"],
+        }
+        [measure] = new.measures.all()
+        assert (measure.code, measure.text, measure.kind, measure.owner_unit, measure.due_date) == (
+            "1.3.1",
+            "清退违规报销的旅游费用",
+            Measure.Kind.IMMEDIATE,
+            world.resp_unit,
+            datetime.date(2026, 10, 31),
+        )
+        assert snapshot(inspection_round) == {
+            **EXPECTED,
+            "1.3": (
+                EXPECTED["1.1"][0],
+                NEW_PROBLEM,
+                ["某局组织赴外地考察，行程以旅游为主"],
+                "王牵头",
+                {"李其他"},
+                "牵头局",
+                {"责任局"},
+                ("by_date", datetime.date(2026, 11, 30)),
+                [
+                    (
+                        "1.3.1",
+                        "清退违规报销的旅游费用",
+                        Measure.Kind.IMMEDIATE,
+                        "责任局",
+                        datetime.date(2026, 10, 31),
+                        False,
+                    )
+                ],
+            ),
+        }
+
+        # The same file again: matched by title once more, nothing left to change.
+        again = self.preview(client, world, inspection_round, path)
+        plan = again.context["plan"]
+        assert [str(e) for e in plan.errors] == []
+        assert {d.action for d in plan.problems} | {d.action for d in plan.measures} == {"unchanged"}
+        assert len(plan.problems) == 4 and len(plan.measures) == 6 and plan.missing_measures == []
+        assert (
+            "第5行（问题编号“1.2”）按内容为已有问题“1.3”；第6行（问题编号“1.3”）按内容为已有问题“1.2”"
+        ) in again.content.decode()
+
+    def test_a_title_changed_under_its_own_code_is_still_an_edit(self, world, tmp_path):
+        inspection_round = self.ledger(world, tmp_path)
+        content = exports.ledger_export(user=world.office, inspection_round=inspection_round, today=TODAY).content
+        book = load_workbook(io.BytesIO(content))
+        sheet = book["问题清单"]
+        codes, titles = column(sheet, "问题编号"), column(sheet, "反馈问题")
+        row = next(r for r in range(3, sheet.max_row + 1) if sheet.cell(r, codes).value == "1.2")
+        sheet.cell(row, titles).value = "会议文件过多过滥"
+        path = tmp_path / "edited.xlsx"
+        book.save(path)
+        plan = ledger_plan(path, inspection_round=inspection_round)
+        assert not [str(w) for w in plan.warnings if "错位" in str(w)]
+        [draft] = [d for d in plan.problems if d.action == "update"]
+        assert (draft.code, draft.values) == ("1.2", {"title": "会议文件过多过滥"})
 
 
 @pytest.mark.django_db

@@ -253,6 +253,15 @@ def _shown(value):
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _change(label, name, old, new):
+    """A change as the preview shows it: choices by their Chinese label (限期整改, not by_date)."""
+    enum = _CHOICES_SHOWN.get(name)
+    if enum is not None:
+        labels = dict(enum.choices)
+        old, new = labels.get(old, old), labels.get(new, new)
+    return Change(label, _shown(old), _shown(new))
+
+
 @dataclass
 class Cell:
     value: object
@@ -412,6 +421,7 @@ class ImportPlan:
 
 
 _CHOICE_MAPPINGS: dict = {}
+_CHOICES_SHOWN = {"problem_type": Problem.ProblemType, "deadline_category": DeadlineCategory, "kind": Measure.Kind}
 
 
 @dataclass(frozen=True)
@@ -999,6 +1009,7 @@ class LedgerPlanner:
     # -- from rows to drafts --
 
     def _drafts(self):
+        self._realign_shifted_problem_codes()
         for raw in self.raw_problems.values():
             draft = self._problem_draft(raw)
             if draft is not None:
@@ -1028,6 +1039,78 @@ class LedgerPlanner:
         self.plan.untouched_problems = sum(1 for code in self.problems if code not in in_file)
         if not self.plan.problems and not self.plan.measures and not self.plan.errors:
             self.error(None, _("台账中没有找到任何问题或措施。"))
+
+    def _realign_shifted_problem_codes(self):
+        """Problem codes that shifted because a problem was inserted and the file renumbered.
+
+        As ``_realign_shifted_codes`` does for measures: when a problem of the file has the title
+        of an existing problem but another code, each problem of the file is matched by its title
+        instead (keeping the problem's code in the ledger), and a problem whose title is new but
+        whose code belongs to a problem found elsewhere in the file is a new problem with the next
+        free code of its aspect. The measures follow their problem: the rows naming the written
+        code, and measure codes written under it (1.3.2 of problem 1.3 read as 1.2.2 when 1.3 is
+        the existing 1.2). So no problem, nor any measure, is overwritten with another's text.
+        """
+        raws = [raw for raw in self.raw_problems.values() if raw.code and not raw.title_key]
+        by_title: dict[int, str | None] = {}
+        matched: set[str] = set()
+        for raw in raws:
+            title = raw.cells.get("title")
+            problem = self.problems_by_title.get(_text_key(title.text)) if title is not None and title.text else None
+            # Two rows of one title: the second is not taken for the same problem.
+            by_title[id(raw)] = None
+            if problem is not None and problem.code not in matched:
+                by_title[id(raw)] = problem.code
+                matched.add(problem.code)
+        if not any(by_title[id(raw)] not in (None, raw.code) for raw in raws):
+            return
+        taken = set(self.problems)
+        renamed: dict[str, str] = {}
+        notes = []
+        fresh = []
+        for raw in raws:
+            code = by_title[id(raw)]
+            if code is None and raw.code in matched:
+                fresh.append(raw)
+            elif code is None:
+                taken.add(raw.code)
+            elif code != raw.code:
+                renamed[raw.code] = code
+                notes.append(
+                    (
+                        raw.where.row,
+                        _("第%(row)s行（问题编号“%(written)s”）按内容为已有问题“%(code)s”")
+                        % {"row": raw.where.row, "written": raw.code, "code": code},
+                    )
+                )
+        for raw in fresh:
+            prefix = raw.code.rpartition(".")[0] + "." if "." in raw.code else ""
+            position = sum(1 for code in taken if code.startswith(prefix)) + 1
+            renamed[raw.code] = code = self._free_code(prefix, position, taken)
+            notes.append(
+                (
+                    raw.where.row,
+                    _("第%(row)s行（问题编号“%(written)s”）为新问题，编号改为“%(code)s”")
+                    % {"row": raw.where.row, "written": raw.code, "code": code},
+                )
+            )
+        for raw in raws:
+            raw.code = renamed.get(raw.code, raw.code)
+        self.raw_problems = {raw.code: raw for raw in self.raw_problems.values()}
+        self.code_by_title = {title: renamed.get(code, code) for title, code in self.code_by_title.items()}
+        for measure in self.raw_measures:
+            written = measure.problem_code
+            if written not in renamed:
+                continue
+            measure.problem_code = renamed[written]
+            code = measure.cells.get("code")
+            if code is not None and code.text.startswith(f"{written}."):
+                measure.cells["code"] = Cell(renamed[written] + code.text[len(written) :], code.where)
+        self.warning(
+            Where(raws[0].where.sheet),
+            _("检测到问题编号整体错位，已按反馈问题的内容匹配：%(rows)s；这些问题的措施随问题一并调整编号。")
+            % {"rows": "；".join(text for _row, text in sorted(notes))},
+        )
 
     def _realign_shifted_codes(self):
         """Measure codes that shifted because rows were inserted and the file renumbered.
@@ -1410,7 +1493,7 @@ class LedgerPlanner:
                 same = old == value
             if not same:
                 changed[name] = value
-                changes.append(Change(labels.get(name, name), _shown(old), _shown(value)))
+                changes.append(_change(labels.get(name, name), name, old, value))
         return ProblemDraft(code=raw.code, where=raw.where, existing=existing, values=changed, changes=changes)
 
     @staticmethod
@@ -1635,7 +1718,7 @@ class LedgerPlanner:
             old = getattr(existing, name)
             if old != value:
                 changed[name] = value
-                changes.append(Change(labels[name], _shown(old), _shown(value)))
+                changes.append(_change(labels[name], name, old, value))
         if milestones is not None:
             current = [(m.title, m.due_date) for m in existing.milestones.all()]
             if current != milestones:
