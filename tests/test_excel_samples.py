@@ -54,6 +54,26 @@ class TestImportTemplate:
 
 @pytest.mark.django_db
 class TestImportExample:
+    def test_on_a_round_with_a_ledger_it_adds_two_problems_under_new_codes_and_changes_none(
+        self, world, client, tmp_path
+    ):
+        before = list(Problem.objects.filter(round=world.round).values())
+        measures = list(Measure.objects.filter(problem__round=world.round).values())
+        plan = ledger_plan(
+            saved(download(client, world.office, "import_example", round_id=world.round.pk), tmp_path),
+            inspection_round=world.round,
+        )
+        assert plan.errors == []
+        assert [(d.code, d.action) for d in plan.problems] == [("2.1", "create"), ("2.2", "create")]
+        assert [(d.code, d.action) for d in plan.measures] == [
+            ("2.1.1", "create"),
+            ("2.1.2", "create"),
+            ("2.2.1", "create"),
+        ]
+        ledger_import(actor=world.office, plan=plan)
+        assert list(Problem.objects.filter(round=world.round, code="1.1").values()) == before
+        assert list(Measure.objects.filter(problem__round=world.round, problem__code="1.1").values()) == measures
+
     def test_it_imports_cleanly_field_by_field(self, world, client, tmp_path):
         fresh = world.make_round("示例轮次", feedback_date=datetime.date(2026, 9, 1))
         response = download(client, world.office, "import_example", round_id=fresh.pk)

@@ -11,6 +11,7 @@ from operator import itemgetter
 
 from accounts.models import Unit
 from rectification.access import leader_accounts
+from rectification.models import Problem
 
 from . import columns as cols
 from .workbook import Column, StreamSheet, stream_workbook, workbook_bytes
@@ -59,16 +60,26 @@ def _names(inspection_round):
     return units * (2 // len(units)), leaders * (2 // len(leaders))
 
 
+def _free_aspect_number(inspection_round):
+    """The aspect number after the round's problems (1 for an empty round): the example's codes are
+    new ones, so trying it on a round with a ledger adds two problems and overwrites none."""
+    heads = [
+        code.partition(".")[0] for code in Problem.objects.filter(round=inspection_round).values_list("code", flat=True)
+    ]
+    return max((int(head) for head in heads if head.isdecimal()), default=0) + 1
+
+
 def import_example(*, inspection_round):
     """A filled example for ``inspection_round``: two problems and their measures, in its dates."""
     units, leaders = _names(inspection_round)
+    n = _free_aspect_number(inspection_round)
     feedback, deadline = inspection_round.feedback_date, inspection_round.report_deadline
 
     def day(offset):
         return min(deadline, feedback + datetime.timedelta(days=offset))
 
     problem = {
-        "问题编号": "1.1",
+        "问题编号": f"{n}.1",
         "方面": "落实全面从严治党主体责任方面",
         "专项": "综合",
         "反馈问题": "公务用车管理不规范",
@@ -89,7 +100,7 @@ def import_example(*, inspection_round):
     }
     second = {
         **problem,
-        "问题编号": "1.2",
+        "问题编号": f"{n}.2",
         "反馈问题": "文山会海问题反弹",
         "反馈原文": "部分单位发文开会过多，基层负担较重。",
         "具体表现": ["发文数量超年度计划"],
@@ -102,8 +113,8 @@ def import_example(*, inspection_round):
         "验收标准": "1. 发文数量不超过年度计划",
     }
     measure = {
-        "问题编号": "1.1",
-        "措施编号": "1.1.1",
+        "问题编号": f"{n}.1",
+        "措施编号": f"{n}.1.1",
         "整改措施": "全面清理违规报销的私车费用，追回违规资金",
         "措施类别": "追缴资金",
         "责任单位": units[1],
@@ -118,7 +129,7 @@ def import_example(*, inspection_round):
         measure,
         {
             **measure,
-            "措施编号": "1.1.2",
+            "措施编号": f"{n}.1.2",
             "整改措施": "制定公务用车管理办法",
             "措施类别": "建章立制",
             "完成时限": day(60),
@@ -127,8 +138,8 @@ def import_example(*, inspection_round):
         },
         {
             **measure,
-            "问题编号": "1.2",
-            "措施编号": "1.2.1",
+            "问题编号": f"{n}.2",
+            "措施编号": f"{n}.2.1",
             "整改措施": "立即清理压减年度发文计划，此后长期坚持",
             "措施类别": "立行立改",
             "责任单位": units[0],
