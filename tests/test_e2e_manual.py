@@ -274,6 +274,17 @@ def test_it_takes_the_pictures_of_the_manual(live_server, browser, settings, tmp
         shot(page, "office-records", full_page=False)
         page.get_by_role("link", name="报表导出").click()
         shot(page, "office-excel")
+        # The example ledger the page offers, uploaded as it is: the preview, before anything is saved.
+        with page.expect_download() as download:
+            page.get_by_role("link", name=re.compile("^填写示例")).click()
+        example = tmp_path / "填写示例.xlsx"
+        download.value.save_as(example)
+        upload = page.locator("form", has=page.get_by_role("button", name="上传并预览"))
+        upload.locator("input[type=file]").set_input_files(str(example))
+        upload.get_by_role("button", name="上传并预览").click()
+        expect(page.get_by_role("heading", name=re.compile("^预览"))).to_be_visible()
+        expect(page.get_by_role("button", name="确认导入")).to_be_visible()
+        shot(page, "office-import-preview")
 
     # --- supervision again: look-back -------------------------------------------------------------
     with signed_in(browser, live_server, "jw_jd") as page:
