@@ -39,6 +39,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate, pre_migrate
 
 from .models import Generation
 
@@ -179,6 +180,9 @@ class _State(threading.local):
         self.pending: dict[str, set[str]] = {}
         # scopes whose writes a service bumps itself, more narrowly (``per_user``).
         self.owned: set[str] = set()
+        # ``migrate`` is running: its writes are not followed one by one (the table of generations
+        # may not exist yet); everything is bumped once it has finished.
+        self.migrating = False
 
 
 _state = _State()
@@ -226,6 +230,8 @@ def touch(scopes: Iterable[str], using: str = DEFAULT_DB_ALIAS) -> None:
 
 def _on_statement(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
+    if _state.migrating:
+        return result
     text = sql if isinstance(sql, str) else str(sql)
     # Only the head of the statement is looked at for a read (a long IN list is not copied).
     if text[:32].lstrip()[:6].upper() in WRITE_WORDS:
@@ -241,9 +247,27 @@ def install(connection, **kwargs):
         connection.execute_wrappers.append(_on_statement)
 
 
+def _migrate_started(using=DEFAULT_DB_ALIAS, **kwargs):
+    _state.migrating = True
+    _state.pending.pop(using, None)
+
+
+def _migrate_finished(using=DEFAULT_DB_ALIAS, **kwargs):
+    """After ``migrate`` every shared scope changes once, if the table of generations is there (a
+    migration back to before it leaves nothing to bump)."""
+    if not _state.migrating:
+        return
+    _state.migrating = False
+    connection = connections[using]
+    if Generation._meta.db_table in connection.introspection.table_names():
+        bump(ALL_SCOPES, using)
+
+
 def connect() -> None:
     """Called once at start-up (``apps.ready``): every connection, present and future, reports its writes."""
     connection_created.connect(install, dispatch_uid="rectification.counters.install")
+    pre_migrate.connect(_migrate_started, dispatch_uid="rectification.counters.migrate_started")
+    post_migrate.connect(_migrate_finished, dispatch_uid="rectification.counters.migrate_finished")
     for connection in connections.all(initialized_only=True):
         install(connection)
 
