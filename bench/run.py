@@ -53,6 +53,7 @@ from rectification.models import (
     ProblemGroupObjectPermission,
     ProblemUserObjectPermission,
     ProgressReport,
+    Release,
     SignOffStep,
     Track,
     WeeklySnapshot,
@@ -166,6 +167,9 @@ def _cycle_fresh(inspection_round, iso_year, iso_week, *, remove):
     from rectification.services.cycle import cycle_for
 
     cycle = cycle_for(inspection_round, iso_year, iso_week)
+    if remove is WeeklySnapshot:
+        # The demo office has already released this week's package, which holds on to its snapshot.
+        Release.objects.filter(snapshot__cycle=cycle).delete()
     remove.objects.filter(cycle=cycle).delete()
     return cycle
 
