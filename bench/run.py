@@ -554,6 +554,14 @@ def _side_by_side(title, results, labels, headings, fields):
     return lines
 
 
+LOAD_ROWS = {
+    "trivial": "trivial signed-in page, the liaisons in turn (first)",
+    "worklist_busiest": "busiest unit",
+    "worklist": "up to 100 units' liaisons in turn",
+    "trivial_after": "trivial signed-in page, the liaisons in turn (again)",
+}
+
+
 def report(labels):
     """Markdown tables of the saved results, side by side for the given dataset labels."""
     lines = []
@@ -608,7 +616,8 @@ def report(labels):
                 ratio = other.get("ratio_to_trivial")
                 rps = f"{other['rps']}" + (f" (**{ratio}** of trivial)" if ratio is not None else "")
                 cells.append(f"{rps} | {other['p50_ms']} | {other['p95_ms']} | {other['errors']} / {other['requests']}")
-            lines.append(f"| `{row['path']}` {row['label']} | " + " | ".join(cells) + " |")
+            name = LOAD_ROWS.get(row.get("key", ""), row["label"])
+            lines.append(f"| `{row['path']}` {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Quiet-machine check (the same fixed CPU workload before and after each part; best of 3):")
     lines.append("")
