@@ -23,7 +23,7 @@ import math
 import os
 import random
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -89,6 +89,23 @@ class CityScale:
     @property
     def units(self):
         return self.organs + self.departments + self.townships
+
+    def times(self, factor):
+        """The same organisation (units, accounts, leaders, the last 50 weeks) keeping ``factor``
+        times the work: rounds, problems, measures, weekly reports, evidence, sign-off steps and
+        notifications. The busiest unit's worklist grows with it; the org chart does not."""
+        if factor < 1:
+            raise ValueError("The scale is a whole number of cities, at least 1.")
+        return replace(
+            self,
+            rounds=self.rounds * factor,
+            problems=self.problems * factor,
+            measures=self.measures * factor,
+            reports=self.reports * factor,
+            evidence=self.evidence * factor,
+            signoffs=self.signoffs * factor,
+            notifications_per_user=self.notifications_per_user * factor,
+        )
 
 
 CITY = CityScale()

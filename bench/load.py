@@ -40,6 +40,8 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     max_ms: float
+    key: str = ""
+    ratio_to_trivial: float | None = None
 
 
 def _free_port():
@@ -60,8 +62,9 @@ def session_cookies(users):
 class Server:
     """gunicorn on 127.0.0.1 with the deployment's configuration; a context manager."""
 
-    def __init__(self, *, workers=2, log_path):
+    def __init__(self, *, workers=2, log_path, settings_module="config.settings"):
         self.port = _free_port()
+        self.settings_module = settings_module
         self.workers = workers
         self.log_path = log_path
         self.process = None
@@ -75,6 +78,7 @@ class Server:
             # As in .env.example: a worker keeps its database connection between requests.
             "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
             "DJANGO_DEBUG": "0",
+            "DJANGO_SETTINGS_MODULE": self.settings_module,
         }
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(

@@ -176,3 +176,44 @@ def bare_measure(grid, repeat=1):
         tracemalloc.stop()
     cells = sum(len(row) for _title, rows in grid for row in rows)
     return {"seconds": round(min(times), 2), "peak_mb": round(peak / 2**20, 1), "cells": cells}
+
+
+def _fixed_workload():
+    """Pure-Python CPU work of a fixed size: hashing, integer arithmetic and a sort (~0.5 s idle)."""
+    import hashlib
+    import random
+
+    digest = b"zhenggai"
+    for _ in range(60_000):
+        digest = hashlib.sha256(digest).digest()
+    total = 0
+    for i in range(1_500_000):
+        total += (i * i) % 7
+    values = random.Random(7).sample(range(10**7), 200_000)
+    values.sort()
+    return total + values[0] + digest[0]
+
+
+def quiet_check(repeat=3):
+    """The quiet-machine check: the same fixed CPU workload timed beside every run.
+
+    ``seconds`` (the best of ``repeat``) changes only with the machine and how busy it is, never
+    with our code: a run whose check took much longer than usual was measured on a loaded
+    machine. ``cpu_share`` is the process's CPU time over the wall time of the workload (1.0 when
+    it had a core to itself; 0.5 when it had half of one), and the load average is the kernel's.
+    """
+    import os
+
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _fixed_workload()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    best = min(range(repeat), key=walls.__getitem__)
+    return {
+        "seconds": round(walls[best], 3),
+        "worst_seconds": round(max(walls), 3),
+        "cpu_share": round(sum(cpus) / sum(walls), 2),
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }

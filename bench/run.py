@@ -12,6 +12,7 @@ Markdown. Only 127.0.0.1 is ever contacted. Runs with DEBUG off unless DJANGO_DE
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -52,6 +53,7 @@ from rectification.models import (
     ProblemGroupObjectPermission,
     ProblemUserObjectPermission,
     ProgressReport,
+    Release,
     SignOffStep,
     Track,
     WeeklySnapshot,
@@ -59,7 +61,7 @@ from rectification.models import (
 from rectification.selectors import pending_closeout_count
 from rectification.workdays import iso_week_of
 
-from .measure import bare_measure, job_measure, page_measure, xlsx_grid
+from .measure import bare_measure, job_measure, page_measure, quiet_check, xlsx_grid
 
 RESULTS = Path(settings.VAR_DIR) / "bench"
 DATASET_TABLES = [
@@ -165,6 +167,9 @@ def _cycle_fresh(inspection_round, iso_year, iso_week, *, remove):
     from rectification.services.cycle import cycle_for
 
     cycle = cycle_for(inspection_round, iso_year, iso_week)
+    if remove is WeeklySnapshot:
+        # The demo office has already released this week's package, which holds on to its snapshot.
+        Release.objects.filter(snapshot__cycle=cycle).delete()
     remove.objects.filter(cycle=cycle).delete()
     return cycle
 
@@ -420,7 +425,12 @@ def jobs_run(actors, *, repeat, only=None):
 
 
 def load_part(actors, *, requests, concurrency, label):
+    """The worklist under load beside the trivial signed-in page, in one server and one run.
+
+    The trivial page is run before and after the worklists; the worklist's throughput is given as
+    a share of their mean, a ratio that holds on any machine (target at least 0.30)."""
     from .load import Server, load_run, session_cookies
+    from .urls import WHOAMI
 
     log = RESULTS / f"{label}-gunicorn.log"
     busiest = session_cookies([actors.liaison])
@@ -428,25 +438,55 @@ def load_part(actors, *, requests, concurrency, label):
         User.objects.filter(is_active=True, groups__name=Role.LIAISON.value, unit__isnull=False).order_by("pk")[:100]
     )
     mixed = session_cookies(liaisons)
+    many = f"{len(mixed)} units' liaisons"
+    runs = [
+        ("trivial", WHOAMI, many, mixed),
+        ("worklist_busiest", "/unit/", "busiest unit", busiest),
+        ("worklist", "/unit/", many, mixed),
+        ("trivial_after", WHOAMI, many, mixed),
+    ]
     results = []
-    with Server(workers=2, log_path=log) as server:
-        for name, cookies in (("busiest unit", busiest), (f"{len(mixed)} units' liaisons", mixed)):
+    with Server(workers=2, log_path=log, settings_module="bench.settings") as server:
+        for key, path, name, cookies in runs:
             result = load_run(
                 label=name,
                 port=server.port,
-                path="/unit/",
+                path=path,
                 cookies=cookies,
                 workers=2,
                 requests=requests,
                 concurrency=concurrency,
             )
+            result.key = key
             print(
-                f"  /unit/ {name:<24} {result.rps:>7.1f} req/s p50 {result.p50_ms} ms p95 {result.p95_ms} ms "
+                f"  {path} {name:<24} {result.rps:>7.1f} req/s p50 {result.p50_ms} ms p95 {result.p95_ms} ms "
                 f"({result.requests} requests, {result.errors} errors)",
                 flush=True,
             )
             results.append(result)
+    trivial = [r.rps for r in results if r.key.startswith("trivial")]
+    for result in results:
+        if result.path == "/unit/" and trivial:
+            result.ratio_to_trivial = round(result.rps / (sum(trivial) / len(trivial)), 2)
+            print(f"  {result.path} {result.label}: {result.ratio_to_trivial} of the trivial page's throughput")
     return results
+
+
+@contextlib.contextmanager
+def quiet_beside(part):
+    """The quiet-machine check before and after a part; yields the dict the two land in."""
+    quiet = {"before": quiet_check()}
+    print(f"  quiet-machine check before {part}: {_quiet_text(quiet['before'])}", flush=True)
+    yield quiet
+    quiet["after"] = quiet_check()
+    print(f"  quiet-machine check after {part}: {_quiet_text(quiet['after'])}", flush=True)
+
+
+def _quiet_text(check):
+    return (
+        f"{check['seconds']:.3f} s (worst {check['worst_seconds']:.3f} s), CPU share {check['cpu_share']}, "
+        f"load average {check['load_average']}"
+    )
 
 
 # --- the record ----------------------------------------------------------------------------------
@@ -472,6 +512,11 @@ def machine():
         "django": django.get_version(),
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+def dataset_label(scale):
+    """city for the city, city3 for three times its work."""
+    return "city" if scale == 1 else f"city{scale}"
 
 
 def dataset():
@@ -509,6 +554,14 @@ def _side_by_side(title, results, labels, headings, fields):
     return lines
 
 
+LOAD_ROWS = {
+    "trivial": "trivial signed-in page, the liaisons in turn (first)",
+    "worklist_busiest": "busiest unit",
+    "worklist": "up to 100 units' liaisons in turn",
+    "trivial_after": "trivial signed-in page, the liaisons in turn (again)",
+}
+
+
 def report(labels):
     """Markdown tables of the saved results, side by side for the given dataset labels."""
     lines = []
@@ -538,20 +591,50 @@ def report(labels):
                 )
             elif row["detail"]:
                 lines.append(f"- {label}, {row['label']}: {json.dumps(row['detail'], ensure_ascii=False)}")
+    present_loads = [label for label in labels if loads[label]]
+    if present_loads:
+        lines.append("")
+        lines.append(
+            f"Load test: gunicorn, {loads[present_loads[0]]['results'][0]['workers']} sync workers, loopback, "
+            f"{loads[present_loads[0]]['results'][0]['concurrency']} client threads"
+        )
+        lines.append("")
+        lines.append(
+            "| page, sessions | "
+            + " | ".join(f"{label} req/s | {label} p50 ms | {label} p95 ms | {label} errors" for label in present_loads)
+            + " |"
+        )
+        lines.append("|---|" + "---|" * (4 * len(present_loads)))
+        for index, row in enumerate(loads[present_loads[0]]["results"]):
+            cells = []
+            for label in present_loads:
+                rows = loads[label]["results"]
+                other = rows[index] if index < len(rows) else None
+                if other is None:
+                    cells.append("– | – | – | –")
+                    continue
+                ratio = other.get("ratio_to_trivial")
+                rps = f"{other['rps']}" + (f" (**{ratio}** of trivial)" if ratio is not None else "")
+                cells.append(f"{rps} | {other['p50_ms']} | {other['p95_ms']} | {other['errors']} / {other['requests']}")
+            name = LOAD_ROWS.get(row.get("key", ""), row["label"])
+            lines.append(f"| `{row['path']}` {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Quiet-machine check (the same fixed CPU workload before and after each part; best of 3):")
+    lines.append("")
+    lines.append(
+        "| dataset, part | before s | before CPU share | before load average | after s | after CPU share | after load average |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
     for label in labels:
-        if loads[label]:
-            lines.append("")
+        for part, saved in (("pages", pages[label]), ("jobs", jobs[label]), ("load", loads[label])):
+            quiet = (saved or {}).get("quiet_check")
+            if not quiet:
+                continue
+            before, after = quiet["before"], quiet.get("after") or {}
             lines.append(
-                f"Load test ({label}): gunicorn, {loads[label]['results'][0]['workers']} sync workers, loopback"
+                f"| {label}, {part} | {before['seconds']} | {before['cpu_share']} | {before['load_average']} | "
+                f"{after.get('seconds', '–')} | {after.get('cpu_share', '–')} | {after.get('load_average', '–')} |"
             )
-            lines.append("")
-            lines.append("| sessions | concurrency | requests | errors | req/s | p50 ms | p95 ms | max ms |")
-            lines.append("|---|---|---|---|---|---|---|---|")
-            for row in loads[label]["results"]:
-                lines.append(
-                    f"| {row['label']} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['rps']} | "
-                    f"{row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |"
-                )
     return "\n".join(lines)
 
 
@@ -561,8 +644,11 @@ def main(argv=None):
     )
     parser.add_argument("part", choices=["build", "pages", "jobs", "load", "all", "report"])
     parser.add_argument("--label", default="city", help="name of the dataset in the saved results (city, demo)")
-    parser.add_argument("--labels", default="demo,city", help="report: the datasets to put side by side")
+    parser.add_argument("--labels", default="demo,city,city3", help="report: the datasets to put side by side")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument(
+        "--scale", type=int, default=1, help="build: how many times the city's work (3: 27,000 measures); label city3"
+    )
     parser.add_argument("--requests", type=int, default=60, help="pages: requests per page (at least 50)")
     parser.add_argument("--repeat", type=int, default=1, help="jobs: timed runs of each job (the best is kept)")
     parser.add_argument(
@@ -575,13 +661,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.part == "build":
-        from .city import city_build
+        from .city import CITY, city_build
 
         started = time.perf_counter()
-        counts = city_build(seed=args.seed)
+        counts = city_build(scale=CITY.times(args.scale), seed=args.seed)
         counts["seconds"] = round(time.perf_counter() - started, 1)
         print(json.dumps(counts, ensure_ascii=False, indent=1))
-        save("city", "build", counts)
+        save(dataset_label(args.scale), "build", counts)
         return 0
     if args.part == "report":
         print(report(args.labels.split(",")))
@@ -591,18 +677,25 @@ def main(argv=None):
     header = {"machine": machine(), "dataset": dataset(), "actors": actors.describe()}
     print(json.dumps(header, ensure_ascii=False, indent=1), flush=True)
     if args.part in ("pages", "all"):
-        results = pages_run(actors, requests=args.requests)
+        with quiet_beside("pages") as quiet:
+            results = pages_run(actors, requests=args.requests)
         save(
             args.label,
             "pages",
-            {**header, "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results]},
+            {
+                **header,
+                "quiet_check": quiet,
+                "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in results],
+            },
         )
     if args.part in ("jobs", "all"):
-        results = jobs_run(actors, repeat=args.repeat, only=set(filter(None, args.jobs.split(","))))
-        save(args.label, "jobs", {**header, "results": [asdict(r) for r in results]})
+        with quiet_beside("jobs") as quiet:
+            results = jobs_run(actors, repeat=args.repeat, only=set(filter(None, args.jobs.split(","))))
+        save(args.label, "jobs", {**header, "quiet_check": quiet, "results": [asdict(r) for r in results]})
     if args.part in ("load", "all"):
-        results = load_part(actors, requests=args.load_requests, concurrency=args.concurrency, label=args.label)
-        save(args.label, "load", {**header, "results": [asdict(r) for r in results]})
+        with quiet_beside("load") as quiet:
+            results = load_part(actors, requests=args.load_requests, concurrency=args.concurrency, label=args.label)
+        save(args.label, "load", {**header, "quiet_check": quiet, "results": [asdict(r) for r in results]})
     return 0
 
 

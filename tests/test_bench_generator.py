@@ -20,6 +20,7 @@ from rectification.models import (
     InspectionRound,
     Measure,
     Milestone,
+    Notification,
     Problem,
     ProgressReport,
     SignOffStep,
@@ -99,3 +100,23 @@ class TestCityBuild:
 
 def first_feedback():
     return InspectionRound.objects.order_by("feedback_date").values_list("feedback_date", flat=True).first()
+
+
+@pytest.mark.django_db
+def test_a_larger_scale_keeps_the_organisation_and_multiplies_the_work(settings, tmp_path):
+    # `python -m bench.run build --scale 3` is the city with three times its work: the same units
+    # and accounts, three times the rounds, problems, measures, reports, evidence, sign-offs.
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    assert CityScale().times(1) == CityScale()
+    assert CityScale().times(3).measures == 27_000 and CityScale().times(3).reports == 600_000
+    counts = city_build(scale=TINY.times(2), seed=7)
+    assert Unit.objects.count() == 10 and User.objects.count() == 60
+    assert InspectionRound.objects.count() == 2 * 2
+    assert Problem.objects.count() == 2 * 3
+    assert Measure.objects.count() == 2 * 9
+    assert Milestone.objects.count() == 2 * 9 * 4
+    assert ProgressReport.objects.count() == 2 * 20 == counts["reports"]
+    assert Evidence.objects.count() == 2 * 6
+    assert SignOffStep.objects.count() == 2 * 5 == counts["signoff_steps"]
+    assert WeeklySnapshot.objects.count() == 2 * 2 * 3
+    assert Notification.objects.count() == 2 * TINY.notifications_per_user * 60

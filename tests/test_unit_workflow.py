@@ -7,6 +7,8 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template import Context, Template
+from django.test.html import parse_html
 from django.urls import reverse
 from pytest_django.asserts import assertInHTML
 
@@ -132,6 +134,60 @@ class TestWorklist:
         with django_assert_num_queries(10):
             response = client.get(WORKLIST)
         assert len(response.context["measures"]) == 20
+
+
+# The worklist's rows as its template wrote them before ``{% worklist_rows %}`` wrote them in Python.
+WORKLIST_ROW_TEMPLATE = """{% load l10n %}{% localize off %}{% for m in measures %}
+      <tr>
+        <td data-label="预警">{% include "rectification/_light.html" with light=m.light note=m.light_note %}</td>
+        {% if several_rounds %}<td data-label="巡视轮次" class="small">{{ m.problem.round.title }}</td>{% endif %}
+        <td data-label="编号" class="nowrap">{{ m.code }}</td>
+        <td><a href="{{ measure_url }}{{ m.pk }}/">{{ m.text|truncatechars:50 }}</a><div class="muted small">牵头领导：{{ m.problem.lead_official }}</div></td>
+        <td data-label="完成时限" class="nowrap">{{ m.due_date|date:"Y-m-d" }}</td>
+        <td data-label="剩余" class="nowrap">{% if m.progress_state == "completed" %}<span class="muted">已完成</span>{% elif m.days_left < 0 %}<span class="late-text">逾期{{ m.days_overdue }}天</span>{% else %}{{ m.days_left }}天{% endif %}</td>
+        <td data-label="进度" class="nowrap"><progress max="100" value="{{ m.percent }}"></progress> {{ m.percent }}% / {{ m.expected }}%{% if m.behind %} <span class="tag warn">滞后</span>{% endif %}</td>
+        <td data-label="下一节点">{% if m.next_milestone_title %}{{ m.next_milestone_title }}<div class="small {% if m.next_milestone_due < today %}late-text{% else %}muted{% endif %}">{{ m.next_milestone_due|date:"n月j日" }}</div>{% else %}<span class="muted">—</span>{% endif %}</td>
+        <td data-label="本周周报" class="nowrap">{% if m.week_report_state %}<span class="state state-{{ m.week_report_state }}">{{ m.week_report_state_label }}</span>{% else %}<span class="state state-none">未填报</span>{% endif %}</td>
+      </tr>{% endfor %}{% endlocalize %}"""
+
+
+@pytest.mark.django_db
+class TestWorklistRows:
+    """The rows are written in Python for speed: they must be what the template wrote."""
+
+    def test_every_kind_of_row_is_written_as_the_template_wrote_it(self, world, client, frozen):
+        _later, (overdue, done, *_rest) = _second_round(world, measures=4)
+        Measure.objects.filter(pk=overdue.pk).update(
+            due_date=datetime.date(2026, 11, 1), text="<清理>“违规”津贴 & 补贴" * 6, percent=5
+        )
+        Measure.objects.filter(pk=done.pk).update(
+            progress_state="completed", percent=100, closeout_state="pending_office"
+        )
+        Measure.objects.filter(pk=world.resp_measure.pk).update(due_date=datetime.date(2026, 12, 31))
+        Milestone.objects.create(
+            measure=world.resp_measure, seq=1, title="制定<方案>", due_date=datetime.date(2026, 11, 20)
+        )
+        Milestone.objects.create(measure=overdue, seq=1, title="摸底", due_date=datetime.date(2026, 12, 20))
+        world.leader.full_name = "王<某>"
+        world.leader.is_pending = True
+        world.leader.save()
+        client.force_login(world.resp_staff)
+        _post_report(client, "save", _row(world.resp_measure, "已清退", 40))
+        response = client.get(WORKLIST)
+        context = response.context
+        measures = context["measures"]
+        assert len(measures) == 5 and context["several_rounds"]
+        assert {m.light.code for m in measures} >= {"red", "yellow", "review"}
+        assert any(m.week_report_state for m in measures) and any(m.light_note for m in measures)
+        values = {k: context[k] for k in ("measures", "several_rounds", "measure_url", "today")}
+        before = Template(WORKLIST_ROW_TEMPLATE).render(Context(values))
+        after = Template(
+            "{% load ledger %}{% worklist_rows measures several_rounds=several_rounds measure_url=measure_url today=today %}"
+        ).render(Context(values))
+        assert parse_html(after) == parse_html(before)
+        assert parse_html(after) in parse_html(response.content.decode())
+        for shown in ("&lt;清理&gt;", "王&lt;某&gt;", "制定&lt;方案&gt;"):
+            assert shown in after
 
 
 @pytest.mark.django_db

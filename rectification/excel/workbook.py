@@ -217,6 +217,8 @@ def text_width(text):
 def text_lines(text, width):
     """How many lines ``text`` wraps to in a column of ``width``."""
     capacity = max(1.0, width * _CAPACITY_FACTOR - _CAPACITY_MARGIN)
+    if "\n" not in text:  # most cells: one line, without splitting and summing
+        return max(1, math.ceil(text_width(text) / capacity))
     return sum(max(1, math.ceil(text_width(line) / capacity)) for line in text.split("\n"))
 
 
