@@ -1,5 +1,6 @@
 """The campaign page, the district battle board and the leader hand-over in Chromium, with the three
-actors (the office, a unit's staff, an outsider) and the provincial team, at 1366 × 768 and 390 × 844:
+actors (the office, a unit's staff, an outsider) and the provincial team (refused: it reads only
+what the district released), at 1366 × 768 and 390 × 844:
 what each sees, no sideways scrolling of the page, a screenshot of each; the board printed on A3
 landscape carries every open problem's code."""
 
@@ -39,12 +40,17 @@ def _fits(page, width):
 
 def test_the_campaign_page_for_each_actor(browser, live_server, world, campaign_world):  # noqa: F811
     campaign, _ours, _theirs = campaign_world
-    expected_rows = {"office": 4, "provincial": 4, "resp_staff": 2}
+    expected_rows = {"office": 4, "resp_staff": 2}
 
     def visit(page, actor, width):
         response = page.goto(f"{live_server.url}/campaigns/{campaign.pk}/")
         if actor == "outsider":
             assert response.status == 404
+            assert "群众身边不正之风" not in page.content()
+        elif actor == "provincial":
+            # The provincial team reads only what the district released, and is told so.
+            assert response.status == 403
+            assert "省巡视组账号只查看区整改办已报送的材料" in page.content()
             assert "群众身边不正之风" not in page.content()
         else:
             assert response.status == 200
@@ -60,12 +66,13 @@ def test_the_campaign_page_for_each_actor(browser, live_server, world, campaign_
 
 def test_the_battle_board_for_each_actor(browser, live_server, world, campaign_world):  # noqa: F811
     open_codes = set(Problem.objects.exclude(closeout_state=CloseOutState.CLOSED).values_list("code", flat=True))
-    expected = {"office": open_codes, "provincial": open_codes, "resp_staff": {"1.1", "2.1"}, "outsider": set()}
+    expected = {"office": open_codes, "provincial": set(), "resp_staff": {"1.1", "2.1"}, "outsider": set()}
 
     def visit(page, actor, width):
         for group in ("aspect", "leader"):
             response = page.goto(f"{live_server.url}/board/?group={group}")
-            assert response.status == 200
+            # The live board is not among what the district released to the provincial team.
+            assert response.status == (403 if actor == "provincial" else 200)
             codes = set(page.eval_on_selector_all("tr.board-row", "rows => rows.map(r => r.dataset.code)"))
             assert codes == expected[actor], (actor, group)
             _fits(page, width)
