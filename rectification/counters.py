@@ -58,6 +58,8 @@ BADGE_SCOPES = (ACCESS, CLOSEOUT, NOTICES, CLAIMS, NOTIFY)
 # Every shared scope: bumping them all (and ACCESS empties every key) follows a write made past the
 # application, e.g. by psql (docs/OPERATIONS.md 6.1).
 ALL_SCOPES = (*BADGE_SCOPES, WORK)
+# What the findings' pages (the dashboard, a worklist) depend on: who sees what, and the findings.
+WORK_SCOPES = (ACCESS, WORK)
 
 # Who may see and do what: roles, units, groups, object permissions, track offices, rounds. Every
 # cached value depends on it.
@@ -335,12 +337,15 @@ class _Store:
 
 _badges = _Store(20_000)
 _figures = _Store(64)
+# A liaison's worklist rows, rendered: one entry per person and day (a busy unit's is ~0.5 MB).
+_pages = _Store(1_000)
 
 
 def forget() -> None:
     """Empty this process's memory (the tests do, since their database is rolled back under it)."""
     _badges.clear()
     _figures.clear()
+    _pages.clear()
 
 
 class Generations:
@@ -359,13 +364,15 @@ class Generations:
             self._values = {scope: found.get(scope, 0) for scope in self.scopes}
         return self._values
 
-    def cached(self, name: str, key: Any, scopes: Iterable[str], compute: Callable[[], Any], *, large=False):
+    def cached(
+        self, name: str, key: Any, scopes: Iterable[str], compute: Callable[[], Any], *, large=False, page=False
+    ):
         """``compute()``, or the value it gave under the same generations of ``scopes``."""
         if _dirty(self.using):
             return compute()
         values = self._read()
         full_key = (name, key, tuple((scope, values[scope]) for scope in sorted(set(scopes))))
-        store = _figures if large else _badges
+        store = _pages if page else _figures if large else _badges
         entry = store.get(full_key)
         if entry is not None:
             return entry[1]
@@ -377,6 +384,12 @@ class Generations:
 def badges(user) -> Generations:
     """The generations behind one person's navigation badges (read in one query, if any badge is drawn)."""
     return Generations((*BADGE_SCOPES, user_scope(user.pk)))
+
+
+def worklist() -> Generations:
+    """The generations behind a unit's worklist: everything about the findings and who sees them
+    (its rows, lights, this week's reports, milestones, the calendar, the leaders' names)."""
+    return Generations(WORK_SCOPES)
 
 
 def figures() -> Generations:

@@ -16,7 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Model
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.test.html import parse_html
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,10 +26,13 @@ from accounts.models import User
 from rectification import access, counters, selectors, services
 from rectification.context_processors import bell
 from rectification.dashboard import office_dashboard, office_dashboard_served, stuck_with_reviewers_count
+from rectification.lights import LIGHTS
 from rectification.models import CloseOutRequest, Generation, Measure, Notification
 from rectification.services.ledger_import import ledger_import
 from rectification.services.maintenance import leader_items_reassign
 from rectification.services.reporting import report_latest
+from rectification.templatetags.ledger import worklist_rows
+from rectification.workdays import iso_week_of
 
 from .conftest import PASSWORD, measure_finished, week_report_data
 from .test_closeout import _apply
@@ -143,14 +147,61 @@ def dashboard_fresh(world):
     ]
 
 
+WORKLIST_OBSERVERS = ["resp_staff", "resp_head", "lead_staff", "coop_staff"]
+
+
+def worklist_served(world):
+    """What each unit's staff is shown on the worklist (the rows kept per person and day)."""
+    shown = {}
+    for name in WORKLIST_OBSERVERS:
+        client = Client()
+        client.force_login(getattr(world, name))
+        response = client.get(reverse("rectification:worklist"))
+        if response.status_code == 404:
+            # No longer a unit's staff (the roles changed): no worklist.
+            shown[name] = None
+            continue
+        context = response.context
+        shown[name] = (
+            parse_html(context["rows_html"]),
+            [(light.code, n) for light, n in context["light_counts"]],
+            [m.pk for m in context["returned"]],
+        )
+    return shown
+
+
+def worklist_fresh(world):
+    """The same rows written from scratch from the selector."""
+    today = timezone.localdate()
+    iso_year, iso_week = iso_week_of(today)
+    shown = {}
+    for name in WORKLIST_OBSERVERS:
+        person = User.objects.get(pk=getattr(world, name).pk)
+        if not access.is_unit_staff(person):
+            shown[name] = None
+            continue
+        measures = selectors.unit_worklist(
+            user=person, unit=person.unit, today=today, iso_year=iso_year, iso_week=iso_week
+        )
+        rows = worklist_rows(
+            measures,
+            several_rounds=len({m.problem.round_id for m in measures}) > 1,
+            measure_url=reverse("rectification:measure_detail", args=[0])[:-2],
+            today=today,
+        )
+        counts = [(light.code, sum(m.light.code == light.code for m in measures)) for light in LIGHTS]
+        shown[name] = (parse_html(rows), counts, [m.pk for m in measures if m.is_returned])
+    return shown
+
+
 def everything_served(world):
     people = {name: User.objects.get(pk=getattr(world, name).pk) for name in OBSERVERS}
-    return {name: served(person) for name, person in people.items()}, dashboard_served(world)
+    return {name: served(person) for name, person in people.items()}, dashboard_served(world), worklist_served(world)
 
 
 def everything_fresh(world):
     people = {name: User.objects.get(pk=getattr(world, name).pk) for name in OBSERVERS}
-    return {name: fresh(person) for name, person in people.items()}, dashboard_fresh(world)
+    return {name: fresh(person) for name, person in people.items()}, dashboard_fresh(world), worklist_fresh(world)
 
 
 def _evidence(world, measure):

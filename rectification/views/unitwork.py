@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Unit
 from accounts.ui import error_text, paginate
 
-from .. import access, selectors, services
+from .. import access, counters, selectors, services
 from ..access import measure_for_user
 from ..evidence import evidence_path
 from ..forms import (
@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..models.outbox import OUTBOX_CHANNELS
 from ..services.audit import audit_record
-from ..templatetags.ledger import plain_choices
+from ..templatetags.ledger import plain_choices, worklist_rows
 from ..workdays import iso_week_of, unknown_years, week_key, week_short_label
 from .common import staff_unit, url_prefix, week_context, week_from_request
 
@@ -46,27 +46,48 @@ def worklist(request):
     unit = staff_unit(request.user)
     today = timezone.localdate()
     iso_year, iso_week = iso_week_of(today)
-    measures = selectors.unit_worklist(user=request.user, unit=unit, today=today, iso_year=iso_year, iso_week=iso_week)
-    counts = {light.code: 0 for light in LIGHTS}
-    for measure in measures:
-        counts[measure.light.code] += 1
+    measure_url = url_prefix("rectification:measure_detail")
+
+    def rows():
+        """What the page shows of the unit's measures, the rows written once: kept per person and
+        day under the generations of the findings, so any write anyone makes is seen at once."""
+        measures = selectors.unit_worklist(
+            user=request.user, unit=unit, today=today, iso_year=iso_year, iso_week=iso_week
+        )
+        counts = {light.code: 0 for light in LIGHTS}
+        for measure in measures:
+            counts[measure.light.code] += 1
+        # Codes repeat across rounds (1.1.1 in each): a unit in several rounds sees which.
+        several_rounds = len({m.problem.round_id for m in measures}) > 1
+        return {
+            "measures": measures,
+            "measure_count": len(measures),
+            "rows_html": worklist_rows(measures, several_rounds=several_rounds, measure_url=measure_url, today=today),
+            "light_counts": [(light, counts[light.code]) for light in LIGHTS],
+            "returned": [m for m in measures if m.is_returned],
+            "several_rounds": several_rounds,
+        }
+
+    shown = counters.worklist().cached(
+        "worklist", (request.user.pk, unit.pk, today), counters.WORK_SCOPES, rows, page=True
+    )
     week = week_context(iso_year, iso_week)
     return render(
         request,
         "rectification/worklist.html",
         {
             "unit": unit,
-            "measures": measures,
-            "light_counts": [(light, counts[light.code]) for light in LIGHTS],
-            "returned": [m for m in measures if m.is_returned],
-            # Codes repeat across rounds (1.1.1 in each): a unit in several rounds sees which.
-            "several_rounds": len({m.problem.round_id for m in measures}) > 1,
-            "measure_url": url_prefix("rectification:measure_detail"),
+            **shown,
+            "measure_url": measure_url,
             "today": today,
             **week,
             # The cut-off, the due dates and the next milestones: all counted in working days.
             "calendar_gaps": unknown_years(
-                [week["cutoff"], *(m.due_date for m in measures), *(m.next_milestone_due for m in measures)]
+                [
+                    week["cutoff"],
+                    *(m.due_date for m in shown["measures"]),
+                    *(m.next_milestone_due for m in shown["measures"]),
+                ]
             ),
         },
     )
