@@ -394,4 +394,4 @@ def worklist() -> Generations:
 
 def figures() -> Generations:
     """The generations behind the office dashboard's figures."""
-    return Generations((ACCESS, WORK))
+    return Generations(WORK_SCOPES)

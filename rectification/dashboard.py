@@ -538,7 +538,7 @@ def office_dashboard_served(*, user, inspection_round, today, filters):
     the findings or who sees them since (``rectification.counters``): a repeat load costs one
     small query instead of the aggregates. A fresh dictionary each time, so a page may adjust it."""
     generations = counters.figures()
-    scopes = (counters.ACCESS, counters.WORK)
+    scopes = counters.WORK_SCOPES
     key = (user.pk, inspection_round.pk, today, tuple(sorted(filters.items())))
     data = generations.cached(
         "dashboard",
