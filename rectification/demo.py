@@ -331,6 +331,11 @@ class _DemoBuilder:
         done = {
             f"{step}_state": StepState.DONE for step in ("dispatch", "remind_eve", "remind_day", "collect", "summary")
         }
+        this_year, this_week = iso_week_of(self.today)
+        # Loaded before this week's summary is due (early on a Monday), last week's summary is left
+        # to the weekly cycle, which runs it at once: the newest frozen week and its package are then
+        # of today, as they are on any other day.
+        summary_due = services.step_due_at(current, this_year, this_week, "summary") <= timezone.now()
         for weeks_ago in range(weeks, 0, -1):
             iso_year, iso_week = iso_week_of(self.today - datetime.timedelta(days=7 * weeks_ago))
             sunday = week_monday(iso_year, iso_week) + datetime.timedelta(days=6)
@@ -339,6 +344,10 @@ class _DemoBuilder:
             cycle = services.cycle_for(current, iso_year, iso_week)
             for field, state in done.items():
                 setattr(cycle, field, state)
+            if weeks_ago == 1 and not summary_due:
+                cycle.summary_state = StepState.PENDING
+                cycle.save()
+                continue
             cycle.log = {"summary": {"note": "演示数据：按该周情况补建"}}
             cycle.save()
             figures = round_week_figures(inspection_round=current, iso_year=iso_year, iso_week=iso_week, today=sunday)
