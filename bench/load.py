@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.test import Client
 
@@ -59,6 +60,20 @@ def session_cookies(users):
     return cookies
 
 
+def page_cache_url():
+    return os.environ.get("DJANGO_PAGE_CACHE_URL", "redis://127.0.0.1:6379/1")
+
+
+def page_cache_empty():
+    """Empty the shared page cache's Redis database, so that every page is written once in the run
+    (a page kept from an earlier run under the same generations would be a free hit)."""
+    client = redis.Redis.from_url(page_cache_url(), socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
 class Server:
     """gunicorn on 127.0.0.1 with the deployment's configuration; a context manager."""
 
@@ -77,6 +92,8 @@ class Server:
             "GUNICORN_LOG_LEVEL": "warning",
             # As in .env.example: a worker keeps its database connection between requests.
             "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
+            # As in .env.example: the worklist pages are shared by the workers through Redis.
+            "DJANGO_PAGE_CACHE_URL": page_cache_url(),
             "DJANGO_DEBUG": "0",
             "DJANGO_SETTINGS_MODULE": self.settings_module,
         }

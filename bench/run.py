@@ -429,9 +429,10 @@ def load_part(actors, *, requests, concurrency, label):
 
     The trivial page is run before and after the worklists; the worklist's throughput is given as
     a share of their mean, a ratio that holds on any machine (target at least 0.30)."""
-    from .load import Server, load_run, session_cookies
+    from .load import Server, load_run, page_cache_empty, session_cookies
     from .urls import WHOAMI
 
+    RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / f"{label}-gunicorn.log"
     busiest = session_cookies([actors.liaison])
     liaisons = list(
@@ -446,6 +447,7 @@ def load_part(actors, *, requests, concurrency, label):
         ("trivial_after", WHOAMI, many, mixed),
     ]
     results = []
+    page_cache_empty()
     with Server(workers=2, log_path=log, settings_module="bench.settings") as server:
         for key, path, name, cookies in runs:
             result = load_run(

@@ -268,6 +268,21 @@ NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10)
 HEALTH_TOKEN = env_str("DJANGO_HEALTH_TOKEN", "")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "zhenggai@localhost")
 
+# Each person's pages kept under the generations (rectification.counters.page) are shared by the
+# web server's processes through Redis when DJANGO_PAGE_CACHE_URL is set (a page is then written
+# once, not once per process); without it each process keeps its own. A Redis that does not answer
+# within the timeout costs a page its sharing, never the page.
+PAGE_CACHE_URL = env_str("DJANGO_PAGE_CACHE_URL", "")
+CACHES: dict[str, dict[str, Any]] = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if PAGE_CACHE_URL:
+    CACHES["pages"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": PAGE_CACHE_URL,
+        "KEY_PREFIX": "zhenggai-pages",
+        "TIMEOUT": 600,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise the filesystem transport, which needs no
 # server and still lets a real worker and beat run on a developer's machine.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -104,9 +104,10 @@ def bell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # The badges' generations, read in one query by the first badge a page draws; each badge is
-    # then served from this process's cache unless a write since changed what it counts.
-    generations = counters.badges(user)
+    # The badges' generations, read in one query (with the page's own, if it keeps any) by the first
+    # badge a page draws; each badge is then served from this process's cache unless a write since
+    # changed what it counts.
+    generations = counters.of_request(request)
     menu = main_menu(user, generations)
     return {
         "unread_count": _once(

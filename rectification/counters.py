@@ -28,6 +28,8 @@ The bell's unread count is per person: the notification services bump ``user:<id
 people they write to (``per_user``), and any other write to the notifications bumps everyone's.
 """
 
+import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -37,11 +39,19 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
 
 from .models import Generation
+
+logger = logging.getLogger(__name__)
 
 # Entries are dropped after this many seconds even when no write came (see the module's note).
 TTL = 600
@@ -339,6 +349,8 @@ _badges = _Store(20_000)
 _figures = _Store(64)
 # A liaison's worklist rows, rendered: one entry per person and day (a busy unit's is ~0.5 MB).
 _pages = _Store(1_000)
+# Whole pages as a person was shown them (``page``): one entry per person and page.
+_whole_pages = _Store(1_000)
 
 
 def forget() -> None:
@@ -346,6 +358,7 @@ def forget() -> None:
     _badges.clear()
     _figures.clear()
     _pages.clear()
+    _whole_pages.clear()
 
 
 class Generations:
@@ -381,15 +394,99 @@ class Generations:
         return value
 
 
+def of_request(request) -> Generations:
+    """Every generation a page may need, the shared scopes and the person's own, read together in one
+    query the first time the request asks (the badges, the worklist, the dashboard, ``page``)."""
+    generations = getattr(request, "_generations", None)
+    if generations is None:
+        generations = Generations((*ALL_SCOPES, user_scope(request.user.pk)))
+        request._generations = generations
+    return generations
+
+
+# The hidden CSRF field of a form: its value differs per request, so a page is kept without it.
+_CSRF_FIELD = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_CSRF_MARK = b"\x00csrf\x00"
+
+
+def _person(user) -> tuple:
+    """Everything of the person's own row (name, unit, roles' row fields, guides put away): read by
+    every request anyway, so a change to any of it is a new page without a generation."""
+    values = (field.value_from_object(user) for field in user._meta.concrete_fields)
+    # A list or a mapping (the guides put away, the channels turned off) is kept as its text.
+    return tuple(repr(value) if isinstance(value, list | dict) else value for value in values)
+
+
+def page(request, name: str, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """A GET page as ``render()`` wrote it for this person, or as it wrote it before under the same
+    generations of every scope (the findings, who sees what, the badges, the person's notices), the
+    same day, language and row of the person: any committed write anyone makes that could change
+    what the page shows (its rows, its menu's counts, the bell) gives a new page.
+
+    Only for a page that reads nothing but the person, the day and the database: no query string
+    (a page per made-up query would fill the memory), no message waiting to be shown, no write of
+    this process's own still uncommitted. The CSRF field is put back with this request's token."""
+    if request.method != "GET" or request.GET or _dirty() or len(get_messages(request)):
+        return render()
+    values = of_request(request)._read()
+    user = request.user
+    key = (
+        name,
+        user.pk,
+        _person(user),
+        request.path,
+        getattr(request, "LANGUAGE_CODE", ""),
+        request.headers.get("HX-Request"),
+        timezone.localdate(),
+        tuple(sorted(values.items())),
+    )
+    entry = _whole_pages.get(key)
+    kept = entry[1] if entry is not None else _shared_get(key)
+    if kept is not None:
+        if entry is None:
+            _whole_pages.put(key, kept)
+        content_type, parts = kept
+        token = get_token(request).encode() if len(parts) > 1 else b""
+        return HttpResponse(token.join(parts), content_type=content_type)
+    response = render()
+    if response.status_code == 200 and not response.streaming and not response.cookies:
+        body = _CSRF_FIELD.sub(rb"\1" + _CSRF_MARK + rb"\2", response.content)
+        kept = (response["Content-Type"], body.split(_CSRF_MARK))
+        _whole_pages.put(key, kept)
+        _shared_put(key, kept)
+    return response
+
+
+# The cache the web server's processes share (settings.PAGE_CACHE_URL), if there is one.
+SHARED_PAGES = "pages"
+
+
+def _shared_key(key) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def _shared_get(key):
+    if SHARED_PAGES not in settings.CACHES:
+        return None
+    try:
+        return caches[SHARED_PAGES].get(_shared_key(key))
+    except Exception:  # whatever the cache server did, the page is written here instead
+        logger.warning("the shared page cache did not answer; the page is written here", exc_info=True)
+        return None
+
+
+def _shared_put(key, kept) -> None:
+    if SHARED_PAGES not in settings.CACHES:
+        return
+    try:
+        caches[SHARED_PAGES].set(_shared_key(key), kept, TTL)
+    except Exception:  # a page not shared is written again by the next process
+        logger.warning("the shared page cache did not take a page", exc_info=True)
+
+
 def badges(user) -> Generations:
     """The generations behind one person's navigation badges (read in one query, if any badge is drawn)."""
     return Generations((*BADGE_SCOPES, user_scope(user.pk)))
-
-
-def worklist() -> Generations:
-    """The generations behind a unit's worklist: everything about the findings and who sees them
-    (its rows, lights, this week's reports, milestones, the calendar, the leaders' names)."""
-    return Generations(WORK_SCOPES)
 
 
 def figures() -> Generations:

@@ -8,10 +8,15 @@ count of the lists they link to, while the cache held the values from before the
 """
 
 import datetime
+import re
+import secrets
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.messages import constants as message_constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
@@ -148,37 +153,49 @@ def dashboard_fresh(world):
 
 
 WORKLIST_OBSERVERS = ["resp_staff", "resp_head", "lead_staff", "coop_staff"]
+# The hidden CSRF field differs per request; everything else of a page is compared.
+CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
-def worklist_served(world):
-    """What each unit's staff is shown on the worklist (the rows kept per person and day)."""
-    shown = {}
+def _page(response):
+    return parse_html(CSRF_VALUE.sub(r"\1\2", response.content.decode()))
+
+
+def worklist_clients(world):
+    """Each unit's staff signed in once: a new sign-in is a new page (the person's row changed)."""
+    clients = {}
     for name in WORKLIST_OBSERVERS:
-        client = Client()
-        client.force_login(getattr(world, name))
+        clients[name] = Client()
+        clients[name].force_login(getattr(world, name))
+    return clients
+
+
+def _worklists(clients):
+    shown = {}
+    for name, client in clients.items():
         response = client.get(reverse("rectification:worklist"))
-        if response.status_code == 404:
-            # No longer a unit's staff (the roles changed): no worklist.
-            shown[name] = None
-            continue
-        context = response.context
-        shown[name] = (
-            parse_html(context["rows_html"]),
-            [(light.code, n) for light, n in context["light_counts"]],
-            [m.pk for m in context["returned"]],
-        )
+        # No longer a unit's staff (the roles changed): no worklist.
+        shown[name] = None if response.status_code == 404 else _page(response)
     return shown
 
 
-def worklist_fresh(world):
-    """The same rows written from scratch from the selector."""
+def worklist_served(clients):
+    """The whole worklist page each unit's staff is shown (kept per person and day): its rows, its
+    light counts, the returned reports, the menu's counts and the bell."""
+    return _worklists(clients)
+
+
+def worklist_fresh(world, clients):
+    """The same pages written with every cache of this process emptied, whose rows are those written
+    from scratch from the selector."""
+    counters.forget()
+    pages = _worklists(clients)
     today = timezone.localdate()
     iso_year, iso_week = iso_week_of(today)
-    shown = {}
-    for name in WORKLIST_OBSERVERS:
+    for name, page in pages.items():
         person = User.objects.get(pk=getattr(world, name).pk)
-        if not access.is_unit_staff(person):
-            shown[name] = None
+        if page is None:
+            assert not access.is_unit_staff(person), name
             continue
         measures = selectors.unit_worklist(
             user=person, unit=person.unit, today=today, iso_year=iso_year, iso_week=iso_week
@@ -189,19 +206,33 @@ def worklist_fresh(world):
             measure_url=reverse("rectification:measure_detail", args=[0])[:-2],
             today=today,
         )
-        counts = [(light.code, sum(m.light.code == light.code for m in measures)) for light in LIGHTS]
-        shown[name] = (parse_html(rows), counts, [m.pk for m in measures if m.is_returned])
-    return shown
+        if measures:
+            assert page.count(parse_html(rows)) == 1, name
+        for light in LIGHTS:
+            chip = parse_html(
+                f'<span class="light-chip {light.code}"><i class="light {light.code}"></i>'
+                f"{light.label} {sum(m.light.code == light.code for m in measures)}</span>"
+            )
+            assert page.count(chip) == 1, (name, light.code)
+    return pages
 
 
-def everything_served(world):
+def everything_served(world, clients):
     people = {name: User.objects.get(pk=getattr(world, name).pk) for name in OBSERVERS}
-    return {name: served(person) for name, person in people.items()}, dashboard_served(world), worklist_served(world)
+    return (
+        {name: served(person) for name, person in people.items()},
+        dashboard_served(world),
+        worklist_served(clients),
+    )
 
 
-def everything_fresh(world):
+def everything_fresh(world, clients):
     people = {name: User.objects.get(pk=getattr(world, name).pk) for name in OBSERVERS}
-    return {name: fresh(person) for name, person in people.items()}, dashboard_fresh(world), worklist_fresh(world)
+    return (
+        {name: fresh(person) for name, person in people.items()},
+        dashboard_fresh(world),
+        worklist_fresh(world, clients),
+    )
 
 
 def _evidence(world, measure):
@@ -345,11 +376,12 @@ class TestNoStaleValue:
                 lambda: services.step_run(services.cycle_for(world.round, YEAR, WEEK), "dispatch", force=True),
             ),
         ]
+        clients = committed(lambda: worklist_clients(world))
         for name, write in writes:
-            before = everything_served(world)
+            before = everything_served(world, clients)
             committed(write)
-            after = everything_served(world)
-            assert after == everything_fresh(world), name
+            after = everything_served(world, clients)
+            assert after == everything_fresh(world, clients), name
             assert after != before, f"{name} changed nothing shown: the check proves nothing"
 
     def test_a_write_not_yet_committed_is_counted_but_never_cached(self, world, frozen, committed):
@@ -542,3 +574,105 @@ class TestMigrate:
         after = dict(Generation.objects.values_list("scope", "value"))
         assert all(after[scope] != before[scope] for scope in counters.ALL_SCOPES)
         assert counters._state.migrating is False
+
+
+REDIS_PAGES = "redis://127.0.0.1:6379/12"
+
+
+def _shared_pages(settings, location, prefix):
+    settings.CACHES = {
+        **settings.CACHES,
+        counters.SHARED_PAGES: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            # A prefix of this run's own: nothing another run left is ever read.
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+
+
+@pytest.mark.django_db
+class TestWholePageKept:
+    """A liaison's repeat visit to the worklist is the page kept from the first, with this request's
+    CSRF token; a message waiting, another person or a write gives a page written anew."""
+
+    def _signed_in(self, world, committed, name="resp_staff", **client_options):
+        committed()  # what the fixtures wrote
+        client = Client(**client_options)
+        committed(lambda: client.force_login(getattr(world, name)))
+        return client
+
+    def test_a_repeat_visit_costs_four_queries_and_shows_the_same_page(
+        self, world, frozen, committed, django_assert_num_queries
+    ):
+        client = self._signed_in(world, committed)
+        first = client.get(reverse("rectification:worklist"))
+        assert first.context is not None  # written
+        # The session, the person, the provincial gate's roles, the generations: nothing of the page.
+        with django_assert_num_queries(4):
+            again = client.get(reverse("rectification:worklist"))
+        assert again.context is None  # kept, not written
+        assert _page(again) == _page(first)
+        assert world.resp_unit.name in again.content.decode()
+
+    def test_each_person_is_shown_their_own_page(self, world, frozen, committed):
+        mine = self._signed_in(world, committed, "resp_staff")
+        theirs = self._signed_in(world, committed, "lead_staff")
+        mine.get(reverse("rectification:worklist"))
+        page = theirs.get(reverse("rectification:worklist")).content.decode()
+        assert world.lead_unit.name in page
+        assert f"{world.resp_unit.name} · 工作台" not in page
+
+    def test_the_kept_pages_forms_carry_this_requests_csrf_token(self, world, frozen, committed):
+        client = self._signed_in(world, committed, enforce_csrf_checks=True)
+        client.get(reverse("rectification:worklist"))
+        kept = client.get(reverse("rectification:worklist"))
+        assert kept.context is None
+        token = CSRF_VALUE.search(kept.content.decode())
+        assert token is not None and len(token.group(0)) > len('name="csrfmiddlewaretoken" value=""')
+        # The logout form of the kept page posts: the token is good for this session.
+        response = client.post(reverse("accounts:logout"), {"csrfmiddlewaretoken": token.group(0).split('"')[-2]})
+        assert response.status_code == 302
+
+    def test_a_message_waiting_is_shown_on_a_page_written_for_it(self, world, frozen, committed):
+        client = self._signed_in(world, committed)
+        client.get(reverse("rectification:worklist"))
+        request = RequestFactory().get("/")
+        client.cookies[CookieStorage.cookie_name] = CookieStorage(request)._encode(
+            [Message(message_constants.SUCCESS, "草稿已保存。")]
+        )
+        shown = client.get(reverse("rectification:worklist"))
+        assert "草稿已保存。" in shown.content.decode()
+        # Shown once: the next visit is the kept page again, without it.
+        after = client.get(reverse("rectification:worklist"))
+        assert after.context is None
+        assert "草稿已保存。" not in after.content.decode()
+
+    def test_the_web_servers_processes_share_a_page_through_redis(self, world, frozen, committed, settings):
+        _shared_pages(settings, REDIS_PAGES, f"test-{secrets.token_hex(8)}")
+        client = self._signed_in(world, committed)
+        first = client.get(reverse("rectification:worklist"))
+        assert first.context is not None
+        counters.forget()  # another process: its own memory is empty
+        shared = client.get(reverse("rectification:worklist"))
+        assert shared.context is None  # read from Redis, not written
+        assert _page(shared) == _page(first)
+        committed(
+            lambda: services.notify(recipient=world.resp_staff, kind="dispatch", text="请按时报送。", dedup_key="t:p")
+        )
+        counters.forget()
+        written = client.get(reverse("rectification:worklist"))
+        assert written.context is not None  # a write since: written anew, the bell counts it
+        assert _page(written) != _page(first)
+
+    def test_a_shared_cache_that_does_not_answer_costs_the_sharing_not_the_page(
+        self, world, frozen, committed, settings, caplog
+    ):
+        # Nothing listens on port 1: every call to the cache fails at once.
+        _shared_pages(settings, "redis://127.0.0.1:1/0", "test")
+        client = self._signed_in(world, committed)
+        response = client.get(reverse("rectification:worklist"))
+        assert response.status_code == 200
+        assert world.resp_unit.name in response.content.decode()
+        assert "the shared page cache did not" in caplog.text

@@ -43,6 +43,12 @@ from .common import staff_unit, url_prefix, week_context, week_from_request
 @login_required
 @require_GET
 def worklist(request):
+    # The whole page is kept per person and day under every generation (rows, menu, bell): a
+    # liaison's repeat visit costs what any signed-in page costs, plus one query.
+    return counters.page(request, "worklist", lambda: _worklist(request))
+
+
+def _worklist(request):
     unit = staff_unit(request.user)
     today = timezone.localdate()
     iso_year, iso_week = iso_week_of(today)
@@ -68,7 +74,7 @@ def worklist(request):
             "several_rounds": several_rounds,
         }
 
-    shown = counters.worklist().cached(
+    shown = counters.of_request(request).cached(
         "worklist", (request.user.pk, unit.pk, today), counters.WORK_SCOPES, rows, page=True
     )
     week = week_context(iso_year, iso_week)
