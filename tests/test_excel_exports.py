@@ -437,23 +437,41 @@ class TestLedgerLoading:
             criteria=["发文数量下降"],
             is_secretary_led=True,
         )
-        # The problems and their four lists, the measures and their milestones: none per problem
-        # or measure (and no audit row: the builder hands the file to nobody).
-        with django_assert_num_queries(7):
+        # The problems, the six kinds of row they point to (aspect, track, lead official, lead unit,
+        # campaign, previous problem) and their four lists; the measures, their problems and units
+        # and their milestones: none per problem or measure (and no audit row: the builder hands
+        # the file to nobody).
+        with django_assert_num_queries(15):
             content = exports.ledger_export(user=world.office, inspection_round=world.round, today=TODAY).content
         problems = workbook(content)["问题清单"]
         assert problems["P4"].value == "津补贴专项整治" and problems["Q4"].value == "1.1"
         assert problems["K4"].value == "王牵头" and problems["M4"].value == "责任局、协办镇"
 
+    def test_a_problem_given_another_lead_official_as_the_ledger_is_read_shows_the_new_one(self, world, monkeypatch):
+        second = world.make_problem("1.2", measures=[world.resp_unit])
+        read_once = exports._related_once
+
+        def then_reassigned(*args, **kwargs):
+            # Between reading the rows the problems point to and reading the problems themselves.
+            related = read_once(*args, **kwargs)
+            Problem.objects.filter(pk=second.pk).update(lead_official=world.other_leader)
+            return related
+
+        monkeypatch.setattr(exports, "_related_once", then_reassigned)
+        problems = list(exports.ledger_problems(user=world.office, inspection_round=world.round))
+        assert [p.code for p in problems] == ["1.1", "1.2"]
+        assert problems[1].lead_official.full_name == world.other_leader.full_name
+
 
 LEDGER_QUERIES = {
-    # Session, user, roles, the round (among the visible ones), problems and their four
-    # prefetches (responsible leaders, responsible units, manifestations, criteria), measures,
-    # milestones, then the audit row (the head of the audit chain, the insert), plus the count
-    # that decides whether the export goes to the background. Guardian's grants are
-    # subqueries inside the main queries, so a unit costs what the office costs.
-    "office": 14,
-    "resp_staff": 14,
+    # Session, user, roles, the round (among the visible ones), problems, the six kinds of row
+    # they point to and their four lists (responsible leaders, responsible units, manifestations,
+    # criteria), measures, their problems and units, milestones, then the audit row (the head of
+    # the audit chain, the insert), plus the count that decides whether the export goes to the
+    # background. Guardian's grants are subqueries inside the main queries, so a unit costs what
+    # the office costs.
+    "office": 22,
+    "resp_staff": 22,
 }
 
 

@@ -36,6 +36,7 @@ from rectification.models import (
     Milestone,
     Penalty,
     PetitionClue,
+    Problem,
     ProgressReport,
     ProgressState,
     Recovery,
@@ -108,20 +109,60 @@ def _attach(objects, attr, rows):
         setattr(obj, attr, lists[obj.pk])
 
 
+def _own_fields(model, fields):
+    """The row's own columns among ``fields`` (``code``) and the keys of its related rows
+    (``aspect_id`` for ``aspect__title``)."""
+    own = [name for name in fields if "__" not in name]
+    keys = {model._meta.get_field(name.split("__", 1)[0]).attname for name in fields if "__" in name}
+    return [*own, *sorted(keys)]
+
+
+def _related_once(model, fields, rows, **among):
+    """For each relation ``fields`` reach through (``aspect__title``): the related rows that ``rows``
+    point to (or all of ``among[relation]``, where a plain list is cheaper than finding which),
+    read once with just those fields, by id.
+
+    A round's few hundred problems, its aspects, leaders and units are shared by the rows that
+    point to them instead of being joined and built again for each of tens of thousands of rows
+    (``select_related`` builds one instance per row and relation).
+    """
+    wanted = defaultdict(list)
+    for name in fields:
+        if "__" in name:
+            relation, column = name.split("__", 1)
+            wanted[relation].append(column)
+    related = []
+    for name, columns in wanted.items():
+        relation = model._meta.get_field(name)
+        pointed = among.get(name, relation.related_model.objects.filter(pk__in=rows.values(relation.attname)))
+        related.append((relation, pointed.only(*columns).in_bulk(), relation.related_model.objects.only(*columns)))
+    return related
+
+
+def _give_related(objects, related):
+    """Give each object its related rows from ``_related_once``, as ``select_related`` would.
+
+    A row that came to point elsewhere after the related rows were read (a problem given another
+    lead official while a long export streams) has its new row read then."""
+    for obj in objects:
+        for relation, by_id, one in related:
+            key = getattr(obj, relation.attname)
+            if key is not None and key not in by_id:
+                by_id[key] = one.get(pk=key)
+            relation.set_cached_value(obj, None if key is None else by_id[key])
+
+
 def ledger_problems(*, user, inspection_round):
     """The problems of the ledger, in order, streamed with everything its columns read.
 
     Only the fields the columns read are loaded (``cols.LEDGER_PROBLEM_FIELDS``); each problem
     gets its responsible leaders and units, 具体表现 and 验收标准 as lists of named tuples.
     """
-    problems = (
-        problems_visible_to(user)
-        .filter(round=inspection_round)
-        .select_related("aspect", "track", "lead_official", "lead_unit", "campaign", "previous_problem")
-        .only(*cols.LEDGER_PROBLEM_FIELDS)
-        .order_by("seq", "id")
-    )
+    rows = problems_visible_to(user).filter(round=inspection_round)
+    related = _related_once(Problem, cols.LEDGER_PROBLEM_FIELDS, rows, lead_unit=Unit.objects.all())
+    problems = rows.only(*_own_fields(Problem, cols.LEDGER_PROBLEM_FIELDS)).order_by("seq", "id")
     for chunk in _chunks(problems):
+        _give_related(chunk, related)
         ids = [problem.pk for problem in chunk]
         leaders = User.objects.filter(responsible_problems__in=ids).annotate(problem_id=F("responsible_problems"))
         _attach(
@@ -145,14 +186,19 @@ def ledger_problems(*, user, inspection_round):
 def ledger_measures(*, user, inspection_round):
     """The measures of the ledger, in order, streamed like ``ledger_problems``, each with its
     milestones as named tuples."""
-    measures = (
-        measures_visible_to(user)
-        .filter(problem__round=inspection_round)
-        .select_related("problem", "owner_unit")
-        .only(*cols.LEDGER_MEASURE_FIELDS)
-        .order_by("problem__seq", "problem_id", "seq", "id")
+    rows = measures_visible_to(user).filter(problem__round=inspection_round)
+    related = _related_once(
+        Measure,
+        cols.LEDGER_MEASURE_FIELDS,
+        rows,
+        problem=Problem.objects.filter(round=inspection_round),
+        owner_unit=Unit.objects.all(),
+    )
+    measures = rows.only(*_own_fields(Measure, cols.LEDGER_MEASURE_FIELDS)).order_by(
+        "problem__seq", "problem_id", "seq", "id"
     )
     for chunk in _chunks(measures):
+        _give_related(chunk, related)
         milestones = Milestone.objects.filter(measure__in=[measure.pk for measure in chunk]).order_by("seq", "pk")
         _attach(chunk, "milestone_list", milestones.values_list("measure_id", "due_date", "title", named=True))
         yield from chunk

@@ -173,7 +173,10 @@ class Column:
 
 def inert_text(text):
     """Text safe to put in a cell: no XML-illegal characters, never read as a formula."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(text))
+    text = str(text)
+    # Most text holds no control character at all: printable text is left as it is without a search.
+    if not text.isprintable():
+        text = ILLEGAL_CHARACTERS_RE.sub("", text)
     if text.startswith(FORMULA_TRIGGERS) or text.startswith(QUOTE):
         return QUOTE + text
     return text
@@ -218,6 +221,10 @@ def text_lines(text, width):
     """How many lines ``text`` wraps to in a column of ``width``."""
     capacity = max(1.0, width * _CAPACITY_FACTOR - _CAPACITY_MARGIN)
     if "\n" not in text:  # most cells: one line, without splitting and summing
+        # No character is wider than 2.5 units (four bytes of UTF-8): a text this short fits on
+        # one line whatever it is made of, without being measured.
+        if len(text) * 2.5 <= capacity:
+            return 1
         return max(1, math.ceil(text_width(text) / capacity))
     return sum(max(1, math.ceil(text_width(line) / capacity)) for line in text.split("\n"))
 
