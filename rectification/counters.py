@@ -26,6 +26,11 @@ also expire after ``TTL`` seconds, the only bound that case has.
 
 The bell's unread count is per person: the notification services bump ``user:<id>`` for the
 people they write to (``per_user``), and any other write to the notifications bumps everyone's.
+
+A whole page (the worklist, ``page``) is kept the same way, per person and day under every
+generation at once, and shared by the web server's processes through Redis when
+``settings.PAGE_CACHE_URL`` is set: the generations are random numbers read from the database, so a
+page kept by one process under them is as good for another.
 """
 
 import hashlib
