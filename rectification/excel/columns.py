@@ -7,6 +7,8 @@ and ``imports.MEASURE_FIELDS``); the others are for reading only.
 """
 
 import functools
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,10 +24,24 @@ def _choice_label(model, field, value, language):
     return force_str(dict(model._meta.get_field(field).flatchoices).get(value, value), strings_only=True)
 
 
+# The language of the labels while one workbook is written (``one_language``).
+_language: ContextVar[str | None] = ContextVar("export_language", default=None)
+
+
+@contextmanager
+def one_language():
+    """While a workbook is written, its labels' language is asked once, not once per cell."""
+    token = _language.set(get_language())
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
 def shown(obj: Model, field: str) -> str:
     """``obj.get_<field>_display()``, worked out once per value and language: a city's ledger asks
     tens of thousands of times, and each call would translate the label afresh."""
-    return _choice_label(type(obj), field, getattr(obj, field), get_language())
+    return _choice_label(type(obj), field, getattr(obj, field), _language.get() or get_language())
 
 
 def person_name(user):

@@ -258,6 +258,11 @@ def ledger_workbook(*, problems, measures, inspection_round, today):
     """The ledger's three lists from ``problems`` and ``measures`` (any iterables, each read once)."""
     # Streamed like every export; 问题清单 merges each problem's cells across the rows of its
     # 具体表现 (see workbook.py).
+    with cols.one_language():
+        return _ledger_workbook(problems=problems, measures=measures, inspection_round=inspection_round, today=today)
+
+
+def _ledger_workbook(*, problems, measures, inspection_round, today):
     pivot = ResponsibilityPivot(today)
     workbook = stream_workbook()
     sheet = StreamSheet(
