@@ -142,7 +142,7 @@ def _entry(name, label, badge=None, query=""):
     return {"name": name, "label": label, "url": reverse(view) + query, "badge": badge, "view": view}
 
 
-def main_menu(user, generations=None):
+def main_menu(user, generations):
     """The entries of the main menu: each one there because the access module says this person may
     open it; for unit staff and leaders their few daily pages first (``primary``), the rest after.
     The counts (待认领, 督办单, 待我审核) are computed only when the menu is drawn, and each equals the
@@ -151,7 +151,6 @@ def main_menu(user, generations=None):
     unit_staff = access.is_unit_staff(user)
     office = access.is_office(user)
     sees_findings = accounts_access.navigation(user)["sees_findings"]
-    generations = generations or counters.badges(user)
     unit = user.unit if unit_staff else None
     counts = _once(
         lambda: generations.cached(

@@ -489,11 +489,6 @@ def _shared_put(key, kept) -> None:
         logger.warning("the shared page cache did not take a page", exc_info=True)
 
 
-def badges(user) -> Generations:
-    """The generations behind one person's navigation badges (read in one query, if any badge is drawn)."""
-    return Generations((*BADGE_SCOPES, user_scope(user.pk)))
-
-
 def figures() -> Generations:
     """The generations behind the office dashboard's figures."""
     return Generations(WORK_SCOPES)
